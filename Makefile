@@ -1,0 +1,55 @@
+# Deep into CNNs — `make run` executes the course, `make test` tests it. Both set up first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# fixed thread count + quiet progress bars: same machine and profile -> same outputs
+export DIC_THREADS ?= 1
+export DIC_QUIET ?= 1
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+WEEKS := week1 week2 week3 week4 week5_6
+JOBS ?= 2
+
+.PHONY: setup data run test lab refresh bench clean help
+help:
+	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
+	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
+	@echo "make lab      JupyterLab on the course with the project's kernel"
+	@echo "make data     provision every dataset into \$$DIC_DATA (default ./data)"
+	@echo "make refresh  re-execute notebooks in place (fresh committed outputs, quick profile)"
+	@echo "make bench    run the benchmark scripts"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Deep into CNNs)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+data: setup
+	$(PY) -m helpers.data prepare
+
+run: data
+	DIC_PROFILE=$${DIC_PROFILE:-quick} $(PY) -m helpers.runner
+
+test: data
+	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope \
+	  --nbval --nbval-current-env --nbval-cell-timeout=180 --sanitize-with tests/nbval_sanitize.cfg \
+	  tests $(WEEKS)
+
+lab: data
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
+
+refresh: data
+	DIC_PROFILE=quick $(PY) -m helpers.runner --inplace $(or $(NB),$(WEEKS))
+
+bench: setup
+	$(PY) benchmarks/loader_speed.py
+	$(PY) benchmarks/models_table.py --quick
+
+clean:
+	rm -rf build

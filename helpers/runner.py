@@ -1,0 +1,99 @@
+"""Execute the course notebooks headless: ``python -m helpers.runner [--inplace] [PATH ...]``.
+
+Writes executed notebooks and HTML into ``build/`` (or back into the sources with
+``--inplace``, to refresh the committed outputs) and prints a table: notebook, seconds,
+profile, key metrics (from ``config.report``), ok/failed. Exits 1 if any notebook fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .config import profile
+
+REPO = Path(__file__).resolve().parents[1]
+WEEKS = ["week1", "week2", "week3", "week4", "week5_6"]
+
+
+def notebooks(paths: list[str] | None = None) -> list[Path]:
+    if paths:
+        found = []
+        for p in map(Path, paths):
+            found += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
+        return found
+    return [nb for week in WEEKS for nb in sorted((REPO / week).glob("*.ipynb"))]
+
+
+def metrics_of(nb) -> dict:
+    found = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") if out.get("output_type") == "stream" else ""
+            for line in text.splitlines():
+                if line.startswith("[metrics] "):
+                    found.update(json.loads(line[len("[metrics] "):]))
+    return found
+
+
+def execute(path: Path, timeout: int = 600, inplace: bool = False, out_dir: Path | None = None) -> dict:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    error = None
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    except Exception as err:  # CellExecutionError, timeout, dead kernel
+        error = str(err).strip().splitlines()[-1][:200] if str(err).strip() else type(err).__name__
+    seconds = time.perf_counter() - start
+    if inplace and error is None:
+        nbformat.write(nb, path)
+    if out_dir is not None:
+        from nbconvert import HTMLExporter
+
+        target = out_dir / path.parent.name
+        target.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target / path.name)
+        html, _ = HTMLExporter().from_notebook_node(nb)
+        (target / path.with_suffix(".html").name).write_text(html)
+    return {"notebook": f"{path.parent.name}/{path.name}", "seconds": seconds, "metrics": metrics_of(nb), "error": error}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.runner", description=__doc__)
+    parser.add_argument("paths", nargs="*", help="notebooks or week folders (default: every week*/ notebook)")
+    parser.add_argument("--inplace", action="store_true", help="write outputs back into the source notebooks")
+    parser.add_argument("--build", default=str(REPO / "build"), help="folder for executed copies and HTML")
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DIC_QUIET", "1")
+    todo = notebooks(args.paths)
+    if not todo:
+        print("no notebooks found")
+        return 1
+    prof, rows, total = profile(), [], time.perf_counter()
+    print(f"executing {len(todo)} notebooks, profile {prof}")
+    for path in todo:
+        row = execute(path, args.timeout, args.inplace, None if args.inplace else Path(args.build))
+        rows.append(row)
+        status = "ok" if row["error"] is None else f"FAILED: {row['error']}"
+        print(f"  {row['notebook']:45s} {row['seconds']:6.1f}s  {status}", flush=True)
+    print()
+    print(f"| notebook | seconds | profile | key metrics | status |")
+    print(f"|---|---:|---|---|---|")
+    for r in rows:
+        metrics = ", ".join(f"{k}={v}" for k, v in r["metrics"].items()) or "-"
+        print(f"| {r['notebook']} | {r['seconds']:.1f} | {prof} | {metrics} | {'ok' if r['error'] is None else 'failed'} |")
+    failed = sum(r["error"] is not None for r in rows)
+    print(f"\n{len(rows) - failed} ok, {failed} failed, {time.perf_counter() - total:.0f}s in all")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

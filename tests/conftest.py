@@ -1,0 +1,7 @@
+"""Shared test set-up: notebooks under tests/ are fixtures, never collected by nbval."""
+import os
+
+os.environ.setdefault("DIC_QUIET", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+collect_ignore_glob = ["*.ipynb", "**/*.ipynb"]
