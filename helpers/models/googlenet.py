@@ -107,15 +107,18 @@ class GoogLeNet(nn.Module):
                  width_divisor=1, small=False, arch="googlenet"):
         super().__init__()
         bn, d = not paper, width_divisor
-        lrn = [nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)] if paper else []
+
+        def lrn():   # Figure 3's LocalRespNorm after pool1 and after conv2 (paper only)
+            return [nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)] if paper else []
+
         if small:
             self.conv1 = conv_block(in_channels, 64 // d, 3, 1, 1, bn)
             self.pool1 = nn.Identity()
         else:
             self.conv1 = conv_block(in_channels, 64 // d, 7, 2, 3, bn)
-            self.pool1 = nn.Sequential(nn.MaxPool2d(3, 2, ceil_mode=True), *lrn)
+            self.pool1 = nn.Sequential(nn.MaxPool2d(3, 2, ceil_mode=True), *lrn())
         self.conv2_reduce = conv_block(64 // d, 64 // d, 1, batch_norm=bn)
-        self.conv2 = nn.Sequential(*conv_block(64 // d, 192 // d, 3, 1, 1, bn), *lrn)
+        self.conv2 = nn.Sequential(*conv_block(64 // d, 192 // d, 3, 1, 1, bn), *lrn())
         self.pool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
         c = 192 // d
         for name, widths in INCEPTION_TABLE.items():

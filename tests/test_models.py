@@ -1,0 +1,241 @@
+"""Paper models: parameter counts against torchvision / the papers, shapes, training,
+input validation, layer names, summary()."""
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+
+from helpers import models
+from helpers.models import summary
+
+
+def n_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def on_meta(build):
+    """Build a model on the meta device: shapes only, no memory, no init cost."""
+    with torch.device("meta"):
+        return build()
+
+
+# ---------------------------------------------------------------- parameter counts
+@pytest.mark.parametrize("name, ours, reference", [
+    ("alexnet", models.alexnet, torchvision.models.alexnet),
+    ("vgg11", models.vgg11, torchvision.models.vgg11),
+    ("vgg11_bn", models.vgg11_bn, torchvision.models.vgg11_bn),
+    ("vgg16", models.vgg16, torchvision.models.vgg16),
+    ("vgg16_bn", models.vgg16_bn, torchvision.models.vgg16_bn),
+    ("googlenet", lambda: models.googlenet(aux_logits=False),
+     lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False)),
+    ("googlenet+aux", lambda: models.googlenet(aux_logits=True),
+     lambda: torchvision.models.googlenet(aux_logits=True, init_weights=False)),
+    ("resnet18", models.resnet18, torchvision.models.resnet18),
+    ("resnet34", models.resnet34, torchvision.models.resnet34),
+    ("resnet50", models.resnet50, torchvision.models.resnet50),
+])
+def test_parameter_count_matches_torchvision(name, ours, reference):
+    assert n_params(on_meta(ours)) == n_params(on_meta(reference)), name
+
+
+@pytest.mark.parametrize("build, expected", [
+    (models.xception, 22_855_952),                          # Chollet 2017, Table 3
+    (lambda: models.alexnet(two_gpu=True), 60_965_224),     # the 2012 two-GPU layers
+    (lambda: models.resnet_small(20), 269_722),             # He 2015, Table 6: 0.27M
+    (lambda: models.resnet_small(110), 1_727_962),          # Table 6: 1.7M
+    (lambda: models.lenet5(), 61_706),
+])
+def test_parameter_count_matches_paper(build, expected):
+    assert n_params(on_meta(build)) == expected
+
+
+def test_num_classes_sets_the_last_layer():
+    assert n_params(on_meta(lambda: models.resnet18(num_classes=10))) == 11_689_512 - 990 * 513
+
+
+# ---------------------------------------------------------------- layer names
+def test_layer_names_follow_the_papers():
+    names = lambda m: dict(m.named_children())
+    alex = on_meta(models.alexnet)
+    assert {"conv1", "conv5", "fc6", "fc7", "fc8"} <= names(alex).keys()
+    vgg = on_meta(models.vgg16)
+    assert list(names(vgg.conv3)) == ["conv3_1", "conv3_2", "conv3_3"]
+    goog = on_meta(models.googlenet)
+    assert {f"inception_{k}" for k in ("3a", "3b", "4a", "4e", "5b")} <= names(goog).keys()
+    res = on_meta(models.resnet50)
+    assert list(names(res.conv3_x)) == ["conv3_1", "conv3_2", "conv3_3", "conv3_4"]
+    xc = on_meta(models.xception)
+    assert len(xc.middle_flow) == 8 and {"entry_flow", "exit_flow"} <= names(xc).keys()
+
+
+def test_resnet_paper_option_moves_the_stride_to_the_first_1x1():
+    v15, paper = on_meta(models.resnet50).conv3_x.conv3_1, on_meta(lambda: models.resnet50(paper=True)).conv3_x.conv3_1
+    assert v15.conv1[0].stride == (1, 1) and v15.conv2[0].stride == (2, 2)
+    assert paper.conv1[0].stride == (2, 2) and paper.conv2[0].stride == (1, 1)
+
+
+# ---------------------------------------------------------------- forward / backward
+SMALL = {
+    "lenet5": lambda c: models.lenet5(c, 10, image_size=28 if c == 1 else 32),
+    "alexnet_small": lambda c: models.alexnet_small(c),
+    "vgg_small": lambda c: models.vgg_small("A", c),
+    "googlenet_small": lambda c: models.googlenet_small(c, aux_logits=True),
+    "xception_small": lambda c: models.xception_small(c),
+    "resnet_small": lambda c: models.resnet_small(20, c),
+}
+
+
+def logits_of(out):
+    return out.logits if isinstance(out, tuple) else out
+
+
+def total_loss(out, y):
+    """Main loss, plus 0.3 x each auxiliary loss as in GoogLeNet Section 5."""
+    if isinstance(out, tuple):
+        return F.cross_entropy(out.logits, y) + 0.3 * sum(F.cross_entropy(a, y) for a in out[1:])
+    return F.cross_entropy(out, y)
+
+
+@pytest.mark.parametrize("channels, size", [(1, 28), (3, 32)])
+@pytest.mark.parametrize("name", SMALL)
+def test_small_variant_forward_backward(name, channels, size):
+    torch.manual_seed(0)
+    model = SMALL[name](channels)
+    out = model(torch.randn(4, channels, size, size))
+    assert logits_of(out).shape == (4, 10)
+    total_loss(out, torch.tensor([0, 1, 2, 3])).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing, f"{name}: no gradient reaches {missing[:3]}"
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_small_variant_overfits_a_tiny_batch(name):
+    torch.manual_seed(0)
+    model = SMALL[name](1)
+    x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss = total_loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], f"{name}: loss {losses[0]:.2f} -> {losses[-1]:.2f}"
+
+
+@pytest.mark.parametrize("build", [
+    models.alexnet, models.vgg11_bn, models.googlenet, models.xception, models.resnet18,
+    models.resnet50,
+])
+def test_full_model_runs_at_its_smallest_size(build):
+    model = build(num_classes=7).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, model.min_size, model.min_size))
+    assert out.shape == (1, 7)
+
+
+def test_full_size_outputs():
+    alex, xc = models.alexnet().eval(), models.xception().eval()
+    with torch.no_grad():
+        assert alex(torch.randn(1, 3, 224, 224)).shape == (1, 1000)
+        assert xc(torch.randn(1, 3, 299, 299)).shape == (1, 1000)
+
+
+def test_resnet18_backward_at_64px():
+    model = models.resnet18()
+    model(torch.randn(2, 3, 64, 64)).sum().backward()
+    assert model.conv1[0].weight.grad is not None
+
+
+# ---------------------------------------------------------------- GoogLeNet aux heads
+def test_googlenet_aux_classifiers_only_in_train_mode():
+    model = models.googlenet()
+    out = model(torch.randn(2, 3, 96, 96))
+    assert isinstance(out, models.GoogLeNetOutputs)
+    assert [t.shape for t in out] == [(2, 1000)] * 3
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, 96, 96))
+    assert torch.is_tensor(out) and out.shape == (2, 1000)
+    no_aux = models.googlenet_small(aux_logits=False)
+    assert not hasattr(no_aux, "aux1") and torch.is_tensor(no_aux(torch.randn(2, 3, 32, 32)))
+
+
+# ---------------------------------------------------------------- input validation
+BAD_INPUTS = [
+    (lambda: models.alexnet(), "alexnet", "(N, 3, H, W) with H, W >= 63",
+     [(2, 1, 224, 224), (2, 3, 62, 224), (3, 224, 224)]),
+    (lambda: models.vgg16(), "vgg16", "(N, 3, H, W) with H, W >= 32",
+     [(2, 1, 224, 224), (2, 3, 31, 31), (3, 224, 224)]),
+    (lambda: models.resnet18(), "resnet18", "(N, 3, H, W) with H, W >= 32",
+     [(2, 4, 64, 64), (2, 3, 64, 16), (64, 64)]),
+    (lambda: models.googlenet(), "googlenet", "(N, 3, H, W) with H, W >= 32",
+     [(2, 1, 96, 96), (2, 3, 16, 16), (1, 1, 3, 96, 96)]),
+    (lambda: models.xception(), "xception", "(N, 3, H, W) with H, W >= 32",
+     [(2, 1, 299, 299), (2, 3, 31, 299), (3, 299, 299)]),
+    (lambda: models.lenet5(), "lenet5", "(N, 1, 28, 28)", [(2, 3, 28, 28), (2, 1, 32, 32), (28, 28)]),
+    (lambda: models.vgg_small(in_channels=1), "vgg_small", "(N, 1, H, W) with H, W >= 16",
+     [(2, 3, 28, 28), (2, 1, 8, 8), (1, 28, 28)]),
+    (lambda: models.resnet_small(), "resnet20", "(N, 3, H, W) with H, W >= 4",
+     [(2, 1, 32, 32), (2, 3, 2, 2), (3, 32, 32)]),
+]
+
+
+@pytest.mark.parametrize("build, arch, expected, shapes", BAD_INPUTS,
+                         ids=[case[1] for case in BAD_INPUTS])
+def test_bad_input_names_the_expected_shape(build, arch, expected, shapes):
+    model = on_meta(build)
+    for shape in shapes:
+        message = f"{arch} expects images of shape {expected}, got {shape}"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            model(torch.empty(shape, device="meta"))
+
+
+def test_bad_constructor_arguments():
+    with pytest.raises(ValueError, match="28x28 or 32x32"):
+        models.lenet5(image_size=30)
+    with pytest.raises(ValueError, match=r"6n \+ 2"):
+        models.resnet_small(depth=21)
+    with pytest.raises(ValueError, match="must be one of"):
+        models.resnet(depth=42)
+
+
+# ---------------------------------------------------------------- summary()
+def test_summary_of_lenet5():
+    model = models.lenet5()
+    model.train()
+    table = summary(model, (1, 28, 28))
+    assert model.training, "summary() must restore train mode"
+    assert list(table.columns) == ["stage", "type", "output_shape", "params", "macs"]
+    assert table.stage.tolist() == ["c1", "s2", "c3", "s4", "c5", "flatten", "f6", "output"]
+    assert table.params.sum() == n_params(model) == 61_706
+    assert table.output_shape.iloc[-1] == (1, 10)
+    c1 = table.set_index("stage").loc["c1"]
+    assert c1.output_shape == (1, 6, 28, 28)
+    assert c1.macs == 28 * 28 * 6 * (5 * 5 * 1)      # each output sums 5x5x1 products
+    assert table.set_index("stage").loc["output"].macs == 84 * 10
+
+
+def test_summary_counts_grouped_and_depthwise_convolutions():
+    alex = summary(on_meta(lambda: models.alexnet(two_gpu=True)), (2, 3, 224, 224))
+    conv2 = alex.set_index("stage").loc["conv2"]     # 256 maps of 27x27, each sees 48 x 5x5
+    assert conv2.output_shape == (2, 256, 27, 27) and conv2.macs == 27 * 27 * 256 * 48 * 25
+    xc = summary(on_meta(models.xception), (3, 299, 299), depth=2).set_index("stage")
+    assert xc.loc["entry_flow.conv1"].macs == 149 * 149 * 32 * 3 * 9
+    assert xc.loc["exit_flow.sepconv2"].output_shape == (1, 2048, 10, 10)
+    assert xc.loc["exit_flow.sepconv2"].macs == 10 * 10 * 1536 * (9 + 2048)
+
+
+def test_summary_of_deeper_levels_and_unused_heads():
+    vgg = summary(on_meta(models.vgg16), (3, 224, 224), depth=2).set_index("stage")
+    assert vgg.loc["conv1.conv1_1"].macs == 224 * 224 * 64 * 3 * 9
+    assert vgg.params.sum() == 138_357_544
+    assert vgg.output_shape.iloc[-1] == (1, 1000)
+    goog = summary(on_meta(models.googlenet), (3, 224, 224))
+    assert goog.params.sum() == 13_004_888
+    assert goog.stage.tolist()[-2:] == ["aux1", "aux2"]          # skipped in eval mode
+    assert goog.output_shape.iloc[-1] is None
+    assert goog.set_index("stage").loc["inception_5b"].output_shape == (1, 1024, 7, 7)

@@ -1,0 +1,63 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers import train, viz
+
+
+def test_show_images_titles_mark_mistakes():
+    imgs = torch.rand(3, 1, 8, 8)
+    fig = viz.show_images(imgs, labels=[0, 1, 2], preds=[0, 2, 2], classes=["a", "b", "c"], ncols=3)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["a", "c (b)", "c"]
+    assert fig.axes[1].title.get_color() == "red"
+
+
+def test_show_images_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least one image"):
+        viz.show_images([])
+    with pytest.raises(ValueError, match="labels has 2 entries for 3 images"):
+        viz.show_images(torch.rand(3, 8, 8), labels=[0, 1])
+    with pytest.raises(ValueError, match=r"expected an image of shape"):
+        viz.show_images([np.zeros((2, 2, 2, 2))])
+
+
+def test_unnormalise_and_uint8():
+    img = viz._to_hwc(torch.zeros(3, 4, 4), mean=(0.5, 0.5, 0.5), std=(0.2, 0.2, 0.2))
+    assert img.shape == (4, 4, 3) and np.allclose(img, 0.5)
+    assert viz._to_hwc(np.full((4, 4), 255, dtype=np.uint8)).max() == 1.0
+
+
+def test_confusion_matrix_counts():
+    cm = viz.confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], num_classes=3)
+    assert cm.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    with pytest.raises(ValueError, match="same length"):
+        viz.confusion_matrix([0, 1], [0])
+    fig = viz.plot_confusion([0, 1, 1, 2], [0, 2, 1, 2], classes=["x", "y", "z"], normalize=True)
+    assert "row-normalised" in fig.axes[0].get_title()
+
+
+def test_plot_history_and_curves():
+    hist = train.History(train_loss=[1, 0.5], train_acc=[0.5, 0.8], val_loss=[1.1, 0.7], val_acc=[0.4, 0.7])
+    fig = viz.plot_history(hist)
+    assert len(fig.axes[0].lines) == 2 and len(fig.axes[1].lines) == 2
+    fig = viz.plot_curves({"lr=0.1": [3, 2, 1], "lr=1": [3, 5, 9]}, logy=True)
+    assert [l.get_label() for l in fig.axes[0].lines] == ["lr=0.1", "lr=1"]
+
+
+def test_activation_maps():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(1, 4, 3, padding=1)
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+    maps = viz.activation_maps(model, conv, torch.rand(1, 8, 8))
+    assert maps.shape == (4, 8, 8)
+    fig = viz.show_activation_maps(model, conv, torch.rand(1, 8, 8), max_maps=3)
+    assert "3 of 4 channels" in fig._suptitle.get_text()
+    with pytest.raises(ValueError, match=r"one image of shape \(C, H, W\)"):
+        viz.activation_maps(model, conv, torch.rand(2, 1, 8, 8))
+    with pytest.raises(ValueError, match="not called in the forward pass"):
+        viz.activation_maps(model, nn.Conv2d(1, 1, 1), torch.rand(1, 8, 8))
