@@ -9,7 +9,7 @@ export DIC_THREADS ?= 1
 export DIC_QUIET ?= 1
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
-WEEKS := week1 week2 week3 week4 week5_6
+WEEKS := $(wildcard week1 week2 week3 week4 week5_6)
 JOBS ?= 2
 
 .PHONY: setup data run test lab refresh bench clean help
