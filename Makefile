@@ -8,7 +8,6 @@ STAMP := $(VENV)/.installed
 export DIC_THREADS ?= 1
 export DIC_QUIET ?= 1
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 WEEKS := $(wildcard week1 week2 week3 week4 week5_6)
 JOBS ?= 2
 

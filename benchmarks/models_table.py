@@ -1,6 +1,7 @@
 """Print a Markdown table of the paper models: our parameter count against torchvision's
 (or the paper's) figure, multiply-accumulates per image, and CPU seconds for one
-forward pass of a batch of 8 (eval mode, no grad, median of --runs runs).
+forward pass of a batch of 8 (eval mode, no grad, median of --runs runs after one
+warm-up run).
 
     python benchmarks/models_table.py            # everything, 3 runs each
     python benchmarks/models_table.py --quick    # 1 run, no timing for models > 5 GMACs
@@ -51,6 +52,7 @@ def seconds_per_batch(model, size: int, runs: int, batch: int = 8) -> float:
     x = torch.randn(batch, model.in_channels, size, size)
     times = []
     with torch.no_grad():
+        model(x)                                  # warm-up: allocations, kernel selection
         for _ in range(runs):
             start = time.perf_counter()
             model(x)

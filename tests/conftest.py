@@ -2,6 +2,5 @@
 import os
 
 os.environ.setdefault("DIC_QUIET", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 collect_ignore_glob = ["*.ipynb", "**/*.ipynb"]

@@ -37,5 +37,5 @@ def test_ci_runs_the_readme_test_command():
 
 def test_nothing_generated_is_tracked():
     ignored = (ROOT / ".gitignore").read_text().split()
-    for entry in ("/data/", "/build/", "/.venv/"):
+    for entry in ("/data", "/build", "/.venv"):
         assert entry in ignored
