@@ -1,0 +1,1094 @@
+"""Checks for week 2's graded exercises: PyTorch on real images.
+
+Grouped by notebook, in course order (01 tensors and autograd … 05 validation and dropout;
+later notebooks' checks follow at the end). Each ``check_<exercise>(student_fn, hidden=False)``
+runs the student's function on fixed inputs, compares with values computed here (mostly by
+PyTorch itself), and fails with an ``AssertionError`` whose message names the likely mistake.
+``hidden=True`` adds the cases the locked test cell hides (other shapes, edge cases).
+
+Every check runs inside ``_isolated``: the global random state (torch and NumPy) is the same
+after a check as before it, so a notebook's later cells print the same numbers whether or not
+the hidden tests ran.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import numbers
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import as_array, close, expect, not_implemented_guard
+
+
+def _isolated(check):
+    """Run ``check`` with its own seeded random state; restore the caller's afterwards."""
+
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        np_state = np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                return check(*args, **kwargs)
+        finally:
+            np.random.set_state(np_state)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def _forbidden(targets, hint: str):
+    """Temporarily replace library functions (``(owner, name)`` pairs) by ones that fail with ``hint``."""
+
+    def blocked(*args, **kwargs):
+        raise AssertionError(hint)
+
+    saved = [(owner, name, owner.__dict__.get(name)) for owner, name in targets]
+    for owner, name, _ in saved:
+        setattr(owner, name, blocked)
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            if original is None:  # inherited (torch.Tensor's methods live on its C base class)
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def _randn(generator, *shape, dtype=torch.float64):
+    return torch.randn(*shape, generator=generator, dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# 01 · tensors and autograd: manual backward passes, compared with autograd
+# --------------------------------------------------------------------------------------------
+
+def _linear_case(n: int, d_in: int, d_out: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x, W, b, dout = _randn(g, n, d_in), _randn(g, d_out, d_in), _randn(g, d_out), _randn(g, n, d_out)
+    xr, Wr, br = (t.clone().requires_grad_() for t in (x, W, b))
+    (xr @ Wr.T + br).backward(dout)
+    return x, W, dout, (xr.grad, Wr.grad, br.grad)
+
+
+@_isolated
+def check_linear_backward(linear_backward, hidden: bool = False) -> None:
+    """``linear_backward(dout, x, W) -> (dx, dW, db)`` for ``out = x @ W.T + b``."""
+    cases = [(4, 3, 5, 1)]
+    if hidden:
+        cases += [(1, 6, 2, 2), (16, 30, 10, 3), (7, 4, 4, 4)]
+    for n, d_in, d_out, seed in cases:
+        x, W, dout, (ref_dx, ref_dW, ref_db) = _linear_case(n, d_in, d_out, seed)
+        x0, W0, dout0 = x.clone(), W.clone(), dout.clone()
+        result = not_implemented_guard(linear_backward, dout, x, W)
+        expect(isinstance(result, (tuple, list)) and len(result) == 3,
+               "return the three gradients as a tuple: `return dx, dW, db`")
+        expect(torch.equal(x, x0) and torch.equal(W, W0) and torch.equal(dout, dout0),
+               "linear_backward changed its inputs in place: compute new tensors instead")
+        dx, dW, db = result
+        close(dx, ref_dx, "dx = dout @ W: every input feature reaches every output through W "
+                          "(shapes: (N, out) @ (out, in) -> (N, in))", what="dx", rtol=1e-6)
+        close(dW, ref_dW, "dW = dout.T @ x has W's shape (out_features, in_features), the way nn.Linear "
+                          "stores W; x.T @ dout is its transpose", what="dW", rtol=1e-6)
+        if np.allclose(as_array(db, "db"), ref_db.numpy() / n) and n > 1:
+            raise AssertionError("db is dout averaged over the batch: SUM it instead (dout.sum(dim=0)). "
+                                 "Each example adds its own gradient to b; the loss already did the averaging")
+        close(db, ref_db, "db = dout.sum(dim=0): b is added to every example's output, so every row of "
+                          "dout contributes to b's gradient", what="db", rtol=1e-6)
+
+
+@_isolated
+def check_relu_backward(relu_backward, hidden: bool = False) -> None:
+    """``relu_backward(dout, x) -> dx`` for ``out = relu(x)``."""
+    g = torch.Generator().manual_seed(5)
+    cases = [(_randn(g, 4, 6), _randn(g, 4, 6))]
+    if hidden:
+        x = torch.tensor([[-2.0, 0.0, 3.0], [0.5, -0.1, 0.0]], dtype=torch.float64)
+        cases += [(x, _randn(g, 2, 3)), (_randn(g, 3, 2, 5), _randn(g, 3, 2, 5))]
+    for x, dout in cases:
+        xr = x.clone().requires_grad_()
+        torch.relu(xr).backward(dout)
+        dx = not_implemented_guard(relu_backward, dout.clone(), x.clone())
+        arr, mask = as_array(dx, "dx"), (x > 0).double().numpy()
+        if arr.shape == mask.shape and np.allclose(arr, mask) and not np.allclose(mask, xr.grad.numpy()):
+            raise AssertionError("you returned relu's local derivative (x > 0) alone: multiply it by the "
+                                 "upstream gradient dout (chain rule): dx = dout * (x > 0)")
+        close(dx, xr.grad, "dx = dout * (x > 0): the gradient passes where the input was positive and is 0 "
+                           "elsewhere (PyTorch uses 0 at x == 0 too)", what="dx")
+
+
+def _ce_case(n: int, c: int, seed: int, scale: float = 1.0):
+    g = torch.Generator().manual_seed(seed)
+    logits = _randn(g, n, c) * scale
+    y = torch.randint(0, c, (n,), generator=g)
+    return logits, y
+
+
+@_isolated
+def check_cross_entropy_backward(cross_entropy_backward, hidden: bool = False) -> None:
+    """``cross_entropy_backward(logits, y) -> dlogits`` for ``F.cross_entropy(logits, y)`` (mean)."""
+    cases = [_ce_case(5, 4, 7)]
+    if hidden:
+        big = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 2000.0, 1.0]], dtype=torch.float64)
+        cases += [_ce_case(1, 10, 8), _ce_case(32, 10, 9, scale=5.0), (big, torch.tensor([0, 2]))]
+    for logits, y in cases:
+        lr = logits.clone().requires_grad_()
+        F.cross_entropy(lr, y).backward()
+        d = not_implemented_guard(cross_entropy_backward, logits.clone(), y.clone())
+        arr = as_array(d, "dlogits")
+        n = len(y)
+        if n > 1 and arr.shape == lr.grad.shape and np.allclose(arr, lr.grad.numpy() * n):
+            raise AssertionError("dlogits is N times too large: divide by the batch size N, because "
+                                 "nn.CrossEntropyLoss averages the loss over the batch")
+        close(d, lr.grad, "dlogits = (softmax(logits) - one_hot(y)) / N, with softmax computed from "
+                          "logits minus their row max so exp cannot overflow", what="dlogits")
+
+
+# --------------------------------------------------------------------------------------------
+# 02 · networks in PyTorch: softmax, log-softmax, NLL, an nn.Sequential MLP
+# --------------------------------------------------------------------------------------------
+
+_SOFTMAX_FAMILY = [(torch, "softmax"), (torch, "log_softmax"), (F, "softmax"), (F, "log_softmax"),
+                   (torch.Tensor, "softmax"), (torch.Tensor, "log_softmax"), (torch.special, "softmax"),
+                   (torch.special, "log_softmax")]
+
+
+def _from_scratch(what: str):
+    return _forbidden(_SOFTMAX_FAMILY, f"write {what} from torch.exp, max and sum: torch's softmax and "
+                                       f"log_softmax are what this check compares against")
+
+
+@_isolated
+def check_softmax(softmax, hidden: bool = False) -> None:
+    """``softmax(z) -> probs``, rows of ``z`` (N, C) normalised over the classes (dim 1)."""
+    g = torch.Generator().manual_seed(11)
+    cases = [_randn(g, 3, 4),
+             torch.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0]], dtype=torch.float64)]
+    if hidden:
+        cases += [_randn(g, 1, 10) * 50, _randn(g, 6, 2, dtype=torch.float32),
+                  torch.full((2, 5), -3000.0, dtype=torch.float64)]
+    for z in cases:
+        expected = torch.softmax(z, dim=1)
+        with _from_scratch("softmax"):
+            p = not_implemented_guard(softmax, z.clone())
+        arr = as_array(p, "softmax(z)")
+        expect(arr.shape == tuple(z.shape), f"softmax(z) must keep z's shape {tuple(z.shape)}, got {arr.shape}")
+        expect(np.all(np.isfinite(arr)), "softmax returned NaN or inf: exp overflows for large logits "
+                                         "(exp(1000) = inf). Subtract each row's max first: "
+                                         "softmax(z) = softmax(z - max)")
+        expect(np.allclose(arr.sum(axis=1), 1.0, atol=1e-5),
+               "each row must sum to 1: normalise over the classes (dim=1, keepdim=True), "
+               "not over the batch or the whole tensor")
+        close(arr, expected, "softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])",
+              what="softmax(z)", rtol=1e-5, atol=1e-7)
+
+
+@_isolated
+def check_log_softmax(log_softmax, hidden: bool = False) -> None:
+    """``log_softmax(z) -> log-probabilities``, stable for any logits."""
+    g = torch.Generator().manual_seed(12)
+    cases = [_randn(g, 3, 4), torch.tensor([[0.0, -1000.0, 2.0], [500.0, 0.0, -500.0]], dtype=torch.float64)]
+    if hidden:
+        cases += [_randn(g, 1, 10) * 100, _randn(g, 8, 3, dtype=torch.float32),
+                  torch.tensor([[3000.0, 3000.0]], dtype=torch.float64)]
+    for z in cases:
+        expected = torch.log_softmax(z, dim=1)
+        with _from_scratch("log_softmax"):
+            out = not_implemented_guard(log_softmax, z.clone())
+        arr = as_array(out, "log_softmax(z)")
+        expect(arr.shape == tuple(z.shape), f"log_softmax(z) must keep z's shape {tuple(z.shape)}, got {arr.shape}")
+        expect(np.all(np.isfinite(arr)), "log_softmax returned -inf, inf or NaN: log(softmax(z)) underflows, "
+                                         "because softmax is exactly 0 for a logit far below the max and "
+                                         "log(0) = -inf. Compute z - m - log(sum(exp(z - m))), m the row max")
+        close(arr, expected, "log_softmax(z) = z - logsumexp(z) row by row (dim=1)", what="log_softmax(z)",
+              rtol=1e-5, atol=1e-6)
+
+
+@_isolated
+def check_nll_loss(nll_loss, hidden: bool = False) -> None:
+    """``nll_loss(log_probs, targets) -> scalar`` equal to ``F.nll_loss`` (mean over the batch)."""
+    g = torch.Generator().manual_seed(13)
+    cases = [(torch.log_softmax(_randn(g, 4, 3), 1), torch.tensor([0, 2, 1, 2]))]
+    if hidden:
+        for n, c in [(1, 5), (25, 10)]:
+            cases.append((torch.log_softmax(_randn(g, n, c) * 3, 1), torch.randint(0, c, (n,), generator=g)))
+    forbid = [(F, "nll_loss"), (F, "cross_entropy")]
+    for logp, y in cases:
+        expected = F.nll_loss(logp, y)
+        with _forbidden(forbid, "write the NLL loss from indexing and mean: F.nll_loss is what this check "
+                                "compares against"):
+            out = not_implemented_guard(nll_loss, logp.clone(), y.clone())
+        arr = as_array(out, "nll_loss")
+        expect(arr.size == 1, f"nll_loss must return one number (the mean over the batch), got shape {arr.shape}. "
+                              "Pick one entry per row: log_probs[torch.arange(N), targets], not log_probs[:, targets]")
+        value, ref, n = float(arr.reshape(-1)[0]), float(expected), len(y)
+        if n > 1 and np.isclose(value, ref * n):
+            raise AssertionError("nll_loss is N times too large: average over the batch (.mean()), "
+                                 "like nn.NLLLoss's default reduction='mean'")
+        if np.isclose(value, -ref):
+            raise AssertionError("nll_loss has the wrong sign: it is the NEGATIVE log-likelihood, "
+                                 "-log_probs[torch.arange(N), targets].mean()")
+        close(value, ref, "pick each example's log-probability of its true class, "
+                          "log_probs[torch.arange(N), targets] (not log_probs[:, targets]), then -mean",
+              what="nll_loss")
+
+
+def _is_affine(model, shape, g) -> bool:
+    a, b = torch.randn(*shape, generator=g), torch.randn(*shape, generator=g)
+    zero = torch.zeros(*shape)
+    with torch.no_grad():
+        return torch.allclose(model(a) + model(b) - model(zero), model(a + b), atol=1e-5)
+
+
+@_isolated
+def check_make_mlp(make_mlp, hidden: bool = False) -> None:
+    """``make_mlp(n_in, hidden, n_out) -> nn.Module`` mapping (N, ...) inputs to (N, n_out) logits."""
+    cases = [(784, [64, 32], 10, (5, 1, 28, 28))]
+    if hidden:
+        cases += [(20, [], 3, (4, 20)), (12, [8, 8, 8], 2, (6, 12)), (784, [128], 10, (2, 1, 28, 28))]
+    g = torch.Generator().manual_seed(14)
+    for n_in, sizes, n_out, shape in cases:
+        model = not_implemented_guard(make_mlp, n_in, list(sizes), n_out)
+        expect(isinstance(model, nn.Module), f"make_mlp must return an nn.Module (e.g. nn.Sequential), "
+                                             f"got {type(model).__name__}")
+        dims = [n_in, *sizes, n_out]
+        want = list(zip(dims[:-1], dims[1:]))
+        got = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
+        expect(got == want, f"make_mlp({n_in}, {sizes}, {n_out}) should hold Linear layers "
+                            f"{' -> '.join(map(str, dims))}, i.e. (in, out) pairs {want}; found {got}")
+        n_params = sum(p.numel() for p in model.parameters())
+        expected_params = sum((i + 1) * o for i, o in want)
+        expect(n_params == expected_params, f"the model has {n_params} parameters, expected {expected_params} "
+                                            "(weights and biases of the Linear layers only)")
+        model.eval()
+        try:
+            with torch.no_grad():
+                out = model(torch.randn(*shape, generator=g))
+        except RuntimeError as err:
+            raise AssertionError(f"the model failed on a batch of shape {shape} ({err}). Start with "
+                                 "nn.Flatten(), so images (N, 1, 28, 28) become vectors (N, 784)") from err
+        arr = as_array(out, "the model's output")
+        expect(arr.shape == (shape[0], n_out), f"the output should have shape (N, n_out) = {(shape[0], n_out)}, "
+                                               f"got {arr.shape}")
+        if sizes:
+            expect(not _is_affine(model, shape, g), "the model is one linear map: put nn.ReLU() between the "
+                                                    "Linear layers (a stack of Linear layers alone collapses "
+                                                    "into a single one)")
+        probs_like = np.allclose(arr.sum(axis=1), 1.0) or np.allclose(np.log(np.exp(arr).sum(axis=1)), 0.0)
+        expect((arr < 0).any() and (arr > 0).any() and not probs_like,
+               "end with the last nn.Linear: no ReLU, Softmax or LogSoftmax after it. nn.CrossEntropyLoss "
+               "takes raw logits (any real numbers) and applies log-softmax itself")
+
+
+# --------------------------------------------------------------------------------------------
+# 03 · data: dataset statistics and a normalising transform
+# --------------------------------------------------------------------------------------------
+
+def _image_batches(sizes, channels: int, side: int, seed: int):
+    """Batches whose brightness drifts from batch to batch, so per-batch shortcuts give wrong answers."""
+    g = torch.Generator().manual_seed(seed)
+    offsets = torch.linspace(0.1, 0.5, channels).view(1, channels, 1, 1)
+    batches = []
+    for k, n in enumerate(sizes):
+        x = torch.rand(n, channels, side, side, generator=g) * (0.3 + 0.2 * k) + offsets + 0.15 * k
+        batches.append((x.float(), torch.zeros(n, dtype=torch.long)))
+    return batches
+
+
+@_isolated
+def check_dataset_mean_std(dataset_mean_std, hidden: bool = False) -> None:
+    """``dataset_mean_std(loader) -> (mean, std)``, each (C,), over every pixel the loader yields."""
+    cases = [_image_batches([6, 6, 2], 3, 16, seed=21)]
+    if hidden:
+        cases.append(_image_batches([1, 9, 4, 4], 1, 28, seed=22))
+        x = torch.cat([b for b, _ in _image_batches([30], 2, 10, seed=23)])
+        ds = torch.utils.data.TensorDataset(x, torch.zeros(len(x), dtype=torch.long))
+        cases.append(torch.utils.data.DataLoader(ds, batch_size=7))
+    for loader in cases:
+        every = torch.cat([x for x, _ in loader]).double()
+        channels = every.shape[1]
+        mean, std = every.mean(dim=(0, 2, 3)), every.std(dim=(0, 2, 3), unbiased=False)
+        result = not_implemented_guard(dataset_mean_std, loader)
+        expect(isinstance(result, (tuple, list)) and len(result) == 2, "return a pair: `return mean, std`")
+        m, s = (as_array(v, name) for v, name in zip(result, ("mean", "std")))
+        m, s = (a.reshape(-1) if a.size == channels else a for a in (m, s))  # (1, C, 1, 1) is fine too
+        for arr, name in ((m, "mean"), (s, "std")):
+            expect(arr.shape == (channels,), f"{name} should hold one value per channel, shape ({channels},), "
+                                             f"got {arr.shape}: reduce over batch, height and width "
+                                             f"(dims 0, 2, 3), summing over all batches")
+        batches = [x.double() for x, _ in loader]
+        per_batch_mean = torch.stack([b.mean(dim=(0, 2, 3)) for b in batches]).mean(0)
+        if np.allclose(m, per_batch_mean.numpy(), rtol=1e-6) and not torch.allclose(per_batch_mean, mean):
+            raise AssertionError("mean is the average of per-batch means, which is wrong when batches differ "
+                                 "in size (the last one is usually smaller): accumulate the sum of pixels "
+                                 "and their count over all batches, then divide once")
+        close(m, mean, "mean = (sum of all pixels of a channel) / (number of those pixels), over every batch",
+              what="mean", rtol=1e-5)
+        per_batch_std = torch.stack([b.std(dim=(0, 2, 3)) for b in batches]).mean(0)
+        if np.allclose(s, per_batch_std.numpy(), rtol=1e-4):
+            raise AssertionError("std is the average of per-batch stds: that misses how far the batches' "
+                                 "means lie apart. Accumulate the sum of x and the sum of x**2 per channel, "
+                                 "then std = sqrt(E[x**2] - E[x]**2)")
+        close(s, std, "std = sqrt(E[x**2] - E[x]**2) per channel over all pixels of all batches",
+              what="std", rtol=1e-3)
+
+
+def _pil(arr: np.ndarray):
+    from PIL import Image
+
+    return Image.fromarray(arr)
+
+
+@_isolated
+def check_make_transform(make_transform, hidden: bool = False) -> None:
+    """``make_transform(mean, std)`` -> callable: PIL image -> normalised float tensor (C, H, W)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(31)
+    cases = [(rng.integers(0, 256, (6, 5), dtype=np.uint8), (0.5,), (0.25,)),
+             (rng.integers(0, 256, (4, 3, 3), dtype=np.uint8), (0.4, 0.5, 0.6), (0.2, 0.3, 0.25))]
+    if hidden:
+        cases += [(rng.integers(0, 256, (28, 28), dtype=np.uint8), [0.1307], [0.3081]),
+                  (rng.integers(0, 256, (7, 9, 3), dtype=np.uint8), [0.49, 0.48, 0.45], [0.25, 0.24, 0.26])]
+    for arr, mean, std in cases:
+        chw = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+        m, s = np.asarray(mean).reshape(-1, 1, 1), np.asarray(std).reshape(-1, 1, 1)
+        expected = (chw / 255.0 - m) / s
+        transform = not_implemented_guard(make_transform, mean, std)
+        expect(callable(transform), f"make_transform must return a transform (a callable such as T.Compose), "
+                                    f"got {type(transform).__name__}")
+        try:
+            out = transform(_pil(arr))
+        except Exception as err:
+            raise AssertionError(f"applying your transform to a PIL image failed ({type(err).__name__}: {err}). "
+                                 "T.ToTensor() comes first (PIL image -> tensor in [0, 1]); T.Normalize works "
+                                 "on tensors only") from err
+        expect(not isinstance(out, Image.Image), "the transform returned a PIL image: add T.ToTensor() and "
+                                                 "T.Normalize(mean, std)")
+        got = as_array(out, "the transformed image")
+        expect(got.shape == expected.shape, f"the transformed image should have shape (C, H, W) = "
+                                            f"{expected.shape}, got {got.shape}: T.ToTensor() puts channels first")
+        if np.allclose(got, chw / 255.0, atol=1e-6):
+            raise AssertionError("the output is still in [0, 1]: add T.Normalize(mean, std) after T.ToTensor()")
+        close(got, expected, "output = (pixel / 255 - mean) / std per channel: T.Compose([T.ToTensor(), "
+                             "T.Normalize(mean, std)]) (std, not variance)", what="the transformed image",
+              rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------
+# 04 · training an MNIST MLP: one training step, evaluation, per-class accuracy
+# --------------------------------------------------------------------------------------------
+
+def _step_setup(kind: str, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    if kind == "linear":
+        model = nn.Linear(3, 2)
+    else:
+        model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    n_in, n_out = (3, 2) if kind == "linear" else (4, 3)
+    batches = [(torch.randn(6, n_in, generator=g), torch.randint(0, n_out, (6,), generator=g)) for _ in range(3)]
+    return model, batches
+
+
+def _make_optimizer(name: str, params):
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=0.1)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    return torch.optim.Adam(params, lr=0.01)
+
+
+def _params(model) -> np.ndarray:
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
+
+
+def _reference_steps(model, batches, opt_name, loss_fn, zero_grad=True):
+    import copy
+
+    ref = copy.deepcopy(model)
+    opt = _make_optimizer(opt_name, ref.parameters())
+    losses, params = [], []
+    for xb, yb in batches:
+        if zero_grad:
+            opt.zero_grad()
+        loss = loss_fn(ref(xb), yb)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        params.append(_params(ref))
+    return losses, params
+
+
+@_isolated
+def check_train_step(train_step, hidden: bool = False) -> None:
+    """``train_step(model, xb, yb, loss_fn, optimizer) -> float`` performs one update."""
+    cases = [("linear", "sgd", 41)]
+    if hidden:
+        cases += [("mlp", "momentum", 42), ("mlp", "adam", 43)]
+    loss_fn = nn.CrossEntropyLoss()
+    for kind, opt_name, seed in cases:
+        model, batches = _step_setup(kind, seed)
+        ref_losses, ref_params = _reference_steps(model, batches, opt_name, loss_fn)
+        _, acc_params = _reference_steps(model, batches, opt_name, loss_fn, zero_grad=False)
+        start = _params(model)
+        optimizer = _make_optimizer(opt_name, model.parameters())
+        for step, (xb, yb) in enumerate(batches):
+            loss = not_implemented_guard(train_step, model, xb, yb, loss_fn, optimizer)
+            expect(isinstance(loss, numbers.Real) and not isinstance(loss, bool),
+                   f"train_step should return the loss as a plain Python float (loss.item()), got "
+                   f"{type(loss).__name__}: a tensor keeps the whole graph alive while you sum losses")
+            now = _params(model)
+            if step == 0:
+                expect(not np.allclose(now, start), "the parameters did not change: compute the loss, call "
+                                                    "loss.backward() and then optimizer.step() (a zero_grad "
+                                                    "between backward and step wipes the gradients)")
+            if step > 0 and np.allclose(now, acc_params[step], rtol=1e-5, atol=1e-7) \
+                    and not np.allclose(now, ref_params[step], rtol=1e-5, atol=1e-7):
+                raise AssertionError("gradients accumulated from one step to the next: call "
+                                     "optimizer.zero_grad() before loss.backward(). PyTorch ADDS new gradients "
+                                     "to .grad, so without it every step also uses all earlier batches' gradients")
+            close(now, ref_params[step], f"after step {step + 1} the parameters differ from one step of "
+                                         "optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); "
+                                         "optimizer.step()", what="the parameters", rtol=1e-5, atol=1e-7)
+            close(loss, ref_losses[step], "return the loss of this batch, computed by the forward pass before "
+                                          "the update (loss.item())", what="the returned loss", rtol=1e-5)
+
+
+class _Probe(nn.Module):
+    """A fixed linear classifier followed by dropout; records the mode and grad state of each call."""
+
+    def __init__(self, weight: torch.Tensor):
+        super().__init__()
+        self.linear = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+        with torch.no_grad():
+            self.linear.weight.copy_(weight)
+        self.dropout = nn.Dropout(0.5)
+        self.calls: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.calls.append((self.training, torch.is_grad_enabled()))
+        return self.dropout(self.linear(x))
+
+
+def _eval_case(sizes, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    weight = torch.randn(4, 6, generator=g)
+    batches = []
+    for n in sizes:
+        x = torch.randn(n, 6, generator=g)
+        y = (x @ weight.T).argmax(1)
+        wrong = torch.rand(n, generator=g) < 0.2 + 0.5 * (len(batches) == len(sizes) - 1)
+        y = torch.where(wrong, (y + 1) % 4, y)
+        batches.append((x, y))
+    return weight, batches
+
+
+@_isolated
+def check_evaluate_accuracy(evaluate_accuracy, hidden: bool = False) -> None:
+    """``evaluate_accuracy(model, loader) -> float``: fraction correct, in eval mode, without gradients."""
+    cases = [_eval_case([10, 10, 5], 51)]
+    if hidden:
+        cases += [_eval_case([3], 52), _eval_case([16, 16, 16, 1], 53)]
+    for weight, batches in cases:
+        model = _Probe(weight)
+        model.train()  # as after a training epoch
+        x, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+        expected = ((x @ weight.T).argmax(1) == y).double().mean().item()
+        acc = not_implemented_guard(evaluate_accuracy, model, batches)
+        expect(model.calls, "evaluate_accuracy never called the model: run every batch through it")
+        expect(not any(training for training, _ in model.calls),
+               "the model ran in training mode: call model.eval() first. In train mode dropout still drops "
+               "units at random, so the accuracy is lower and changes from run to run")
+        expect(not any(grad for _, grad in model.calls),
+               "gradients were being tracked: wrap the loop in `with torch.no_grad():` — evaluation needs no "
+               "graph, and building one costs memory and time")
+        value = as_array(acc, "the accuracy")
+        expect(value.size == 1, f"return one number, got shape {value.shape}")
+        value = float(value.reshape(-1)[0])
+        expect(0.0 <= value <= 1.0, f"accuracy should be a fraction in [0, 1], got {value}: divide the number "
+                                    "correct by the number of examples (no percent)")
+        per_batch = np.mean([((xb @ weight.T).argmax(1) == yb).double().mean().item() for xb, yb in batches])
+        if np.isclose(value, per_batch) and not np.isclose(per_batch, expected):
+            raise AssertionError("you averaged the per-batch accuracies, which is wrong when batches differ in "
+                                 "size: count correct predictions over all batches, divide by all examples")
+        close(value, expected, "accuracy = (number of argmax predictions equal to the label) / (number of "
+                               "examples), over every batch of the loader", what="the accuracy")
+
+
+@_isolated
+def check_per_class_accuracy(per_class_accuracy, hidden: bool = False) -> None:
+    """``per_class_accuracy(preds, targets, num_classes) -> (num_classes,)``: recall of each class."""
+    cases = [(torch.tensor([0, 1, 1, 2, 2, 2, 0, 1]), torch.tensor([0, 1, 2, 2, 2, 0, 0, 1]), 3)]
+    if hidden:
+        g = torch.Generator().manual_seed(61)
+        t = torch.arange(200) % 10
+        p = torch.where(torch.rand(200, generator=g) < 0.7, t, torch.randint(0, 10, (200,), generator=g))
+        cases.append((p, t, 10))
+        cases.append((torch.tensor([0, 0, 0, 1]), torch.tensor([0, 1, 2, 1]), 3))  # class 2 never predicted
+    for preds, targets, k in cases:
+        expected = np.array([(preds[targets == c] == c).double().mean().item() for c in range(k)])
+        precision = np.array([(targets[preds == c] == c).double().mean().item() if (preds == c).any() else np.nan
+                              for c in range(k)])
+        out = not_implemented_guard(per_class_accuracy, preds.clone(), targets.clone(), k)
+        arr = as_array(out, "per-class accuracy")
+        expect(arr.shape == (k,), f"return one accuracy per class, shape ({k},), got {arr.shape} "
+                                  "(also for classes the model never predicts)")
+        if np.allclose(arr, precision, equal_nan=True) and not np.allclose(precision, expected, equal_nan=True):
+            raise AssertionError("you divided by how often each class was PREDICTED (that is precision): "
+                                 "per-class accuracy divides the correct ones by how many examples truly "
+                                 "belong to the class, (preds[targets == c] == c).mean()")
+        close(arr, expected, "accuracy of class c = fraction of the examples whose label is c that were "
+                             "predicted as c", what="per-class accuracy")
+
+
+# --------------------------------------------------------------------------------------------
+# 05 · validation and dropout: a train/validation split, dropout from scratch
+# --------------------------------------------------------------------------------------------
+
+def _int_indices(value, what: str) -> np.ndarray:
+    arr = as_array(value, what)
+    expect(arr.ndim == 1, f"{what} should be a 1-D array of indices, got shape {arr.shape}")
+    expect(np.all(arr == np.round(arr)), f"{what} should hold integer indices")
+    return arr.astype(np.int64)
+
+
+@_isolated
+def check_train_val_split(train_val_split, hidden: bool = False) -> None:
+    """``train_val_split(n, val_fraction, seed) -> (train_idx, val_idx)``."""
+    cases = [(100, 0.2)]
+    if hidden:
+        cases += [(7, 0.5), (60000, 1 / 6), (10, 0.1)]
+    for n, fraction in cases:
+        result = not_implemented_guard(train_val_split, n, fraction, 0)
+        expect(isinstance(result, (tuple, list)) and len(result) == 2, "return a pair: `return train_idx, val_idx`")
+        train, val = (_int_indices(v, name) for v, name in zip(result, ("train_idx", "val_idx")))
+        expect(len(val) in (int(np.floor(n * fraction)), int(np.ceil(n * fraction))),
+               f"for n={n} and val_fraction={fraction:.3g} the validation part should hold "
+               f"int(n * val_fraction) = {int(n * fraction)} indices, got {len(val)}")
+        expect(len(train) == n - len(val), f"train_idx should hold the other {n - len(val)} indices, got {len(train)}")
+        expect(not set(train.tolist()) & set(val.tolist()),
+               "an index is in both train_idx and val_idx: the validation set leaks into training")
+        expect(sorted(train.tolist() + val.tolist()) == list(range(n)),
+               f"together the two parts must hold every index 0 .. {n - 1} exactly once: split ONE "
+               "permutation of range(n)")
+        if len(val) > 2:
+            lo = int(val.min())
+            expect(sorted(val.tolist()) != list(range(lo, lo + len(val))),
+                   "the validation indices are one contiguous block: shuffle first (torch.randperm). A dataset "
+                   "stored in order (by class, by date) would otherwise give a validation set unlike the rest")
+        again = not_implemented_guard(train_val_split, n, fraction, 0)
+        expect(np.array_equal(_int_indices(again[1], "val_idx"), val),
+               "the same seed gave a different split: use the seed, e.g. "
+               "torch.randperm(n, generator=torch.Generator().manual_seed(seed))")
+        if n >= 20:
+            other = not_implemented_guard(train_val_split, n, fraction, 1)
+            expect(not np.array_equal(np.sort(_int_indices(other[1], "val_idx")), np.sort(val)),
+                   "seed 0 and seed 1 gave the same split: the seed argument must drive the shuffle")
+
+
+@_isolated
+def check_dropout(dropout, hidden: bool = False) -> None:
+    """``dropout(x, p, training) -> tensor``: inverted dropout, the identity when not training."""
+    cases = [(torch.full((200, 500), 2.0), 0.3)]
+    if hidden:
+        g = torch.Generator().manual_seed(71)
+        cases += [(torch.randn(300, 400, generator=g), 0.5), (torch.randn(50, 2000, generator=g) + 1, 0.9),
+                  (torch.randn(4, 100, 100, generator=g), 0.1)]
+    hint_lib = "write dropout from torch.rand and a mask: F.dropout / nn.Dropout are what it is compared with"
+    forbid = [(F, "dropout"), (torch, "dropout")]
+    for x, p in cases:
+        x0 = x.clone()
+        with _forbidden(forbid, hint_lib):
+            y_eval = not_implemented_guard(dropout, x, p, False)
+            close(y_eval, x0, "with training=False dropout is the identity: return x unchanged (no mask, "
+                              "no scaling)", what="dropout in eval mode")
+            y0 = not_implemented_guard(dropout, x, 0.0, True)
+            close(y0, x0, "with p = 0 nothing is dropped and nothing is scaled", what="dropout with p=0")
+            y = not_implemented_guard(dropout, x, p, True)
+            y2 = not_implemented_guard(dropout, x, p, True)
+        expect(torch.equal(x, x0), "dropout changed its input in place: build a new tensor (x * mask / (1 - p))")
+        arr, arr2 = as_array(y, "dropout(x)"), as_array(y2, "dropout(x)")
+        expect(arr.shape == tuple(x.shape), f"dropout must keep x's shape {tuple(x.shape)}, got {arr.shape}")
+        xs = x0.double().numpy()
+        dropped = np.isclose(arr, 0.0) & ~np.isclose(xs, 0.0)
+        frac = dropped.mean()
+        expect(abs(frac - (1 - p)) > 0.02 or abs(frac - p) < 0.02,
+               f"{frac:.0%} of the units were zeroed with p = {p}: p is the probability of DROPPING a unit, "
+               f"so keep each with probability 1 - p (mask = torch.rand_like(x) >= p)")
+        expect(abs(frac - p) < 0.02, f"{frac:.1%} of the units were zeroed, expected about {p:.0%}: draw an "
+                                     "independent random keep/drop decision per element")
+        kept = ~dropped
+        if np.allclose(arr[kept], xs[kept], rtol=1e-5, atol=1e-6) or np.allclose(arr[kept], xs[kept] * (1 - p),
+                                                                                  rtol=1e-5, atol=1e-6):
+            raise AssertionError("the kept units are not scaled by 1 / (1 - p) (inverted dropout): without it "
+                                 "the activations are smaller on average in training than in eval mode, and "
+                                 "the next layer sees different statistics")
+        close(arr[kept], xs[kept] / (1 - p), "kept units must be x / (1 - p); dropped ones exactly 0",
+              what="the kept units", rtol=1e-5, atol=1e-6)
+        expect(not np.array_equal(arr, arr2), "two calls dropped the same units: draw a new random mask on "
+                                              "every call")
+
+
+# --------------------------------------------------------------------------------------------
+# 06 · saving and loading: a checkpoint that resumes training exactly, partial loading
+# --------------------------------------------------------------------------------------------
+
+def _ckpt_batch(seed: int, n: int = 16, d_in: int = 6, classes: int = 3):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d_in, generator=g), torch.randint(0, classes, (n,), generator=g)
+
+
+def _ckpt_step(model, optimizer, batch) -> None:
+    model.train()
+    x, y = batch
+    optimizer.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    optimizer.step()
+
+
+def _ckpt_values(model) -> np.ndarray:
+    """Every entry of the state_dict (parameters and buffers), flattened into one vector."""
+    return np.concatenate([t.detach().double().reshape(-1).numpy() for t in model.state_dict().values()])
+
+
+def _ckpt_case(kind: str, seed: int):
+    """(make_model, make_optimizer, make_scheduler) for one way of training."""
+    def make_model():
+        if kind == "batchnorm":
+            return nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+        return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+
+    def make_optimizer(model):
+        if kind == "sgd_momentum":
+            return torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+        return torch.optim.Adam(model.parameters(), lr=0.05)
+
+    return make_model, make_optimizer
+
+
+@_isolated
+def check_save_resume(save_training_state, load_training_state, hidden: bool = False) -> None:
+    """``save_training_state(path, model, optimizer, epoch)`` writes a file;
+    ``load_training_state(path, model, optimizer) -> epoch`` restores both and returns the epoch."""
+    import tempfile
+    from pathlib import Path
+
+    cases = [("adam", 3, 81)]
+    if hidden:
+        cases += [("sgd_momentum", 5, 82), ("batchnorm", 2, 83), ("adam", 0, 84)]
+    for kind, epoch, seed in cases:
+        make_model, make_optimizer = _ckpt_case(kind, seed)
+        torch.manual_seed(seed)
+        model = make_model()
+        optimizer = make_optimizer(model)
+        for step in range(3):
+            _ckpt_step(model, optimizer, _ckpt_batch(seed + 100 * step))
+        if kind == "sgd_momentum":  # a schedule lowered the learning rate: that is state too
+            optimizer.param_groups[0]["lr"] = 0.05
+        with tempfile.TemporaryDirectory() as tmp:
+            path = str(Path(tmp) / "checkpoint.pt")
+            not_implemented_guard(save_training_state, path, model, optimizer, epoch)
+            expect(Path(path).is_file(), "save_training_state wrote no file at `path`: finish with "
+                                         "torch.save(checkpoint, path)")
+            try:
+                torch.load(path, weights_only=True)
+            except Exception as err:
+                raise AssertionError(
+                    "the checkpoint cannot be read with torch.load(path, weights_only=True): save the "
+                    "state_dicts (tensors and numbers), not the model or optimizer objects. torch.save(model) "
+                    f"pickles the class itself, which breaks as soon as the code changes ({type(err).__name__})"
+                ) from err
+            torch.manual_seed(seed + 1)  # a fresh model starts from different weights
+            fresh = make_model()
+            fresh_optimizer = make_optimizer(fresh)
+            got = not_implemented_guard(load_training_state, path, fresh, fresh_optimizer)
+        expect(got is not None, "load_training_state must return the epoch stored in the checkpoint")
+        close(got, epoch, "return the epoch stored in the checkpoint (checkpoint['epoch'])",
+              what="the returned epoch")
+        params = [n for n, _ in model.named_parameters()]
+        expect(np.allclose(np.concatenate([p.detach().double().reshape(-1).numpy() for p in fresh.parameters()]),
+                           np.concatenate([p.detach().double().reshape(-1).numpy() for p in model.parameters()])),
+               f"after loading, the model's weights ({', '.join(params[:2])}, …) differ from the saved ones: save "
+               "model.state_dict() and restore it with model.load_state_dict(checkpoint['model'])")
+        close(_ckpt_values(fresh), _ckpt_values(model),
+              "the model's buffers (BatchNorm's running mean and variance) were not restored: save "
+              "model.state_dict(), which holds parameters AND buffers, not just model.named_parameters()",
+              what="the restored state_dict")
+        # the real test of a resume: the next step must be the one the uninterrupted run takes
+        batch = _ckpt_batch(seed + 999)
+        _ckpt_step(model, optimizer, batch)
+        _ckpt_step(fresh, fresh_optimizer, batch)
+        close(_ckpt_values(fresh), _ckpt_values(model),
+              "the first step after resuming differs from the step the uninterrupted run takes: the "
+              "optimizer's state (Adam's running averages and step count, SGD's momentum buffers, the "
+              "current learning rate) was not saved or not restored. Save optimizer.state_dict() in the "
+              "checkpoint and call optimizer.load_state_dict(checkpoint['optimizer'])",
+              what="the model one step after resuming", rtol=1e-6, atol=1e-8)
+
+
+def _ckpt_pair(seed: int, out_src: int, out_dst: int, extra_src: bool = False, batchnorm: bool = False):
+    """A trained-looking source state_dict and a target model that differs in some layers."""
+    torch.manual_seed(seed)
+
+    def body(out, extra):
+        layers = [nn.Linear(5, 7)] + ([nn.BatchNorm1d(7)] if batchnorm else []) + [nn.ReLU(), nn.Linear(7, out)]
+        if extra:
+            layers += [nn.ReLU(), nn.Linear(out, 2)]
+        return nn.Sequential(*layers)
+
+    source = body(out_src, extra_src)
+    if batchnorm:
+        with torch.no_grad():
+            source[1].running_mean.add_(0.5)
+            source[1].num_batches_tracked.add_(7)
+    return source.state_dict(), body(out_dst, False)
+
+
+@_isolated
+def check_load_matching(load_matching, hidden: bool = False) -> None:
+    """``load_matching(model, state_dict) -> skipped``: copy every entry whose name and shape match,
+    leave the rest of ``model`` as it was, return the names of the ``state_dict`` entries not loaded."""
+    cases = [(91, 10, 4, False, False)]
+    if hidden:
+        cases += [(92, 3, 3, True, False), (93, 6, 2, True, True), (94, 4, 4, False, True)]
+    for seed, out_src, out_dst, extra, bn in cases:
+        state, model = _ckpt_pair(seed, out_src, out_dst, extra, bn)
+        state_copy = {k: v.clone() for k, v in state.items()}
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        target = model.state_dict()
+        loadable = {k for k, v in state.items() if k in target and tuple(v.shape) == tuple(target[k].shape)}
+        expected_skipped = sorted(set(state) - loadable)
+        try:
+            skipped = not_implemented_guard(load_matching, model, state)
+        except RuntimeError as err:
+            if "size mismatch" in str(err):
+                raise AssertionError("load_state_dict raised a size mismatch: strict=False only forgives missing "
+                                     "and unexpected keys, never a different shape. Keep only the entries whose "
+                                     "name is in model.state_dict() AND whose shape matches, then load those") from err
+            if "Missing key" in str(err):
+                raise AssertionError("load_state_dict complained about missing keys: the layers you skipped are "
+                                     "missing from the filtered dict on purpose, so load it with strict=False") from err
+            raise AssertionError(f"load_matching raised {type(err).__name__}: {str(err)[:200]}") from err
+        expect(set(state) == set(state_copy) and all(torch.equal(state[k], state_copy[k]) for k in state),
+               "load_matching changed the state_dict it was given: build a new, filtered dict instead of "
+               "deleting or editing entries of the caller's")
+        expect(isinstance(skipped, (list, tuple)) and all(isinstance(k, str) for k in skipped),
+               "return the skipped entries' names as a list of strings, e.g. ['2.weight', '2.bias']")
+        got_skipped = sorted(str(k) for k in skipped)
+        if got_skipped == sorted(loadable) and loadable != set(expected_skipped):
+            raise AssertionError("you returned the names that WERE loaded: return the ones that were skipped "
+                                 "(missing from the model, or of a different shape)")
+        expect(got_skipped == expected_skipped,
+               f"the skipped entries should be {expected_skipped} (names absent from the model or with a "
+               f"different shape), got {got_skipped}")
+        after = model.state_dict()
+        for k in after:
+            want = state[k] if k in loadable else before[k]
+            why = ("was not copied from the state_dict although its name and shape match" if k in loadable else
+                   "changed although the state_dict had nothing that fits it: leave such entries as they were")
+            close(after[k], want, f"model entry {k!r} {why}", what=f"model.state_dict()[{k!r}]")
+
+
+# --------------------------------------------------------------------------------------------
+# 07 · MLP vs CNN: counting parameters, the convolution output-size formula
+# --------------------------------------------------------------------------------------------
+
+def _count_cases(hidden: bool):
+    cases = [nn.Linear(784, 10),
+             nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 13 * 13, 10))]
+    if hidden:
+        frozen = nn.Sequential(nn.Linear(20, 30), nn.ReLU(), nn.Linear(30, 5))
+        for p in frozen[0].parameters():
+            p.requires_grad_(False)
+        cases += [nn.Sequential(nn.Conv2d(3, 16, 5, bias=False), nn.BatchNorm2d(16), nn.Conv2d(16, 4, 1)),
+                  frozen, nn.Sequential(nn.Flatten(), nn.Linear(12, 12, bias=False)), nn.ReLU()]
+    return cases
+
+
+@_isolated
+def check_count_parameters(count_parameters, hidden: bool = False) -> None:
+    """``count_parameters(model) -> int``: how many numbers training updates (trainable parameters)."""
+    for model in _count_cases(hidden):
+        expected = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        every = sum(p.numel() for p in model.parameters())
+        tensors = len([p for p in model.parameters() if p.requires_grad])
+        in_state = sum(t.numel() for t in model.state_dict().values())
+        weights_only = sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and n.endswith("weight"))
+        value = as_array(not_implemented_guard(count_parameters, model), "count_parameters(model)")
+        expect(value.size == 1, f"return one number, got an array of shape {value.shape}")
+        value = float(value.reshape(-1)[0])
+        name = type(model).__name__
+        if value == tensors and tensors != expected:
+            raise AssertionError(f"you counted parameter TENSORS ({tensors}); count the numbers in them: "
+                                 "sum(p.numel() for p in model.parameters())")
+        if value == weights_only and weights_only != expected:
+            raise AssertionError("the biases are missing: count every parameter tensor, weights and biases")
+        if value == every and every != expected:
+            raise AssertionError("frozen parameters (requires_grad=False) were counted: count only those "
+                                 "training updates, `if p.requires_grad`")
+        if value == in_state and in_state != every:
+            raise AssertionError("you counted the state_dict, which also holds buffers (BatchNorm's running "
+                                 "statistics) that training does not update: count model.parameters()")
+        close(value, expected, f"expected {expected:,} trainable parameters for this {name}",
+              what="the parameter count")
+
+
+_CONV_CASES = [(28, 5, 1, 0, 1), (28, 3, 1, 1, 1), (28, 2, 2, 0, 1), (28, 3, 2, 0, 1)]
+_CONV_HIDDEN = [(32, 3, 1, 2, 2), (224, 7, 2, 3, 1), (5, 5, 1, 0, 1), (10, 4, 3, 0, 1), (7, 3, 2, 1, 1),
+                (13, 2, 2, 0, 1), (64, 11, 4, 2, 1), (9, 3, 1, 0, 3)]
+
+
+@_isolated
+def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
+    """``conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int`` (one spatial side)."""
+    cases = _CONV_CASES + (_CONV_HIDDEN if hidden else [])
+    for n, k, s, p, d in cases:
+        expected = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)(torch.zeros(1, 1, n, n)).shape[-1]
+        got = not_implemented_guard(conv_output_size, n, k, s, p, d)
+        value = as_array(got, "conv_output_size(...)")
+        expect(value.size == 1, f"return one number (the side length), got shape {value.shape}")
+        value = float(value.reshape(-1)[0])
+        args = f"size={n}, kernel_size={k}, stride={s}, padding={p}, dilation={d}"
+        exact = (n + 2 * p - d * (k - 1) - 1) / s + 1
+        if value != round(value) or (np.isclose(value, exact) and exact != expected):
+            raise AssertionError(f"conv_output_size({args}) returned {value:g}: a window that does not fit is "
+                                 "dropped, so round DOWN (floor division //) and return an int")
+        if value == (n + p - d * (k - 1) - 1) // s + 1 and p and value != expected:
+            raise AssertionError(f"conv_output_size({args}) = {value:g}: padding is added on BOTH sides, so the "
+                                 "padded size is size + 2 * padding")
+        if value == (n + 2 * p - k) // s + 1 and d > 1 and value != expected:
+            raise AssertionError(f"conv_output_size({args}) = {value:g}: dilation spreads the kernel to an "
+                                 "effective size dilation * (kernel_size - 1) + 1")
+        close(value, expected, f"for {args} nn.Conv2d gives {expected}: "
+                               "floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1",
+              what="the output size")
+
+
+# --------------------------------------------------------------------------------------------
+# 08 · transfer learning: freeze a backbone, train a new head
+# --------------------------------------------------------------------------------------------
+
+def _transfer_case(kind: str, seed: int):
+    torch.manual_seed(seed)
+    if kind == "conv":
+        backbone = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten())
+        return backbone, 16, torch.randn(6, 3, 5, 5)
+    backbone = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.ReLU())
+    return backbone, 6, torch.randn(8, 3, 2, 2)
+
+
+@_isolated
+def check_transfer_model(transfer_model, hidden: bool = False) -> None:
+    """``transfer_model(backbone, num_features, num_classes) -> (model, head_params)``."""
+    cases = [("mlp", 2, 101)]
+    if hidden:
+        cases += [("conv", 5, 102), ("mlp", 10, 103)]
+    for kind, num_classes, seed in cases:
+        backbone, num_features, x = _transfer_case(kind, seed)
+        backbone_params = list(backbone.parameters())
+        saved = [p.detach().clone() for p in backbone_params]
+        result = not_implemented_guard(transfer_model, backbone, num_features, num_classes)
+        expect(isinstance(result, (tuple, list)) and len(result) == 2,
+               "return a pair: `return model, head_params`")
+        model, head_params = result
+        expect(isinstance(model, nn.Module), f"model must be an nn.Module, got {type(model).__name__}")
+        head_params = list(head_params)
+        expect(len(head_params) > 0 and all(isinstance(p, nn.Parameter) for p in head_params),
+               "head_params should be the new head's parameters, e.g. list(head.parameters())")
+        model_params = list(model.parameters())
+        expect(all(any(p is q for q in model_params) for p in backbone_params),
+               "the model does not contain the backbone you were given: build it from that (pretrained) "
+               "backbone, e.g. nn.Sequential(backbone, head), instead of a new network")
+        expect(not any(p.requires_grad for p in backbone_params),
+               "the backbone's parameters still have requires_grad=True: set p.requires_grad_(False) for each. "
+               "Otherwise backward() still computes their gradients (time and memory), and an optimizer given "
+               "model.parameters() would change the pretrained weights")
+        if any(any(p is q for q in backbone_params) for p in head_params):
+            raise AssertionError("head_params contains backbone parameters: give the optimizer ONLY the new "
+                                 "head's parameters (list(head.parameters())), not model.parameters()")
+        expect(all(p.requires_grad for p in head_params),
+               "the head's parameters must be trainable (requires_grad=True): freeze the backbone only")
+        n_head = sum(p.numel() for p in head_params)
+        expect(n_head == num_features * num_classes + num_classes,
+               f"the head should be one nn.Linear(num_features={num_features}, num_classes={num_classes}): "
+               f"{num_features * num_classes + num_classes} parameters, got {n_head}")
+        model.train()
+        out = model(x)
+        arr = as_array(out, "the model's output")
+        expect(arr.shape == (len(x), num_classes), f"the model should map images to (N, num_classes) = "
+                                                   f"{(len(x), num_classes)} logits, got {arr.shape}")
+        head_before = [p.detach().clone() for p in head_params]
+        optimizer = torch.optim.SGD(head_params, lr=0.5)
+        optimizer.zero_grad()
+        F.cross_entropy(out, torch.arange(len(x)) % num_classes).backward()
+        optimizer.step()
+        expect(all(p.grad is None for p in backbone_params),
+               "backward() computed gradients for the backbone: it is not frozen")
+        expect(all(torch.equal(p, s) for p, s in zip(backbone_params, saved)),
+               "a training step changed the backbone's weights: they must stay as pretrained")
+        expect(any(not torch.equal(p, b) for p, b in zip(head_params, head_before)),
+               "a training step did not change the head: is the head part of the model's forward pass?")
+
+
+# --------------------------------------------------------------------------------------------
+# 09 · hackathon 1: Kaggle's multi-class log loss, a valid submission file
+# --------------------------------------------------------------------------------------------
+
+def _log_loss_reference(y, p, eps=1e-15) -> float:
+    p = np.clip(np.asarray(p, dtype=np.float64), eps, 1 - eps)
+    p = p / p.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(p[np.arange(len(y)), y])))
+
+
+def _log_loss_cases(hidden: bool):
+    rng = np.random.default_rng(111)
+    logits = rng.normal(size=(6, 4))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    y = np.array([0, 1, 2, 3, 1, 0])
+    zero = probs.copy()
+    zero[2] = [0.5, 0.5, 0.0, 0.0]          # the true class (2) gets probability 0
+    cases = [(y, probs, 1e-15, "probabilities"), (y, zero, 1e-15, "a zero on the true class"),
+             (y, probs * rng.uniform(0.5, 3.0, size=(6, 1)), 1e-15, "rows that do not sum to 1")]
+    if hidden:
+        big = rng.dirichlet(np.ones(9), size=200)
+        yb = rng.integers(0, 9, size=200)
+        odd = np.array([[0.0, 0.0, 0.0], [0.8, 0.6, 0.6], [1.0, 0.0, 0.0]])
+        cases += [(yb, big, 1e-15, "random probabilities"), (np.array([0, 1, 1]), odd, 1e-15,
+                  "an all-zero row, a row summing to 2, a certain wrong answer"),
+                  (y, zero, 1e-7, "eps=1e-7"), (np.array([2]), np.array([[0.2, 0.3, 0.5]]), 1e-15, "one row")]
+    return cases
+
+
+@_isolated
+def check_multiclass_log_loss(multiclass_log_loss, hidden: bool = False) -> None:
+    """``multiclass_log_loss(y_true, probs, eps=1e-15) -> float``: Kaggle's metric, natural log."""
+    for y, p, eps, what in _log_loss_cases(hidden):
+        expected = _log_loss_reference(y, p, eps)
+        got = not_implemented_guard(multiclass_log_loss, y.copy(), p.copy(), eps)
+        value = as_array(got, "multiclass_log_loss(...)")
+        expect(value.size == 1, f"return one number (the mean over the rows), got shape {value.shape}")
+        value = float(value.reshape(-1)[0])
+        expect(np.isfinite(value), f"the log loss is {value} for {what}: a probability of 0 gives log(0) = -inf. "
+                                   "Clip first, np.clip(probs, eps, 1 - eps), as Kaggle does")
+        n = len(y)
+        if n > 1 and np.isclose(value, expected * n):
+            raise AssertionError("the log loss is N times too large: take the MEAN over the rows, not the sum")
+        if np.isclose(value, expected / np.log(2)):
+            raise AssertionError("this is the log loss in bits (log2): Kaggle's log loss uses the natural "
+                                 "logarithm, np.log")
+        if np.isclose(value, expected / np.log(10)):
+            raise AssertionError("this used log10: Kaggle's log loss uses the natural logarithm, np.log")
+        clipped = np.clip(p, eps, 1 - eps)
+        if not np.isclose(value, expected, rtol=1e-6) and np.isclose(
+                value, float(-np.mean(np.log(clipped[np.arange(n), y]))), rtol=1e-6):
+            raise AssertionError(f"for {what} the rows were not renormalised: after clipping, divide each row "
+                                 "by its sum (Kaggle rescales every row to sum to 1 before scoring)")
+        close(value, expected, f"for {what}: clip to [eps, 1 - eps], divide each row by its sum, take -log of "
+                               "each row's probability of its TRUE class (probs[np.arange(N), y_true]), average",
+              what="the log loss", rtol=1e-6)
+
+
+def _submission(ids, classes, seed: int):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(len(classes)), size=len(ids))
+    p = p / 3.0 * 3.0  # float noise: rows sum to 1 only up to rounding
+    frame = pd.DataFrame(p, columns=classes)
+    frame.insert(0, "id", np.asarray(ids))
+    return frame
+
+
+def _broken_submissions(sub, ids, classes):
+    """(description, broken copy, hint) for every way a submission can be wrong."""
+    c = list(classes)
+    out = []
+    out.append(("a class column missing", sub.drop(columns=c[-1]),
+                f"the columns must be exactly {['id'] + c}: compare list(submission.columns) with that list"))
+    extra = sub.copy()
+    extra["target"] = 0
+    out.append(("an extra column", extra, f"the columns must be exactly {['id'] + c}, nothing more"))
+    twice = sub.copy()
+    twice.loc[1, "id"] = twice.loc[0, "id"]
+    out.append(("one id twice and another missing (same number of rows)", twice,
+                "one id appears twice and another is missing, with the right number of rows: compare the SET "
+                "of ids with the test ids and check for duplicates (submission['id'].duplicated().any())"))
+    out.append(("a row missing", sub.iloc[1:], "a test id has no row: every test id must appear exactly once"))
+    foreign = sub.copy()
+    foreign.loc[2, "id"] = int(max(ids)) + 1000
+    out.append(("an id that is not in the test set", foreign,
+                "the submission contains an id that is not a test id (and misses one that is): compare the set "
+                "of ids with the test ids"))
+    nan = sub.copy()
+    nan.loc[0, c[0]] = np.nan
+    out.append(("a NaN probability", nan, "a probability is NaN: check that every value is finite (np.isfinite)"))
+    negative = sub.copy()
+    negative.loc[3, c] = [1.2, -0.2] + [0.0] * (len(c) - 2)
+    out.append(("a negative probability (the row still sums to 1)", negative,
+                "a probability is below 0 (its row still sums to 1): check that every value lies in [0, 1]"))
+    unnormalised = sub.copy()
+    unnormalised.loc[4, c] = 0.5
+    out.append(("a row that does not sum to 1", unnormalised,
+                "a row of probabilities does not sum to 1: check every row's sum, within a tolerance"))
+    return out
+
+
+def _validate_outcome(validate_submission, frame, ids, classes):
+    """None if ``validate_submission`` accepted the frame, else the exception it raised."""
+    try:
+        not_implemented_guard(validate_submission, frame.reset_index(drop=True).copy(), ids.copy(), list(classes))
+    except AssertionError as err:
+        if isinstance(err.__cause__, NotImplementedError):  # the release stub
+            raise
+        return err
+    except Exception as err:  # what the student raised on purpose (or by accident)
+        return err
+    return None
+
+
+@_isolated
+def check_validate_submission(validate_submission, hidden: bool = False) -> None:
+    """``validate_submission(submission, test_ids, classes)``: returns quietly for a valid Kaggle submission,
+    raises ``ValueError`` (with a message) for a broken one."""
+    cases = [(np.arange(200000, 200008), ["Class_1", "Class_2", "Class_3", "Class_4"], 121)]
+    if hidden:
+        cases += [(np.arange(10, 40) * 3, [f"Class_{i}" for i in range(1, 10)], 122),
+                  (np.array([5, 1, 9, 7, 3, 11]), ["a", "b", "c"], 123)]
+    for ids, classes, seed in cases:
+        sub = _submission(ids, classes, seed)
+        valid = [("a valid submission", sub),
+                 ("a valid submission in another row order", sub.iloc[::-1])]
+        if hidden:
+            valid.append(("a valid submission with 0/1 probabilities",
+                          sub.assign(**{c: float(i == 0) for i, c in enumerate(classes)})))
+        for what, frame in valid:
+            err = _validate_outcome(validate_submission, frame, ids, classes)
+            if err is not None:
+                raise AssertionError(f"{what} was rejected with {type(err).__name__}: {str(err)[:150]}. Rows sum "
+                                     "to 1 only up to rounding: compare with a tolerance (np.allclose), not ==; "
+                                     "the row order does not matter, Kaggle matches rows by id")
+        broken = _broken_submissions(sub, ids, classes)
+        if hidden:
+            swapped = sub[["id"] + list(classes)[::-1]]
+            broken.append(("the class columns in another order", swapped,
+                           f"the columns must be exactly {['id'] + list(classes)}, in this order"))
+            as_text = sub.copy()
+            as_text["id"] = as_text["id"].astype(str) + "x"
+            broken.append(("ids that are not the test ids", as_text,
+                           "the ids are not the test ids: compare the set of ids with the test ids"))
+        for what, frame, hint in broken:
+            err = _validate_outcome(validate_submission, frame, ids, classes)
+            if err is None:
+                raise AssertionError(f"a submission with {what} was accepted. {hint}")
+            expect(isinstance(err, ValueError),
+                   f"for {what} validate_submission raised {type(err).__name__} ({str(err)[:120]}): detect the "
+                   "problem yourself and raise ValueError with a message that names it")
+            expect(str(err).strip(), f"raise ValueError with a message that says what is wrong ({what})")
