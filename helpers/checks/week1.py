@@ -13,35 +13,17 @@ notebook's later cells print the same numbers whether or not the hidden tests ra
 """
 from __future__ import annotations
 
-import functools
 import inspect
 
 import numpy as np
 
-from . import as_array, close, expect, not_implemented_guard
+from . import as_array, close, expect, isolated, not_implemented_guard
 from .. import scratch
 
 
 # --------------------------------------------------------------------------------------------
 # shared machinery
 # --------------------------------------------------------------------------------------------
-
-def _isolated(check):
-    """Run ``check`` without disturbing the caller's global random state."""
-
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        import torch
-
-        np_state = np.random.get_state()
-        try:
-            with torch.random.fork_rng(devices=[]):
-                return check(*args, **kwargs)
-        finally:
-            np.random.set_state(np_state)
-
-    return wrapper
-
 
 def _name(fn) -> str:
     return getattr(fn, "__name__", "your function")
@@ -113,7 +95,7 @@ def _mse_mistakes(pred, y):
     ]
 
 
-@_isolated
+@isolated
 def check_mse(mse, hidden: bool = False) -> None:
     cases = [(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 3.0, 5.0, 8.0]))]  # errors 0, 1, 2, 4 -> 21 / 4
     if hidden:
@@ -135,7 +117,7 @@ def _linreg_case(n, d, seed):
     return rng.normal(size=(n, d)), rng.normal(size=n), rng.normal(size=d), float(rng.normal())
 
 
-@_isolated
+@isolated
 def check_mse_grad(mse_grad, hidden: bool = False) -> None:
     cases = [(np.array([[1.0, 2.0], [0.0, 1.0], [2.0, -1.0]]), np.array([3.0, 1.0, 0.0]), np.array([0.5, -1.0]), 0.25)]
     if hidden:
@@ -160,7 +142,7 @@ def check_mse_grad(mse_grad, hidden: bool = False) -> None:
 GD_HINT = "one step of gradient descent: w_new = w - lr * dw, b_new = b - lr * db"
 
 
-@_isolated
+@isolated
 def check_gd_step(gd_step, hidden: bool = False) -> None:
     cases = [(np.array([1.0, -2.0]), 0.5, np.array([0.5, 4.0]), -1.0, 0.1)]
     if hidden:
@@ -198,7 +180,7 @@ def _r2_wrongs(y, pred):
     ]
 
 
-@_isolated
+@isolated
 def check_r2_score(r2_score, hidden: bool = False) -> None:
     y = np.array([3.0, -0.5, 2.0, 7.0])
     cases = [(y, np.array([2.5, 0.0, 2.0, 8.0]))]  # 1 - 1.5 / 29.1875 = 0.9486...
@@ -221,7 +203,7 @@ IMPUTE_HINT = ("replace each numeric column's NaNs by the median of that column 
                "(the frame itself when reference is None), computed over the values present")
 
 
-@_isolated
+@isolated
 def check_impute_median(impute_median, hidden: bool = False) -> None:
     import pandas as pd
 
@@ -269,7 +251,7 @@ def check_impute_median(impute_median, hidden: bool = False) -> None:
 ONE_HOT_HINT = "row i has a single 1, in the column of categories.index(values[i]); shape (N, K) with K = len(categories)"
 
 
-@_isolated
+@isolated
 def check_one_hot(one_hot, hidden: bool = False) -> None:
     cases = [(np.array(["b", "a", "c", "a"]), ["c", "a", "b"])]
     if hidden:
@@ -305,7 +287,7 @@ STANDARDIZE_HINT = ("subtract the TRAINING columns' mean and divide by their std
                     "for both arrays; a constant column (std 0) is divided by 1")
 
 
-@_isolated
+@isolated
 def check_standardize(standardize, hidden: bool = False) -> None:
     for train, other in _scaling_cases(hidden, 3):
         mean, std = train.mean(0), train.std(0)
@@ -327,7 +309,7 @@ MINMAX_HINT = ("map each column to [0, 1] with the TRAINING columns' min and max
                "for both arrays; a constant column (max = min) is divided by 1")
 
 
-@_isolated
+@isolated
 def check_min_max_scale(min_max_scale, hidden: bool = False) -> None:
     for train, other in _scaling_cases(hidden, 4):
         lo, span = train.min(0), np.ptp(train, 0)
@@ -348,7 +330,7 @@ SPLIT_HINT = ("shuffle the row indices with np.random.default_rng(seed).permutat
               "put round(val_fraction * N) of them in the validation set and the rest in the training set")
 
 
-@_isolated
+@isolated
 def check_train_val_split(train_val_split, hidden: bool = False) -> None:
     cases = [(20, 0.25, 0)]
     if hidden:
@@ -395,7 +377,7 @@ SIGMOID_HINT = ("sigmoid(z) = 1 / (1 + exp(-z)), computed without overflow: with
                 "so never call np.exp on +|z|)")
 
 
-@_isolated
+@isolated
 def check_sigmoid(sigmoid, hidden: bool = False) -> None:
     cases = [np.array([-2.0, 0.0, 3.0]), np.array([-1000.0, -50.0, 50.0, 1000.0])]
     if hidden:
@@ -412,7 +394,7 @@ BCE_HINT = ("loss = mean(max(z, 0) - z * y + log1p(exp(-|z|))), the stable form 
             "-mean(y log σ(z) + (1 - y) log(1 - σ(z))); dz = (σ(z) - y) / N")
 
 
-@_isolated
+@isolated
 def check_bce_with_logits(bce_with_logits, hidden: bool = False) -> None:
     cases = [(np.array([2.0, -1.0, 0.5, -3.0]), np.array([1.0, 0.0, 0.0, 1.0])),
              (np.array([1000.0, -1000.0, 20.0, -40.0]), np.array([0.0, 1.0, 1.0, 0.0]))]
@@ -455,7 +437,7 @@ def _linear_cases(hidden, seed):
     return cases
 
 
-@_isolated
+@isolated
 def check_linear_forward(linear_forward, hidden: bool = False) -> None:
     for x, w, b in _linear_cases(hidden, 9):
         got = _tuple(_call(linear_forward, x.copy(), w.copy(), b.copy(), hint=LINEAR_HINT), 2, "(out, cache)", linear_forward)
@@ -467,7 +449,7 @@ LINEAR_BACK_HINT = ("for out = x @ w + b: dx = dout @ w.T (N, D), dw = x.T @ dou
                     "db = dout summed over the batch (M,)")
 
 
-@_isolated
+@isolated
 def check_linear_backward(linear_forward, linear_backward, hidden: bool = False) -> None:
     for x, w, b in _linear_cases(hidden, 10):
         rng = np.random.default_rng(x.size)
@@ -496,7 +478,7 @@ def _relu_inputs(hidden, seed):
     return cases
 
 
-@_isolated
+@isolated
 def check_relu_forward(relu_forward, hidden: bool = False) -> None:
     for x in _relu_inputs(hidden, 12):
         x_in = x.copy()
@@ -511,7 +493,7 @@ def check_relu_forward(relu_forward, hidden: bool = False) -> None:
 RELU_BACK_HINT = "dx = dout where x > 0 and 0 elsewhere (including x == 0, as PyTorch does): dout * (x > 0)"
 
 
-@_isolated
+@isolated
 def check_relu_backward(relu_forward, relu_backward, hidden: bool = False) -> None:
     for x in _relu_inputs(hidden, 13):
         rng = np.random.default_rng(x.size)
@@ -537,7 +519,7 @@ def _two_layer_case(n, d, h, seed):
     return net, X, y
 
 
-@_isolated
+@isolated
 def check_two_layer_loss(two_layer_loss, hidden: bool = False) -> None:
     cases = [_two_layer_case(6, 3, 4, 0)]
     if hidden:
@@ -572,7 +554,7 @@ SOFTMAX_HINT = ("softmax normalises each ROW of scores (N, C): exp(s - row max) 
                 "(axis=1, keepdims=True)")
 
 
-@_isolated
+@isolated
 def check_softmax(softmax, hidden: bool = False) -> None:
     cases = [np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]), np.array([[1000.0, 0.0, -1000.0], [-1000.0, 999.0, 1000.0]])]
     if hidden:
@@ -595,7 +577,7 @@ CE_HINT = ("loss = -mean over the batch of log_softmax(scores)[i, y_i], with log
            "dscores = (softmax(scores) - onehot(y)) / N")
 
 
-@_isolated
+@isolated
 def check_cross_entropy(cross_entropy, hidden: bool = False) -> None:
     cases = [(np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 2])),
              (np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]), np.array([1, 2]))]
@@ -643,7 +625,7 @@ def _reference_epoch(net, X, y, lr, batch_size, order, drop_last=False, sign=1.0
     return losses, sizes
 
 
-@_isolated
+@isolated
 def check_train_epoch(train_epoch, hidden: bool = False) -> None:
     cases = [(10, 4, 3, 4, 0.5, 0)]                 # N, D, C, batch size (last batch: 2 rows), lr, seed
     if hidden:
@@ -712,7 +694,7 @@ def _forward_diff(f, x, h):
     return grad
 
 
-@_isolated
+@isolated
 def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
     cases = [(lambda v: float(np.sum(v ** 3)), np.array([0.5, -1.0, 2.0]), 1e-2)]
     if hidden:
@@ -738,7 +720,7 @@ def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
 REL_ERROR_HINT = "rel_error(a, b) = max over entries of |a - b| / max(1e-8, |a| + |b|): one number"
 
 
-@_isolated
+@isolated
 def check_rel_error(rel_error, hidden: bool = False) -> None:
     cases = [(np.array([1.0, 2.0, -3.0]), np.array([1.1, 2.0, -3.0])), (np.array([1e-3, 5.0]), np.array([1e-3 + 1e-9, 5.0]))]
     if hidden:
@@ -767,7 +749,7 @@ def check_rel_error(rel_error, hidden: bool = False) -> None:
 NLL_HINT = "nll = -log_probs[torch.arange(N), y].mean(): minus the mean log-probability of each row's true class"
 
 
-@_isolated
+@isolated
 def check_nll_loss(nll_loss, hidden: bool = False) -> None:
     import torch
 
@@ -796,7 +778,7 @@ def check_nll_loss(nll_loss, hidden: bool = False) -> None:
 MLP_HINT = "scores = relu(x @ W1 + b1) @ W2 + b2, with params = [W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)]"
 
 
-@_isolated
+@isolated
 def check_mlp_forward(forward, hidden: bool = False) -> None:
     import torch
 
@@ -824,7 +806,7 @@ SGD_HINT = ("with torch.no_grad(): for p in params: p -= lr * p.grad; then p.gra
             "(update the tensors in place, outside autograd's view, and clear the gradients)")
 
 
-@_isolated
+@isolated
 def check_sgd_update(sgd_update, hidden: bool = False) -> None:
     import torch
 

@@ -13,7 +13,6 @@ the hidden tests ran.
 from __future__ import annotations
 
 import contextlib
-import functools
 import numbers
 
 import numpy as np
@@ -21,23 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import as_array, close, expect, not_implemented_guard
-
-
-def _isolated(check):
-    """Run ``check`` with its own seeded random state; restore the caller's afterwards."""
-
-    @functools.wraps(check)
-    def wrapper(*args, **kwargs):
-        np_state = np.random.get_state()
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)
-                return check(*args, **kwargs)
-        finally:
-            np.random.set_state(np_state)
-
-    return wrapper
+from . import as_array, close, expect, isolated, not_implemented_guard
 
 
 @contextlib.contextmanager
@@ -76,7 +59,7 @@ def _linear_case(n: int, d_in: int, d_out: int, seed: int):
     return x, W, dout, (xr.grad, Wr.grad, br.grad)
 
 
-@_isolated
+@isolated
 def check_linear_backward(linear_backward, hidden: bool = False) -> None:
     """``linear_backward(dout, x, W) -> (dx, dW, db)`` for ``out = x @ W.T + b``."""
     cases = [(4, 3, 5, 1)]
@@ -102,7 +85,7 @@ def check_linear_backward(linear_backward, hidden: bool = False) -> None:
                           "dout contributes to b's gradient", what="db", rtol=1e-6)
 
 
-@_isolated
+@isolated
 def check_relu_backward(relu_backward, hidden: bool = False) -> None:
     """``relu_backward(dout, x) -> dx`` for ``out = relu(x)``."""
     g = torch.Generator().manual_seed(5)
@@ -129,7 +112,7 @@ def _ce_case(n: int, c: int, seed: int, scale: float = 1.0):
     return logits, y
 
 
-@_isolated
+@isolated
 def check_cross_entropy_backward(cross_entropy_backward, hidden: bool = False) -> None:
     """``cross_entropy_backward(logits, y) -> dlogits`` for ``F.cross_entropy(logits, y)`` (mean)."""
     cases = [_ce_case(5, 4, 7)]
@@ -163,7 +146,7 @@ def _from_scratch(what: str):
                                        f"log_softmax are what this check compares against")
 
 
-@_isolated
+@isolated
 def check_softmax(softmax, hidden: bool = False) -> None:
     """``softmax(z) -> probs``, rows of ``z`` (N, C) normalised over the classes (dim 1)."""
     g = torch.Generator().manual_seed(11)
@@ -188,7 +171,7 @@ def check_softmax(softmax, hidden: bool = False) -> None:
               what="softmax(z)", rtol=1e-5, atol=1e-7)
 
 
-@_isolated
+@isolated
 def check_log_softmax(log_softmax, hidden: bool = False) -> None:
     """``log_softmax(z) -> log-probabilities``, stable for any logits."""
     g = torch.Generator().manual_seed(12)
@@ -209,7 +192,7 @@ def check_log_softmax(log_softmax, hidden: bool = False) -> None:
               rtol=1e-5, atol=1e-6)
 
 
-@_isolated
+@isolated
 def check_nll_loss(nll_loss, hidden: bool = False) -> None:
     """``nll_loss(log_probs, targets) -> scalar`` equal to ``F.nll_loss`` (mean over the batch)."""
     g = torch.Generator().manual_seed(13)
@@ -245,7 +228,7 @@ def _is_affine(model, shape, g) -> bool:
         return torch.allclose(model(a) + model(b) - model(zero), model(a + b), atol=1e-5)
 
 
-@_isolated
+@isolated
 def check_make_mlp(make_mlp, hidden: bool = False) -> None:
     """``make_mlp(n_in, hidden, n_out) -> nn.Module`` mapping (N, ...) inputs to (N, n_out) logits."""
     cases = [(784, [64, 32], 10, (5, 1, 28, 28))]
@@ -300,7 +283,7 @@ def _image_batches(sizes, channels: int, side: int, seed: int):
     return batches
 
 
-@_isolated
+@isolated
 def check_dataset_mean_std(dataset_mean_std, hidden: bool = False) -> None:
     """``dataset_mean_std(loader) -> (mean, std)``, each (C,), over every pixel the loader yields."""
     cases = [_image_batches([6, 6, 2], 3, 16, seed=21)]
@@ -344,7 +327,7 @@ def _pil(arr: np.ndarray):
     return Image.fromarray(arr)
 
 
-@_isolated
+@isolated
 def check_make_transform(make_transform, hidden: bool = False) -> None:
     """``make_transform(mean, std)`` -> callable: PIL image -> normalised float tensor (C, H, W)."""
     from PIL import Image
@@ -427,7 +410,7 @@ def _reference_steps(model, batches, opt_name, loss_fn, zero_grad=True):
     return losses, params
 
 
-@_isolated
+@isolated
 def check_train_step(train_step, hidden: bool = False) -> None:
     """``train_step(model, xb, yb, loss_fn, optimizer) -> float`` performs one update."""
     cases = [("linear", "sgd", 41)]
@@ -491,7 +474,7 @@ def _eval_case(sizes, seed: int):
     return weight, batches
 
 
-@_isolated
+@isolated
 def check_evaluate_accuracy(evaluate_accuracy, hidden: bool = False) -> None:
     """``evaluate_accuracy(model, loader) -> float``: fraction correct, in eval mode, without gradients."""
     cases = [_eval_case([10, 10, 5], 51)]
@@ -523,7 +506,7 @@ def check_evaluate_accuracy(evaluate_accuracy, hidden: bool = False) -> None:
                                "examples), over every batch of the loader", what="the accuracy")
 
 
-@_isolated
+@isolated
 def check_per_class_accuracy(per_class_accuracy, hidden: bool = False) -> None:
     """``per_class_accuracy(preds, targets, num_classes) -> (num_classes,)``: recall of each class."""
     cases = [(torch.tensor([0, 1, 1, 2, 2, 2, 0, 1]), torch.tensor([0, 1, 2, 2, 2, 0, 0, 1]), 3)]
@@ -560,7 +543,7 @@ def _int_indices(value, what: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-@_isolated
+@isolated
 def check_train_val_split(train_val_split, hidden: bool = False) -> None:
     """``train_val_split(n, val_fraction, seed) -> (train_idx, val_idx)``."""
     cases = [(100, 0.2)]
@@ -594,7 +577,7 @@ def check_train_val_split(train_val_split, hidden: bool = False) -> None:
                    "seed 0 and seed 1 gave the same split: the seed argument must drive the shuffle")
 
 
-@_isolated
+@isolated
 def check_dropout(dropout, hidden: bool = False) -> None:
     """``dropout(x, p, training) -> tensor``: inverted dropout, the identity when not training."""
     cases = [(torch.full((200, 500), 2.0), 0.3)]
@@ -674,7 +657,7 @@ def _ckpt_case(kind: str, seed: int):
     return make_model, make_optimizer
 
 
-@_isolated
+@isolated
 def check_save_resume(save_training_state, load_training_state, hidden: bool = False) -> None:
     """``save_training_state(path, model, optimizer, epoch)`` writes a file;
     ``load_training_state(path, model, optimizer) -> epoch`` restores both and returns the epoch."""
@@ -752,7 +735,7 @@ def _ckpt_pair(seed: int, out_src: int, out_dst: int, extra_src: bool = False, b
     return source.state_dict(), body(out_dst, False)
 
 
-@_isolated
+@isolated
 def check_load_matching(load_matching, hidden: bool = False) -> None:
     """``load_matching(model, state_dict) -> skipped``: copy every entry whose name and shape match,
     leave the rest of ``model`` as it was, return the names of the ``state_dict`` entries not loaded."""
@@ -813,7 +796,7 @@ def _count_cases(hidden: bool):
     return cases
 
 
-@_isolated
+@isolated
 def check_count_parameters(count_parameters, hidden: bool = False) -> None:
     """``count_parameters(model) -> int``: how many numbers training updates (trainable parameters)."""
     for model in _count_cases(hidden):
@@ -846,7 +829,7 @@ _CONV_HIDDEN = [(32, 3, 1, 2, 2), (224, 7, 2, 3, 1), (5, 5, 1, 0, 1), (10, 4, 3,
                 (13, 2, 2, 0, 1), (64, 11, 4, 2, 1), (9, 3, 1, 0, 3)]
 
 
-@_isolated
+@isolated
 def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
     """``conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int`` (one spatial side)."""
     cases = _CONV_CASES + (_CONV_HIDDEN if hidden else [])
@@ -885,7 +868,7 @@ def _transfer_case(kind: str, seed: int):
     return backbone, 6, torch.randn(8, 3, 2, 2)
 
 
-@_isolated
+@isolated
 def check_transfer_model(transfer_model, hidden: bool = False) -> None:
     """``transfer_model(backbone, num_features, num_classes) -> (model, head_params)``."""
     cases = [("mlp", 2, 101)]
@@ -967,7 +950,7 @@ def _log_loss_cases(hidden: bool):
     return cases
 
 
-@_isolated
+@isolated
 def check_multiclass_log_loss(multiclass_log_loss, hidden: bool = False) -> None:
     """``multiclass_log_loss(y_true, probs, eps=1e-15) -> float``: Kaggle's metric, natural log."""
     for y, p, eps, what in _log_loss_cases(hidden):
@@ -1054,7 +1037,7 @@ def _validate_outcome(validate_submission, frame, ids, classes):
     return None
 
 
-@_isolated
+@isolated
 def check_validate_submission(validate_submission, hidden: bool = False) -> None:
     """``validate_submission(submission, test_ids, classes)``: returns quietly for a valid Kaggle submission,
     raises ``ValueError`` (with a message) for a broken one."""
