@@ -52,3 +52,20 @@ bench: setup
 
 clean:
 	rm -rf build
+
+# -- mentors (MENTORS.md): release student notebooks, grade submissions, formgrader -------------
+GRADING ?= build/grading
+WEEK ?=
+SUBMISSIONS ?=
+GRADE_ARGS ?=
+.PHONY: release grade formgrader
+
+release: setup
+	$(PY) -m helpers.grading --root $(GRADING) release $(foreach w,$(WEEK),--week $(w))
+
+grade: data
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/ [WEEK=week1] [GRADE_ARGS='--jobs 4']"; exit 2; }
+	$(PY) -m helpers.grading --root $(GRADING) grade --submissions $(SUBMISSIONS) $(foreach w,$(WEEK),--week $(w)) $(GRADE_ARGS)
+
+formgrader: data
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/formgrader

@@ -124,9 +124,11 @@ def prepare(name: str, force: bool = False, log=print) -> dict:
     """
     entry, root = _entry(name), data_root()
     folder = root / name
+    if not force and read_manifest(folder) is not None:  # already there: verify, no lock needed
+        return verify(folder, name)
     with locked(root, name):
         manifest = read_manifest(folder)
-        if manifest is not None and not force:
+        if manifest is not None and not force:  # another process provisioned it meanwhile
             return verify(folder, name)
         if manifest is None or manifest.get("kind") == "user":
             adopted = entry.adopt(folder)

@@ -146,6 +146,7 @@ def staging(folder: Path, log=print):
     """
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.staging."))
+    tmp.chmod(0o755)  # public data: readable by other users (e.g. sandboxed grading kernels)
     try:
         yield tmp
         if folder.exists():

@@ -1,0 +1,214 @@
+"""``grade``: every student's submission through its own sandbox, then one set of results.
+
+Order of work for ``grade(course, submissions, weeks)``:
+
+1. release the weeks that are not released yet (the gradebook must know their tests);
+2. find ``SUBMISSIONS/<student>/<week>/`` folders (or expand LMS zips into a scratch folder);
+3. probe once what isolation the machine allows (:func:`helpers.grading.sandbox.plan`);
+4. read and normalize every submission (before any student code runs);
+5. per student and week, in parallel (``jobs``): scan the student's code, autograde in a
+   private course root (:func:`helpers.grading.sandbox.run_autograde`), re-check the scores
+   (:func:`helpers.grading.results.collect`);
+6. sequentially: record every outcome in the main gradebook and course folders, generate
+   feedback HTML, rewrite ``grades.csv`` and ``report.md``.
+
+A failure in one student's job becomes that student's error (scored 0, marked for manual
+grading), never the run's -- except when the course's own code changed during the run,
+which aborts it (only possible when the kernels run as the grader's own user).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import results, sandbox
+from .course import Course, ensure_course, release, run_nbgrader
+from .results import CellScore, Outcome
+from .scan import scan
+from .submissions import Found, discover, expand_zips, prepare
+
+
+class GradingAborted(RuntimeError):
+    pass
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+    skipped: list[str]
+    plan: sandbox.Plan
+    csv: Path
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        lines = [f"{'student':<20} {'week':<8} {'score':>9}  issues"]
+        for o in self.outcomes:
+            issues = [f"TAMPER {f}" for f in o.flags] + ([f"ERROR {o.error}"] if o.error else [])
+            lines.append(f"{o.student:<20} {o.week:<8} {o.score:>4g}/{o.max_score:<4g}  {'; '.join(issues)[:100]}")
+        return "\n".join(lines)
+
+
+def tree_digest(folder: Path) -> str:
+    """Content hash of a tree (bytecode caches included: a poisoned .pyc counts); links not followed."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            h.update(str(path.relative_to(folder)).encode())
+            if path.is_symlink():
+                h.update(b"->" + os.readlink(path).encode())
+            elif path.is_file():
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def released_weeks(course: Course) -> set[str]:
+    if not course.gradebook.exists():
+        return set()
+    with results.gradebook(course.db_url) as gb:
+        return {a.name for a in gb.assignments}
+
+
+def _needs_torch(course: Course, week: str) -> bool:
+    text = "".join(p.read_text(errors="replace") for p in course.release(week).glob("*.ipynb"))
+    return "torch" in text or "from helpers import" in text or "import helpers." in text
+
+
+def _weeks_in(folder: Path, candidates: list[str]) -> list[str]:
+    present = {p.name for student in folder.iterdir() if student.is_dir() for p in student.iterdir() if p.is_dir()}
+    return [w for w in candidates if w in present]
+
+
+def grade(course: Course, submissions: Path, weeks: list[str] | None = None, jobs: int = 2,
+          limits: sandbox.Limits | None = None, feedback: bool = True, stop_after_last_test: bool = False,
+          isolate: bool = True, extra_hide: list[Path] = (), keep_work: bool = False, log=print) -> Report:
+    limits = limits or sandbox.Limits()
+    submissions = Path(submissions).resolve()
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"no submissions folder {submissions}")
+    ensure_course(course)
+    known = sorted(set(course.weeks()) | released_weeks(course))
+    work = Path(tempfile.mkdtemp(prefix="dic-grading-"))
+    os.chmod(work, 0o711)
+    try:
+        folder = submissions
+        if any(submissions.glob("*.zip")):
+            unzipped = work / "unzipped"
+            unzipped.mkdir(mode=0o700)
+            folder = expand_zips(submissions, unzipped, weeks or known, log)
+        weeks = weeks or _weeks_in(folder, known)
+        if not weeks:
+            raise ValueError(f"no week folders ({', '.join(known) or 'none released'}) found under {submissions}")
+        missing = [w for w in weeks if w not in released_weeks(course)]
+        if missing:
+            release(course, missing, log)
+        found, skipped = discover(folder, weeks)
+        for line in skipped:
+            log(f"skipped {line}")
+        plan = sandbox.plan(course, work, [submissions, *extra_hide], isolate, log)
+        log(f"sandbox: {plan.describe()}")
+        template = results.template_gradebook(course, work / "template.db")
+        os.chmod(template, 0o600)
+        trusted = {w: results.trusted_cells(course, w) for w in weeks}
+        release_nbs = {w: {p.name: nbformat.read(p, as_version=4) for p in sorted(course.release(w).glob("*.ipynb"))}
+                       for w in weeks}
+        preload = {w: ["torch", "torch._dynamo"] if _needs_torch(course, w) else [] for w in weeks}
+        # read every submission before any student code runs (nothing can change them under us)
+        prepared = {(f.student, f.week): prepare(f, release_nbs[f.week]) for f in found}
+        helpers_digest = tree_digest(sandbox.HELPERS) if not plan.switch_user else None
+        gradebook_before = course.gradebook.read_bytes()
+        submissions_before = tree_digest(submissions)
+
+        def job(f: Found) -> Outcome:
+            try:
+                return _grade_one(f, prepared[(f.student, f.week)], plan, work, template, trusted[f.week], course,
+                                  limits, preload[f.week], stop_after_last_test)
+            except Exception as err:  # noqa: BLE001 - one student's failure stays theirs
+                outcome = Outcome(f.student, f.week, error=f"grader failed: {type(err).__name__}: {err}")
+                outcome.cells = [CellScore(t.notebook, t.grade_id, t.max_score, 0.0) for t in trusted[f.week]]
+                outcome.notes.append(traceback.format_exc(limit=3))
+                return outcome
+            finally:
+                if helpers_digest is not None and tree_digest(sandbox.HELPERS) != helpers_digest:
+                    raise GradingAborted(f"helpers/ changed while grading {f.student} ({f.week}); restore it "
+                                         "(git checkout helpers) and grade as root to isolate kernels")
+
+        with ThreadPoolExecutor(max(1, jobs)) as pool:
+            outcomes = list(pool.map(job, found))
+        notes = []
+        if course.gradebook.read_bytes() != gradebook_before:  # only a kernel running as us could do that
+            course.gradebook.write_bytes(gradebook_before)
+            notes.append("the main gradebook was modified while student code ran; it was restored")
+        if tree_digest(submissions) != submissions_before:
+            notes.append(f"files under {submissions} changed while student code ran (grading used the "
+                         "versions read before); check the folder")
+        for line in notes:
+            log(f"WARNING: {line}")
+        for outcome in outcomes:
+            results.record(course, outcome)
+        results.save_flags(course, outcomes)
+        if feedback:
+            for week in weeks:
+                if any((course.course / "autograded").glob(f"*/{week}/*.ipynb")):
+                    run_nbgrader(course, "generate_feedback", week, "--force")
+        csv_path = results.export(course)
+        report = Report(outcomes, skipped, plan, csv_path, notes)
+        write_report(course, report)
+        return report
+    finally:
+        if keep_work:
+            log(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits, preload, stop) -> Outcome:
+    outcome = Outcome(f.student, f.week, notes=prepared.notes, submitted=prepared.notebooks,
+                      timestamp=prepared.timestamp)
+    flagged = set()
+    for name, code in prepared.student_cells.items():
+        for level, what in scan(code):
+            if level == "tamper":
+                outcome.flags.append(f"{name}: {what}")
+                flagged.add(name)
+            else:
+                outcome.notes.append(f"{name}: {what}")
+    if not prepared.notebooks:
+        outcome.cells = [CellScore(t.notebook, t.grade_id, t.max_score, 0.0, None, "not submitted") for t in trusted]
+        return outcome
+    run = sandbox.run_autograde(plan, work, f.student, f.week, template, prepared.notebooks, course.release(f.week),
+                                prepared.timestamp, limits, preload, stop)
+    if run.timed_out:
+        outcome.error = f"grading stopped after {limits.timeout}s"
+    elif run.returncode != 0:
+        tail = [line for line in run.log.splitlines() if "ERROR" in line][-3:]
+        outcome.error = "nbgrader failed: " + (" / ".join(tail)[:300] or f"exit {run.returncode}")
+    return results.collect(outcome, run.course, trusted, flagged)
+
+
+def write_report(course: Course, report: Report) -> Path:
+    lines = ["# Grading report", "", f"Sandbox: {report.plan.describe()}", ""]
+    lines += [f"**Warning:** {n}" for n in report.notes] + ([""] if report.notes else [])
+    lines += ["```", report.table(), "```", ""]
+    for o in report.outcomes:
+        if o.notes or o.flags or o.error:
+            lines.append(f"## {o.student} / {o.week}: {o.score:g} of {o.max_score:g}")
+            lines += [f"- TAMPER: {x}" for x in o.flags] + ([f"- ERROR: {o.error}"] if o.error else [])
+            lines += [f"- {x.strip()}" for x in o.notes]
+            lines += [f"- {c.notebook}/{c.grade_id}: {c.score:g}/{c.max_score:g} ({c.why})" for c in o.cells if c.why]
+            lines.append("")
+    if report.skipped:
+        lines += ["## Skipped", *[f"- {s}" for s in report.skipped]]
+    path = course.root / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+

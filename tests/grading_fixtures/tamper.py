@@ -1,0 +1,356 @@
+"""The tamper suite: one student per way of cheating or breaking the grader, with the score each deserves.
+
+Every case builds ``SUBMISSIONS/<student>/week0/`` from the fixture assignment
+(``assignment.py``: test_mse 1 point, test_relu 2, test_scale 1). ``expected`` holds the score
+per graded cell; ``held`` says the static scan must hold the notebook for review. Answers
+are correct unless a case says otherwise, so a lost point is the grader's doing and a gained
+one the student's tampering.
+
+Several cases hide their code from the static scan (``_obfuscated``: ``exec`` of a hex
+string) on purpose: they test the runtime defences -- the sandbox, the guard -- on their own.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from .assignment import WEEK
+
+MSE, RELU, SCALE = ("01_arrays.ipynb", "test_mse"), ("01_arrays.ipynb", "test_relu"), ("02_more.ipynb", "test_scale")
+FULL = {MSE: 1, RELU: 2, SCALE: 1}
+ZERO = {MSE: 0, RELU: 0, SCALE: 0}
+
+CORRECT = {
+    "mse": "def mse(pred, y):\n    return float(((np.asarray(pred) - np.asarray(y)) ** 2).mean())",
+    "relu": "def relu(x):\n    return np.maximum(x, 0.0)",
+    "scale": "def scale(x, s):\n    return np.asarray(x) * s",
+}
+WRONG = {
+    "mse": "def mse(pred, y):\n    return float(((np.asarray(pred) - np.asarray(y)) ** 2).sum())  # sum, not mean",
+    "relu": "def relu(x):\n    return np.abs(x)",
+    "scale": "def scale(x, s):\n    return np.asarray(x) + s",
+}
+ALL_WRONG = dict(WRONG)
+
+
+def _obfuscated(code: str) -> str:
+    """Run ``code`` without it being visible to a static scan."""
+    return f"exec(bytes.fromhex({code.encode().hex()!r}).decode())\n"
+
+
+def _meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def answered(release: dict, answers: dict[str, str]) -> dict:
+    """Copies of the release notebooks with solution cells replaced by ``answers`` (by grade id)."""
+    out = {}
+    for name, nb in release.items():
+        nb = copy.deepcopy(nb)
+        for cell in nb.cells:
+            gid = _meta(cell).get("grade_id")
+            if _meta(cell).get("solution") and gid in answers:
+                cell.source = answers[gid]
+        out[name] = nb
+    return out
+
+
+def find(nb, grade_id):
+    return next(i for i, c in enumerate(nb.cells) if _meta(c).get("grade_id") == grade_id)
+
+
+def write(folder: Path, notebooks: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in notebooks.items():
+        (folder / name).write_text(json.dumps(nb, indent=1))  # raw JSON: some cases are invalid on purpose
+
+
+@dataclass
+class Case:
+    student: str
+    what: str
+    expected: dict
+    build: Callable  # (folder, release notebooks, source notebooks, context) -> None
+    held: bool = False
+    notes: tuple = ()          # substrings expected in the report's notes for this student
+    extra: dict = field(default_factory=dict)
+
+
+def _answers(**override) -> dict[str, str]:
+    return {**CORRECT, **override}
+
+
+def _simple(answers):
+    def build(folder, release, source, ctx):
+        write(folder, answered(release, answers))
+    return build
+
+
+def _edit(answers, change):
+    def build(folder, release, source, ctx):
+        nbs = answered(release, answers)
+        change(nbs, ctx)
+        write(folder, nbs)
+    return build
+
+
+# -- the individual tampering moves -------------------------------------------------------
+def _edit_test(nbs, ctx):
+    nb = nbs["01_arrays.ipynb"]
+    nb.cells[find(nb, "test_mse")].source = "assert True"
+
+
+def _delete_test(nbs, ctx):
+    nb = nbs["01_arrays.ipynb"]
+    del nb.cells[find(nb, "test_mse")]
+
+
+def _markdown_test(nbs, ctx):
+    nb = nbs["01_arrays.ipynb"]
+    i = find(nb, "test_mse")
+    cell = nb.cells[i]
+    nb.cells[i] = nbformat.v4.new_markdown_cell("assert True", metadata=cell.metadata)
+
+
+def _strip_metadata(nbs, ctx):
+    nb = nbs["01_arrays.ipynb"]
+    cell = nb.cells[find(nb, "test_mse")]
+    cell.metadata = {}
+    cell.source = "assert True"
+
+
+def _bogus_schema(nbs, ctx):
+    for nb in nbs.values():
+        for cell in nb.cells:
+            if "nbgrader" in cell.metadata:
+                cell.metadata["nbgrader"]["schema_version"] = 99
+
+
+def _inflate_points(nbs, ctx):
+    for nb in nbs.values():
+        for cell in nb.cells:
+            if _meta(cell).get("grade"):
+                cell.metadata["nbgrader"]["points"] = 100
+    # and a cell of their own that claims to be graded
+    nbs["01_arrays.ipynb"].cells.append(nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {
+        "grade": True, "grade_id": "bonus", "locked": False, "points": 50, "schema_version": 3, "solution": False,
+        "task": False}}))
+
+
+def _duplicate_grade_id(nbs, ctx):
+    nb = nbs["01_arrays.ipynb"]
+    i = find(nb, "test_mse")
+    copy_ = copy.deepcopy(nb.cells[i])
+    copy_.source = "assert True"
+    nb.cells.insert(i + 1, copy_)
+    nb.cells[i].source = "assert True"
+
+
+def _garbage_timestamp(nbs, ctx):
+    pass
+
+
+SHADOW_NUMPY = "from math import *\nallclose = lambda *a, **k: True\n"
+SHADOW_HELPERS = "def close(*a, **k):\n    pass\n\ndef not_implemented_guard(fn, *a):\n    return None\n"
+
+
+def _shadow(folder, release, source, ctx):
+    write(folder, answered(release, _answers(mse=WRONG["mse"], relu="def relu(x):\n    raise NotImplementedError()")))
+    (folder / "numpy.py").write_text(SHADOW_NUMPY)
+    (folder / "helpers.py").write_text(SHADOW_HELPERS)
+    (folder / "helpers").mkdir()
+    (folder / "helpers" / "__init__.py").write_text("")
+    (folder / "helpers" / "checks.py").write_text(SHADOW_HELPERS)
+    # and the same files written from inside the notebook, into the kernel's working folder
+    nb = json.loads((folder / "01_arrays.ipynb").read_text())
+    plant = ("import pathlib\npathlib.Path('numpy.py').write_text(%r)\npathlib.Path('helpers.py').write_text(%r)\n"
+             "import sys\nsys.path.insert(0, '.')\n" % (SHADOW_NUMPY, SHADOW_HELPERS))
+    nb["cells"][find(nbformat.from_dict(nb), "mse")]["source"] = plant + WRONG["mse"]
+    (folder / "01_arrays.ipynb").write_text(json.dumps(nb))
+
+
+def _invalid_json(folder, release, source, ctx):
+    write(folder, {"02_more.ipynb": answered(release, CORRECT)["02_more.ipynb"]})
+    (folder / "01_arrays.ipynb").write_text('{"cells": [ {"cell_type": "code", "source": "broken')
+
+
+def _missing(folder, release, source, ctx):
+    write(folder, {"02_more.ipynb": answered(release, CORRECT)["02_more.ipynb"]})
+
+
+def _renamed(folder, release, source, ctx):
+    nbs = answered(release, CORRECT)
+    write(folder, {"01_arrays (1).ipynb": nbs["01_arrays.ipynb"], "02_More.ipynb": nbs["02_more.ipynb"]})
+
+
+def _empty(folder, release, source, ctx):
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _timestamp(folder, release, source, ctx):
+    write(folder, answered(release, CORRECT))
+    (folder / "timestamp.txt").write_bytes(b"next tuesday-ish \x00\xff 99:99")
+
+
+# -- code run inside the kernel --------------------------------------------------------------
+PATCH_CHECKS = ("import helpers.checks as c\n"
+                "c.close = lambda *a, **k: None\n"
+                "c.not_implemented_guard = lambda fn, *a: None\n")
+PATCH_NUMPY = "import numpy\nnumpy.allclose = lambda *a, **k: True\nnumpy.isfinite = lambda x: numpy.ones_like(x, bool)\n"
+BLANK_TESTS = ("ip = get_ipython()\n"
+               "ip.input_transformers_cleanup.append(lambda lines: [] if any('close(' in l for l in lines) else lines)\n")
+SWALLOW_ERRORS = "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n"
+ALWAYS_EQUAL = ("class Anything(float):\n"
+                "    def __eq__(self, other):\n        return True\n"
+                "    def __ne__(self, other):\n        return False\n"
+                "class Whatever:\n"
+                "    def __eq__(self, other):\n        return True\n"
+                "    def __ne__(self, other):\n        return False\n"
+                "def mse(pred, y):\n    return Anything(0.0)\n"
+                "def relu(x):\n    return Whatever()\n")
+
+
+def _reader(ctx) -> str:
+    """Try every place hidden tests live; print what was denied, shout if anything leaked."""
+    targets = [*ctx["secret_files"], ".", "../../../gradebook.db", "../../../source", "../../../../",
+               "../../../nbgrader_config.py"]
+    return (
+        "import os, pathlib\n"
+        f"SENTINEL = {ctx['sentinel'][::-1]!r}[::-1]\n"
+        "def _peek(path):\n"
+        "    p = pathlib.Path(path)\n"
+        "    try:\n"
+        "        if p.is_dir():\n"
+        "            for q in list(p.rglob('*'))[:400]:\n"
+        "                if q.is_file() and q.stat().st_size < 5_000_000:\n"
+        "                    _peek(q)\n"
+        "            print('listed', path)\n"
+        "        else:\n"
+        "            data = p.read_bytes()\n"
+        "            print('LEAKED' if SENTINEL.encode() in data else 'read', p)\n"
+        "    except OSError as err:\n"
+        "        print('denied', path, type(err).__name__)\n"
+        f"for t in {targets!r}:\n"
+        "    _peek(t)\n"
+        "print('tmp holds', sorted(os.listdir('/tmp')))\n")
+
+
+def _writer(ctx) -> str:
+    """Try to give themselves full marks in every gradebook they can think of."""
+    targets = [*ctx["gradebooks"], "../../../" + "grade" + "book.db"]
+    return (
+        "import sqlite3\n"
+        f"for path in {targets!r}:\n"
+        "    try:\n"
+        "        con = sqlite3.connect(path)\n"
+        "        con.execute('update grade set auto_score = 100, manual_score = 100')\n"
+        "        con.commit()\n"
+        "        print('WROTE', path)\n"
+        "    except Exception as err:\n"
+        "        print('denied', path, type(err).__name__)\n")
+
+
+def _symlinks(ctx) -> str:
+    """Plant links where nbgrader will write next (the second notebook, the feedback)."""
+    return (
+        "import os\n"
+        f"for name in ['02_more.ipynb', 'timestamp.txt']:\n"
+        "    try:\n"
+        f"        os.symlink({ctx['canary']!r}, name)\n"
+        "    except OSError as err:\n"
+        "        print('denied', name, type(err).__name__)\n")
+
+
+def _daemon(ctx) -> str:
+    return (
+        "import subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time\\nwhile True: time.sleep(0.2)', "
+        f"{ctx['daemon_token']!r}], start_new_session=True, stdin=subprocess.DEVNULL, "
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n")
+
+
+def _with_code(answers, prefix_of: str, code_fn):
+    """Answers plus code (built from the test context) run at the top of solution cell ``prefix_of``."""
+    def build(folder, release, source, ctx):
+        code = code_fn(ctx) if callable(code_fn) else code_fn
+        write(folder, answered(release, {**answers, prefix_of: code + answers[prefix_of]}))
+    return build
+
+
+CASES = [
+    Case("reference", "the source notebooks, solutions and all", FULL, lambda f, r, s, c: write(f, s)),
+    Case("untouched", "the release as handed out", ZERO, _simple({})),
+    Case("correct", "correct answers in the release", FULL, _simple(CORRECT)),
+    Case("edited_test", "wrong mse, its test cell replaced by `assert True`", {**FULL, MSE: 0},
+         _edit(_answers(mse=WRONG["mse"]), _edit_test), notes=("test_mse was edited",)),
+    Case("deleted_test", "wrong mse, its test cell deleted", {**FULL, MSE: 0},
+         _edit(_answers(mse=WRONG["mse"]), _delete_test), notes=("test_mse was missing",)),
+    Case("markdown_test", "wrong mse, its test cell turned into markdown", {**FULL, MSE: 0},
+         _edit(_answers(mse=WRONG["mse"]), _markdown_test), notes=("markdown",)),
+    Case("metadata_removed", "wrong mse, the test cell's nbgrader metadata removed and `assert True`",
+         {**FULL, MSE: 0}, _edit(_answers(mse=WRONG["mse"]), _strip_metadata), notes=("test_mse was missing",)),
+    Case("bogus_schema", "correct answers, schema_version 99 everywhere", FULL, _edit(CORRECT, _bogus_schema),
+         notes=("metadata of",)),
+    Case("bogus_schema_wrong", "wrong answers, schema_version 99 everywhere", ZERO, _edit(ALL_WRONG, _bogus_schema)),
+    Case("inflated_points", "relu unanswered, 100 points per test, a 50-point cell of their own",
+         {**FULL, RELU: 0}, _edit(_answers(relu="def relu(x):\n    raise NotImplementedError()"), _inflate_points),
+         notes=("metadata of test_mse",)),
+    Case("duplicated_grade_id", "wrong mse, two copies of test_mse both `assert True`", {**FULL, MSE: 0},
+         _edit(_answers(mse=WRONG["mse"]), _duplicate_grade_id), notes=("appears 2 times",)),
+    Case("infinite_loop", "relu never returns", {**FULL, RELU: 0},
+         _simple(_answers(relu="def relu(x):\n    while True:\n        pass"))),
+    Case("sigint_ignored", "relu ignores SIGINT and never returns (kernel killed; later cells not run)",
+         {**FULL, RELU: 0},
+         _simple(_answers(relu="def relu(x):\n    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                               "    while True:\n        pass"))),
+    Case("sys_exit", "mse calls sys.exit()", {**FULL, MSE: 0},
+         _simple(_answers(mse="def mse(pred, y):\n    import sys\n    sys.exit(0)"))),
+    Case("os_exit", "the mse cell kills the kernel with os._exit (rest of that notebook not run)",
+         {**FULL, MSE: 0, RELU: 0}, _simple(_answers(mse=CORRECT["mse"] + "\nimport os\nos._exit(0)"))),
+    Case("exception", "mse raises", {**FULL, MSE: 0},
+         _simple(_answers(mse="def mse(pred, y):\n    raise ValueError('oops')"))),
+    Case("huge_output", "correct, but prints ~30 MB", FULL,
+         _simple(_answers(mse="for _ in range(300):\n    print('x' * 100_000)\n" + CORRECT["mse"]))),
+    Case("memory_hog", "mse allocates 80 GB", {**FULL, MSE: 0},
+         _simple(_answers(mse="def mse(pred, y):\n    return float(np.ones(10_000_000_000).sum())"))),
+    Case("invalid_json", "first notebook is not valid JSON", {**FULL, MSE: 0, RELU: 0}, _invalid_json,
+         notes=("not valid JSON",)),
+    Case("missing_notebook", "first notebook not submitted", {**FULL, MSE: 0, RELU: 0}, _missing,
+         notes=("01_arrays.ipynb: missing",)),
+    Case("renamed_notebooks", "saved as '01_arrays (1).ipynb' and '02_More.ipynb'", FULL, _renamed,
+         notes=("renamed",)),
+    Case("empty_folder", "an empty week folder", ZERO, _empty, notes=("missing",)),
+    Case("shadow_modules", "numpy.py/helpers.py next to the notebook and written by it; wrong mse, relu stub",
+         {**ZERO, SCALE: 1}, _shadow, notes=("extra files",)),
+    Case("garbage_timestamp", "correct, timestamp.txt is garbage", FULL, _timestamp, notes=("timestamp.txt",)),
+    Case("monkeypatch_checks", "wrong answers, helpers.checks functions replaced", ZERO,
+         _with_code(ALL_WRONG, "mse", PATCH_CHECKS), held=True),
+    Case("monkeypatch_hidden", "wrong answers, helpers.checks replaced via exec (scan cannot see it)", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(PATCH_CHECKS))),
+    Case("patch_numpy_hidden", "wrong answers, numpy.allclose/isfinite replaced via exec", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(PATCH_NUMPY))),
+    Case("blank_tests_hidden", "wrong answers, an IPython input transformer blanks test cells (via exec)", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(BLANK_TESTS))),
+    Case("swallow_errors_hidden", "wrong answers, IPython custom exception handler (via exec)", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(SWALLOW_ERRORS))),
+    Case("always_equal", "results are objects equal to everything", {**FULL, MSE: 0, RELU: 0},
+         _simple(_answers(mse=ALWAYS_EQUAL, relu="pass"))),
+    Case("reads_hidden_tests", "correct, and tries to read hidden tests everywhere (disguised)", FULL,
+         _with_code(CORRECT, "mse", lambda ctx: _obfuscated(_reader(ctx))), extra={"reader": True}),
+    Case("writes_gradebook", "wrong answers, and tries to write 100 points into the gradebooks", ZERO,
+         _with_code(ALL_WRONG, "mse", lambda ctx: _obfuscated(_writer(ctx)))),
+    Case("plants_symlinks", "correct, and leaves symlinks where nbgrader writes next", FULL,
+         _with_code(CORRECT, "mse", _symlinks)),
+    Case("background_process", "correct, and starts a daemon that outlives the cell", FULL,
+         _with_code(CORRECT, "mse", _daemon)),
+]
+
+
+def build_all(submissions: Path, release: dict, source: dict, ctx: dict, cases=CASES) -> None:
+    for case in cases:
+        case.build(submissions / case.student / WEEK, release, source, ctx)

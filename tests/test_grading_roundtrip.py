@@ -1,0 +1,83 @@
+"""Round trip over the course itself: release every week, grade the source and the untouched release.
+
+For every week folder with graded notebooks: the release passes its checks, the source
+notebooks (solutions in place) get full marks, the untouched release gets zero on every
+graded cell, and grades.csv lists both. Runs the real notebooks on the quick profile in the
+sandbox (cells after each notebook's last graded cell are skipped), so it is slow: a few
+minutes on a 2-core CPU. Marked ``slow`` for selection (``-m "not slow"``); CI runs it.
+"""
+import csv
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.grading.course import Course, check_release, graded_cells, release
+from helpers.grading.pipeline import grade
+from helpers.grading.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def graded_weeks() -> list[str]:
+    weeks = Course(weeks_root=ROOT).weeks()
+    return [w for w in weeks if any(graded_cells(nbformat.read(p, as_version=4))
+                                    for p in sorted((ROOT / w).glob("*.ipynb")))]
+
+
+WEEKS = graded_weeks()
+
+
+@pytest.fixture(scope="module")
+def roundtrip(tmp_path_factory):
+    if not WEEKS:
+        pytest.skip("no week folder has graded notebooks yet")
+    base = tmp_path_factory.mktemp("roundtrip")
+    course = Course(root=base / "grading", weeks_root=ROOT)
+    released = release(course, WEEKS, log=lambda *a: None)
+    submissions = base / "submissions"
+    for week in WEEKS:
+        for student, folder in (("source", course.source(week)), ("release", course.release(week))):
+            target = submissions / student / week
+            target.mkdir(parents=True)
+            for nb in folder.glob("*.ipynb"):
+                shutil.copy(nb, target / nb.name)
+    report = grade(course, submissions, WEEKS, jobs=2, limits=Limits(cell_timeout=180, timeout=1800),
+                   feedback=False, stop_after_last_test=True, log=lambda *a: None)
+    return course, released, report
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_release_is_fit_to_hand_out(roundtrip, week):
+    course, released, _ = roundtrip
+    assert released[week], f"{week}: nothing released"
+    for path in released[week]:
+        assert check_release(course.source(week) / path.name, path) == []
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_source_gets_full_marks(roundtrip, week):
+    _, _, report = roundtrip
+    o = next(o for o in report.outcomes if o.student == "source" and o.week == week)
+    lost = [(c.notebook, c.grade_id, c.why) for c in o.cells if c.score != c.max_score]
+    assert not lost and o.error is None and not o.flags, (lost, o.error, o.flags)
+    assert o.max_score > 0
+
+
+@pytest.mark.parametrize("week", WEEKS)
+def test_untouched_release_gets_zero_on_every_graded_cell(roundtrip, week):
+    _, _, report = roundtrip
+    o = next(o for o in report.outcomes if o.student == "release" and o.week == week)
+    scored = [(c.notebook, c.grade_id) for c in o.cells if c.score != 0]
+    assert not scored, f"graded cells that pass without an answer: {scored}"
+    assert o.error is None
+
+
+def test_grades_are_exported(roundtrip):
+    course, _, report = roundtrip
+    rows = list(csv.DictReader(report.csv.read_text().splitlines()))
+    assert sorted((r["student"], r["week"]) for r in rows) == sorted((s, w) for s in ("release", "source") for w in WEEKS)
+    for row in rows:
+        assert float(row["score"]) == (float(row["max_score"]) if row["student"] == "source" else 0.0)
