@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,7 +49,7 @@ def execute(path: Path, timeout: int = 600, inplace: bool = False, out_dir: Path
     error = None
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+                       resources={"metadata": {"path": str(path.parent)}}).execute(stderr=subprocess.DEVNULL)
     except Exception as err:  # CellExecutionError, timeout, dead kernel
         error = str(err).strip().splitlines()[-1][:200] if str(err).strip() else type(err).__name__
     seconds = time.perf_counter() - start

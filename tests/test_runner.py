@@ -1,0 +1,34 @@
+"""helpers.runner: executes notebooks headless, collects metrics, reports failures."""
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from helpers import runner
+
+
+def write(path, *sources):
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
+def test_runner_table_metrics_and_failures(tmp_path, capsys):
+    ok = write(tmp_path / "ok.ipynb", "from helpers import config", "config.report(acc=0.91234)")
+    bad = write(tmp_path / "bad.ipynb", "raise ValueError('broken on purpose')")
+    build = tmp_path / "build"
+    status = runner.main([str(ok), str(bad), "--build", str(build), "--timeout", "60"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "acc=0.9123" in out and "broken on purpose" in out
+    assert "1 ok, 1 failed" in out
+    assert (build / tmp_path.name / "ok.html").exists() and (build / tmp_path.name / "ok.ipynb").exists()
+
+
+def test_inplace_refreshes_outputs_only_on_success(tmp_path):
+    ok = write(tmp_path / "ok.ipynb", "print(6 * 7)")
+    row = runner.execute(ok, timeout=60, inplace=True)
+    assert row["error"] is None
+    assert nbformat.read(ok, as_version=4).cells[0].outputs[0]["text"] == "42\n"
+    bad = write(tmp_path / "bad.ipynb", "print(1)", "1/0")
+    assert "ZeroDivisionError" in runner.execute(bad, timeout=60, inplace=True)["error"]
+    assert nbformat.read(bad, as_version=4).cells[0].outputs == []  # the source is left as it was
