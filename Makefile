@@ -36,8 +36,8 @@ run: data
 	DIC_PROFILE=$${DIC_PROFILE:-quick} $(PY) -m helpers.runner
 
 test: data
-	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope \
-	  --nbval --nbval-current-env --nbval-cell-timeout=180 --sanitize-with tests/nbval_sanitize.cfg \
+	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope -p tests.nbval_timing \
+	  --nbval --nbval-current-env --nbval-cell-timeout=120 --sanitize-with tests/nbval_sanitize.cfg \
 	  tests $(WEEKS)
 
 lab: data
