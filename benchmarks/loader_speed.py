@@ -72,7 +72,7 @@ def main() -> None:
     rows["TensorLoader (resident)"] = one_epoch(model, resident, device)
 
     fast = rows["TensorLoader (resident)"]
-    print(f"\n| path | s/epoch | speed-up vs this path |")
+    print("\n| path | s/epoch | speed-up vs this path |")
     print("|---|---:|---:|")
     for name, secs in rows.items():
         print(f"| {name} | {secs:.2f} | {secs / fast:.2f}x |")

@@ -86,8 +86,8 @@ def main(argv=None) -> int:
         status = "ok" if row["error"] is None else f"FAILED: {row['error']}"
         print(f"  {row['notebook']:45s} {row['seconds']:6.1f}s  {status}", flush=True)
     print()
-    print(f"| notebook | seconds | profile | key metrics | status |")
-    print(f"|---|---:|---|---|---|")
+    print("| notebook | seconds | profile | key metrics | status |")
+    print("|---|---:|---|---|---|")
     for r in rows:
         metrics = ", ".join(f"{k}={v}" for k, v in r["metrics"].items()) or "-"
         print(f"| {r['notebook']} | {r['seconds']:.1f} | {prof} | {metrics} | {'ok' if r['error'] is None else 'failed'} |")

@@ -17,9 +17,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from grading_fixtures.assignment import HIDDEN_SENTINEL, POINTS, WEEK, notebooks, write_week
+from grading_fixtures.assignment import HIDDEN_SENTINEL, POINTS, WEEK, notebooks, released_course
 from helpers.grading import guard, scan
-from helpers.grading.course import Course, check_release, release
+from helpers.grading.course import Course, check_release
 from helpers.grading.execute import quarantine, listing, trusted_imports
 from helpers.grading.kernel import _blocker
 from helpers.grading.results import export, trusted_cells
@@ -30,11 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    base = tmp_path_factory.mktemp("grading")
-    c = Course(root=base / "grading", weeks_root=base / "weeks")
-    write_week(c.weeks_root)
-    release(c, [WEEK], log=lambda *a: None)
-    return c
+    return released_course(tmp_path_factory.mktemp("grading"))
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,7 @@ import nbformat
 import pytest
 
 from grading_fixtures import tamper
-from grading_fixtures.assignment import HIDDEN_SENTINEL, WEEK, write_week
-from helpers.grading.course import Course, release
+from grading_fixtures.assignment import HIDDEN_SENTINEL, WEEK, released_course
 from helpers.grading.execute import GUARD_ERROR
 from helpers.grading.pipeline import grade
 from helpers.grading.sandbox import Limits
@@ -50,9 +49,7 @@ def processes_with(token: str) -> list[int]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("tamper")
-    course = Course(root=base / "grading", weeks_root=base / "weeks")
-    write_week(course.weeks_root)
-    release(course, [WEEK], log=lambda *a: None)
+    course = released_course(base)
     rel = {p.name: nbformat.read(p, as_version=4) for p in sorted(course.release(WEEK).glob("*.ipynb"))}
     src = {p.name: nbformat.read(p, as_version=4) for p in sorted(course.source(WEEK).glob("*.ipynb"))}
     canary = base / "canary.txt"

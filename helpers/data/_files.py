@@ -16,10 +16,12 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
 MANIFEST = "MANIFEST.json"
+DOWNLOAD_TIMEOUT_S = 20
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -123,6 +125,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+@contextlib.contextmanager
+def download_timeout(seconds: float = DOWNLOAD_TIMEOUT_S):
+    """Bound every socket operation of an official download, so an offline machine fails fast."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
 
 
 @contextlib.contextmanager

@@ -6,13 +6,12 @@ scikit-image's bundled photos, one photo per class. It has CIFAR-10's shape (32x
 """
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ._files import write_manifest
+from ._files import download_timeout, write_manifest
 from .images import photo
 
 # one bundled photo per stand-in class (colour photos, plus textures tinted per class)
@@ -63,12 +62,8 @@ def make_standin(stage: Path, seed: int = 10) -> dict:
 def official(stage: Path) -> dict:
     import torchvision.datasets as tvd
 
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(20)
-    try:
+    with download_timeout():
         tvd.CIFAR10(stage, train=True, download=True)
-    finally:
-        socket.setdefaulttimeout(old)
     files = [f"cifar-10-batches-py/{f}" for f in
              ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch", "batches.meta"]]
     return write_manifest(stage, "official download (torchvision)", "official", files)

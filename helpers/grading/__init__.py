@@ -15,4 +15,6 @@ Modules (one job each):
     results      re-checking scores, the main gradebook, grades.csv
     pipeline     ``grade()``: all of the above for a folder of submissions
 """
-from .course import Course, check_release, release  # noqa: F401
+from .course import Course, check_release, release
+
+__all__ = ["Course", "check_release", "release"]

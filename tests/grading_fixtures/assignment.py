@@ -106,3 +106,13 @@ def write_week(weeks_root: Path) -> Path:
         nbformat.validate(nb)
         nbformat.write(nb, folder / name)
     return folder
+
+
+def released_course(base: Path):
+    """A grading Course under ``base`` with this fixture week written and released."""
+    from helpers.grading.course import Course, release
+
+    course = Course(root=base / "grading", weeks_root=base / "weeks")
+    write_week(course.weeks_root)
+    release(course, [WEEK], log=lambda *a: None)
+    return course
