@@ -1,7 +1,8 @@
 """Deep into CNNs: the one package every course notebook imports.
 
 Modules (one job each):
-    config   profile (quick|full), seeding, device pick
+    config   profile (quick|full), seeding, device pick, the metrics report
+    metrics  tolerances of the reported metrics and their comparison
     data     dataset registry and offline-capable provisioning
     train    fit / evaluate loops with history, in-memory batch iterator
     viz      image grids, curves, confusion matrices, activation maps

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .metrics import within  # noqa: F401  (config.within(x, rel=...) in a report call)
+
 PROFILES = ("quick", "full")
 DEFAULT_SEED = 0
 
@@ -108,10 +110,15 @@ def setup(seed: int = DEFAULT_SEED, verbose: bool = True) -> Setup:
 
 
 def report(**metrics) -> dict:
-    """Print a notebook's key metrics on one line that ``make run`` collects into its table."""
-    import json
+    """Print a notebook's key metrics, with the tolerance each is regression-tested within.
 
-    clean = {k: round(float(v), 4) if isinstance(v, (int, float)) or hasattr(v, "item") else v
-             for k, v in metrics.items()}
-    print(f"[metrics] {json.dumps(clean)}")
+    Two lines: ``[metrics] {...}`` (``make run`` collects it into its table) and
+    ``[tolerances] {...}``. A metric's tolerance comes from its kind, read from its name
+    (``*_acc`` ±0.02, ``*_loss`` 5 %, ``*_err`` one order of magnitude, ints exact; the table
+    is in ``helpers.metrics``), or is declared here: ``report(speedup=within(r, rel=0.3))``.
+    """
+    from .metrics import format_report
+
+    clean, lines = format_report(metrics)
+    print("\n".join(lines))
     return clean

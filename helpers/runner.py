@@ -7,7 +7,6 @@ profile, key metrics (from ``config.report``), ok/failed. Exits 1 if any noteboo
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 from .config import profile
+from .metrics import compare, parse_lines
 
 REPO = Path(__file__).resolve().parents[1]
 WEEKS = ["week1", "week2", "week3", "week4", "week5_6"]
@@ -29,15 +29,11 @@ def notebooks(paths: list[str] | None = None) -> list[Path]:
     return [nb for week in WEEKS for nb in sorted((REPO / week).glob("*.ipynb"))]
 
 
-def metrics_of(nb) -> dict:
-    found = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            text = out.get("text", "") if out.get("output_type") == "stream" else ""
-            for line in text.splitlines():
-                if line.startswith("[metrics] "):
-                    found.update(json.loads(line[len("[metrics] "):]))
-    return found
+def metrics_of(nb) -> tuple[dict, dict]:
+    """(metrics, tolerance specs) printed by ``config.report`` in a notebook's outputs."""
+    text = "\n".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", [])
+                     if out.get("output_type") == "stream")
+    return parse_lines(text)
 
 
 def execute(path: Path, timeout: int = 600, inplace: bool = False, out_dir: Path | None = None) -> dict:
@@ -45,6 +41,7 @@ def execute(path: Path, timeout: int = 600, inplace: bool = False, out_dir: Path
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    committed, _ = metrics_of(nb)
     start = time.perf_counter()
     error = None
     try:
@@ -63,7 +60,10 @@ def execute(path: Path, timeout: int = 600, inplace: bool = False, out_dir: Path
         nbformat.write(nb, target / path.name)
         html, _ = HTMLExporter().from_notebook_node(nb)
         (target / path.with_suffix(".html").name).write_text(html)
-    return {"notebook": f"{path.parent.name}/{path.name}", "seconds": seconds, "metrics": metrics_of(nb), "error": error}
+    values, specs = metrics_of(nb)
+    drift = compare(committed, values, specs) if committed and error is None and profile() == "quick" else []
+    return {"notebook": f"{path.parent.name}/{path.name}", "seconds": seconds, "metrics": values, "error": error,
+            "drift": drift}
 
 
 def main(argv=None) -> int:
@@ -85,6 +85,8 @@ def main(argv=None) -> int:
         rows.append(row)
         status = "ok" if row["error"] is None else f"FAILED: {row['error']}"
         print(f"  {row['notebook']:45s} {row['seconds']:6.1f}s  {status}", flush=True)
+        for line in row["drift"]:  # quick profile: the committed outputs are quick-profile ones
+            print(f"      differs from the committed outputs beyond tolerance: {line}")
     print()
     print("| notebook | seconds | profile | key metrics | status |")
     print("|---|---:|---|---|---|")

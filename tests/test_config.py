@@ -48,7 +48,15 @@ def test_setup_prints_profile(capsys, monkeypatch):
     assert "profile: quick" in out and cfg.quick and cfg.pick("a", "b") == "a"
 
 
-def test_report_prints_one_parsable_line(capsys):
-    config.report(acc=np.float64(0.91234), note="x")
-    line = capsys.readouterr().out.strip()
-    assert line == '[metrics] {"acc": 0.9123, "note": "x"}'
+def test_report_prints_metrics_and_their_tolerances(capsys):
+    out = config.report(acc=np.float64(0.91234), n_params=np.int64(235146), note="x",
+                        speedup=config.within(3.2, rel=0.5))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == ['[metrics] {"acc": 0.9123, "n_params": 235146, "note": "x", "speedup": 3.2}',
+                     '[tolerances] {"acc": "abs=0.02", "n_params": "exact", "note": "exact", "speedup": "rel=0.5"}']
+    assert out == {"acc": 0.9123, "n_params": 235146, "note": "x", "speedup": 3.2}
+
+
+def test_report_wants_a_tolerance_for_an_unknown_kind():
+    with pytest.raises(ValueError, match="declare it: speed=within"):
+        config.report(speed=1.5)

@@ -77,3 +77,15 @@ def test_hidden_tests_are_marked_in_pairs(nb):
         begins = len(re.findall(r"### BEGIN HIDDEN TESTS", cell.source))
         ends = len(re.findall(r"### END HIDDEN TESTS", cell.source))
         assert begins == ends, f"unbalanced hidden-test markers in {cell.metadata.get('nbgrader', {}).get('grade_id')}"
+
+
+def test_metrics_carry_their_tolerances(nb):
+    """Committed with the current `config.report`: every metric has the tolerance nbval compares it within."""
+    from helpers.metrics import Tolerance, parse_lines
+
+    text = "\n".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs if o.output_type == "stream")
+    values, specs = parse_lines(text)
+    assert values, "no [metrics] line in the committed outputs: run `make refresh`"
+    assert set(specs) == set(values), f"metrics without a [tolerances] entry: {set(values) - set(specs)}: run `make refresh`"
+    for spec in specs.values():
+        Tolerance.parse(spec)

@@ -1,9 +1,15 @@
 """The project's own files: the environments agree, CI runs the README's test command."""
+import importlib.metadata
+import platform
 import re
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -12,16 +18,78 @@ def _name(req: str) -> str:
     return re.split(r"[<>=!~ \[]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def test_environment_yml_matches_pyproject():
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.lower())
+
+
+def _name(req: str) -> str:
+    return _norm(re.split(r"[<>=!~ \[;]", req.strip(), maxsplit=1)[0])
+
+
+def _project_requirements() -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r): r.replace(" ", "") for r in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    return project["dependencies"] + project["optional-dependencies"]["dev"]
+
+
+def _lock() -> tuple[str, dict[str, str]]:
+    text = (ROOT / "requirements.lock").read_text()
+    platform_line = re.search(r"^# platform: (.+)$", text, re.M)
+    assert platform_line, "requirements.lock has no '# platform:' header: regenerate it with `make lock`"
+    pins = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, sep, version = line.partition("==")
+            assert sep and version and ";" not in line, f"requirements.lock: not an exact pin: {line!r}"
+            pins[_norm(name)] = version
+    return platform_line.group(1), pins
+
+
+def test_lock_pins_every_dependency_within_pyproject_ranges():
+    _, pins = _lock()
+    for req in map(Requirement, _project_requirements()):
+        name = _norm(req.name)
+        assert name in pins, f"{name} is in pyproject.toml but not in requirements.lock: run `make lock`"
+        assert req.specifier.contains(pins[name], prereleases=True), \
+            f"requirements.lock pins {name}=={pins[name]}, outside pyproject.toml's {req}: run `make lock`"
+    assert "pip" in pins, "the lock pins pip too"
+
+
+def test_environment_yml_pins_what_the_lock_pins():
+    _, pins = _lock()
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert "conda-forge" in env["channels"]
     assert "python=3.11" in env["dependencies"]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     listed = {_name(r): r.replace(" ", "") for r in pip if not r.startswith("-e")}
-    assert listed == wanted, f"environment.yml and pyproject.toml disagree: {set(listed) ^ set(wanted)} " \
-                             f"or pins differ: {[k for k in wanted if listed.get(k) != wanted[k]]}"
+    wanted = {_name(r) for r in _project_requirements()}
+    assert set(listed) == wanted, f"environment.yml and pyproject.toml list different packages: {set(listed) ^ wanted}"
+    for name, req in listed.items():
+        assert req == f"{name}=={pins[name]}", f"environment.yml has {req}, requirements.lock {name}=={pins[name]}"
+    assert "-e ." in pip
+
+
+def test_the_venv_holds_exactly_the_locked_set():
+    """What `make setup` installed is the lock, and the lock is closed under dependencies."""
+    tag, pins = _lock()
+    here = f"{sys.platform} {platform.machine()} cp{sys.version_info[0]}{sys.version_info[1]}"
+    if tag != here or not sys.prefix.endswith(".venv"):
+        pytest.skip(f"the lock is for {tag}; this is {here} ({sys.prefix})")
+    wrong = {n: (v, _installed(n)) for n, v in pins.items() if _installed(n) != v}
+    assert not wrong, f"installed versions differ from requirements.lock (locked, installed): {wrong}"
+    env = default_environment()
+    for dist in importlib.metadata.distributions():
+        if _norm(dist.metadata["Name"]) not in pins:
+            continue
+        for req in map(Requirement, dist.requires or []):
+            if req.marker is None or req.marker.evaluate(dict(env, extra="")):
+                assert _norm(req.name) in pins, f"{dist.metadata['Name']} needs {req.name}, which the lock lacks"
+
+
+def _installed(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def test_torch_pins():
@@ -33,6 +101,7 @@ def test_ci_runs_the_readme_test_command():
     readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci/run").read_text()
     assert "make test" in readme
     assert re.search(r"^make test\s*$", ci, re.M), ".ci/run must call `make test`"
+    assert re.search(r"^make test-other-cpu\s*$", ci, re.M), ".ci/run must prove the outputs portable"
 
 
 def test_nothing_generated_is_tracked():

@@ -32,3 +32,14 @@ def test_inplace_refreshes_outputs_only_on_success(tmp_path):
     bad = write(tmp_path / "bad.ipynb", "print(1)", "1/0")
     assert "ZeroDivisionError" in runner.execute(bad, timeout=60, inplace=True)["error"]
     assert nbformat.read(bad, as_version=4).cells[0].outputs == []  # the source is left as it was
+
+
+def test_runner_says_when_metrics_moved_beyond_tolerance(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DIC_PROFILE", "quick")
+    path = write(tmp_path / "drift.ipynb", "from helpers import config", "config.report(test_acc=0.91, steps=3)")
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text='[metrics] {"test_acc": 0.5, "steps": 3}\n')]
+    nbformat.write(nb, path)
+    row = runner.execute(path, timeout=60)
+    assert row["error"] is None and row["metrics"] == {"test_acc": 0.91, "steps": 3}
+    assert row["drift"] == ["metric 'test_acc': committed 0.5, now 0.91, tolerance abs=0.02"]

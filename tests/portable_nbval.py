@@ -1,0 +1,108 @@
+"""pytest plugin (``-p tests.portable_nbval``): nbval compares what every machine prints alike.
+
+nbval re-executes each notebook and compares every cell's outputs with the committed ones.
+Floating-point results depend on the CPU's kernels (oneDNN, MKL, OpenBLAS choose code paths
+by instruction set), so a notebook refreshed on one machine prints other last digits on the
+next. This plugin changes what nbval compares, and nothing else:
+
+1. The ``[metrics]`` line (``config.report``) is compared value by value, each within the
+   tolerance printed with it on the ``[tolerances]`` line (helpers/metrics.py has the table).
+   A failure names the notebook, the metric, both values and the tolerance.
+2. Everything else is compared *exactly* after two masks: every decimal number (``0.8305``,
+   ``-0.000``, ``5.6e-17``, ``tensor([1., 0.])``'s ``1.``) becomes ``<F>`` and runs of
+   spaces become one (column widths follow the digits). Text, integers (shapes, counts,
+   parameter numbers), dtypes, exceptions, table and figure structure stay exact.
+   Numbers a notebook's prose relies on are asserted in its own cells, with tolerances.
+
+Images are not compared (nbval's default). The summary counts how many cells were compared
+exactly, with masked decimals, and by metrics.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from helpers import metrics
+
+DECIMAL = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE][-+]?\d))(?:[eE][-+]?\d+)?(?![\d.])"
+                     r"|(?<![\w.])[-+]?(?:nan|inf)(?![\w.])")
+SPACES = re.compile(r"[ \t]+")
+_counts: Counter = Counter()
+
+
+def mask(text: str) -> str:
+    """Decimals -> ``<F>``, runs of spaces -> one space."""
+    return SPACES.sub(" ", DECIMAL.sub("<F>", text))
+
+
+def _texts(outputs) -> list[str]:
+    found = []
+    for out in outputs:
+        if "text" in out:
+            found.append(out["text"] if isinstance(out["text"], str) else "".join(out["text"]))
+        for mime, value in out.get("data", {}).items():
+            if isinstance(value, str) and not mime.startswith("image/"):
+                found.append(value)
+    return found
+
+
+def _metrics(outputs) -> tuple[dict, dict]:
+    return metrics.parse_lines("\n".join(t for t in _texts(outputs) if "[metrics] " in t or "[tolerances] " in t))
+
+
+def _kind(ref_outputs) -> str:
+    texts = _texts(ref_outputs)
+    if not texts:
+        return "images only" if ref_outputs else "no output"
+    if any("[metrics] " in t for t in texts):
+        return "metrics"
+    if any(DECIMAL.search(t) for t in texts):
+        return "decimals masked"
+    return "exact"
+
+
+def pytest_configure(config):
+    if not (config.option.nbval or getattr(config.option, "nbval_lax", False)):
+        return
+    from nbval.plugin import IPyNbCell
+
+    if getattr(IPyNbCell, "_portable", False):
+        return
+    original_compare, original_sanitize = IPyNbCell.compare_outputs, IPyNbCell.sanitize
+
+    def sanitize(self, s):
+        s = original_sanitize(self, s)
+        return mask(s) if isinstance(s, str) else s
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        kind = _kind(ref)
+        self.user_properties.append(("nbval_compare", kind))
+        if kind == "metrics":
+            (old, _), (new, specs) = _metrics(ref), _metrics(test)
+            where = self.fspath.relto(self.config.rootdir) or str(self.fspath)
+            try:
+                problems = metrics.compare(old, new, specs, where=f"{where} cell {self.cell_num}")
+            except ValueError as err:
+                problems = [str(err)]
+            if problems:
+                self.comparison_traceback = ["metrics moved beyond their tolerances:", *problems]
+                return False
+        return original_compare(self, test, ref, skip_compare)
+
+    IPyNbCell.compare_outputs, IPyNbCell.sanitize, IPyNbCell._portable = compare_outputs, sanitize, True
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        for key, value in report.user_properties:
+            if key == "nbval_compare":
+                _counts[value] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _counts:
+        total = sum(_counts.values())
+        parts = ", ".join(f"{n} {kind}" for kind, n in sorted(_counts.items()))
+        terminalreporter.section("nbval comparisons (cells with outputs)")
+        terminalreporter.write_line(f"{total} cells compared: {parts}")
+
