@@ -80,7 +80,7 @@ def expect(condition: bool, hint: str) -> None:
         raise CheckFailure(hint)
 
 
-def close(actual, expected, hint: str, what: str = "the result", rtol: float = 1e-6, atol: float = 1e-8) -> None:
+def close(actual, expected, hint: str, what: str = "the result", *, rtol: float = 1e-6, atol: float = 1e-8) -> None:
     """Assert ``actual`` has ``expected``'s shape, is finite and matches it; else fail with ``hint``."""
     a = as_array(actual, what)
     e = np.asarray(expected, dtype=np.float64)
@@ -115,7 +115,7 @@ def compare(actual, expected, what: str, hint: str, mistakes=(), *, rtol: float 
     for wrong, why in mistakes:
         if wrong is not None and not same(wrong, e, rtol=rtol, atol=atol) and same(a, wrong, rtol=rtol, atol=atol):
             raise CheckFailure(f"{what} is wrong: {why}")
-    close(a, e, hint, what, rtol, atol)
+    close(a, e, hint, what, rtol=rtol, atol=atol)
 
 
 def unchanged(before, after, hint: str) -> None:

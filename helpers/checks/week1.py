@@ -510,10 +510,12 @@ SOFTMAX_HINT = ("softmax normalises each ROW of scores (N, C): exp(s - row max) 
 
 @isolated
 def check_softmax(softmax, hidden: bool = False) -> None:
-    cases = [np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]), np.array([[1000.0, 0.0, -1000.0], [-1000.0, 999.0, 1000.0]])]
+    cases = [np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]), np.array([[1000.0, 0.0, -1000.0], [-1000.0, 999.0, 1000.0]]),
+             np.array([[1000.0, 999.0], [-1000.0, -1001.0]])]  # rows far apart: one max per ROW is needed
     if hidden:
         rng = np.random.default_rng(14)
-        cases += [rng.normal(scale=3, size=(9, 5)), np.array([[1000.0, 999.0], [-1000.0, -1001.0]]), np.zeros((1, 4))]
+        cases += [rng.normal(scale=3, size=(9, 5)), np.zeros((1, 4)),
+                  np.vstack([rng.normal(size=(2, 3)) + 900.0, rng.normal(size=(2, 3)) - 900.0])]
     for s in cases:
         s_in = s.copy()
         got = call(softmax, s_in, fp_traps=True,
@@ -536,7 +538,8 @@ CE_HINT = ("loss = -mean over the batch of log_softmax(scores)[i, y_i], with log
 @isolated
 def check_cross_entropy(cross_entropy, hidden: bool = False) -> None:
     cases = [(np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 2])),
-             (np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]), np.array([1, 2]))]
+             (np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]), np.array([1, 2])),
+             (np.array([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -999.0]]), np.array([0, 2]))]  # rows far apart
     if hidden:
         rng = np.random.default_rng(15)
         cases += [(rng.normal(scale=2, size=(12, 4)), rng.integers(0, 4, size=12)),
