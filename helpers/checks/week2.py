@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (CheckFailure, as_array, as_scalar, call, check_param_count, close, compare, expect, forbidden, isolated,
-                   not_implemented_guard, returns_tuple, same, unchanged)
+from .core import (CheckFailure, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
+                   expect, forbidden, isolated, not_implemented_guard, returns_tuple, same, unchanged)
 
 
 def _randn(generator, *shape, dtype=torch.float64):
@@ -894,7 +894,6 @@ def check_count_parameters(count_parameters, hidden: bool = False) -> None:
         tensors = len([p for p in model.parameters() if p.requires_grad])
         in_state = sum(t.numel() for t in model.state_dict().values())
         weights_only = sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and n.endswith("weight"))
-        check_param_count(model, expected, "(the check's own model)", trainable_only=True)
         got = call(count_parameters, model, hint=HINTS["count_parameters"])
         value = as_scalar(got, "count_parameters(model)", integer=True)
         compare(value, expected, "the parameter count", f"expected {expected:,} trainable parameters for this "
@@ -987,11 +986,10 @@ def check_transfer_model(transfer_model, hidden: bool = False) -> None:
         expect(n_head == num_features * num_classes + num_classes,
                f"the head should be one nn.Linear(num_features={num_features}, num_classes={num_classes}): "
                f"{num_features * num_classes + num_classes} parameters, got {n_head}")
+        check_output_shape(model, tuple(x.shape), (len(x), num_classes),
+                           "the model should map images to (N, num_classes) logits: backbone, then the new head")
         model.train()
-        out = model(x)
-        arr = as_array(out, "the model's output")
-        expect(arr.shape == (len(x), num_classes), f"the model should map images to (N, num_classes) = "
-                                                   f"{(len(x), num_classes)} logits, got {arr.shape}")
+        out = call(model, x, hint="the model should map images to (N, num_classes) logits")
         head_before = [p.detach().clone() for p in head_params]
         optimizer = torch.optim.SGD(head_params, lr=0.5)
         optimizer.zero_grad()
