@@ -200,7 +200,7 @@ def _epoch(shuffle=True, drop_last=False, update=True, result="mean"):
             if update:
                 scratch.sgd_step(net.params, grads, lr)
             losses.append(loss)
-        return losses[-1] if result == "last" else float(np.mean(losses))
+        return {"last": losses[-1], "sum": float(np.sum(losses))}.get(result, float(np.mean(losses)))
     return train_epoch
 
 
@@ -379,6 +379,7 @@ _ROWS = [
     ("check_train_epoch", _epoch(drop_last=True), False, "don't drop the last"),
     ("check_train_epoch", _epoch(update=False), False, "did not change"),
     ("check_train_epoch", _epoch(result="last"), False, "LAST batch"),
+    ("check_train_epoch", _epoch(result="sum"), False, "SUM of the batch losses"),
     ("check_numeric_gradient", _numgrad(forward_diff=True), False, "CENTRAL difference"),
     ("check_numeric_gradient", _numgrad(restore=False), False, "restore x"),
     ("check_numeric_gradient", _numgrad(denominator=1.0), False, "divide by 2h"),

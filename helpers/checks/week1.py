@@ -602,9 +602,9 @@ def check_train_epoch(train_epoch, hidden: bool = False) -> None:
         student = fresh()
         got_loss = call(train_epoch, student, X.copy(), y.copy(), lr, bs, np.random.default_rng(seed), hint=TRAIN_EPOCH_HINT)
         expect(set(student.params) == set(start), "train_epoch must keep net.params' keys (W1, b1, W2, b2)")
-        if all(np.array_equal(student.params[k], start[k]) for k in start):
-            raise AssertionError("the parameters did not change: update the arrays in net.params in place "
-                                 "(sgd_step(net.params, grads, lr), or net.params[k] -= lr * grads[k])")
+        expect(not all(np.array_equal(student.params[k], start[k]) for k in start),
+               "the parameters did not change: update the arrays in net.params in place "
+               "(sgd_step(net.params, grads, lr), or net.params[k] -= lr * grads[k])")
         ref = fresh()
         order = np.random.default_rng(seed).permutation(n)
         losses, sizes = _reference_epoch(ref, X, y, lr, bs, order)
@@ -618,18 +618,18 @@ def check_train_epoch(train_epoch, hidden: bool = False) -> None:
             for kwargs, why in variants:
                 other = fresh()
                 _reference_epoch(other, X, y, lr, bs, **kwargs)
-                if all(same(student.params[k], other.params[k], rtol=1e-7, atol=1e-10) for k in start):
-                    raise AssertionError(f"the parameters after one epoch are wrong: {why}")
-            worst = max(float(np.max(np.abs(np.asarray(student.params[k]) - ref.params[k]))) for k in start)
-            raise AssertionError(f"the parameters after one epoch are off by up to {worst:.3g}. {TRAIN_EPOCH_HINT}")
+                expect(not all(same(student.params[k], other.params[k], rtol=1e-7, atol=1e-10) for k in start),
+                       f"the parameters after one epoch are wrong: {why}")
+            for k in start:
+                close(student.params[k], ref.params[k], TRAIN_EPOCH_HINT, f"params[{k!r}] after one epoch",
+                      rtol=1e-7, atol=1e-10)
         mean, weighted = np.mean(losses), np.average(losses, weights=sizes)
         value = as_array(got_loss, "the returned loss")
-        if not (same(value, mean, rtol=1e-7, atol=1e-10) or same(value, weighted, rtol=1e-7, atol=1e-10)):
-            if same(value, losses[-1], rtol=1e-7, atol=1e-10):
-                raise AssertionError("train_epoch returned the LAST batch's loss: return the mean over all batches")
-            if same(value, np.sum(losses), rtol=1e-7, atol=1e-10):
-                raise AssertionError("train_epoch returned the SUM of the batch losses: return their mean")
-            close(value, mean, "return the mean of the mini-batch losses of this epoch", "the returned loss")
+        if not same(value, weighted, rtol=1e-7, atol=1e-10):  # the plain mean and the size-weighted one are both right
+            compare(value, mean, "the returned loss", "return the mean of the mini-batch losses of this epoch",
+                    [(losses[-1], "train_epoch returned the LAST batch's loss: return the mean over all batches"),
+                     (np.sum(losses), "train_epoch returned the SUM of the batch losses: return their mean")],
+                    rtol=1e-7, atol=1e-10)
 
 
 # --------------------------------------------------------------------------------------------
@@ -798,9 +798,9 @@ def check_sgd_update(sgd_update, hidden: bool = False) -> None:
         expect(all(a is b for a, b in zip(params, same_objects)) and len(params) == len(same_objects),
                "keep the same tensor objects in params: update them in place (p -= lr * p.grad), "
                "don't replace the list's entries")
-        if all(torch.equal(p.detach(), s) for p, s in zip(params, start)):
-            raise AssertionError("the parameters did not change: `p = p - lr * p.grad` only rebinds the loop variable; "
-                                 "write p -= lr * p.grad (in place) inside torch.no_grad()")
+        expect(not all(torch.equal(p.detach(), s) for p, s in zip(params, start)),
+               "the parameters did not change: `p = p - lr * p.grad` only rebinds the loop variable; "
+               "write p -= lr * p.grad (in place) inside torch.no_grad()")
         for k, (p, s, gr) in enumerate(zip(params, start, grads)):
             compare(p.detach(), s - lr * gr, f"params[{k}] after the update", SGD_HINT,
                      [(s + lr * gr, "move AGAINST the gradient: p -= lr * p.grad"),
