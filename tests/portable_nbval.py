@@ -103,6 +103,6 @@ def pytest_terminal_summary(terminalreporter):
     if _counts:
         total = sum(_counts.values())
         parts = ", ".join(f"{n} {kind}" for kind, n in sorted(_counts.items()))
-        terminalreporter.section("nbval comparisons (cells with outputs)")
+        terminalreporter.section("nbval comparisons (code cells)")
         terminalreporter.write_line(f"{total} cells compared: {parts}")
 
