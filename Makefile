@@ -14,7 +14,7 @@ OTHER_CPU := ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORET
 export DIC_THREADS ?= 1
 export DIC_QUIET ?= 1
 export PYTHONHASHSEED := 0
-WEEKS := $(wildcard week1 week2 week3 week4 week5_6)
+WEEKS = $(shell $(PY) -m helpers.course)
 JOBS ?= 2
 
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with tests/nbval_sanitize.cfg

@@ -2,6 +2,7 @@
 
 Modules (one job each):
     config   profile (quick|full), seeding, device pick, the metrics report
+    course   the week folders (week1 ... week5_6) and their notebooks, in syllabus order
     metrics  tolerances of the reported metrics and their comparison
     data     dataset registry and offline-capable provisioning
     train    fit / evaluate loops with history, in-memory batch iterator

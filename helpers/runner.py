@@ -13,20 +13,22 @@ import sys
 import time
 from pathlib import Path
 
+from . import course
 from .config import profile
 from .metrics import compare, parse_lines
 
-REPO = Path(__file__).resolve().parents[1]
-WEEKS = ["week1", "week2", "week3", "week4", "week5_6"]
+REPO = course.REPO
 
 
 def notebooks(paths: list[str] | None = None) -> list[Path]:
+    """The notebooks named by ``paths`` (files, or folders of notebooks); by default every
+    week's notebooks in syllabus order (``helpers.course``)."""
     if paths:
         found = []
         for p in map(Path, paths):
             found += sorted(p.glob("*.ipynb")) if p.is_dir() else [p]
         return found
-    return [nb for week in WEEKS for nb in sorted((REPO / week).glob("*.ipynb"))]
+    return course.notebooks()
 
 
 def metrics_of(nb) -> tuple[dict, dict]:

@@ -10,7 +10,9 @@ import torch
 import torchvision
 
 from helpers import data
-from helpers.data import DataError, _files, idx, tabular
+from helpers.data import DataError, _files, cifar, idx, tabular
+
+PROVISIONED = data.data_root()  # where `make data` put the datasets (before tmp_root moves DIC_DATA)
 
 
 @pytest.fixture
@@ -21,10 +23,10 @@ def tmp_root(tmp_path, monkeypatch):
 
 def copy_provisioned(name, tmp_root):
     """Copy an already provisioned dataset (make test runs `make data` first) into tmp_root."""
-    src = _files.REPO_ROOT / "data" / name
+    src = PROVISIONED / name
     if not (src / _files.MANIFEST).exists():
         import os
-        os.environ.pop("DIC_DATA")
+        os.environ["DIC_DATA"] = str(PROVISIONED)
         data.prepare(name)
         os.environ["DIC_DATA"] = str(tmp_root)
     shutil.copytree(src, tmp_root / name)
@@ -66,7 +68,8 @@ def test_cifar10_standin_is_announced_and_shaped(capsys):
     ds = data.get_dataset("cifar10", "train", transform=torchvision.transforms.ToTensor())
     x, y = ds[0]
     assert x.shape == (3, 32, 32) and len(ds.classes) == 10
-    if getattr(ds, "is_standin", False):
+    assert isinstance(ds, cifar.StandInCIFAR10) == data.is_standin("cifar10")
+    if data.is_standin("cifar10"):
         assert "STAND-IN DATA" in capsys.readouterr().out
         assert "NOT CIFAR-10" in repr(ds)
 
@@ -118,6 +121,57 @@ def test_idx_round_trip(tmp_path):
     assert torch.equal(back, torch.from_numpy(x))
 
 
+# ---------------------------------------------------------------- data.path / data.is_standin
+def test_path_gives_the_provisioned_file_or_folder():
+    csv = data.path("diabetes", "diabetes.csv")
+    assert csv == data.data_root() / "diabetes" / "diabetes.csv" and csv.is_file()
+    assert pd.read_csv(csv).shape == (442, 11)
+    assert data.path("diabetes") == data.data_root() / "diabetes"
+    assert data.path("birds", "train").is_dir() and len(list(data.path("birds", "train").iterdir())) == 100
+
+
+def test_path_provisions_first(tmp_root):
+    csv = data.path("iris", "iris.csv")
+    assert csv == tmp_root / "iris" / "iris.csv" and (tmp_root / "iris" / _files.MANIFEST).exists()
+
+
+def test_path_that_is_not_there_names_the_fix(tmp_root):
+    copy_provisioned("iris", tmp_root)
+    with pytest.raises(DataError, match=r"iris/iris\.cvs is not in dataset 'iris' \(it holds: iris\.csv\); "
+                                        r"if it should be, run `python -m helpers\.data prepare iris --force`"):
+        data.path("iris", "iris.cvs")
+    (tmp_root / "iris" / "iris.csv").unlink()       # recorded in the manifest, then deleted
+    with pytest.raises(DataError, match=r"iris\.csv is missing from dataset 'iris'; run .*prepare iris --force"):
+        data.path("iris", "iris.csv")
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
+        data.path("imagenet")
+
+
+def test_is_standin_reads_the_manifest_kind_only(tmp_root, capsys):
+    assert data.is_standin("iris") is False                        # provisions: bundled, real
+    folder = copy_provisioned("cats_dogs", tmp_root)
+    manifest_path = folder / _files.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(kind="user", source="STAND-IN words in the text do not make it a stand-in")
+    manifest_path.write_text(json.dumps(manifest))
+    assert data.is_standin("cats_dogs") is False
+    manifest.update(kind="stand-in", source="generated")
+    manifest_path.write_text(json.dumps(manifest))
+    assert data.is_standin("cats_dogs") is True
+    capsys.readouterr()
+    data.get_dataset("cats_dogs", "test")                          # the banner follows the same signal
+    assert "STAND-IN DATA for Cats vs dogs" in capsys.readouterr().out
+
+
+def test_the_source_text_agrees_with_the_signal():
+    """Provisioning writes both; people read the text, code reads ``is_standin``."""
+    for name in ("tps_jun2021", "cats_dogs", "birds", "cifar10"):
+        manifest = data.prepare(name)
+        assert data.is_standin(name) == manifest["source"].startswith("STAND-IN"), name
+    for name in ("mnist", "fashion_mnist", "diabetes", "photos"):
+        assert data.is_standin(name) is False, name
+
+
 def test_missing_dataset_names_the_fix(tmp_root):
     with pytest.raises(DataError, match=r"prepare wine"):
         _files.verify(tmp_root / "wine", "wine")
@@ -129,7 +183,7 @@ def test_corrupt_file_raises_with_file_and_command(tmp_root):
     target.write_bytes(target.read_bytes()[:-10])  # truncated
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte is truncated.*prepare mnist --force"):
         data.get_dataset("mnist", "test")
-    shutil.copy(_files.REPO_ROOT / "data/mnist/MNIST/raw/t10k-labels-idx1-ubyte", target)
+    shutil.copy(PROVISIONED / "mnist/MNIST/raw/t10k-labels-idx1-ubyte", target)
     raw = bytearray(target.read_bytes())
     raw[100] ^= 1  # same size, one bit flipped
     target.write_bytes(bytes(raw))

@@ -1,14 +1,18 @@
 """Paper models: parameter counts against torchvision / the papers, shapes, training,
-input validation, layer names, summary()."""
+input validation, layer names, keyword-only constructor arguments, summary()."""
+import inspect
 import re
 
 import pytest
 import torch
 import torch.nn.functional as F
+import torchinfo
 import torchvision
+from torch import nn
 
 from helpers import models
 from helpers.models import summary
+from helpers.models.resnet import BasicBlock
 
 
 def n_params(model):
@@ -55,6 +59,54 @@ def test_num_classes_sets_the_last_layer():
     assert n_params(on_meta(lambda: models.resnet18(num_classes=10))) == 11_689_512 - 990 * 513
 
 
+# ---------------------------------------------------------------- keyword-only arguments
+CONSTRUCTORS = [name for name in models.__all__
+                if name not in ("summary", "GoogLeNetOutputs") and callable(getattr(models, name))]
+
+
+@pytest.mark.parametrize("name", CONSTRUCTORS)
+def test_num_classes_and_in_channels_are_keyword_only(name):
+    params = inspect.signature(getattr(models, name)).parameters
+    for arg in ("num_classes", "in_channels"):
+        assert arg in params, f"{name} has no {arg}= argument"
+        assert params[arg].kind is inspect.Parameter.KEYWORD_ONLY, f"{name}: {arg} can be passed by position"
+
+
+POSITIONAL_CALLS = {
+    "alexnet_small(10)": lambda: models.alexnet_small(10),   # once a 10-channel-input network
+    "lenet5(1, 10)": lambda: models.lenet5(1, 10),
+    "resnet_small(20, 3, 10)": lambda: models.resnet_small(20, 3, 10),
+    "vgg_small('A', 3)": lambda: models.vgg_small("A", 3),
+    "googlenet_small(3)": lambda: models.googlenet_small(3),
+    "xception_small(3)": lambda: models.xception_small(3),
+    "alexnet(10)": lambda: models.alexnet(10),
+    "vgg16(10)": lambda: models.vgg16(10),
+    "resnet(18, 10)": lambda: models.resnet(18, 10),
+    "resnet18(10)": lambda: models.resnet18(10),
+    "googlenet(10)": lambda: models.googlenet(10),
+    "xception(10)": lambda: models.xception(10),
+    "LeNet5(1, 10)": lambda: models.LeNet5(1, 10),
+    "VGG('A', False, 10)": lambda: models.VGG("A", False, 10),
+    "ResNet(BasicBlock, (1, 1, 1), 10)": lambda: models.ResNet(BasicBlock, (1, 1, 1), 10),
+}
+
+
+@pytest.mark.parametrize("call", POSITIONAL_CALLS.values(), ids=POSITIONAL_CALLS)
+def test_positional_sizes_raise_type_error(call):
+    with torch.device("meta"), pytest.raises(TypeError, match="positional argument"):
+        call()
+
+
+def test_keywords_reach_the_first_and_last_layer():
+    for build in (models.alexnet_small, models.vgg_small, models.googlenet_small,
+                  models.xception_small, models.resnet_small, models.lenet5, models.resnet18):
+        model = on_meta(lambda: build(in_channels=2, num_classes=7))
+        convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        assert convs[0].in_channels == 2 and model.in_channels == 2, build.__name__
+        assert linears[-1].out_features == 7, build.__name__
+
+
 # ---------------------------------------------------------------- layer names
 def test_layer_names_follow_the_papers():
     names = lambda m: dict(m.named_children())
@@ -78,12 +130,12 @@ def test_resnet_paper_option_moves_the_stride_to_the_first_1x1():
 
 # ---------------------------------------------------------------- forward / backward
 SMALL = {
-    "lenet5": lambda c: models.lenet5(c, 10, image_size=28 if c == 1 else 32),
-    "alexnet_small": lambda c: models.alexnet_small(c),
-    "vgg_small": lambda c: models.vgg_small("A", c),
-    "googlenet_small": lambda c: models.googlenet_small(c, aux_logits=True),
-    "xception_small": lambda c: models.xception_small(c),
-    "resnet_small": lambda c: models.resnet_small(20, c),
+    "lenet5": lambda c: models.lenet5(in_channels=c, num_classes=10, image_size=28 if c == 1 else 32),
+    "alexnet_small": lambda c: models.alexnet_small(in_channels=c),
+    "vgg_small": lambda c: models.vgg_small("A", in_channels=c),
+    "googlenet_small": lambda c: models.googlenet_small(in_channels=c, aux_logits=True),
+    "xception_small": lambda c: models.xception_small(in_channels=c),
+    "resnet_small": lambda c: models.resnet_small(20, in_channels=c),
 }
 
 
@@ -239,3 +291,64 @@ def test_summary_of_deeper_levels_and_unused_heads():
     assert goog.stage.tolist()[-2:] == ["aux1", "aux2"]          # skipped in eval mode
     assert goog.output_shape.iloc[-1] is None
     assert goog.set_index("stage").loc["inception_5b"].output_shape == (1, 1024, 7, 7)
+
+
+def torchinfo_totals(model, input_size):
+    """torchinfo's own totals for the same pass: (parameters, mult-adds per image)."""
+    stats = torchinfo.summary(model, input_size=input_size, device=next(model.parameters()).device,
+                              mode="eval", verbose=0)
+    return stats.total_params, stats.total_mult_adds // input_size[0]
+
+
+def bias_and_batchnorm_adds(model, table_input):
+    """What torchinfo counts on top of the papers' MACs (summary's docstring): one add per
+    bias value and output position, and BatchNorm's scale and shift once per image."""
+    sizes = {}                                   # layer -> output positions per channel
+
+    def record(module, inputs, output):
+        sizes.setdefault(module, output.shape[2:].numel())
+
+    hooks = [m.register_forward_hook(record)
+             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.BatchNorm2d))]
+    with torch.no_grad():
+        model.eval()(torch.zeros(table_input, device=next(model.parameters()).device))
+    for h in hooks:
+        h.remove()
+    ran = list(sizes)                            # GoogLeNet's aux heads do not run in eval mode
+    bias = sum(m.bias.numel() * sizes[m] for m in ran
+               if not isinstance(m, nn.BatchNorm2d) and m.bias is not None)
+    batchnorm = sum(2 * m.num_features for m in ran if isinstance(m, nn.BatchNorm2d))
+    return bias + batchnorm
+
+
+@pytest.mark.parametrize("build, size", [
+    (models.lenet5, (1, 1, 28, 28)),
+    (lambda: models.alexnet(two_gpu=True), (2, 3, 224, 224)),
+    (models.googlenet, (1, 3, 224, 224)),
+    (models.xception, (1, 3, 299, 299)),
+    (models.resnet50, (2, 3, 224, 224)),
+    (models.vgg16_bn, (1, 3, 224, 224)),
+])
+def test_summary_totals_agree_with_torchinfo(build, size):
+    model = on_meta(build)
+    table = summary(model, size, depth=2)
+    params, mult_adds = torchinfo_totals(model, size)
+    assert table.params.sum() == params == n_params(model)
+    assert table.macs.sum() + bias_and_batchnorm_adds(model, size) == mult_adds
+
+
+def test_summary_lenet5_macs_by_hand_against_torchinfo():
+    table = summary(models.lenet5(), (1, 28, 28))
+    assert table.macs.sum() == (28 * 28 * 6 * 25 + 10 * 10 * 16 * 6 * 25 + 120 * 16 * 25
+                                + 84 * 120 + 10 * 84)
+    _, mult_adds = torchinfo_totals(models.lenet5(), (1, 1, 28, 28))
+    assert mult_adds == table.macs.sum() + 6 * 28 * 28 + 16 * 10 * 10 + 120 + 84 + 10   # biases
+
+
+def test_summary_leaves_the_random_state_and_reports_bad_input():
+    model = models.lenet5()
+    state = torch.random.get_rng_state()
+    summary(model, (1, 28, 28))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    with pytest.raises(ValueError, match=re.escape("lenet5 expects images of shape (N, 1, 28, 28), got (1, 3, 28, 28)")):
+        summary(model, (3, 28, 28))

@@ -10,8 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers import course
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted(p for week in ("week1", "week2", "week3", "week4", "week5_6") for p in (ROOT / week).glob("*.ipynb"))
+NOTEBOOKS = course.notebooks(ROOT)
 IDS = [f"{p.parent.name}/{p.name}" for p in NOTEBOOKS]
 
 

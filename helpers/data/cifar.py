@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._files import download_timeout, write_manifest
+from ._files import STANDIN, download_timeout, write_manifest
 from .images import photo
 
 # one bundled photo per stand-in class (colour photos, plus textures tinted per class)
@@ -55,7 +55,7 @@ def make_standin(stage: Path, seed: int = 10) -> dict:
         order = rng.permutation(n)
         arrays[f"{split}_x"], arrays[f"{split}_y"] = x[order], y[order].astype(np.int64)
     np.savez(stage / "standin.npz", **arrays)
-    return write_manifest(stage, "STAND-IN (32x32 crops of scikit-image photos; not CIFAR-10)", "stand-in",
+    return write_manifest(stage, "STAND-IN (32x32 crops of scikit-image photos; not CIFAR-10)", STANDIN,
                           ["standin.npz"])
 
 
@@ -83,7 +83,6 @@ class StandInCIFAR10(torch.utils.data.Dataset):
     """Quacks like ``torchvision.datasets.CIFAR10``: ``.data`` (N, 32, 32, 3) uint8, ``.targets``, ``.classes``."""
 
     classes = STANDIN_CLASSES
-    is_standin = True
 
     def __init__(self, root: Path, train: bool = True, transform=None, target_transform=None):
         split = "train" if train else "test"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import DataError, write_manifest
+from ._files import STANDIN, DataError, write_manifest
 
 # bundled inside the scikit-image wheel: no download needed
 PHOTOS = ["astronaut", "camera", "chelsea", "coffee", "coins", "moon", "page", "text", "rocket",
@@ -74,7 +74,7 @@ def make_cats_dogs_standin(stage: Path, seed: int = 0) -> dict:
             img = np.rint(np.clip(block[i], 0, 1) * 255).astype(np.uint8)
             _save(np.stack([img] * 3, axis=-1), stage / split / label / f"{label}_{i:03d}.png")
     return write_manifest(stage, "STAND-IN (scikit-image lfw_subset: faces vs non-faces, real photos)",
-                          "stand-in", folder_files(stage))
+                          STANDIN, folder_files(stage))
 
 
 def _bird(rng, body, wing, size=224) -> np.ndarray:
@@ -113,5 +113,5 @@ def make_birds_standin(stage: Path, seed: int = 100) -> dict:
         for split, n in BIRD_SPLITS.items():
             for i in range(n):
                 _save(_bird(rng, body, wing), stage / split / species / f"{i + 1}.jpg")
-    return write_manifest(stage, "STAND-IN (generated cartoon birds, Kaggle's folder layout)", "stand-in",
+    return write_manifest(stage, "STAND-IN (generated cartoon birds, Kaggle's folder layout)", STANDIN,
                           folder_files(stage))

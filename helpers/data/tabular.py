@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._files import DataError, write_manifest
+from ._files import STANDIN, DataError, write_manifest
 
 SKLEARN = {
     "diabetes": "load_diabetes",        # 442 patients, 10 raw (unscaled) features, disease progression
@@ -108,7 +108,7 @@ def make_tps_standin(stage: Path, seed: int = 2021) -> dict:
             sub = pd.DataFrame({"id": frame["id"], **{c: 1 / 9 for c in TPS_CLASSES}})
             sub.to_csv(stage / "sample_submission.csv", index=False)
         start += n
-    return write_manifest(stage, "STAND-IN (generated, same schema as Kaggle's)", "stand-in",
+    return write_manifest(stage, "STAND-IN (generated, same schema as Kaggle's)", STANDIN,
                           ["train.csv", "test.csv", "sample_submission.csv"])
 
 

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[2]
-WEEKS = ("week1", "week2", "week3", "week4", "week5_6")
+from helpers import course as syllabus
+
+REPO = syllabus.REPO
 SUPPORT_SUFFIXES = {".md", ".txt", ".csv", ".json", ".png", ".jpg", ".jpeg", ".gif", ".svg"}
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
@@ -63,9 +64,8 @@ class Course:
         return sorted(self.week_dir(week).glob("*.ipynb"))
 
     def weeks(self) -> list[str]:
-        """Week folders that contain notebooks, in syllabus order."""
-        found = [p.name for p in self.weeks_root.glob("week*") if p.is_dir() and any(p.glob("*.ipynb"))]
-        return sorted(found, key=lambda w: (WEEKS.index(w) if w in WEEKS else len(WEEKS), w))
+        """Week folders that contain notebooks, in syllabus order (``helpers.course``)."""
+        return syllabus.weeks(self.weeks_root, with_notebooks=True)
 
 
 def nbgrader_env() -> dict[str, str]:

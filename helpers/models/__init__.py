@@ -1,11 +1,15 @@
 """Paper models for weeks 3-4, one module per paper, plain ``torch.nn``.
 
-Full-size constructors (torchvision's names, ``num_classes`` first):
+Full-size constructors (torchvision's names):
     lenet5, alexnet, vgg11 .. vgg19_bn, googlenet, xception, resnet18 .. resnet152
 Small variants for 28x28 / 32x32 images (MNIST, Fashion-MNIST, CIFAR-10), documented
-adaptations that train on a CPU in seconds (``in_channels`` first):
+adaptations that train on a CPU in seconds:
     lenet5 (natively small), alexnet_small, vgg_small, googlenet_small,
     xception_small, resnet_small (the CIFAR ResNet of He et al. Section 4.2)
+Every constructor takes ``num_classes=`` and ``in_channels=`` as keyword-only arguments
+(``alexnet_small(in_channels=1, num_classes=10)``): two ints that are easy to swap.
+Only the architecture choice may come first: ``resnet(50)``, ``resnet_small(20)``,
+``vgg_small("A")``.
 ``summary(model, input_size)`` tabulates output shapes, parameters and MACs per stage.
 """
 from .alexnet import AlexNet, alexnet, alexnet_small

@@ -57,7 +57,7 @@ class AlexNet(nn.Sequential):
     Input (N, in_channels, H, W), output (N, num_classes).
     """
 
-    def __init__(self, num_classes=1000, in_channels=3, widths=ONE_GPU_WIDTHS,
+    def __init__(self, *, num_classes=1000, in_channels=3, widths=ONE_GPU_WIDTHS,
                  groups=(1, 1, 1, 1, 1), lrn=False, batch_norm=False, fc_width=4096, small=False,
                  arch="alexnet"):
         w1, w2, w3, w4, w5 = widths
@@ -90,16 +90,17 @@ class AlexNet(nn.Sequential):
         return super().forward(x)
 
 
-def alexnet(num_classes: int = 1000, in_channels: int = 3, two_gpu: bool = False) -> AlexNet:
+def alexnet(*, num_classes: int = 1000, in_channels: int = 3, two_gpu: bool = False) -> AlexNet:
     """AlexNet for 224x224 images. ``two_gpu=False``: torchvision's one-GPU variant
     (61,100,840 parameters); ``two_gpu=True``: the 2012 paper's grouped layers and LRN
     (60,965,224 parameters)."""
     if two_gpu:
-        return AlexNet(num_classes, in_channels, TWO_GPU_WIDTHS, TWO_GPU_GROUPS, lrn=True)
-    return AlexNet(num_classes, in_channels)
+        return AlexNet(num_classes=num_classes, in_channels=in_channels, widths=TWO_GPU_WIDTHS,
+                       groups=TWO_GPU_GROUPS, lrn=True)
+    return AlexNet(num_classes=num_classes, in_channels=in_channels)
 
 
-def alexnet_small(in_channels: int = 3, num_classes: int = 10, width_divisor: int = 4,
+def alexnet_small(*, in_channels: int = 3, num_classes: int = 10, width_divisor: int = 4,
                   fc_width: int = 256, batch_norm: bool = True) -> AlexNet:
     """AlexNet adapted to 28x28 / 32x32 images (an adaptation, not in the paper):
     conv1 is 5x5 with stride 1 instead of 11x11 with stride 4, the 3x3/2 pools are
@@ -108,5 +109,5 @@ def alexnet_small(in_channels: int = 3, num_classes: int = 10, width_divisor: in
     BatchNorm after every convolution is on by default: without it this plain 8-layer
     net needs many more steps to start learning, too slow for a CPU quick profile."""
     widths = tuple(w // width_divisor for w in ONE_GPU_WIDTHS)
-    return AlexNet(num_classes, in_channels, widths, batch_norm=batch_norm, fc_width=fc_width,
-                   small=True, arch="alexnet_small")
+    return AlexNet(num_classes=num_classes, in_channels=in_channels, widths=widths,
+                   batch_norm=batch_norm, fc_width=fc_width, small=True, arch="alexnet_small")

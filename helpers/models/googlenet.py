@@ -103,7 +103,7 @@ class GoogLeNet(nn.Module):
     (see ``googlenet_small``); width_divisor divides every width of Table 1.
     """
 
-    def __init__(self, num_classes=1000, in_channels=3, aux_logits=True, paper=False,
+    def __init__(self, *, num_classes=1000, in_channels=3, aux_logits=True, paper=False,
                  width_divisor=1, small=False, arch="googlenet"):
         super().__init__()
         bn, d = not paper, width_divisor
@@ -155,17 +155,18 @@ class GoogLeNet(nn.Module):
         return GoogLeNetOutputs(logits, aux2, aux1) if aux else logits
 
 
-def googlenet(num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = True,
+def googlenet(*, num_classes: int = 1000, in_channels: int = 3, aux_logits: bool = True,
               paper: bool = False) -> GoogLeNet:
     """GoogLeNet for 224x224 images; torchvision's choices unless ``paper=True``."""
-    return GoogLeNet(num_classes, in_channels, aux_logits, paper)
+    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits,
+                     paper=paper)
 
 
-def googlenet_small(in_channels: int = 3, num_classes: int = 10, aux_logits: bool = False,
+def googlenet_small(*, in_channels: int = 3, num_classes: int = 10, aux_logits: bool = False,
                     width_divisor: int = 4) -> GoogLeNet:
     """GoogLeNet adapted to 28x28 / 32x32 images (an adaptation, not in the paper):
     conv1 is 3x3 with stride 1 and pool1 is dropped (32 -> 16 -> 8 -> 4 through pool2,
     pool3, pool4), and every width of Table 1 is divided by ``width_divisor``
     (0.36M parameters without auxiliary heads)."""
-    return GoogLeNet(num_classes, in_channels, aux_logits, width_divisor=width_divisor,
-                     small=True, arch="googlenet_small")
+    return GoogLeNet(num_classes=num_classes, in_channels=in_channels, aux_logits=aux_logits,
+                     width_divisor=width_divisor, small=True, arch="googlenet_small")

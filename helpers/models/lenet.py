@@ -28,7 +28,7 @@ class LeNet5(nn.Sequential):
     """Modified LeNet-5. Input (N, in_channels, image_size, image_size), output
     (N, num_classes) logits. 61,706 parameters for 1 channel and 10 classes."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28):
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, image_size: int = 28):
         if image_size not in (28, 32):
             raise ValueError(f"LeNet-5 takes 28x28 or 32x32 images, got image_size={image_size}")
         pad = (32 - image_size) // 2
@@ -49,7 +49,7 @@ class LeNet5(nn.Sequential):
         return super().forward(x)
 
 
-def lenet5(in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> LeNet5:
+def lenet5(*, in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> LeNet5:
     """Modified LeNet-5 for ``image_size`` x ``image_size`` images (28: MNIST,
     Fashion-MNIST; 32: the paper's input size, CIFAR-10 with ``in_channels=3``)."""
-    return LeNet5(in_channels, num_classes, image_size)
+    return LeNet5(in_channels=in_channels, num_classes=num_classes, image_size=image_size)

@@ -98,7 +98,7 @@ class ResNet(nn.Module):
     pool); option: "B" projection or "A" zero-padding shortcuts.
     """
 
-    def __init__(self, block, counts, num_classes=1000, in_channels=3,
+    def __init__(self, block, counts, *, num_classes=1000, in_channels=3,
                  widths=(64, 128, 256, 512), small=False, option="B", stride_on_1x1=False,
                  arch="resnet"):
         super().__init__()
@@ -141,46 +141,46 @@ TABLE1 = {  # depth: (block, blocks in conv2_x .. conv5_x)
 }
 
 
-def resnet(depth: int, num_classes: int = 1000, in_channels: int = 3,
+def resnet(depth: int, *, num_classes: int = 1000, in_channels: int = 3,
            paper: bool = False) -> ResNet:
     """ResNet-``depth`` from Table 1; ``paper=True`` strides the bottleneck's first 1x1."""
     if depth not in TABLE1:
         raise ValueError(f"ResNet depth must be one of {sorted(TABLE1)}, got {depth}")
     block, counts = TABLE1[depth]
-    return ResNet(block, counts, num_classes, in_channels, stride_on_1x1=paper,
-                  arch=f"resnet{depth}")
+    return ResNet(block, counts, num_classes=num_classes, in_channels=in_channels,
+                  stride_on_1x1=paper, arch=f"resnet{depth}")
 
 
-def resnet18(num_classes: int = 1000, in_channels: int = 3) -> ResNet:
+def resnet18(*, num_classes: int = 1000, in_channels: int = 3) -> ResNet:
     """ResNet-18: basic blocks [2, 2, 2, 2]."""
-    return resnet(18, num_classes, in_channels)
+    return resnet(18, num_classes=num_classes, in_channels=in_channels)
 
 
-def resnet34(num_classes: int = 1000, in_channels: int = 3) -> ResNet:
+def resnet34(*, num_classes: int = 1000, in_channels: int = 3) -> ResNet:
     """ResNet-34: basic blocks [3, 4, 6, 3]."""
-    return resnet(34, num_classes, in_channels)
+    return resnet(34, num_classes=num_classes, in_channels=in_channels)
 
 
-def resnet50(num_classes: int = 1000, in_channels: int = 3, paper: bool = False) -> ResNet:
+def resnet50(*, num_classes: int = 1000, in_channels: int = 3, paper: bool = False) -> ResNet:
     """ResNet-50: bottleneck blocks [3, 4, 6, 3]."""
-    return resnet(50, num_classes, in_channels, paper)
+    return resnet(50, num_classes=num_classes, in_channels=in_channels, paper=paper)
 
 
-def resnet101(num_classes: int = 1000, in_channels: int = 3, paper: bool = False) -> ResNet:
+def resnet101(*, num_classes: int = 1000, in_channels: int = 3, paper: bool = False) -> ResNet:
     """ResNet-101: bottleneck blocks [3, 4, 23, 3]."""
-    return resnet(101, num_classes, in_channels, paper)
+    return resnet(101, num_classes=num_classes, in_channels=in_channels, paper=paper)
 
 
-def resnet152(num_classes: int = 1000, in_channels: int = 3, paper: bool = False) -> ResNet:
+def resnet152(*, num_classes: int = 1000, in_channels: int = 3, paper: bool = False) -> ResNet:
     """ResNet-152: bottleneck blocks [3, 8, 36, 3]."""
-    return resnet(152, num_classes, in_channels, paper)
+    return resnet(152, num_classes=num_classes, in_channels=in_channels, paper=paper)
 
 
-def resnet_small(depth: int = 20, in_channels: int = 3, num_classes: int = 10) -> ResNet:
+def resnet_small(depth: int = 20, *, in_channels: int = 3, num_classes: int = 10) -> ResNet:
     """The CIFAR-10 ResNet of Section 4.2 (depth = 6n + 2: 20, 32, 44, 56, 110), option A
     shortcuts; ResNet-20 has 0.27M parameters (Table 6). Takes 28x28 or 32x32 images."""
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"CIFAR ResNet depth must be 6n + 2 (20, 32, 44, 56, 110), got {depth}")
     n = (depth - 2) // 6
-    return ResNet(BasicBlock, (n, n, n), num_classes, in_channels, widths=(16, 32, 64),
-                  small=True, option="A", arch=f"resnet{depth}")
+    return ResNet(BasicBlock, (n, n, n), num_classes=num_classes, in_channels=in_channels,
+                  widths=(16, 32, 64), small=True, option="A", arch=f"resnet{depth}")

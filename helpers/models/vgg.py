@@ -75,7 +75,7 @@ class VGG(nn.Sequential):
     pool is dropped; combine with ``width_divisor`` to shrink every layer.
     """
 
-    def __init__(self, config: str = "D", batch_norm: bool = False, num_classes: int = 1000,
+    def __init__(self, config: str = "D", *, batch_norm: bool = False, num_classes: int = 1000,
                  in_channels: int = 3, width_divisor: int = 1, small: bool = False,
                  arch: str = "vgg"):
         stages, c = OrderedDict(), in_channels
@@ -105,54 +105,55 @@ class VGG(nn.Sequential):
 
 def _vgg(depth: int, batch_norm: bool, num_classes: int, in_channels: int) -> VGG:
     arch = f"vgg{depth}" + ("_bn" if batch_norm else "")
-    return VGG(DEPTHS[depth], batch_norm, num_classes, in_channels, arch=arch)
+    return VGG(DEPTHS[depth], batch_norm=batch_norm, num_classes=num_classes,
+               in_channels=in_channels, arch=arch)
 
 
-def vgg11(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg11(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-11, Table 1 configuration A."""
     return _vgg(11, False, num_classes, in_channels)
 
 
-def vgg11_bn(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg11_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-11, Table 1 configuration A, BatchNorm after every conv."""
     return _vgg(11, True, num_classes, in_channels)
 
 
-def vgg13(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg13(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-13, Table 1 configuration B."""
     return _vgg(13, False, num_classes, in_channels)
 
 
-def vgg13_bn(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg13_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-13, Table 1 configuration B, BatchNorm after every conv."""
     return _vgg(13, True, num_classes, in_channels)
 
 
-def vgg16(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg16(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-16, Table 1 configuration D."""
     return _vgg(16, False, num_classes, in_channels)
 
 
-def vgg16_bn(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg16_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-16, Table 1 configuration D, BatchNorm after every conv."""
     return _vgg(16, True, num_classes, in_channels)
 
 
-def vgg19(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg19(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-19, Table 1 configuration E."""
     return _vgg(19, False, num_classes, in_channels)
 
 
-def vgg19_bn(num_classes: int = 1000, in_channels: int = 3) -> VGG:
+def vgg19_bn(*, num_classes: int = 1000, in_channels: int = 3) -> VGG:
     """VGG-19, Table 1 configuration E, BatchNorm after every conv."""
     return _vgg(19, True, num_classes, in_channels)
 
 
-def vgg_small(config: str = "A", in_channels: int = 3, num_classes: int = 10,
+def vgg_small(config: str = "A", *, in_channels: int = 3, num_classes: int = 10,
               batch_norm: bool = True, width_divisor: int = 8) -> VGG:
     """A Table 1 column shrunk for 28x28 / 32x32 images (an adaptation, not in the
     paper): every width divided by ``width_divisor`` (configuration A: 64 -> 8 ... 512 ->
     64 channels, fc6/fc7 with 512 units, about 0.45M parameters), pool5 a global max
     pool, BatchNorm on by default so it trains in a few CPU epochs."""
-    return VGG(config, batch_norm, num_classes, in_channels, width_divisor, small=True,
-               arch="vgg_small")
+    return VGG(config, batch_norm=batch_norm, num_classes=num_classes, in_channels=in_channels,
+               width_divisor=width_divisor, small=True, arch="vgg_small")

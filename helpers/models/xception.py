@@ -80,7 +80,7 @@ class Xception(nn.Module):
     convolutions for 28x28 / 32x32 inputs (see ``xception_small``).
     """
 
-    def __init__(self, num_classes=1000, in_channels=3, width_divisor=1, middle_blocks=8,
+    def __init__(self, *, num_classes=1000, in_channels=3, width_divisor=1, middle_blocks=8,
                  small=False, arch="xception"):
         super().__init__()
         w = [c // width_divisor for c in (32, 64, 128, 256, 728, 1024, 1536, 2048)]
@@ -111,16 +111,16 @@ class Xception(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-def xception(num_classes: int = 1000, in_channels: int = 3) -> Xception:
+def xception(*, num_classes: int = 1000, in_channels: int = 3) -> Xception:
     """Xception for 299x299 images (Figure 5): 22,855,952 parameters, as Table 3."""
-    return Xception(num_classes, in_channels)
+    return Xception(num_classes=num_classes, in_channels=in_channels)
 
 
-def xception_small(in_channels: int = 3, num_classes: int = 10, width_divisor: int = 4,
+def xception_small(*, in_channels: int = 3, num_classes: int = 10, width_divisor: int = 4,
                    middle_blocks: int = 2) -> Xception:
     """Xception adapted to 28x28 / 32x32 images (an adaptation, not in the paper):
     stride-1, padded stem convolutions (32 -> 16 -> 8 -> 4 -> 2 through the four
     downsampling blocks), every width of Figure 5 divided by ``width_divisor``
     and ``middle_blocks`` middle-flow blocks instead of 8 (0.72M parameters)."""
-    return Xception(num_classes, in_channels, width_divisor, middle_blocks, small=True,
-                    arch="xception_small")
+    return Xception(num_classes=num_classes, in_channels=in_channels, width_divisor=width_divisor,
+                    middle_blocks=middle_blocks, small=True, arch="xception_small")
