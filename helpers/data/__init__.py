@@ -19,8 +19,9 @@ from typing import Callable
 
 from . import cifar, idx, images, tabular
 from ._files import DataError, data_root, locked, read_manifest, staging, verify
+from .split import holdout
 
-__all__ = ["DataError", "REGISTRY", "data_root", "get_dataset", "prepare", "source", "describe"]
+__all__ = ["DataError", "REGISTRY", "data_root", "get_dataset", "holdout", "prepare", "source", "describe"]
 
 KAGGLE_TPS = "kaggle competitions download -c tabular-playground-series-jun-2021 -p data/tps_jun2021 && unzip it there"
 KAGGLE_BIRDS = "kaggle datasets download gpiosenka/100-bird-species -p data/birds --unzip (train/ valid/ test/ folders)"
