@@ -22,8 +22,9 @@ from typing import Callable
 from . import cifar, idx, images, tabular
 from ._files import (MANIFEST, STANDIN, DataError, data_root, fix_command, locked, read_manifest,
                      staging, verify)
+from .split import holdout
 
-__all__ = ["DataError", "REGISTRY", "data_root", "get_dataset", "prepare", "source", "describe",
+__all__ = ["DataError", "REGISTRY", "data_root", "get_dataset", "holdout", "prepare", "source", "describe",
            "path", "is_standin"]
 
 KAGGLE_TPS = "kaggle competitions download -c tabular-playground-series-jun-2021 -p data/tps_jun2021 && unzip it there"
