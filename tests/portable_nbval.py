@@ -13,6 +13,9 @@ next. This plugin changes what nbval compares, and nothing else:
    spaces become one (column widths follow the digits). Text, integers (shapes, counts,
    parameter numbers), dtypes, exceptions, table and figure structure stay exact.
    Numbers a notebook's prose relies on are asserted in its own cells, with tolerances.
+3. A cell tagged ``numbers-vary`` (cell metadata tags: invisible in the notebook's text)
+   prints integers that come out of training, such as the epoch with the lowest validation
+   loss: there every number is masked, integers too, and the text around them stays exact.
 
 Images are not compared (nbval's default). The summary counts how many cells were compared
 exactly, with masked decimals, and by metrics.
@@ -24,15 +27,18 @@ from collections import Counter
 
 from helpers import metrics
 
+VARY_TAG = "numbers-vary"
+INTEGER = re.compile(r"(?<![\w.<])[-+]?\d[\d,]*(?![\w])")
 DECIMAL = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE][-+]?\d))(?:[eE][-+]?\d+)?(?![\d.])"
                      r"|(?<![\w.])[-+]?(?:nan|inf)(?![\w.])")
 SPACES = re.compile(r"[ \t]+")
 _counts: Counter = Counter()
 
 
-def mask(text: str) -> str:
-    """Decimals -> ``<F>``, runs of spaces -> one space."""
-    return SPACES.sub(" ", DECIMAL.sub("<F>", text))
+def mask(text: str, integers: bool = False) -> str:
+    """Decimals -> ``<F>`` (with ``integers``, whole numbers -> ``<N>`` too), runs of spaces -> one."""
+    text = DECIMAL.sub("<F>", text)
+    return SPACES.sub(" ", INTEGER.sub("<N>", text) if integers else text)
 
 
 def _texts(outputs) -> list[str]:
@@ -72,10 +78,11 @@ def pytest_configure(config):
 
     def sanitize(self, s):
         s = original_sanitize(self, s)
-        return mask(s) if isinstance(s, str) else s
+        vary = VARY_TAG in self.cell.get("metadata", {}).get("tags", [])
+        return mask(s, integers=vary) if isinstance(s, str) else s
 
     def compare_outputs(self, test, ref, skip_compare=None):
-        kind = _kind(ref)
+        kind = "numbers masked" if VARY_TAG in self.cell.get("metadata", {}).get("tags", []) else _kind(ref)
         self.user_properties.append(("nbval_compare", kind))
         if kind == "metrics":
             (old, _), (new, specs) = _metrics(ref), _metrics(test)

@@ -85,3 +85,8 @@ def test_mask_hides_decimals(text, masked):
 ])
 def test_mask_keeps_integers_text_and_shapes(text):
     assert mask(text) == text
+
+
+def test_mask_integers_in_cells_whose_counts_vary():
+    assert mask("lowest val loss at epoch 19 of 30: 0.412", integers=True) == "lowest val loss at epoch <N> of <N>: <F>"
+    assert mask("epoch 19 (torch.float32, conv1)", integers=True) == "epoch <N> (torch.float32, conv1)"
