@@ -3,7 +3,11 @@
 Modules (one job each):
     config   profile (quick|full), seeding, device pick
     data     dataset registry and offline-capable provisioning
-    train    fit / evaluate loops with history, in-memory batch iterator
+    train    the training engine: fit runs a step with callbacks; evaluate, predict,
+             fit_adversarial; the in-memory TensorLoader
+    steps    what fit does with one batch (classification, aux heads, reconstruction, GAN)
+    callbacks  checkpoint, best weights, early stopping, LR schedules, gradient clipping
+    history  History: named per-epoch series
     viz      image grids, curves, confusion matrices, activation maps
     scratch  NumPy layers and losses with forward/backward (week 1)
     models   paper models: LeNet-5, AlexNet, VGG, GoogLeNet, Xception, ResNet
