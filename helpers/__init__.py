@@ -4,7 +4,8 @@ Modules (one job each):
     config   profile (quick|full), seeding, device pick
     data     dataset registry and offline-capable provisioning
     train    the training engine: fit runs a step with callbacks; evaluate, predict,
-             fit_adversarial; the in-memory TensorLoader
+             fit_adversarial
+    loaders  the in-memory TensorLoader, augmentation on the device
     steps    what fit does with one batch (classification, aux heads, reconstruction, GAN)
     callbacks  checkpoint, best weights, early stopping, LR schedules, gradient clipping
     history  History: named per-epoch series

@@ -30,12 +30,12 @@ def _logits_and_targets(logits, y, step: str) -> None:
 def classification_step(model, batch, loss_fn=F.cross_entropy) -> dict:
     """batch ``(x, y)``: x (N, ...), y (N,) class indices; ``model(x)`` -> logits (N, C).
 
-    Returns ``{"loss": loss_fn(logits, y)`` (0-d), ``"acc": (N,)`` 1.0 where argmax is right``}``.
+    Returns ``{"loss": loss_fn(logits, y)`` (0-d), ``"acc": (N,)`` True where argmax is right``}``.
     """
     x, y = batch
     logits = model(x)
     _logits_and_targets(logits, y, "classification_step")
-    return {"loss": loss_fn(logits, y), "acc": (logits.argmax(1) == y).float()}
+    return {"loss": loss_fn(logits, y), "acc": logits.argmax(1) == y}
 
 
 def aux_classification_step(model, batch, loss_fn=F.cross_entropy, aux_weight: float = 0.3) -> dict:
@@ -56,7 +56,7 @@ def aux_classification_step(model, batch, loss_fn=F.cross_entropy, aux_weight: f
     _logits_and_targets(logits, y, "aux_classification_step")
     main = loss_fn(logits, y)
     loss = main + aux_weight * sum(loss_fn(a, y) for a in aux) if aux else main
-    return {"loss": loss, "main_loss": main.detach(), "acc": (logits.argmax(1) == y).float()}
+    return {"loss": loss, "main_loss": main.detach(), "acc": logits.argmax(1) == y}
 
 
 def loss_step(model, batch, loss_fn=F.mse_loss) -> dict:
@@ -119,7 +119,7 @@ def gan_discriminator_step(generator, discriminator, batch, latent_dim: int | No
     real_logit, fake_logit = discriminator(real).flatten(), discriminator(fake).flatten()
     loss = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
             + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit)))
-    return {"loss": loss, "real_acc": (real_logit > 0).float(), "fake_acc": (fake_logit < 0).float()}
+    return {"loss": loss, "real_acc": real_logit > 0, "fake_acc": fake_logit < 0}
 
 
 def gan_generator_step(generator, discriminator, batch, latent_dim: int | None = None) -> dict:

@@ -1,5 +1,5 @@
 """The training engine: ``fit`` runs a *step* over batches with small callbacks; ``evaluate``,
-``predict``; ``fit_adversarial`` for two models and two optimizers (GANs); ``TensorLoader``.
+``predict``; ``fit_adversarial`` for two models and two optimizers (GANs).
 
     history = fit(model, train_loader, val_loader, epochs=5)            # classification (default step)
     history = fit(autoencoder, loader, val_loader, step=reconstruction_step)
@@ -8,16 +8,14 @@
     history["val_loss"], history.best("val_loss"), viz.plot_history(history)
 
 Steps live in ``helpers.steps``, callbacks in ``helpers.callbacks``, ``History`` in
-``helpers.history``; all are importable from here. Per training batch the engine does what a
-hand-written loop does, in the same order: the step (forward, loss), a check that the loss is
-finite (before backward, so a diverging run stops with its weights intact), zero_grad,
-backward, optimizer step. The fast paths (bf16, channels_last, torch.compile, ``augment``)
-are off unless asked for.
+``helpers.history``, ``TensorLoader`` and ``random_crop_flip`` (resident batches, augmented
+on the device) in ``helpers.loaders``; all are importable from here.
 
-``TensorLoader`` keeps a whole (small) dataset as normalised tensors on the device and
-shuffles by index: no per-item PIL decode or collate, which makes an MNIST-size epoch
-several times faster than a ``DataLoader`` (benchmarks/loader_speed.py measures it).
-``random_crop_flip`` augments such resident batches on the device.
+Per training batch the engine does what a hand-written loop does, in the same order: the
+step (forward, loss); the step's numbers fetched as floats (one transfer off an accelerator)
+and a check that the loss is finite, before backward, so a diverging run stops with its
+weights intact; zero_grad, backward, optimizer step. The fast paths (bf16, channels_last,
+torch.compile, ``augment``) are off unless asked for.
 """
 from __future__ import annotations
 
@@ -27,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .callbacks import (BestWeights, Checkpoint, EarlyStopping, GradClip, LRSchedule, Run, call,
                         load_checkpoint, save_checkpoint)
 from .config import quiet
 from .history import History
+from .loaders import TensorLoader, random_crop_flip
 from .steps import (aux_classification_step, classification_step, gan_discriminator_step, gan_generator_step,
                     loss_step, psnr, reconstruction_step)
 
@@ -44,85 +42,6 @@ __all__ = [
     "Checkpoint", "BestWeights", "EarlyStopping", "LRSchedule", "GradClip", "Run",
     "save_checkpoint", "load_checkpoint",
 ]
-
-
-class TensorLoader:
-    """Batches from tensors resident in memory (and on ``device``), shuffled by index.
-
-    >>> loader = TensorLoader(x, y, batch_size=64, shuffle=True)   # x: (N, ...), y: (N,)
-    >>> for xb, yb in loader: ...
-    """
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64, shuffle: bool = False,
-                 device=None, seed: int | None = None, drop_last: bool = False):
-        if len(x) != len(y):
-            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        device = torch.device(device) if device is not None else x.device
-        self.x, self.y = x.to(device), y.to(device)
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.dataset = self  # so len(loader.dataset) works as with a DataLoader
-
-    @classmethod
-    def from_dataset(cls, dataset, limit: int | None = None, mean=None, std=None, **kwargs) -> "TensorLoader":
-        """Stack a torchvision-style dataset once: uint8 ``.data`` fast path, else item by item.
-
-        ``mean``/``std`` (per channel) normalise the stacked images.
-        """
-        n = len(dataset) if limit is None else min(limit, len(dataset))
-        data = getattr(dataset, "data", None)
-        if data is not None and getattr(dataset, "transform", None) is None and hasattr(dataset, "targets"):
-            x = torch.as_tensor(data[:n]).float().div_(255)
-            x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)  # (N,H,W) or (N,H,W,C)
-            y = torch.as_tensor(dataset.targets[:n]).long()
-        else:
-            items = [dataset[i] for i in range(n)]
-            x = torch.stack([torch.as_tensor(img) for img, _ in items]).float()
-            y = torch.as_tensor([int(t) for _, t in items])
-        if mean is not None:
-            shape = (1, -1) + (1,) * (x.ndim - 2)
-            x = (x - torch.as_tensor(mean).view(shape)) / torch.as_tensor(std).view(shape)
-        return cls(x.contiguous(), y, **kwargs)
-
-    def __len__(self) -> int:
-        n = len(self.x) / self.batch_size
-        return math.floor(n) if self.drop_last else math.ceil(n)
-
-    def __iter__(self):
-        n = len(self.x)
-        order = torch.randperm(n, generator=self.generator).to(self.x.device) if self.shuffle else None
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            if order is None:
-                yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
-            else:
-                idx = order[start:start + self.batch_size]
-                yield self.x[idx], self.y[idx]
-
-
-def random_crop_flip(pad: int = 4, flip: bool = True, fill: float = 0.0) -> Callable[[torch.Tensor], torch.Tensor]:
-    """An ``augment=`` function for ``fit``: images (N, C, H, W) -> (N, C, H, W), each one
-    cropped at a random offset from the image padded by ``pad`` pixels of ``fill`` (0 is the
-    mean colour of normalised data), and mirrored left-right with probability 1/2 (``flip``).
-    Runs on the batch's device in a few tensor operations, drawing from torch's RNG there."""
-    if pad < 0:
-        raise ValueError(f"pad must be >= 0, got {pad}")
-
-    def augment(x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ValueError(f"random_crop_flip expects images of shape (N, C, H, W), got {tuple(x.shape)}")
-        n, _, h, w = x.shape
-        padded = F.pad(x, (pad, pad, pad, pad), value=fill).permute(0, 2, 3, 1)    # (N, H+2p, W+2p, C)
-        rows = torch.randint(0, 2 * pad + 1, (n, 1), device=x.device) + torch.arange(h, device=x.device)
-        cols = torch.randint(0, 2 * pad + 1, (n, 1), device=x.device) + torch.arange(w, device=x.device)
-        if flip:  # reading a crop's columns backwards mirrors it
-            cols = torch.where(torch.rand(n, 1, device=x.device) < 0.5, cols.flip(1), cols)
-        crops = padded[torch.arange(n, device=x.device)[:, None, None], rows[:, :, None], cols[:, None, :]]
-        return crops.permute(0, 3, 1, 2).contiguous()                                # (N, C, H, W)
-
-    return augment
 
 
 # --- the engine ------------------------------------------------------------------------------
@@ -152,34 +71,52 @@ def _batch_size(batch) -> int:
     return len(batch[0] if isinstance(batch, tuple) else batch)
 
 
-def _loss_of(numbers, where: str) -> torch.Tensor:
+def _loss_of(numbers) -> torch.Tensor:
     if not isinstance(numbers, dict) or "loss" not in numbers:
         got = sorted(numbers) if isinstance(numbers, dict) else type(numbers).__name__
         raise TypeError(f"a step must return a dict with a 'loss' entry, got {got}")
     loss = numbers["loss"]
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"loss became {loss.item()} at {where}, before backward and the optimizer step "
-                                 "(the weights are those after the last good batch) — lower the learning rate "
-                                 "or check the inputs")
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        raise ValueError(f"a step's 'loss' must be a 0-d tensor (the batch mean), got {getattr(loss, 'shape', loss)}")
     return loss
 
 
+def _check_finite(values: dict[str, float], where: str) -> None:
+    if not math.isfinite(values["loss"]):
+        raise FloatingPointError(f"loss became {values['loss']} at {where}, before backward and the optimizer step "
+                                 "(the weights are those after the last good batch) — lower the learning rate "
+                                 "or check the inputs")
+
+
+def _floats(numbers: dict) -> dict[str, float]:
+    """A step's numbers as floats, per-example tensors summed; off an accelerator in one transfer."""
+    tensors = {name: (value.sum() if value.ndim else value).detach()
+               for name, value in numbers.items() if isinstance(value, torch.Tensor)}
+    if any(t.device.type != "cpu" for t in tensors.values()):
+        fetched = dict(zip(tensors, torch.stack(list(tensors.values())).tolist()))  # one device sync
+    else:
+        fetched = {name: t.item() for name, t in tensors.items()}
+    return {name: fetched[name] if name in fetched else float(value) for name, value in numbers.items()}
+
+
 class _Meter:
-    """Epoch means of a step's numbers: batch means weighted by the batch size, per-example
-    tensors averaged over all examples (Python floats, in the order the batches came)."""
+    """Epoch means of a step's numbers: a batch mean (0-d tensor or float) is weighted by the
+    batch size, a per-example tensor is averaged over all examples. Python floats, summed in
+    the order the batches came."""
 
     def __init__(self):
         self.sums: dict[str, float] = {}
         self.counts: dict[str, int] = {}
 
-    def add(self, numbers: dict, n: int) -> None:
-        for name, value in numbers.items():
-            if isinstance(value, torch.Tensor) and value.ndim > 0:
-                total, count = value.detach().sum().item(), value.numel()
-            else:
-                total, count = (value.item() if isinstance(value, torch.Tensor) else float(value)) * n, n
+    def add(self, numbers: dict, n: int) -> dict[str, float]:
+        """Add one batch of ``n`` examples; return its numbers as floats (per-example ones summed)."""
+        values = _floats(numbers)
+        for name, value in values.items():
+            per_example = isinstance(numbers[name], torch.Tensor) and numbers[name].ndim > 0
+            total, count = (value, numbers[name].numel()) if per_example else (value * n, n)
             self.sums[name] = self.sums.get(name, 0.0) + total
             self.counts[name] = self.counts.get(name, 0) + count
+        return values
 
     def means(self) -> dict[str, float]:
         return {name: total / self.counts[name] for name, total in self.sums.items()}
@@ -229,7 +166,8 @@ def _run_epoch(model, loader, engine: _Engine, optimizer=None, augment=None, run
         for i, batch in enumerate(batches, 1):
             batch = engine.prepare(batch, augment if training else None)
             numbers = engine.run_step(model, batch)
-            loss = _loss_of(numbers, f"{where}, batch {i}")
+            loss = _loss_of(numbers)
+            _check_finite(meter.add(numbers, _batch_size(batch)), f"{where}, batch {i}")
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -237,7 +175,6 @@ def _run_epoch(model, loader, engine: _Engine, optimizer=None, augment=None, run
                 call(callbacks, "on_after_backward", run)
                 optimizer.step()
                 call(callbacks, "on_batch_end", run)
-            meter.add(numbers, _batch_size(batch))
             if (i == 1 or i % 20 == 0) and hasattr(batches, "set_postfix"):
                 batches.set_postfix({k: f"{v:.4g}" for k, v in meter.means().items()}, refresh=False)
     if not meter.counts:
@@ -353,11 +290,11 @@ def fit_adversarial(generator: nn.Module, discriminator: nn.Module, loader, g_op
             batch = _to_device(batch, device)
             for part, step, optimizer in turns:
                 numbers = step(generator, discriminator, batch)
-                loss = _loss_of(numbers, f"epoch {epoch}, batch {i} ({part}_step)")
+                loss = _loss_of(numbers)
+                _check_finite(meters[part].add(numbers, _batch_size(batch)), f"epoch {epoch}, batch {i} ({part}_step)")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                meters[part].add(numbers, _batch_size(batch))
         if not meters["d"].counts:
             raise ValueError("the loader yielded no batches")
         line = "  |  ".join(_epoch_part(history, part, meter.means()) for part, meter in meters.items())

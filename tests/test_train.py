@@ -148,7 +148,9 @@ def test_default_step_is_bit_identical_to_a_hand_written_loop():
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total, correct, count = total + loss.item() * len(xb), correct + (out.argmax(1) == yb).sum().item(), count + len(xb)
+                total += loss.item() * len(xb)
+                correct += (out.argmax(1) == yb).sum().item()
+                count += len(xb)
             losses.append(total / count)
             accs.append(correct / count)
         return model, losses, accs
@@ -168,7 +170,8 @@ def test_epoch_line_format(capsys):
     x, y = blobs(64)
     train.fit(nn.Linear(2, 3), train.TensorLoader(x, y, batch_size=16), train.TensorLoader(x, y, batch_size=64))
     line = capsys.readouterr().out.strip()
-    assert re.fullmatch(r"epoch  1  train loss \d\.\d{4} acc \d\.\d{3}  \|  val loss \d\.\d{4} acc \d\.\d{3}  \(\d+\.\ds\)",
+    assert re.fullmatch(r"epoch  1  train loss \d\.\d{4} acc \d\.\d{3}  \|  "
+                        r"val loss \d\.\d{4} acc \d\.\d{3}  \(\d+\.\ds\)",
                         line), line
 
 
@@ -295,11 +298,12 @@ def test_checkpoint_keeps_the_epoch_of_the_lowest_val_loss(tmp_path):
     assert state["epoch"] == hist.best("val_loss")[0] == ckpt.epoch == 4
     assert state["monitor"] == "val_loss" and state["val_loss"] == pytest.approx(0.4)
     assert state["val_acc"] == hist.val_acc[3] and "optimizer" in state
-    assert same_weights(fresh.state_dict(), script.weights[4]) and not same_weights(fresh.state_dict(), model.state_dict())
+    assert same_weights(fresh.state_dict(), script.weights[4])
+    assert not same_weights(fresh.state_dict(), model.state_dict())
     assert not (tmp_path / "best.pt.tmp").exists()
     with pytest.raises(ValueError, match="cannot monitor 'val_loss'"):  # no validation loader: say so
-        train.fit(model, train.TensorLoader(x, y, batch_size=16), callbacks=[train.Checkpoint(tmp_path / "c.pt", "val_loss")],
-                  verbose=False)
+        train.fit(model, train.TensorLoader(x, y, batch_size=16), verbose=False,
+                  callbacks=[train.Checkpoint(tmp_path / "c.pt", "val_loss")])
 
 
 def test_early_stopping_stops_at_the_right_epoch_and_restores_the_best(capsys):
@@ -323,7 +327,8 @@ def test_best_weights_keep_the_best_epoch_in_memory():
         best.restore(nn.Linear(2, 3))
     model = nn.Linear(2, 3)
     train.fit(model, train.TensorLoader(x, y, batch_size=16), train.TensorLoader(x, y, batch_size=64), epochs=3,
-              step=script.step, callbacks=[script, best], verbose=False, optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+              step=script.step, callbacks=[script, best], verbose=False,
+              optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
     assert best.epoch == 2 and best.value == pytest.approx(0.3)
     best.restore(model)
     assert same_weights(model.state_dict(), script.weights[2])
@@ -419,7 +424,8 @@ def test_adversarial_loop_records_both_losses(capsys):
     real = torch.randn(256, 2) * 0.5 + torch.tensor([3.0, -2.0])
     gen, disc = Generator(), nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
     start = gen.net.bias.detach().clone()
-    hist = train.fit_adversarial(gen, disc, train.TensorLoader(real, torch.zeros(256), batch_size=32, shuffle=True, seed=0),
+    loader = train.TensorLoader(real, torch.zeros(256), batch_size=32, shuffle=True, seed=0)
+    hist = train.fit_adversarial(gen, disc, loader,
                                  torch.optim.Adam(gen.parameters(), lr=0.05, betas=(0.5, 0.999)),
                                  torch.optim.Adam(disc.parameters(), lr=0.05, betas=(0.5, 0.999)), epochs=4)
     assert hist.keys() == ["d_loss", "d_real_acc", "d_fake_acc", "g_loss", "seconds"] and len(hist) == 4
@@ -437,7 +443,8 @@ def test_adversarial_loop_records_both_losses(capsys):
 def test_history_named_series():
     h = train.History(train_loss=[1.0, 0.5, 0.7], val_acc=[0.2, 0.6, 0.6])
     assert h["train_loss"] is h.train_loss and len(h) == 3 and "val_acc" in h
-    assert h.best("train_loss") == (2, 0.5) and h.best("val_acc") == (2, 0.6) and h.best("val_acc", mode="min") == (1, 0.2)
+    assert h.best("train_loss") == (2, 0.5) and h.best("val_acc") == (2, 0.6)  # the first of equal values
+    assert h.best("val_acc", mode="min") == (1, 0.2)
     assert h.val_loss == [] and h["train_acc"] == []  # the classic names read as empty when not recorded
     with pytest.raises(KeyError, match="no series 'val_psnr'"):
         h["val_psnr"]
