@@ -5,7 +5,12 @@ Modules (one job each):
     course   the week folders (week1 ... week5_6) and their notebooks, in syllabus order
     metrics  tolerances of the reported metrics and their comparison
     data     dataset registry and offline-capable provisioning
-    train    fit / evaluate loops with history, in-memory batch iterator
+    train    the training engine: fit runs a step with callbacks; evaluate, predict,
+             fit_adversarial
+    loaders  the in-memory TensorLoader, augmentation on the device
+    steps    what fit does with one batch (classification, aux heads, reconstruction, GAN)
+    callbacks  checkpoint, best weights, early stopping, LR schedules, gradient clipping
+    history  History: named per-epoch series
     viz      image grids, curves, confusion matrices, activation maps
     scratch  NumPy layers and losses with forward/backward (week 1)
     models   paper models: LeNet-5, AlexNet, VGG, GoogLeNet, Xception, ResNet

@@ -1,149 +1,202 @@
-"""Training loops: ``fit`` / ``evaluate`` with a per-epoch ``History``, and ``TensorLoader``.
+"""The training engine: ``fit`` runs a *step* over batches with small callbacks; ``evaluate``,
+``predict``; ``fit_adversarial`` for two models and two optimizers (GANs).
 
-``TensorLoader`` keeps a whole (small) dataset as normalised tensors on the device and
-shuffles by index: no per-item PIL decode or collate, which makes an MNIST-size epoch
-several times faster than a ``DataLoader`` (benchmarks/loader_speed.py measures it).
+    history = fit(model, train_loader, val_loader, epochs=5)            # classification (default step)
+    history = fit(autoencoder, loader, val_loader, step=reconstruction_step)
+    history = fit(googlenet, loader, val_loader, step=aux_classification_step,
+                  callbacks=[Checkpoint("best.pt", "val_loss"), EarlyStopping("val_loss", patience=3)])
+    history["val_loss"], history.best("val_loss"), viz.plot_history(history)
+
+Steps live in ``helpers.steps``, callbacks in ``helpers.callbacks``, ``History`` in
+``helpers.history``, ``TensorLoader`` and ``random_crop_flip`` (resident batches, augmented
+on the device) in ``helpers.loaders``; all are importable from here.
+
+Per training batch the engine does what a hand-written loop does, in the same order: the
+step (forward, loss); the step's numbers fetched as floats (one transfer off an accelerator)
+and a check that the loss is finite, before backward, so a diverging run stops with its
+weights intact; zero_grad, backward, optimizer step. The fast paths (bf16, channels_last,
+torch.compile, ``augment``) are off unless asked for.
 """
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from .callbacks import (BestWeights, Checkpoint, EarlyStopping, GradClip, LRSchedule, Run, call,
+                        load_checkpoint, save_checkpoint)
 from .config import quiet
+from .history import History
+from .loaders import TensorLoader, random_crop_flip
+from .steps import (aux_classification_step, classification_step, gan_discriminator_step, gan_generator_step,
+                    loss_step, psnr, reconstruction_step)
+
+__all__ = [
+    "fit", "evaluate", "predict", "fit_adversarial", "History", "TensorLoader", "random_crop_flip",
+    "classification_step", "aux_classification_step", "reconstruction_step", "loss_step", "psnr",
+    "gan_discriminator_step", "gan_generator_step",
+    "Checkpoint", "BestWeights", "EarlyStopping", "LRSchedule", "GradClip", "Run",
+    "save_checkpoint", "load_checkpoint",
+]
 
 
-@dataclass
-class History:
-    """Per-epoch metrics; ``history.train_loss[-1]``, ``history.best("val_acc")``, ``history.frame()``."""
-
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.train_loss)
-
-    def best(self, metric: str = "val_acc") -> tuple[int, float]:
-        values = getattr(self, metric)
-        if not values:
-            raise ValueError(f"history has no {metric!r} values (was a validation loader given?)")
-        pick = min if metric.endswith("loss") else max
-        value = pick(values)
-        return values.index(value) + 1, value
-
-    def frame(self):
-        import pandas as pd
-
-        cols = {k: v for k, v in self.__dict__.items() if v}
-        return pd.DataFrame(cols, index=pd.RangeIndex(1, len(self) + 1, name="epoch"))
-
-
-class TensorLoader:
-    """Batches from tensors resident in memory (and on ``device``), shuffled by index.
-
-    >>> loader = TensorLoader(x, y, batch_size=64, shuffle=True)   # x: (N, ...), y: (N,)
-    >>> for xb, yb in loader: ...
-    """
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 64, shuffle: bool = False,
-                 device=None, seed: int | None = None, drop_last: bool = False):
-        if len(x) != len(y):
-            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        device = torch.device(device) if device is not None else x.device
-        self.x, self.y = x.to(device), y.to(device)
-        self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
-        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        # as with a DataLoader: len(loader.dataset) is the number of examples, loader.dataset[i] one (x, y)
-        self.dataset = torch.utils.data.TensorDataset(self.x, self.y)
-
-    @classmethod
-    def from_dataset(cls, dataset, limit: int | None = None, mean=None, std=None, **kwargs) -> "TensorLoader":
-        """Stack a torchvision-style dataset once: uint8 ``.data`` fast path, else item by item.
-
-        ``mean``/``std`` (per channel) normalise the stacked images.
-        """
-        n = len(dataset) if limit is None else min(limit, len(dataset))
-        data = getattr(dataset, "data", None)
-        if data is not None and getattr(dataset, "transform", None) is None and hasattr(dataset, "targets"):
-            x = torch.as_tensor(data[:n]).float().div_(255)
-            x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2)  # (N,H,W) or (N,H,W,C)
-            y = torch.as_tensor(dataset.targets[:n]).long()
-        else:
-            items = [dataset[i] for i in range(n)]
-            x = torch.stack([torch.as_tensor(img) for img, _ in items]).float()
-            y = torch.as_tensor([int(t) for _, t in items])
-        if mean is not None:
-            shape = (1, -1) + (1,) * (x.ndim - 2)
-            x = (x - torch.as_tensor(mean).view(shape)) / torch.as_tensor(std).view(shape)
-        return cls(x.contiguous(), y, **kwargs)
-
-    def __len__(self) -> int:
-        n = len(self.x) / self.batch_size
-        return math.floor(n) if self.drop_last else math.ceil(n)
-
-    def __iter__(self):
-        n = len(self.x)
-        order = torch.randperm(n, generator=self.generator).to(self.x.device) if self.shuffle else None
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            if order is None:
-                yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
-            else:
-                idx = order[start:start + self.batch_size]
-                yield self.x[idx], self.y[idx]
-
+# --- the engine ------------------------------------------------------------------------------
 
 def _device_of(model: nn.Module):
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
 
 
-def _progress(iterable, desc: str, total: int | None = None):
+def _progress(iterable, desc: str):
     if quiet():
         return iterable
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, total=total, leave=False)
+    return tqdm(iterable, desc=desc, total=len(iterable) if hasattr(iterable, "__len__") else None, leave=False)
 
 
-def _run_epoch(model, loader, loss_fn, device, optimizer=None, desc=""):
+def _to_device(batch, device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return tuple(_to_device(item, device) for item in batch)
+    return batch
+
+
+def _batch_size(batch) -> int:
+    return len(batch[0] if isinstance(batch, tuple) else batch)
+
+
+def _loss_of(numbers) -> torch.Tensor:
+    if not isinstance(numbers, dict) or "loss" not in numbers:
+        got = sorted(numbers) if isinstance(numbers, dict) else type(numbers).__name__
+        raise TypeError(f"a step must return a dict with a 'loss' entry, got {got}")
+    loss = numbers["loss"]
+    if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
+        raise ValueError(f"a step's 'loss' must be a 0-d tensor (the batch mean), got {getattr(loss, 'shape', loss)}")
+    return loss
+
+
+def _check_finite(values: dict[str, float], where: str) -> None:
+    if not math.isfinite(values["loss"]):
+        raise FloatingPointError(f"loss became {values['loss']} at {where}, before backward and the optimizer step "
+                                 "(the weights are those after the last good batch) — lower the learning rate "
+                                 "or check the inputs")
+
+
+def _floats(numbers: dict) -> dict[str, float]:
+    """A step's numbers as floats, per-example tensors summed; off an accelerator in one transfer."""
+    tensors = {name: (value.sum() if value.ndim else value).detach()
+               for name, value in numbers.items() if isinstance(value, torch.Tensor)}
+    if any(t.device.type != "cpu" for t in tensors.values()):
+        fetched = dict(zip(tensors, torch.stack(list(tensors.values())).tolist()))  # one device sync
+    else:
+        fetched = {name: t.item() for name, t in tensors.items()}
+    return {name: fetched[name] if name in fetched else float(value) for name, value in numbers.items()}
+
+
+class _Meter:
+    """Epoch means of a step's numbers: a batch mean (0-d tensor or float) is weighted by the
+    batch size, a per-example tensor is averaged over all examples. Python floats, summed in
+    the order the batches came."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, numbers: dict, n: int) -> dict[str, float]:
+        """Add one batch of ``n`` examples; return its numbers as floats (per-example ones summed)."""
+        values = _floats(numbers)
+        for name, value in values.items():
+            per_example = isinstance(numbers[name], torch.Tensor) and numbers[name].ndim > 0
+            total, count = (value, numbers[name].numel()) if per_example else (value * n, n)
+            self.sums[name] = self.sums.get(name, 0.0) + total
+            self.counts[name] = self.counts.get(name, 0) + count
+        return values
+
+    def means(self) -> dict[str, float]:
+        return {name: total / self.counts[name] for name, total in self.sums.items()}
+
+
+@dataclass
+class _Engine:
+    """How a batch is prepared and stepped: device, the step and its options, the fast paths."""
+    device: torch.device
+    step: Callable
+    options: dict
+    bf16: bool = False
+    channels_last: bool = False
+
+    def prepare(self, batch, augment=None):
+        batch = _to_device(batch, self.device)
+        if augment is None and not self.channels_last:
+            return batch
+        x, *rest = batch if isinstance(batch, tuple) else (batch,)
+        if augment is not None:
+            x = augment(x)
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return (x, *rest) if isinstance(batch, tuple) else x
+
+    def run_step(self, model, batch) -> dict:
+        if not self.bf16:
+            return self.step(model, batch, **self.options)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16):
+            return self.step(model, batch, **self.options)
+
+
+def _engine(step, loss_fn, device, bf16=False, channels_last=False) -> _Engine:
+    return _Engine(torch.device(device), step or classification_step,
+                   {} if loss_fn is None else {"loss_fn": loss_fn}, bf16, channels_last)
+
+
+def _run_epoch(model, loader, engine: _Engine, optimizer=None, augment=None, run: Run | None = None,
+               callbacks=(), where: str = "evaluation") -> dict[str, float]:
+    """One pass over ``loader``: training when ``optimizer`` is given (augment, callbacks), else
+    evaluation (eval mode, no gradients). Returns the epoch means of the step's numbers."""
     training = optimizer is not None
     model.train(training)
-    total_loss, correct, count = 0.0, 0, 0
+    meter = _Meter()
+    batches = _progress(loader, where if training else "eval")
     with torch.set_grad_enabled(training):
-        for xb, yb in _progress(loader, desc, total=len(loader)):
-            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
-            out = model(xb)
-            loss = loss_fn(out, yb)
+        for i, batch in enumerate(batches, 1):
+            batch = engine.prepare(batch, augment if training else None)
+            numbers = engine.run_step(model, batch)
+            loss = _loss_of(numbers)
+            _check_finite(meter.add(numbers, _batch_size(batch)), f"{where}, batch {i}")
             if training:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                run.batch = i
+                call(callbacks, "on_after_backward", run)
                 optimizer.step()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} — lower the learning rate or check the inputs")
-            total_loss += loss.item() * len(xb)
-            if out.ndim == 2 and yb.ndim == 1:
-                correct += (out.argmax(1) == yb).sum().item()
-            count += len(xb)
-    if count == 0:
+                call(callbacks, "on_batch_end", run)
+            if (i == 1 or i % 20 == 0) and hasattr(batches, "set_postfix"):
+                batches.set_postfix({k: f"{v:.4g}" for k, v in meter.means().items()}, refresh=False)
+    if not meter.counts:
         raise ValueError("the loader yielded no batches")
-    return total_loss / count, correct / count
+    return meter.means()
+
+
+def _epoch_part(history: History, part: str, metrics: dict[str, float]) -> str:
+    """Record ``metrics`` as ``<part>_<name>`` and describe them: 'train loss 0.1234 acc 0.950'."""
+    history.log_all(part, metrics)
+    shown = (f"{name.replace('_', ' ')} {value:.3f}" if name.endswith("acc") else
+             f"{name.replace('_', ' ')} {value:.4f}" for name, value in metrics.items())
+    return f"{part} " + " ".join(shown)
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, loss_fn=None, device=None) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` over ``loader`` in eval mode."""
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    return _run_epoch(model, loader, loss_fn, device or _device_of(model), desc="eval")
+def evaluate(model: nn.Module, loader, loss_fn=None, device=None, *, step=None, bf16: bool = False,
+             channels_last: bool = False):
+    """Run ``step`` over ``loader`` in eval mode without gradients. Default (classification):
+    returns (mean loss, accuracy); with ``step=`` the dict of the step's epoch means."""
+    means = _run_epoch(model, loader, _engine(step, loss_fn, device or _device_of(model), bf16, channels_last))
+    return means if step is not None else (means["loss"], means["acc"])
 
 
 @torch.no_grad()
@@ -159,61 +212,93 @@ def predict(model: nn.Module, loader, device=None) -> tuple[torch.Tensor, torch.
 
 
 def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimizer=None, loss_fn=None,
-        scheduler=None, device=None, checkpoint: str | Path | None = None, verbose: bool = True,
-        history: History | None = None) -> History:
+        scheduler=None, device=None, checkpoint=None, verbose: bool = True, history: History | None = None, *,
+        step: Callable | None = None, callbacks=(), augment: Callable | None = None, bf16: bool = False,
+        channels_last: bool = False, compile_model: bool = False) -> History:
     """Train for ``epochs``, evaluating on ``val_loader`` after each; return the ``History``.
 
-    ``checkpoint``: save ``{"model", "optimizer", "epoch", "val_acc"}`` there whenever the
-    validation accuracy is the best so far. ``history``: continue an earlier run's history.
+    step: what one batch does, ``step(model, batch, **options) -> {"loss": ..., other numbers}``
+        (helpers.steps); default ``classification_step`` (loss, acc). ``loss_fn`` goes to the step.
+    optimizer: default Adam(lr=1e-3). history: continue an earlier run's history.
+    callbacks: ``Checkpoint``, ``BestWeights``, ``EarlyStopping``, ``LRSchedule``, ``GradClip``.
+    scheduler: a torch LR scheduler stepped once per epoch (``LRSchedule(s, per="batch")``
+        steps per batch). checkpoint: a path, short for ``Checkpoint(path, "val_acc")``.
+    Fast paths, off by default: augment (applied to each training input batch on the device,
+    e.g. ``random_crop_flip()``), bf16 (autocast to bfloat16: for CUDA), channels_last (NHWC
+    layout for the model and 4-D inputs), compile_model (``torch.compile``).
+    verbose prints one line per epoch: ``epoch  1  train loss 0.4123 acc 0.871  |  val loss 0.3871 acc 0.880  (0.3s)``.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    device = device or _device_of(model)
+    device = torch.device(device) if device is not None else _device_of(model)
     model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    history = history or History()
+    history = History() if history is None else history
+    callbacks = [*([Checkpoint(checkpoint, "val_acc")] if checkpoint is not None else []),
+                 *([LRSchedule(scheduler)] if scheduler is not None else []), *callbacks]
+    engine = _engine(step, loss_fn, device, bf16, channels_last)
+    net = torch.compile(model) if compile_model else model
+    run = Run(model, optimizer, history)
+    call(callbacks, "on_fit_start", run)
     for _ in range(epochs):
-        epoch = len(history) + 1
+        run.epoch = len(history) + 1
         start = time.perf_counter()
-        tl, ta = _run_epoch(model, train_loader, loss_fn, device, optimizer, desc=f"epoch {epoch}")
-        history.train_loss.append(tl)
-        history.train_acc.append(ta)
-        line = f"epoch {epoch:2d}  train loss {tl:.4f} acc {ta:.3f}"
+        train = _run_epoch(net, train_loader, engine, optimizer, augment, run, callbacks, f"epoch {run.epoch}")
+        line = f"epoch {run.epoch:2d}  " + _epoch_part(history, "train", train)
         if val_loader is not None:
-            vl, va = evaluate(model, val_loader, loss_fn, device)
-            history.val_loss.append(vl)
-            history.val_acc.append(va)
-            line += f"  |  val loss {vl:.4f} acc {va:.3f}"
-            if checkpoint is not None and va >= max(history.val_acc):
-                save_checkpoint(checkpoint, model, optimizer, epoch, va)
-        if scheduler is not None:
-            scheduler.step()
-        history.seconds.append(time.perf_counter() - start)
+            with torch.no_grad():
+                val = _run_epoch(net, val_loader, engine, where=f"epoch {run.epoch} (validation)")
+            line += "  |  " + _epoch_part(history, "val", val)
+        call(callbacks, "on_epoch_end", run)
+        history.log("seconds", time.perf_counter() - start)
         if verbose:
-            print(f"{line}  ({history.seconds[-1]:.1f}s)")
+            print(f"{line}  ({history['seconds'][-1]:.1f}s)")
+        if run.stop:
+            if verbose and run.stop_reason:
+                print(run.stop_reason)
+            break
+    call(callbacks, "on_fit_end", run)
     return history
 
 
-def save_checkpoint(path, model, optimizer=None, epoch: int | None = None, val_acc: float | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {"model": model.state_dict(), "epoch": epoch, "val_acc": val_acc}
-    if optimizer is not None:
-        state["optimizer"] = optimizer.state_dict()
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
-    return path
+def fit_adversarial(generator: nn.Module, discriminator: nn.Module, loader, g_optimizer, d_optimizer, *,
+                    d_step: Callable = gan_discriminator_step, g_step: Callable = gan_generator_step,
+                    epochs: int = 1, device=None, verbose: bool = True, history: History | None = None) -> History:
+    """Train a generator and a discriminator in turns (a GAN). Per batch: one discriminator
+    update (``d_step``'s "loss" -> ``d_optimizer``), then one generator update (``g_step``'s
+    "loss" -> ``g_optimizer``). A step is ``f(generator, discriminator, batch) -> dict`` of
+    named numbers (helpers.steps: ``gan_discriminator_step``, ``gan_generator_step``).
 
-
-def load_checkpoint(path, model, optimizer=None, map_location="cpu") -> dict:
-    """Restore model (and optimizer) state saved by ``save_checkpoint``; return the whole dict."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    model.load_state_dict(state["model"])
-    if optimizer is not None and "optimizer" in state:
-        optimizer.load_state_dict(state["optimizer"])
-    return state
+    The History gets per epoch ``d_loss``, ``g_loss``, ``d_<name>`` / ``g_<name>`` for the
+    steps' other numbers, and ``seconds``. A non-finite loss stops the run before its update.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    device = torch.device(device) if device is not None else _device_of(generator)
+    generator.to(device)
+    discriminator.to(device)
+    history = History() if history is None else history
+    turns = (("d", d_step, d_optimizer), ("g", g_step, g_optimizer))
+    for _ in range(epochs):
+        epoch, start = len(history) + 1, time.perf_counter()
+        generator.train()
+        discriminator.train()
+        meters = {"d": _Meter(), "g": _Meter()}
+        for i, batch in enumerate(_progress(loader, f"epoch {epoch}"), 1):
+            batch = _to_device(batch, device)
+            for part, step, optimizer in turns:
+                numbers = step(generator, discriminator, batch)
+                loss = _loss_of(numbers)
+                _check_finite(meters[part].add(numbers, _batch_size(batch)), f"epoch {epoch}, batch {i} ({part}_step)")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        if not meters["d"].counts:
+            raise ValueError("the loader yielded no batches")
+        line = "  |  ".join(_epoch_part(history, part, meter.means()) for part, meter in meters.items())
+        history.log("seconds", time.perf_counter() - start)
+        if verbose:
+            print(f"epoch {epoch:2d}  {line}  ({history['seconds'][-1]:.1f}s)")
+    return history

@@ -62,17 +62,29 @@ def show_images(images, labels=None, preds=None, classes=None, ncols: int = 8, m
     return fig
 
 
+def _series(history) -> dict:
+    """{name: values} from a ``train.History`` (its per-epoch series) or a dict of lists."""
+    return history.series() if hasattr(history, "series") else dict(history)
+
+
 def plot_history(history, title: str | None = None):
-    """Loss and accuracy per epoch, train vs validation, from a ``train.History`` or a dict."""
-    h = history.__dict__ if hasattr(history, "train_loss") else history
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, metric in ((ax_loss, "loss"), (ax_acc, "acc")):
-        for split, style in (("train", "-o"), ("val", "--s")):
-            values = h.get(f"{split}_{metric}") or []
-            if values:
-                ax.plot(range(1, len(values) + 1), values, style, ms=3, label=split)
+    """One panel per metric (loss, accuracy, PSNR ...), per epoch, one line per part (train,
+    val; d, g for adversarial runs), from a ``train.History`` or a dict ``{"train_loss": [...]}``."""
+    panels: dict[str, dict[str, list]] = {}
+    for name, values in _series(history).items():
+        part, sep, metric = name.partition("_")
+        if sep and values:
+            panels.setdefault(metric, {})[part] = values
+    if not panels:
+        raise ValueError("nothing to plot: expected series named like 'train_loss' or 'val_acc'")
+    order = sorted(panels, key=lambda m: (m != "loss", m != "acc"))  # loss first, then accuracy, then the rest
+    fig, axes = plt.subplots(1, len(order), figsize=(4.5 * len(order), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], order):
+        for part, values in panels[metric].items():
+            style = {"train": "-o", "val": "--s"}.get(part, "-")
+            ax.plot(range(1, len(values) + 1), values, style, ms=3, label=part)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy" if metric == "acc" else "loss")
+        ax.set_ylabel("accuracy" if metric == "acc" else metric.replace("_", " "))
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
@@ -81,13 +93,19 @@ def plot_history(history, title: str | None = None):
     return fig
 
 
-def plot_curves(curves: dict, xlabel: str = "step", ylabel: str = "loss", title: str | None = None,
-                logy: bool = False, ax=None):
-    """Several named curves on one axis: ``plot_curves({"lr=0.1": losses, ...})``."""
+def plot_curves(curves, xlabel: str = "step", ylabel: str = "loss", title: str | None = None,
+                logy: bool = False, ax=None, keys=None):
+    """Several named curves on one axis: ``plot_curves({"lr=0.1": losses, ...})`` (x from 0),
+    or a ``train.History``: its series ``keys`` (default all but seconds) against the epoch (from 1)."""
+    start = 0
+    if hasattr(curves, "series"):
+        series = curves.series()
+        curves = {k: series[k] for k in (keys or [k for k in series if k != "seconds"])}
+        start, xlabel = 1, ("epoch" if xlabel == "step" else xlabel)
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 3.5))
     for label, values in curves.items():
-        ax.plot(np.arange(len(values)), np.asarray(values, dtype=float), label=str(label))
+        ax.plot(np.arange(start, start + len(values)), np.asarray(values, dtype=float), label=str(label))
     if logy:
         ax.set_yscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title or "")

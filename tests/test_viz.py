@@ -49,6 +49,22 @@ def test_plot_history_and_curves():
     assert [l.get_label() for l in fig.axes[0].lines] == ["lr=0.1", "lr=1"]
 
 
+def test_plot_history_takes_any_named_series():
+    hist = train.History(train_loss=[0.3, 0.2], train_psnr=[18.0, 21.0], val_loss=[0.4, 0.3], val_psnr=[17.0, 20.0],
+                         seconds=[0.1, 0.1])
+    fig = viz.plot_history(hist)
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "psnr"] and len(fig.axes[1].lines) == 2
+    gan = train.History(d_loss=[1.3, 1.2], g_loss=[0.7, 0.9], d_real_acc=[0.5, 0.6])
+    fig = viz.plot_history(gan)
+    assert [line.get_label() for line in fig.axes[0].lines] == ["d", "g"] and fig.axes[1].get_ylabel() == "real acc"
+    fig = viz.plot_curves(hist, keys=["val_loss", "val_psnr"], logy=True)
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.lines] == ["val_loss", "val_psnr"] and ax.get_xlabel() == "epoch"
+    assert list(ax.lines[0].get_xdata()) == [1, 2]
+    with pytest.raises(ValueError, match="nothing to plot"):
+        viz.plot_history({"seconds": [1.0]})
+
+
 def test_activation_maps():
     torch.manual_seed(0)
     conv = nn.Conv2d(1, 4, 3, padding=1)
