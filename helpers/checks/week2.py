@@ -1,6 +1,7 @@
 """Checks for week 2's graded exercises: PyTorch on real images.
 
-Grouped by notebook, in course order (01 tensors and autograd … 09 hackathon 1). Each
+Grouped by notebook, in course order (02 networks in PyTorch … 09 hackathon 1; 01 has no graded
+exercise: week 1 already graded the hand-written backward passes). Each
 ``check_<exercise>(student_fn, hidden=False)`` is written with the shared core
 (:mod:`helpers.checks.core`): it calls the student's function safely (a crash becomes a failure
 naming the function, the exception and the hint), compares with values computed here (mostly by
@@ -44,7 +45,6 @@ HINTS = {
     'train_step': 'optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); optimizer.step(); return loss.item()',
     'evaluate_accuracy': 'model.eval(); with torch.no_grad(): count argmax(model(xb), dim=1) == yb over every batch; divide by the number of examples',
     'per_class_accuracy': 'accuracy of class c = (preds[targets == c] == c).float().mean(), for every c in range(num_classes)',
-    'train_val_split': 'order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)); n_val = int(n * val_fraction); return order[n_val:], order[:n_val]',
     'dropout': 'if training: mask = torch.rand_like(x) >= p; return x * mask / (1 - p); else return x',
     'save_training_state': "torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'epoch': epoch}, path)",
     'load_training_state': "checkpoint = torch.load(path, weights_only=True); model.load_state_dict(...); optimizer.load_state_dict(...); return checkpoint['epoch']",
@@ -57,116 +57,7 @@ HINTS = {
 
 
 # --------------------------------------------------------------------------------------------
-# 01 · tensors and autograd: manual backward passes, compared with autograd
-# --------------------------------------------------------------------------------------------
-
-TORCH_LINEAR_BACK_HINT = ("for out = x @ W.T + b with W stored as nn.Linear stores it, (out, in): dx = dout @ W (N, in), "
-                          "dW = dout.T @ x (out, in), db = dout.sum(dim=0) (out,)")
-
-
-def _linear_case(n: int, d_in: int, d_out: int, seed: int):
-    g = torch.Generator().manual_seed(seed)
-    x, W, b, dout = _randn(g, n, d_in), _randn(g, d_out, d_in), _randn(g, d_out), _randn(g, n, d_out)
-    xr, Wr, br = (t.clone().requires_grad_() for t in (x, W, b))
-    (xr @ Wr.T + br).backward(dout)
-    return x, W, dout, (xr.grad, Wr.grad, br.grad)
-
-
-@isolated
-def check_torch_linear_backward(linear_backward, hidden: bool = False) -> None:
-    """``linear_backward(dout, x, W) -> (dx, dW, db)`` for ``out = x @ W.T + b``, W of shape (out, in)
-    (nn.Linear's layout; week 1's ``check_linear_backward`` is the NumPy layer with W (in, out) and a cache)."""
-    cases = [(4, 3, 5, 1)]
-    if hidden:
-        cases += [(1, 6, 2, 2), (16, 30, 10, 3), (7, 4, 4, 4)]
-    for n, d_in, d_out, seed in cases:
-        x, W, dout, (ref_dx, ref_dW, ref_db) = _linear_case(n, d_in, d_out, seed)
-        x0, W0, dout0 = x.clone(), W.clone(), dout.clone()
-        dx, dW, db = returns_tuple(call(linear_backward, dout, x, W, hint=TORCH_LINEAR_BACK_HINT), 3,
-                                   "(dx, dW, db): `return dx, dW, db`", linear_backward)
-        for before, after in ((x0, x), (W0, W), (dout0, dout)):
-            unchanged(before, after, "linear_backward changed its inputs in place: compute new tensors instead")
-        shapes = f" (x {tuple(x.shape)}, W {tuple(W.shape)})"
-        compare(dx, ref_dx, "dx" + shapes, "dx = dout @ W: every input feature reaches every output through W "
-                "(shapes: (N, out) @ (out, in) -> (N, in))", [(_np(dout @ W) / n, "no 1/N in dx: dout already carries it")])
-        compare(dW, ref_dW, "dW" + shapes, "dW = dout.T @ x has W's shape (out_features, in_features), the way "
-                "nn.Linear stores W; x.T @ dout is its transpose",
-                [(_np(x.T @ dout), "dW = dout.T @ x has W's shape (out, in): x.T @ dout is its transpose (week 1's layout)"),
-                 (_np(ref_dW) / n, "no 1/N in dW: the loss already averaged, so dout carries it")])
-        compare(db, ref_db, "db" + shapes, "db = dout.sum(dim=0): b is added to every example's output, so every "
-                "row of dout contributes to b's gradient",
-                [(_np(dout.mean(dim=0)), "db is dout averaged over the batch: SUM it instead (dout.sum(dim=0)). "
-                  "Each example adds its own gradient to b; the loss already did the averaging"),
-                 (_np(dout.sum(dim=1)), "sum over the batch (dim=0), not over the outputs (dim=1)"),
-                 (_np(dout), "db has one entry per output: sum dout over the batch (dim=0)")])
-
-
-RELU_BACK_HINT = ("dx = dout * (x > 0): the gradient passes where the input was positive and is 0 elsewhere "
-                  "(PyTorch uses 0 at x == 0 too)")
-
-
-@isolated
-def check_relu_backward(relu_backward, hidden: bool = False) -> None:
-    """``relu_backward(dout, x) -> dx`` for ``out = relu(x)``."""
-    g = torch.Generator().manual_seed(5)
-    cases = [(_randn(g, 4, 6), _randn(g, 4, 6))]
-    if hidden:
-        x = torch.tensor([[-2.0, 0.0, 3.0], [0.5, -0.1, 0.0]], dtype=torch.float64)
-        cases += [(x, _randn(g, 2, 3)), (_randn(g, 3, 2, 5), _randn(g, 3, 2, 5))]
-    for x, dout in cases:
-        xr = x.clone().requires_grad_()
-        torch.relu(xr).backward(dout)
-        x_in, dout_in = x.clone(), dout.clone()
-        dx = call(relu_backward, dout_in, x_in, hint=RELU_BACK_HINT)
-        unchanged(x, x_in, "relu_backward changed x in place: build a new tensor, dout * (x > 0)")
-        unchanged(dout, dout_in, "relu_backward changed dout in place (dout[x <= 0] = 0): build a new tensor, "
-                                 "dout * (x > 0); the caller may still need dout")
-        compare(dx, xr.grad, f"dx for x of shape {tuple(x.shape)}", RELU_BACK_HINT,
-                [(_np((x > 0).double()), "you returned relu's local derivative (x > 0) alone: multiply it by the "
-                  "upstream gradient dout (chain rule): dx = dout * (x > 0)"),
-                 (_np(dout * (x >= 0)), "at x == 0 use gradient 0 (mask x > 0), as PyTorch does"),
-                 (_np(dout * torch.relu(x)), "multiply dout by the MASK (x > 0), not by relu(x)")])
-
-
-CE_BACK_HINT = ("dlogits = (softmax(logits) - one_hot(y)) / N, with softmax computed from logits minus their row max "
-                "so exp cannot overflow")
-
-
-def _ce_case(n: int, c: int, seed: int, scale: float = 1.0):
-    g = torch.Generator().manual_seed(seed)
-    logits = _randn(g, n, c) * scale
-    y = torch.randint(0, c, (n,), generator=g)
-    return logits, y
-
-
-@isolated
-def check_cross_entropy_backward(cross_entropy_backward, hidden: bool = False) -> None:
-    """``cross_entropy_backward(logits, y) -> dlogits`` for ``F.cross_entropy(logits, y)`` (mean)."""
-    cases = [_ce_case(5, 4, 7)]
-    if hidden:
-        big = torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 2000.0, 1.0]], dtype=torch.float64)
-        cases += [_ce_case(1, 10, 8), _ce_case(32, 10, 9, scale=5.0), (big, torch.tensor([0, 2]))]
-    for logits, y in cases:
-        lr = logits.clone().requires_grad_()
-        F.cross_entropy(lr, y).backward()
-        logits_in = logits.clone()
-        d = call(cross_entropy_backward, logits_in, y.clone(), hint=CE_BACK_HINT)
-        unchanged(logits, logits_in, "cross_entropy_backward changed logits in place: work on a new tensor "
-                                     "(shifted = logits - max makes one)")
-        expect(np.all(np.isfinite(as_array(d, "dlogits"))), "dlogits contains NaN or inf: exp overflows for large "
-               "logits. Subtract each row's max first (logits - logits.max(dim=1, keepdim=True).values)")
-        n = len(y)
-        p = torch.softmax(logits, 1)
-        onehot = F.one_hot(y, logits.shape[1]).double()
-        compare(d, lr.grad, f"dlogits for logits {tuple(logits.shape)}", CE_BACK_HINT,
-                [(_np(lr.grad) * n, "dlogits is N times too large: divide by the batch size N, because "
-                  "nn.CrossEntropyLoss averages the loss over the batch"),
-                 (_np((onehot - p) / n), "sign: dlogits = (softmax - one_hot) / N, not (one_hot - softmax) / N"),
-                 (_np(p / n), "subtract 1 at the true class: (softmax - one_hot(y)) / N")])
-
-
-# --------------------------------------------------------------------------------------------
-# 02 · networks in PyTorch: softmax, log-softmax, NLL, an nn.Sequential MLP
+# 02 · networks in PyTorch: a residual module, a module with buffers, softmax, log-softmax, an MLP factory
 # --------------------------------------------------------------------------------------------
 
 _SOFTMAX_FAMILY = [(torch, "softmax"), (torch, "log_softmax"), (F, "softmax"), (F, "log_softmax"),
@@ -270,44 +161,6 @@ def check_log_softmax(log_softmax, hidden: bool = False) -> None:
                 rtol=1e-5, atol=1e-6)
 
 
-NLL_HINT = ("pick each example's log-probability of its true class, log_probs[torch.arange(N), targets] "
-            "(not log_probs[:, targets]), then -mean")
-
-
-@isolated
-def check_nll_loss(nll_loss, hidden: bool = False) -> None:
-    """``nll_loss(log_probs, targets) -> scalar`` equal to ``F.nll_loss`` (mean over the batch)."""
-    g = torch.Generator().manual_seed(13)
-    cases = [(torch.log_softmax(_randn(g, 4, 3), 1), torch.tensor([0, 2, 1, 2]))]
-    if hidden:
-        for n, c in [(1, 5), (25, 10)]:
-            cases.append((torch.log_softmax(_randn(g, n, c) * 3, 1), torch.randint(0, c, (n,), generator=g)))
-    forbid = [(F, "nll_loss"), (F, "cross_entropy")]
-    for logp, y in cases:
-        expected = F.nll_loss(logp, y)
-        t = logp.clone().requires_grad_()
-        with forbidden(forbid, "write the NLL loss from indexing and mean: F.nll_loss is what this check "
-                               "compares against"):
-            out = call(nll_loss, t, y.clone(), hint=NLL_HINT)
-        arr = as_array(out, "nll_loss")
-        n, lp = len(y), _np(logp)
-        expect(arr.size == 1, f"nll_loss must return one number (the mean over the batch), got shape {arr.shape}. "
-                              "Pick one entry per row: log_probs[torch.arange(N), targets], not log_probs[:, targets]")
-        ref = float(expected)
-        compare(arr.reshape(()), ref, "nll_loss", NLL_HINT,
-                [(ref * n, "nll_loss is N times too large: average over the batch (.mean()), like nn.NLLLoss's "
-                           "default reduction='mean'"),
-                 (-ref, "nll_loss has the wrong sign: it is the NEGATIVE log-likelihood, "
-                        "-log_probs[torch.arange(N), targets].mean()"),
-                 (-lp[:, y.numpy()].mean(), "index with log_probs[torch.arange(N), targets]: log_probs[:, targets] "
-                                            "picks an N x N block")])
-        expect(isinstance(out, torch.Tensor) and out.requires_grad, "return a tensor computed from log_probs (no "
-               ".item(), no NumPy, no detach), so that loss.backward() reaches the network")
-        out.backward()
-        close(t.grad, F.one_hot(y, lp.shape[1]).double() * (-1.0 / n), "the gradient of your loss w.r.t. log_probs "
-              "should be -1/N at each row's true class and 0 elsewhere", what="d nll / d log_probs")
-
-
 def _is_affine(model, shape, g) -> bool:
     a, b = torch.randn(*shape, generator=g), torch.randn(*shape, generator=g)
     zero = torch.zeros(*shape)
@@ -349,8 +202,147 @@ def check_make_mlp(make_mlp, hidden: bool = False) -> None:
                "takes raw logits (any real numbers) and applies log-softmax itself")
 
 
+RESIDUAL_HINT = ("class Residual(nn.Module): __init__ stores self.block = block and self.shortcut = shortcut "
+                 "(after super().__init__()); forward returns self.block(x) + (x if self.shortcut is None "
+                 "else self.shortcut(x))")
+
+
+def _residual_cases(hidden: bool):
+    """(block, shortcut, input shape) triples, built from a fixed seed."""
+    torch.manual_seed(141)
+    cases = [(nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 6)), None, (5, 6))]
+    if hidden:
+        cases += [(nn.Linear(4, 3), nn.Linear(4, 3, bias=False), (7, 4)),
+                  (nn.Linear(5, 5), nn.Linear(5, 5, bias=False), (4, 5)),  # a shortcut that keeps the shape
+                  (nn.Sequential(nn.Conv2d(2, 2, 3, padding=1), nn.Tanh()), None, (3, 2, 5, 5)),
+                  (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()), nn.Conv2d(3, 4, 1), (2, 3, 4, 4))]
+    return cases
+
+
+@isolated
+def check_residual(Residual, hidden: bool = False) -> None:
+    """``Residual(block, shortcut=None)``: an nn.Module whose forward is ``block(x) + x`` (or
+    ``block(x) + shortcut(x)`` when a shortcut module is given, for a block that changes the shape)."""
+    for block, shortcut, shape in _residual_cases(hidden):
+        args = (block,) if shortcut is None else (block, shortcut)
+        model = call(Residual, *args, hint=RESIDUAL_HINT)
+        expect(isinstance(model, nn.Module), f"Residual(...) must be an nn.Module (class Residual(nn.Module)), "
+                                             f"got {type(model).__name__}")
+        wanted = list(block.parameters()) + (list(shortcut.parameters()) if shortcut is not None else [])
+        own = list(model.parameters())
+        expect(all(any(p is q for q in own) for p in wanted),
+               "the block's (or the shortcut's) parameters are not among model.parameters(): assign the modules "
+               "as attributes (self.block = block) after super().__init__(). A module kept in a plain list or "
+               "dict is invisible to parameters(), .to() and state_dict(), so the optimizer would never train it")
+        check_param_count(model, sum(p.numel() for p in wanted),
+                          "the residual module adds no parameters of its own: only the block's and the shortcut's")
+        g = torch.Generator().manual_seed(142)
+        x = torch.randn(*shape, generator=g)
+        model.eval()
+        out = call(model, x.clone(), hint=RESIDUAL_HINT)
+        expect(isinstance(out, torch.Tensor), f"forward must return a tensor, got {type(out).__name__}")
+        with torch.no_grad():
+            fx = block(x)
+            skip = x if shortcut is None else shortcut(x)
+            expected = fx + skip
+        what = f"Residual's output for an input of shape {shape}" + ("" if shortcut is None else " (with a shortcut)")
+        compare(out.detach(), expected, what, "forward(x) = block(x) + x, or block(x) + shortcut(x) with a shortcut",
+                [(fx, "the skip connection is missing: add the input (or shortcut(x)) to the block's output"),
+                 (torch.relu(expected), "no ReLU after the sum here: forward is exactly block(x) + skip (the block "
+                                        "decides its own activations)"),
+                 (fx + x if shortcut is not None and fx.shape == x.shape else None,
+                  "with a shortcut, add shortcut(x), not x"),
+                 (skip, "the block's output is missing: return block(x) + skip"),
+                 (2 * skip if shortcut is None else None, "add the BLOCK's output to x, not x to itself")],
+                rtol=1e-5, atol=1e-6)
+        # the gradient reaches the block through the sum, and reaches x twice (block and skip)
+        model.zero_grad()
+        xr = x.clone().requires_grad_()
+        call(model, xr, hint=RESIDUAL_HINT).sum().backward()
+        expect(all(p.grad is not None for p in block.parameters()),
+               "backward() did not reach the block's parameters: compute the output from self.block(x), "
+               "without .detach() or torch.no_grad()")
+        xref = x.clone().requires_grad_()
+        (block(xref) + (xref if shortcut is None else shortcut(xref))).sum().backward()
+        close(xr.grad, xref.grad, "the gradient with respect to the input differs from that of "
+              "block(x) + skip: don't detach x or the block's output", what="d output / d x", rtol=1e-5, atol=1e-6)
+
+
+STANDARDIZE_HINT = ("__init__: super().__init__(); self.register_buffer('mean', torch.as_tensor(mean, "
+                    "dtype=torch.float32).view(1, -1, 1, 1)) and the same for 'std'; forward: "
+                    "return (x - self.mean) / self.std")
+
+
+def _standardize_cases(hidden: bool):
+    cases = [((0.1307,), (0.3081,), (4, 1, 5, 5))]
+    cases.append(([0.49, 0.48, 0.45], [0.25, 0.24, 0.26], (2, 3, 4, 6)))
+    if hidden:
+        cases += [((0.2860,), (0.3530,), (1, 1, 28, 28)), ([1.0, -2.0, 0.5, 3.0], [2.0, 0.5, 1.0, 4.0], (3, 4, 2, 3)),
+                  (torch.tensor([0.3, 0.7]), torch.tensor([0.1, 0.2]), (5, 2, 3, 3))]
+    return cases
+
+
+@isolated
+def check_standardize(Standardize, hidden: bool = False) -> None:
+    """``Standardize(mean, std)``: an nn.Module mapping images (N, C, H, W) to (x - mean) / std per channel,
+    with ``mean`` and ``std`` (C numbers each) registered as buffers named ``mean`` and ``std``."""
+    for mean, std, shape in _standardize_cases(hidden):
+        c = shape[1]
+        model = call(Standardize, mean, std, hint=STANDARDIZE_HINT)
+        expect(isinstance(model, nn.Module), f"Standardize(...) must be an nn.Module, got {type(model).__name__}")
+        params = dict(model.named_parameters())
+        expect(not params, f"mean and std are registered as parameters ({sorted(params)}): the optimizer would "
+                           "train them. Register them with self.register_buffer('mean', ...) instead, which is "
+                           "saved and moved with the module but never trained")
+        buffers = dict(model.named_buffers())
+        state = model.state_dict()
+        plain = [k for k in ("mean", "std") if isinstance(getattr(model, k, None), torch.Tensor) and k not in buffers]
+        expect(not plain, f"{plain} are plain tensor attributes: model.to(device) does not move them and "
+                          "state_dict() does not save them. Register them with self.register_buffer(name, tensor)")
+        expect({"mean", "std"} <= set(buffers), f"register two buffers named 'mean' and 'std', found buffers "
+                                                f"{sorted(buffers)}")
+        expect({"mean", "std"} <= set(state), "the buffers are not in state_dict(): register them as persistent "
+                                              "buffers (the default, not persistent=False), so a checkpoint keeps "
+                                              "the statistics the model was trained with")
+        for k in ("mean", "std"):
+            expect(buffers[k].numel() == c, f"the buffer {k!r} should hold one number per channel ({c}), got shape "
+                                            f"{tuple(buffers[k].shape)}")
+            expect(buffers[k].is_floating_point(), f"the buffer {k!r} should be a float tensor, got {buffers[k].dtype}")
+        m = torch.as_tensor(mean, dtype=torch.float64).view(1, -1, 1, 1)
+        s = torch.as_tensor(std, dtype=torch.float64).view(1, -1, 1, 1)
+        g = torch.Generator().manual_seed(151)
+        x = torch.rand(*shape, generator=g)
+        x_in = x.clone()
+        out = call(model, x_in, hint=STANDARDIZE_HINT + f". The input has shape {shape}: reshape the per-channel "
+                                                        "statistics to (1, C, 1, 1) so they broadcast over dim 1")
+        unchanged(x, x_in, "Standardize changed its input in place (x -= mean): return a new tensor")
+        expected = (x.double() - m) / s
+        compare(as_array(out, "Standardize's output"), expected, f"Standardize's output for shape {shape}",
+                "(x - mean) / std per channel (dim 1), the statistics reshaped to (1, C, 1, 1)",
+                [((x.double() - m) / s ** 2, "divide by the std, not the variance"),
+                 (x.double() - m, "divide by std too, not only subtract the mean"),
+                 (x.double() / s - m, "subtract the mean first, then divide: (x - mean) / std"),
+                 ((x.double() - m.view(-1)) / s.view(-1) if c == shape[-1] and c > 1 else None,
+                  "the statistics broadcast over the LAST dim (width), not the channels: view them as (1, C, 1, 1)")],
+                rtol=1e-5, atol=1e-6)
+        # buffers follow the module: .to(dtype) here stands for .to(device), which works the same way
+        model.to(torch.float64)
+        moved = dict(model.named_buffers())
+        expect(all(moved[k].dtype == torch.float64 for k in ("mean", "std")),
+               "after model.to(torch.float64) the statistics are still float32: keep them in buffers (not copies "
+               "made in forward), so .to() and .cuda() move them with the module")
+        out64 = call(model, x.double(), hint=STANDARDIZE_HINT)
+        expect(getattr(out64, "dtype", None) == torch.float64, "after model.to(torch.float64) a float64 input should "
+               "give a float64 output: don't convert inside forward")
+        fresh = call(Standardize, [0.0] * c, [1.0] * c, hint=STANDARDIZE_HINT)
+        fresh.load_state_dict(model.state_dict())
+        close(call(fresh, x.double(), hint=STANDARDIZE_HINT).detach(), expected, "a second Standardize loaded from "
+              "the first one's state_dict() should use the loaded statistics: read self.mean / self.std in "
+              "forward, not numbers kept elsewhere", what="the reloaded module's output", rtol=1e-5, atol=1e-6)
+
+
 # --------------------------------------------------------------------------------------------
-# 03 · data: dataset statistics and a normalising transform
+# 03 · data: dataset statistics, a normalising transform, your own Dataset and collate_fn
 # --------------------------------------------------------------------------------------------
 
 def _loader(x, y, batch_size: int, kind: str = "dataloader"):
@@ -449,6 +441,159 @@ def check_make_transform(make_transform, hidden: bool = False) -> None:
                  ((chw / 255.0 - m) / s ** 2, "T.Normalize takes the std, not the variance"),
                  ((chw - m) / s, "scale the pixels to [0, 1] first (T.ToTensor() divides by 255), then normalise")],
                 rtol=1e-5, atol=1e-5)
+
+
+DATASET_HINT = ("class ArrayDataset(Dataset): __init__ checks len(images) == len(labels) (ValueError otherwise) and "
+                "keeps images, labels, transform; __len__ returns len(self.images); __getitem__(i) returns "
+                "(self.transform(self.images[i]) if a transform was given else self.images[i], int(self.labels[i]))")
+
+
+class _CountingTransform:
+    """A transform that records how often it ran and marks its output (2 * x + 1, as float)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return torch.as_tensor(np.asarray(x), dtype=torch.float32) * 2 + 1
+
+
+def _dataset_cases(hidden: bool):
+    g = torch.Generator().manual_seed(161)
+    cases = [("a uint8 tensor of images and a tensor of labels", torch.randint(0, 256, (10, 4, 4), generator=g,
+              dtype=torch.uint8), torch.randint(0, 3, (10,), generator=g))]
+    if hidden:
+        rng = np.random.default_rng(162)
+        cases += [("a NumPy array of images and a NumPy array of labels", rng.integers(0, 256, (7, 3, 5), dtype=np.uint8),
+                   rng.integers(0, 10, 7)),
+                  ("a list of images of different sizes", [torch.rand(1, k + 1) for k in range(5)], [4, 3, 2, 1, 0]),
+                  ("one image", torch.zeros(1, 2, 2), torch.tensor([7]))]
+    return cases
+
+
+def _label_value(label, what: str) -> int:
+    is_int = isinstance(label, numbers.Integral) and not isinstance(label, bool)
+    if isinstance(label, torch.Tensor) and label.ndim == 0 and not label.is_floating_point():
+        is_int = True
+    expect(is_int, f"{what}: the label should be an int (int(labels[i])), got {type(label).__name__} {label!r}: "
+                   "a float label would reach nn.CrossEntropyLoss as a float tensor")
+    return int(label)
+
+
+@isolated
+def check_array_dataset(ArrayDataset, hidden: bool = False) -> None:
+    """``ArrayDataset(images, labels, transform=None)``: a torch Dataset over in-memory arrays; item i is
+    ``(transform(images[i]) or images[i], int(labels[i]))``; unequal lengths raise ValueError."""
+    for what, images, labels in _dataset_cases(hidden):
+        n = len(images)
+        ds = call(ArrayDataset, images, labels, hint=DATASET_HINT)
+        expect(isinstance(ds, torch.utils.data.Dataset), "ArrayDataset should subclass torch.utils.data.Dataset")
+        size = call(len, ds, hint="define __len__(self): return len(self.images)")
+        expect(size == n, f"len(dataset) is {size} for {n} images ({what}): __len__ should return the number of "
+                          f"items, len(self.images){' (off by one)' if abs(size - n) == 1 else ''}")
+        for i in sorted({0, n // 2, n - 1}):
+            item = returns_tuple(call(ds.__getitem__, i, hint=DATASET_HINT), 2, "(image, label)", ds.__getitem__)
+            x, label = item
+            want = images[i]
+            expect(same(as_array(x, f"dataset[{i}]'s image"), np.asarray(want, dtype=np.float64)),
+                   f"dataset[{i}] ({what}) did not return images[{i}]: index with the i you are given")
+            expect(_label_value(label, f"dataset[{i}]") == int(labels[i]),
+                   f"dataset[{i}] returned label {label!r}, expected labels[{i}] = {int(labels[i])}")
+        # the transform: applied to the image only, lazily (once per item read), never to the label
+        transform = _CountingTransform()
+        ds = call(ArrayDataset, images, labels, transform=transform, hint=DATASET_HINT)
+        expect(transform.calls == 0, f"the transform ran {transform.calls} times while the dataset was built: apply "
+               "it in __getitem__, to the item being read, so random augmentations are drawn anew each time and "
+               "nothing is converted twice")
+        i = n - 1
+        x, label = returns_tuple(call(ds.__getitem__, i, hint=DATASET_HINT), 2, "(image, label)", ds.__getitem__)
+        raw = np.asarray(images[i], dtype=np.float64)
+        compare(as_array(x, f"dataset[{i}]'s image with a transform"), raw * 2 + 1,
+                f"dataset[{i}]'s image with a transform", "return transform(images[i]) when a transform was given",
+                [(raw, "the transform was not applied: return self.transform(self.images[i]) when it is not None"),
+                 ((raw * 2 + 1) * 2 + 1, "the transform was applied twice")])
+        expect(_label_value(label, f"dataset[{i}] with a transform") == int(labels[i]),
+               "the label changed: the transform applies to the image only")
+        expect(transform.calls == 1, f"reading one item ran the transform {transform.calls} times: call it once, "
+                                     "on that item's image")
+        if n > 1 and not isinstance(images, list):  # the default collate stacks equal-sized items
+            loader = torch.utils.data.DataLoader(ArrayDataset(images, labels), batch_size=n)
+            xb, yb = call(next, iter(loader), hint="a DataLoader could not batch your items")
+            expect(tuple(xb.shape)[0] == n and yb.dtype == torch.int64,
+                   f"a DataLoader over your dataset gave labels of dtype {yb.dtype}: return int labels")
+        wrong_length = labels[:-1] if n > 1 else [0, 1]
+        try:
+            not_implemented_guard(ArrayDataset, images, wrong_length)
+        except ValueError as err:
+            expect(str(err).strip(), "raise ValueError with a message saying how many images and labels you got")
+        except CheckFailure:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise CheckFailure(f"ArrayDataset({n} images, {len(wrong_length)} labels) raised {type(err).__name__}: "
+                               "raise ValueError naming both lengths instead") from err
+        else:
+            raise CheckFailure(f"ArrayDataset accepted {n} images with {len(wrong_length)} labels: check "
+                               "len(images) == len(labels) in __init__ and raise ValueError naming both lengths "
+                               "(otherwise the mismatch surfaces much later as an IndexError, or not at all)")
+
+
+COLLATE_HINT = ("lengths = torch.tensor([len(s) for s, _ in batch]); padded = s.new_zeros(len(batch), max length) "
+                "filled row by row (padded[k, :len(s)] = s); labels = torch.tensor([int(y) for _, y in batch]); "
+                "return padded, lengths, labels")
+
+
+def _collate_cases(hidden: bool):
+    g = torch.Generator().manual_seed(171)
+    cases = [[(torch.rand(k, generator=g) + 0.5, y) for k, y in ((3, 1), (5, 0), (2, 2), (5, 1))]]
+    if hidden:
+        cases += [[(torch.rand(4, generator=g) + 0.5, 3)],
+                  [(torch.rand(3, generator=g, dtype=torch.float64) + 0.5, y) for y in (0, 1, 2)],
+                  [(torch.rand(k, generator=g) + 0.5, torch.tensor(k % 2)) for k in (1, 7, 2, 6, 3)]]
+    return cases
+
+
+@isolated
+def check_pad_collate(pad_collate, hidden: bool = False) -> None:
+    """``pad_collate(batch) -> (padded, lengths, labels)`` for a list of ``(sequence, label)`` items:
+    ``padded`` (B, L_max) in the sequences' dtype, zeros after each sequence; ``lengths`` and ``labels``
+    int64 tensors of shape (B,)."""
+    for batch in _collate_cases(hidden):
+        seqs, ys = [s for s, _ in batch], [int(y) for _, y in batch]
+        b, longest = len(batch), max(len(s) for s in seqs)
+        expected = torch.zeros(b, longest, dtype=seqs[0].dtype)
+        for k, s in enumerate(seqs):
+            expected[k, :len(s)] = s
+        copies = [(s.clone(), y) for s, y in batch]
+        result = call(pad_collate, copies, hint=COLLATE_HINT)
+        padded, lengths, labels = returns_tuple(result, 3, "(padded, lengths, labels)", pad_collate)
+        for (s, _), (c, _) in zip(batch, copies):
+            unchanged(s, c, "pad_collate changed a sequence of the batch in place: copy into a new tensor")
+        for value, name in ((padded, "padded"), (lengths, "lengths"), (labels, "labels")):
+            expect(isinstance(value, torch.Tensor), f"{name} should be ONE tensor for the whole batch, got a "
+                   f"{type(value).__name__}: the training loop moves and indexes tensors, not lists "
+                   f"({'torch.tensor([...])' if name != 'padded' else 'stack the padded rows'})")
+        lengths_t = torch.tensor([len(s) for s in seqs])
+        expect(tuple(padded.shape) != (longest, b) or b == longest,
+               f"padded has shape {tuple(padded.shape)}: put the batch first, (B, L_max) = {(b, longest)} "
+               "(pad_sequence needs batch_first=True)")
+        expect(tuple(padded.shape) == (b, longest), f"padded should have shape (B, L_max) = {(b, longest)}, "
+               f"got {tuple(padded.shape)}: pad every sequence to the LONGEST one in this batch")
+        expect(padded.dtype == seqs[0].dtype, f"padded should keep the sequences' dtype {seqs[0].dtype}, got "
+                                              f"{padded.dtype}")
+        front = torch.zeros_like(expected)
+        for k, s in enumerate(seqs):
+            front[k, longest - len(s):] = s
+        compare(padded, expected, "padded", "each row holds its sequence first, then zeros up to L_max",
+                [(front, "the zeros went in FRONT of the sequences: pad at the end (padded[k, :len(s)] = s)")])
+        expect(not lengths.is_floating_point() and lengths.dtype == torch.int64 and tuple(lengths.shape) == (b,),
+               f"lengths should be an int64 tensor of shape ({b},), got {lengths.dtype} {tuple(lengths.shape)}")
+        compare(lengths, lengths_t, "lengths", "lengths[k] = len(batch[k][0]), before padding",
+                [(torch.full((b,), longest), "lengths are the lengths BEFORE padding, not L_max for every row")])
+        expect(labels.dtype == torch.int64 and tuple(labels.shape) == (b,),
+               f"labels should be an int64 tensor of shape ({b},), got {labels.dtype} {tuple(labels.shape)}: "
+               "torch.tensor([int(y) for _, y in batch])")
+        compare(labels, torch.tensor(ys), "labels", "labels in the batch's order")
 
 
 # --------------------------------------------------------------------------------------------
@@ -632,49 +777,8 @@ def check_per_class_accuracy(per_class_accuracy, hidden: bool = False) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 05 · validation and dropout: a train/validation split, dropout from scratch
+# 05 · validation and dropout: dropout from scratch
 # --------------------------------------------------------------------------------------------
-
-def _int_indices(value, what: str) -> np.ndarray:
-    arr = as_array(value, what)
-    expect(arr.ndim == 1, f"{what} should be a 1-D array of indices, got shape {arr.shape}")
-    expect(np.all(arr == np.round(arr)), f"{what} should hold integer indices")
-    return arr.astype(np.int64)
-
-
-@isolated
-def check_train_val_split(train_val_split, hidden: bool = False) -> None:
-    """``train_val_split(n, val_fraction, seed) -> (train_idx, val_idx)``."""
-    cases = [(100, 0.2)]
-    if hidden:
-        cases += [(7, 0.5), (60000, 1 / 6), (10, 0.1)]
-    for n, fraction in cases:
-        result = call(train_val_split, n, fraction, 0, hint=HINTS["train_val_split"])
-        expect(isinstance(result, (tuple, list)) and len(result) == 2, "return a pair: `return train_idx, val_idx`")
-        train, val = (_int_indices(v, name) for v, name in zip(result, ("train_idx", "val_idx")))
-        expect(len(val) in (int(np.floor(n * fraction)), int(np.ceil(n * fraction))),
-               f"for n={n} and val_fraction={fraction:.3g} the validation part should hold "
-               f"int(n * val_fraction) = {int(n * fraction)} indices, got {len(val)}")
-        expect(len(train) == n - len(val), f"train_idx should hold the other {n - len(val)} indices, got {len(train)}")
-        expect(not set(train.tolist()) & set(val.tolist()),
-               "an index is in both train_idx and val_idx: the validation set leaks into training")
-        expect(sorted(train.tolist() + val.tolist()) == list(range(n)),
-               f"together the two parts must hold every index 0 .. {n - 1} exactly once: split ONE "
-               "permutation of range(n)")
-        if len(val) > 2:
-            lo = int(val.min())
-            expect(sorted(val.tolist()) != list(range(lo, lo + len(val))),
-                   "the validation indices are one contiguous block: shuffle first (torch.randperm). A dataset "
-                   "stored in order (by class, by date) would otherwise give a validation set unlike the rest")
-        again = call(train_val_split, n, fraction, 0, hint=HINTS["train_val_split"])
-        expect(np.array_equal(_int_indices(again[1], "val_idx"), val),
-               "the same seed gave a different split: use the seed, e.g. "
-               "torch.randperm(n, generator=torch.Generator().manual_seed(seed))")
-        if n >= 20:
-            other = call(train_val_split, n, fraction, 1, hint=HINTS["train_val_split"])
-            expect(not np.array_equal(np.sort(_int_indices(other[1], "val_idx")), np.sort(val)),
-                   "seed 0 and seed 1 gave the same split: the seed argument must drive the shuffle")
-
 
 @isolated
 def check_dropout(dropout, hidden: bool = False) -> None:
@@ -1162,11 +1266,10 @@ def check_validate_submission(validate_submission, hidden: bool = False) -> None
 
 
 __all__ = [
-    "check_torch_linear_backward", "check_relu_backward", "check_cross_entropy_backward",
-    "check_softmax", "check_log_softmax", "check_nll_loss", "check_make_mlp",
-    "check_dataset_mean_std", "check_make_transform",
+    "check_residual", "check_standardize", "check_softmax", "check_log_softmax", "check_make_mlp",
+    "check_dataset_mean_std", "check_make_transform", "check_array_dataset", "check_pad_collate",
     "check_train_step", "check_evaluate_accuracy", "check_per_class_accuracy",
-    "check_train_val_split", "check_dropout",
+    "check_dropout",
     "check_save_resume", "check_load_matching",
     "check_count_parameters", "check_conv_output_size",
     "check_transfer_model",

@@ -84,20 +84,75 @@ def adopt_tps(folder: Path) -> dict | None:
     return write_manifest(folder, "Kaggle files placed in the data root (real data)", "user", files)
 
 
-def make_tps_standin(stage: Path, seed: int = 2021) -> dict:
-    """A stand-in with the competition's schema: 75 noisy count features, 9 imbalanced classes.
+TPS_LABEL_KEEP = 0.45  # share of rows whose target is the class their features were drawn from
 
-    Each class shifts the Poisson rates of a few features slightly, then every row gets
-    per-row noise, so the signal is weak, as in the real (synthetic) competition data.
+
+def _tps_design(rng: np.random.Generator) -> dict:
+    """The stand-in's fixed "world": which features carry signal, and how, for each class."""
+    features = rng.permutation(75)
+    return {
+        "base": rng.gamma(0.6, 1.5, size=75),                          # mean count of every feature
+        "rate": features[:6],                                          # (a) class-dependent rates
+        "rate_shift": np.exp(rng.normal(0, 0.7, size=(9, 6))),
+        "band": features[6:12],                                        # (b) a band of middle counts
+        "band_on": rng.random((9, 6)) < 0.4,
+        "pairs": features[12:24].reshape(6, 2),                        # (c) co-activation of a pair
+        "pair_same": rng.random((9, 6)) < 0.5,
+    }
+
+
+def _tps_rows(n: int, design: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n rows of counts (n, 75) and their (noisy) class labels (n,) in 0..8."""
+    priors = TPS_PRIORS / TPS_PRIORS.sum()
+    z = rng.choice(9, size=n, p=priors)                    # the class the features are drawn from
+    scale = rng.gamma(2.0, 0.5, size=(n, 1))               # per-row over-dispersion
+    x = rng.poisson(design["base"] * scale * (rng.random((n, 75)) < 0.35))   # zero-inflated noise counts
+    f = design["rate"]
+    x[:, f] = rng.poisson(design["base"][f] * scale * design["rate_shift"][z] * (rng.random((n, len(f))) < 0.35))
+    for j, col in enumerate(design["band"]):
+        hit = design["band_on"][z, j] & (rng.random(n) < 0.25)
+        x[hit, col] = rng.integers(3, 7, size=int(hit.sum()))
+    for j, (a, b) in enumerate(design["pairs"]):
+        on_a = rng.random(n) < 0.5
+        agree = rng.random(n) < np.where(design["pair_same"][z, j], 0.65, 0.35)
+        on_b = np.where(agree, on_a, ~on_a)
+        x[:, a] = np.where(on_a, 1 + rng.poisson(2.0, n), 0)
+        x[:, b] = np.where(on_b, 1 + rng.poisson(2.0, n), 0)
+    relabel = rng.random(n) >= TPS_LABEL_KEEP
+    y = np.where(relabel, rng.choice(9, size=n, p=priors), z)
+    return x.astype(np.int64), y
+
+
+def make_tps_standin(stage: Path, seed: int = 2021) -> dict:
+    """A stand-in with the competition's schema: 75 non-negative count features, 9 imbalanced classes.
+
+    It imitates how the real (itself synthetic) Jun 2021 data behaved, weak signal under heavy noise,
+    without choosing a winner between model families. Every row is drawn from a latent class z
+    (with the competition's approximate class shares):
+
+    * all 75 features start as zero-inflated, over-dispersed Poisson counts (a per-row gamma scale)
+      that do not depend on z: 51 of them stay pure noise (about 80 % of all counts are 0);
+    * 6 features have class-dependent rates (a log-normal factor per class and feature): signal
+      that is close to log-linear, the kind logistic regression sees;
+    * 6 features are pushed into a band of middle counts (3..6) for some classes: a threshold
+      effect, not monotone in the count;
+    * 6 pairs of features are each active half of the time whatever the class; the class only
+      changes whether the two are active together (65 %) or apart (35 %): an interaction invisible
+      to any model of one feature at a time, the kind a hidden layer can find;
+    * label noise: only 45 % of the targets are z; the rest are redrawn from the class shares, so
+      even the generator's own posterior scores a log loss only modestly below the priors' (~1.91).
+
+    Measured on the generated train.csv (seed 2021; rows 0..23,999 to fit, the last 6,000 to score):
+    class priors 1.914, logistic regression on log1p-standardised counts (C=0.05) 1.852, a 75-64-64-9
+    ReLU net with dropout (Adam, best of 30 epochs) 1.853: neither family wins by construction.
+    What a stand-in cannot show: anything about the real competition's leaderboard, or which model
+    family wins on its data.
     """
     rng = np.random.default_rng(seed)
-    base = rng.gamma(0.6, 1.5, size=75)
-    shift = np.exp(rng.normal(0, 0.35, size=(9, 75)) * (rng.random((9, 75)) < 0.3))
+    design = _tps_design(rng)
     start = 0
     for split, n in TPS_ROWS.items():
-        y = rng.choice(9, size=n, p=TPS_PRIORS / TPS_PRIORS.sum())
-        rate = base * shift[y] * rng.gamma(2.0, 0.5, size=(n, 1))
-        x = rng.poisson(rate * (rng.random((n, 75)) < 0.35))
+        x, y = _tps_rows(n, design, rng)
         frame = pd.DataFrame(x, columns=TPS_FEATURES)
         frame.insert(0, "id", np.arange(start, start + n))
         if split == "train":
