@@ -62,7 +62,8 @@ class TensorLoader:
         self.x, self.y = x.to(device), y.to(device)
         self.batch_size, self.shuffle, self.drop_last = batch_size, shuffle, drop_last
         self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.dataset = self  # so len(loader.dataset) works as with a DataLoader
+        # as with a DataLoader: len(loader.dataset) is the number of examples, loader.dataset[i] one (x, y)
+        self.dataset = torch.utils.data.TensorDataset(self.x, self.y)
 
     @classmethod
     def from_dataset(cls, dataset, limit: int | None = None, mean=None, std=None, **kwargs) -> "TensorLoader":

@@ -45,3 +45,112 @@ def test_expect():
     checks.expect(True, "no")
     with pytest.raises(AssertionError, match="the hint"):
         checks.expect(False, "the hint")
+
+
+# --- the checks core: calling safely, mistake tables, models -----------------------------------
+
+def test_call_turns_a_crash_into_a_failure_naming_function_exception_and_hint():
+    def answer(x):
+        return x.nope
+
+    with pytest.raises(AssertionError, match=r"answer raised AttributeError: .*nope.* the hint"):
+        checks.call(answer, 1, hint="the hint")
+    with pytest.raises(AssertionError, match="not answered yet"):
+        checks.call(lambda: (_ for _ in ()).throw(NotImplementedError()))
+
+
+def test_call_recognises_known_crashes_and_passes_check_failures_through():
+    def leaf(x):
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+    with pytest.raises(AssertionError, match=r"leaf raised RuntimeError: use torch.no_grad \(a leaf"):
+        checks.call(leaf, 1, hint="general", errors=[(RuntimeError, "leaf Variable", "use torch.no_grad")])
+
+    def inner():
+        raise checks.CheckFailure("from the check itself")
+
+    with pytest.raises(checks.CheckFailure, match="^from the check itself$"):
+        checks.call(inner, hint="not this")
+
+
+def test_call_with_fp_traps_names_the_floating_point_error():
+    with pytest.raises(AssertionError, match=r"floating-point error .*overflow.* subtract the max"):
+        checks.call(np.exp, np.array([1000.0]), hint="subtract the max", fp_traps=True)
+    assert checks.call(np.exp, np.array([0.0]))[0] == 1.0
+
+
+def test_compare_names_the_known_mistake_and_otherwise_the_hint():
+    right, wrong = np.array([1.0, 2.0]), np.array([2.0, 4.0])
+    checks.compare(right, right, "x", "hint", [(wrong, "doubled")])
+    with pytest.raises(AssertionError, match="x is wrong: doubled"):
+        checks.compare(wrong, right, "x", "hint", [(None, "skipped"), (wrong, "doubled")])
+    with pytest.raises(AssertionError, match="x is off by up to 5. hint"):
+        checks.compare(right + 5, right, "x", "hint", [(wrong, "doubled")])
+    checks.compare(np.array([np.nan]), np.array([np.nan]), "x", "hint")  # a NaN that is expected
+
+
+def test_as_scalar_can_insist_on_an_int():
+    assert checks.as_scalar(np.int64(3), "n", integer=True) == 3.0
+    assert checks.as_scalar(torch.tensor(3), "n", integer=True) == 3.0
+    with pytest.raises(AssertionError, match="should be an int, got float"):
+        checks.as_scalar(3.0, "n", integer=True)
+    with pytest.raises(AssertionError, match="one number"):
+        checks.as_scalar(np.zeros(2), "n")
+
+
+def _f():
+    pass
+
+
+def test_unchanged_and_returns_tuple():
+    checks.unchanged(torch.ones(2), torch.ones(2), "no")
+    with pytest.raises(AssertionError, match="in place"):
+        checks.unchanged(np.ones(2), np.zeros(2), "changed in place")
+    with pytest.raises(AssertionError, match=r"f should return a tuple \(a, b\), got a list of length 3"):
+        checks.returns_tuple([1, 2, 3], 2, "(a, b)", _f)
+
+
+def test_check_param_count_is_exact_and_names_the_layers():
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    checks.check_param_count(model, 3 * 4 + 4 + 4 * 2 + 2)
+    with pytest.raises(AssertionError, match=r"has 26 parameters, expected 25 \(\+1\); per layer: 0: 16, 1: 0, 2: 10"):
+        checks.check_param_count(model, 25)
+    model[0].requires_grad_(False)
+    checks.check_param_count(model, 10, trainable_only=True)
+
+
+def test_check_output_shape_restores_the_mode_and_reports_crashes():
+    from torch import nn
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5), nn.Dropout(0.5))
+    model.train()
+    checks.check_output_shape(model, (2, 3, 2, 2), (2, 5))
+    assert model.training
+    with pytest.raises(AssertionError, match=r"output has shape \(2, 5\), expected \(2, 6\)"):
+        checks.check_output_shape(model, (2, 3, 2, 2), (2, 6))
+    with pytest.raises(AssertionError, match=r"raised RuntimeError: .*for an input of shape \(2, 7\)"):
+        checks.check_output_shape(model, (2, 7), (2, 5))
+
+
+def test_forbidden_blocks_and_restores():
+    original = torch.softmax
+    with checks.forbidden([(torch, "softmax")], "write it yourself"):
+        with pytest.raises(AssertionError, match="write it yourself"):
+            torch.softmax(torch.zeros(2), 0)
+    assert torch.softmax is original
+
+
+def test_isolated_seeds_and_restores_the_random_state():
+    @checks.isolated
+    def draw():
+        return np.random.rand(), torch.rand(1).item()
+
+    np.random.seed(5)
+    torch.manual_seed(5)
+    after_np, after_torch = np.random.rand(), torch.rand(1).item()
+    np.random.seed(5)
+    torch.manual_seed(5)
+    assert draw() == draw()  # seeded: the same numbers every call
+    assert (np.random.rand(), torch.rand(1).item()) == (after_np, after_torch)

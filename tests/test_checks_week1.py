@@ -1,15 +1,14 @@
-"""Week 1's graded checks, each tested three ways.
+"""Week 1's graded checks, each tested three ways through the shared harness (tests/checks_harness.py).
 
 1. The reference solution (the solution cell of the week-1 notebook itself) passes, public and hidden.
 2. The released stub (the solution region replaced by ``raise NotImplementedError()``, as nbgrader
    does) fails with "not answered".
-3. Typical wrong answers fail, and the message names the mistake.
+3. Typical wrong answers fail, and the message names the mistake; other right answers pass.
 
 Plus the notebooks' grading structure: every exercise is followed by a locked, autograded test cell
 worth 1-2 points that calls its check both publicly and inside the hidden-tests block.
 """
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -17,31 +16,11 @@ import pandas as pd
 import pytest
 import torch
 
+from checks_harness import Right, Week, Wrong, make_tests
 from helpers import scratch
 from helpers.checks import week1 as checks
 
-WEEK1 = Path(__file__).resolve().parents[1] / "week1"
-NOTEBOOKS = sorted(WEEK1.glob("0[1-6]_*.ipynb"))
-SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION[ \t]*$", re.S | re.M)
 
-
-def _cells(path, kind):
-    nb = nbformat.read(path, as_version=4)
-    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get(kind)]
-
-
-def _namespace(path, release=False):
-    """Execute a notebook's solution cells (or their released stubs) in a fresh namespace."""
-    ns = {"np": np, "pd": pd, "torch": torch, "scratch": scratch}
-    for cell in _cells(path, "solution"):
-        src = SOLUTION.sub(lambda m: f"{m.group(1)}# YOUR CODE HERE\n{m.group(1)}raise NotImplementedError()", cell.source) \
-            if release else cell.source
-        exec(compile(src, f"{path.name}:{cell.metadata.nbgrader.grade_id}", "exec"), ns)
-    return ns
-
-
-REFERENCE = {nb.name[:2]: _namespace(nb) for nb in NOTEBOOKS}
-RELEASE = {nb.name[:2]: _namespace(nb, release=True) for nb in NOTEBOOKS}
 
 # check name -> (notebook, names of the functions it takes; the last one is the graded exercise)
 CHECKS = {
@@ -72,31 +51,10 @@ CHECKS = {
 }
 
 
-def _args(name, ns):
-    nb, fns = CHECKS[name]
-    return [ns[nb][f] for f in fns]
-
-
-def test_every_check_is_covered():
-    assert sorted(CHECKS) == sorted(checks.__all__)
-
-
-# --- 1. the reference solution passes ------------------------------------------------------
-
-@pytest.mark.parametrize("name", sorted(CHECKS))
-@pytest.mark.parametrize("hidden", [False, True], ids=["public", "hidden"])
-def test_reference_solution_passes(name, hidden):
-    getattr(checks, name)(*_args(name, REFERENCE), hidden=hidden)
-
-
-# --- 2. the released stub fails ----------------------------------------------------------
-
-@pytest.mark.parametrize("name", sorted(CHECKS))
-def test_released_stub_fails(name):
-    nb, fns = CHECKS[name]
-    args = _args(name, REFERENCE)[:-1] + [RELEASE[nb][fns[-1]]]  # a real forward, the stubbed exercise
-    with pytest.raises(AssertionError, match="not answered yet"):
-        getattr(checks, name)(*args)
+WEEK = Week("week1", checks, CHECKS, base={"np": np, "pd": pd, "torch": torch, "scratch": scratch},
+            pattern="0[1-6]_*.ipynb")
+NOTEBOOKS = WEEK.notebooks
+REFERENCE = WEEK.reference
 
 
 # --- 3. typical wrong answers fail with their hint ---------------------------------------
@@ -130,6 +88,15 @@ def _ce_log_of_softmax(s, y):
     d = p.copy()
     d[np.arange(n), y] -= 1
     return -np.log(p[np.arange(n), y]).mean(), d / n
+
+
+def _ce_global_max(s, y):
+    shifted = s - s.max()
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    n = len(y)
+    d = np.exp(log_p)
+    d[np.arange(n), y] -= 1
+    return -log_p[np.arange(n), y].mean(), d / n
 
 
 def _ce_sum(s, y):
@@ -233,7 +200,7 @@ def _epoch(shuffle=True, drop_last=False, update=True, result="mean"):
             if update:
                 scratch.sgd_step(net.params, grads, lr)
             losses.append(loss)
-        return losses[-1] if result == "last" else float(np.mean(losses))
+        return {"last": losses[-1], "sum": float(np.sum(losses))}.get(result, float(np.mean(losses)))
     return train_epoch
 
 
@@ -254,6 +221,65 @@ def _numgrad(forward_diff=False, restore=True, denominator=2.0):
                 x[i] = old
         return grad
     return numeric_gradient
+
+
+def _numgrad_copy(restore=True):
+    """A copy-based numeric gradient: f only ever sees a copy of x (one entry nudged)."""
+    def numeric_gradient(f, x, h=1e-5):
+        probe, grad = x.astype(float).copy(), np.zeros_like(x, dtype=float)
+        for i in np.ndindex(x.shape):
+            old = probe[i]
+            probe[i] = old + h
+            plus = f(probe)
+            probe[i] = old - h
+            grad[i] = (plus - f(probe)) / (2 * h)
+            if restore:
+                probe[i] = old
+        return grad
+    return numeric_gradient
+
+
+def _split_int(X, y, val_fraction=0.2, seed=0):
+    order = np.random.default_rng(seed).permutation(len(X))
+    n_val = int(val_fraction * len(X))
+    return X[order[n_val:]], X[order[:n_val]], y[order[n_val:]], y[order[:n_val]]
+
+
+def _relu_back_in_place(dout, cache):
+    dout[cache <= 0] = 0
+    return dout
+
+
+def _softmax_in_place(s):
+    s -= s.max(axis=1, keepdims=True)
+    e = np.exp(s)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _ce_in_place(s, y):
+    s -= s.max(axis=1, keepdims=True)
+    return scratch.softmax_cross_entropy(s, y)
+
+
+def _two_layer_updates_params(params, X, y):
+    loss, grads = _ref("03", "two_layer_loss")(params, X, y)
+    for k in params:
+        params[k] -= 0.1 * grads[k]
+    return loss, grads
+
+
+def _standardize_other_in_place(train, other):
+    mean, std = train.mean(0), np.where(train.std(0) == 0, 1.0, train.std(0))
+    other -= mean
+    other /= std
+    return (train - mean) / std, other
+
+
+def _min_max_other_in_place(train, other):
+    lo, span = train.min(0), np.where(np.ptp(train, 0) == 0, 1.0, np.ptp(train, 0))
+    other -= lo
+    other /= span
+    return (train - lo) / span, other
 
 
 def _rel_no_floor(a, b):
@@ -291,7 +317,7 @@ def _mlp_log_softmax(x, params):
     return torch.log_softmax(_ref("06", "forward")(x, params), dim=1)
 
 
-WRONG = [
+_ROWS = [
     # (check, wrong answer (replaces the graded function), hidden?, hint regex)
     ("check_mse", lambda p, y: float(np.sum((p - y) ** 2)), False, "average over the batch"),
     ("check_mse", lambda p, y: float(np.mean(np.abs(p - y))), False, "square the errors"),
@@ -344,7 +370,8 @@ WRONG = [
      "grads should be a dict with keys"),
     ("check_softmax", _softmax_naive, False, "overflow.*subtract each row's own max"),
     ("check_softmax", _softmax_columns, False, r"each row \(axis=1\)"),
-    ("check_softmax", _softmax_global_max, True, "invalid value.*subtract each row's own max"),
+    ("check_softmax", _softmax_global_max, False, "invalid value.*subtract each row's own max"),
+    ("check_cross_entropy", _ce_global_max, False, "floating-point error.*with the row max"),
     ("check_cross_entropy", _ce_log_of_softmax, False, r"never np.log\(softmax\(s\)\)"),
     ("check_cross_entropy", _ce_sum, False, "average over the batch, not sum"),
     ("check_cross_entropy", _ce_no_mean_grad, False, "1/N"),
@@ -352,6 +379,7 @@ WRONG = [
     ("check_train_epoch", _epoch(drop_last=True), False, "don't drop the last"),
     ("check_train_epoch", _epoch(update=False), False, "did not change"),
     ("check_train_epoch", _epoch(result="last"), False, "LAST batch"),
+    ("check_train_epoch", _epoch(result="sum"), False, "SUM of the batch losses"),
     ("check_numeric_gradient", _numgrad(forward_diff=True), False, "CENTRAL difference"),
     ("check_numeric_gradient", _numgrad(restore=False), False, "restore x"),
     ("check_numeric_gradient", _numgrad(denominator=1.0), False, "divide by 2h"),
@@ -370,16 +398,28 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("name, wrong, hidden, hint", WRONG,
-                         ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
-def test_typical_wrong_answer_fails_with_hint(name, wrong, hidden, hint):
-    args = _args(name, REFERENCE)[:-1] + [wrong]
-    with pytest.raises(AssertionError, match=hint):
-        getattr(checks, name)(*args, hidden=hidden)
+WRONG = [Wrong(c, f, h, hidden=hd) for c, f, hd, h in _ROWS] + [
+    Wrong("check_rel_error", lambda a, b: float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a + b)))),
+          r"not \|a \+ b\|"),
+    Wrong("check_rel_error", lambda a, b: float(np.max(np.abs(a - b) / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))))
+          , r"not max\(\|a\|, \|b\|\)"),
+    Wrong("check_train_val_split", _split_int, r"int\(\) truncates"),
+    Wrong("check_relu_backward", _relu_back_in_place, "changed dout in place"),
+    Wrong("check_softmax", _softmax_in_place, "changed the scores in place"),
+    Wrong("check_cross_entropy", _ce_in_place, "changed the scores in place"),
+    Wrong("check_two_layer_loss", _two_layer_updates_params, r"changed params\["),
+    Wrong("check_standardize", _standardize_other_in_place, "changed `other` in place"),
+    Wrong("check_min_max_scale", _min_max_other_in_place, "changed `other` in place"),
+    Wrong("check_numeric_gradient", _numgrad_copy(restore=False), "off by"),
+    Wrong("check_numeric_gradient", _numgrad_copy(restore=False), "off by", hidden=True),
+]
 
+RIGHT = [
+    Right("check_numeric_gradient", _numgrad_copy(), "probes a copy of x: the contract allows it"),
+    Right("check_numeric_gradient", _numgrad(), "probes x in place and restores it"),
+]
 
-def test_every_check_has_a_wrong_answer():
-    assert {w[0] for w in WRONG} == set(CHECKS)
+globals().update(make_tests(WEEK, WRONG, RIGHT))
 
 
 def test_checks_leave_the_global_random_state_alone():
@@ -420,16 +460,23 @@ def test_each_exercise_is_followed_by_a_locked_graded_test_cell(path):
         assert "### BEGIN SOLUTION" in cells[i].source and "### END SOLUTION" in cells[i].source
 
 
-def test_every_check_is_used_by_a_notebook():
-    used = set()
-    for path in NOTEBOOKS:
-        for cell in _cells(path, "grade"):
-            used.update(re.findall(r"checks\.(check_\w+)\(", cell.source))
-    assert used == set(CHECKS)
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_notebook_starts_with_setup_and_reports_metrics(path):
     code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     assert "cfg = config.setup()" in code[0]
     assert any("config.report(" in src for src in code[-3:])
+
+
+@pytest.mark.parametrize("style", ["in place", "copy"])
+def test_gradient_check_cell_works_for_either_numeric_gradient_style(style):
+    """week1/05's whole-network gradient check (the cell after the loss table) must accept a correct
+    numeric_gradient whichever way it probes: the contract is that f depends only on its argument."""
+    nb = nbformat.read(WEEK.notebooks[4], as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "loss_of(net, name)" in c.source)
+    numeric_gradient = _numgrad() if style == "in place" else _numgrad_copy()
+    ns = {"np": np, "pd": pd, "scratch": scratch, "rng": np.random.default_rng(0), "rows": [],
+          "cfg": type("Cfg", (), {"seed": 0}), "numeric_gradient": numeric_gradient,
+          "rel_error": REFERENCE["05"]["rel_error"]}
+    exec(compile(cell.source, "05:whole-network check", "exec"), ns)
+    errors = [row[2] for row in ns["rows"]]
+    assert len(errors) == 8 and max(errors) < 1e-7, errors

@@ -101,3 +101,11 @@ def test_works_with_a_dataloader():
     dl = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=16)
     hist = train.fit(nn.Linear(2, 3), dl, dl, epochs=1, verbose=False)
     assert 0 <= hist.val_acc[0] <= 1
+
+
+def test_tensor_loader_dataset_length_is_the_number_of_examples():
+    from helpers.train import TensorLoader
+
+    loader = TensorLoader(torch.zeros(10, 2), torch.zeros(10, dtype=torch.long), batch_size=4)
+    assert len(loader) == 3 and len(loader.dataset) == 10
+    assert torch.equal(loader.dataset[3][0], torch.zeros(2))

@@ -13,67 +13,10 @@ notebook's later cells print the same numbers whether or not the hidden tests ra
 """
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
-from . import as_array, close, expect, isolated, not_implemented_guard
+from .core import as_array, call, close, compare, expect, isolated, returns_tuple, same, unchanged
 from .. import scratch
-
-
-# --------------------------------------------------------------------------------------------
-# shared machinery
-# --------------------------------------------------------------------------------------------
-
-def _name(fn) -> str:
-    return getattr(fn, "__name__", "your function")
-
-
-def _call(fn, *args, hint: str = "", overflow: bool = False):
-    """Call the student's ``fn``; a stub, a crash or (with ``overflow``) a NumPy overflow becomes a hint."""
-    try:
-        if overflow:
-            with np.errstate(over="raise", invalid="raise", divide="raise"):
-                return not_implemented_guard(fn, *args)
-        return not_implemented_guard(fn, *args)
-    except AssertionError:
-        raise
-    except FloatingPointError as err:
-        raise AssertionError(f"{_name(fn)} hit a floating-point error on large inputs (NumPy: {err}): "
-                             f"an overflowing exp, a log(0) or a 0/0. {hint}") from err
-    except Exception as err:  # the student's code crashed: say where to look
-        raise AssertionError(f"{_name(fn)} raised {type(err).__name__}: {err}. {hint}") from err
-
-
-def _tuple(value, n: int, names: str, fn) -> tuple:
-    if not isinstance(value, (tuple, list)) or len(value) != n:
-        got = f"a {type(value).__name__} of length {len(value)}" if isinstance(value, (tuple, list)) else type(value).__name__
-        raise AssertionError(f"{_name(fn)} should return a tuple {names}, got {got}")
-    return tuple(value)
-
-
-def _same(a, b, rtol, atol) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
-
-
-def _compare(actual, expected, what: str, hint: str, mistakes=(), rtol: float = 1e-6, atol: float = 1e-8):
-    """Like ``close``, but an answer equal to a known mistake fails with that mistake's hint.
-
-    mistakes: ``(wrong_value, hint)`` pairs, tried in order.
-    """
-    a = as_array(actual, what)
-    e = np.asarray(expected, dtype=np.float64)
-    if a.shape == e.shape and np.all(np.isfinite(a)) and np.allclose(a, e, rtol=rtol, atol=atol):
-        return
-    for wrong, why in mistakes:
-        if _same(a, wrong, rtol, atol):
-            raise AssertionError(f"{what} is wrong: {why}")
-    close(a, e, hint, what, rtol, atol)
-
-
-def _unchanged(before, after, hint: str) -> None:
-    expect(np.array_equal(np.asarray(before), np.asarray(after), equal_nan=True), hint)
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,8 +47,8 @@ def check_mse(mse, hidden: bool = False) -> None:
                   (rng.normal(size=(20, 1)), rng.normal(size=(20, 1))),
                   (np.array([2.5]), np.array([2.5]))]
     for pred, y in cases:
-        got = _call(mse, pred.copy(), y.copy(), hint=MSE_HINT)
-        _compare(got, np.mean((pred - y) ** 2), f"mse on {len(pred)} points", MSE_HINT, _mse_mistakes(pred, y))
+        got = call(mse, pred.copy(), y.copy(), hint=MSE_HINT)
+        compare(got, np.mean((pred - y) ** 2), f"mse on {len(pred)} points", MSE_HINT, _mse_mistakes(pred, y))
 
 
 MSE_GRAD_HINT = ("for pred = X @ w + b and loss mean((pred - y) ** 2): "
@@ -126,7 +69,7 @@ def check_mse_grad(mse_grad, hidden: bool = False) -> None:
         n = len(y)
         r = X @ w + b - y
         dw, db = 2 / n * X.T @ r, 2 / n * r.sum()
-        got = _tuple(_call(mse_grad, X.copy(), y.copy(), w.copy(), b, hint=MSE_GRAD_HINT), 2, "(dw, db)", mse_grad)
+        got = returns_tuple(call(mse_grad, X.copy(), y.copy(), w.copy(), b, hint=MSE_GRAD_HINT), 2, "(dw, db)", mse_grad)
         mistakes = [
             ((dw / 2, db / 2), "the derivative of (pred - y) ** 2 is 2 * (pred - y): don't forget the factor 2"),
             ((dw * n, db * n), "divide by N: the loss is a mean, so its gradient carries 1 / N"),
@@ -135,7 +78,7 @@ def check_mse_grad(mse_grad, hidden: bool = False) -> None:
         for k, (part, want, shape_hint) in enumerate(((got[0], dw, "dw has one entry per feature: shape (D,)"),
                                                       (got[1], db, "db is one number: sum the residuals"))):
             part_mistakes = [(m[0][k], m[1]) for m in mistakes]
-            _compare(part, want, f"{'dw' if k == 0 else 'db'} for N = {n}, D = {X.shape[1]}",
+            compare(part, want, f"{'dw' if k == 0 else 'db'} for N = {n}, D = {X.shape[1]}",
                      f"{shape_hint}. {MSE_GRAD_HINT}", part_mistakes)
 
 
@@ -151,15 +94,15 @@ def check_gd_step(gd_step, hidden: bool = False) -> None:
                   (np.zeros(3), 0.0, np.ones(3), 2.0, 1.0)]
     for w, b, dw, db, lr in cases:
         w_in = w.copy()
-        got = _tuple(_call(gd_step, w_in, b, dw.copy(), db, lr, hint=GD_HINT), 2, "(w_new, b_new)", gd_step)
-        _unchanged(w, w_in, "gd_step changed w in place: return a new array (w - lr * dw). "
+        got = returns_tuple(call(gd_step, w_in, b, dw.copy(), db, lr, hint=GD_HINT), 2, "(w_new, b_new)", gd_step)
+        unchanged(w, w_in, "gd_step changed w in place: return a new array (w - lr * dw). "
                             "The notebook starts several runs from the same initial w, which in-place updates would overwrite")
         for k, (part, want, wrongs) in enumerate((
                 (got[0], w - lr * dw, [(w + lr * dw, "gradient descent moves AGAINST the gradient: subtract lr * dw"),
                                        (w - dw, "scale the step by the learning rate: w - lr * dw")]),
                 (got[1], b - lr * db, [(b + lr * db, "gradient descent moves AGAINST the gradient: subtract lr * db"),
                                        (b - db, "scale the step by the learning rate: b - lr * db")]))):
-            _compare(part, want, "w_new" if k == 0 else "b_new", GD_HINT, wrongs)
+            compare(part, want, "w_new" if k == 0 else "b_new", GD_HINT, wrongs)
 
 
 R2_HINT = "R² = 1 - sum((y - pred) ** 2) / sum((y - mean(y)) ** 2)"
@@ -191,8 +134,8 @@ def check_r2_score(r2_score, hidden: bool = False) -> None:
                   (y, np.array([7.0, 2.0, -0.5, 3.0]))]  # worse than the mean: negative
     for y_true, pred in cases:
         want = 1 - np.sum((y_true - pred) ** 2) / np.sum((y_true - y_true.mean()) ** 2)
-        got = _call(r2_score, y_true.copy(), pred.copy(), hint=R2_HINT)
-        _compare(got, want, f"r2_score on {len(y_true)} points", R2_HINT, _r2_mistakes(y_true, pred))
+        got = call(r2_score, y_true.copy(), pred.copy(), hint=R2_HINT)
+        compare(got, want, f"r2_score on {len(y_true)} points", R2_HINT, _r2_mistakes(y_true, pred))
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,7 +165,7 @@ def check_impute_median(impute_median, hidden: bool = False) -> None:
                   (pd.DataFrame({"num": [nan, 1.0, 4.0], "kind": ["p", "q", "p"]}), None)]
     for frame, reference in cases:
         given = frame.copy()
-        got = _call(impute_median, given, None if reference is None else reference.copy(),
+        got = call(impute_median, given, None if reference is None else reference.copy(),
                     hint=IMPUTE_HINT + " (skip text columns: .median(numeric_only=True))")
         expect(isinstance(got, pd.DataFrame), f"impute_median should return a DataFrame, got {type(got).__name__}")
         expect(given.equals(frame), "impute_median changed the DataFrame passed in: work on a copy "
@@ -242,7 +185,7 @@ def check_impute_median(impute_median, hidden: bool = False) -> None:
                 mistakes.insert(0, (numeric[col].fillna(numeric[col].median()),
                                     "when `reference` is given, use ITS medians (the training rows), "
                                     "not those of the frame being filled"))
-            _compare(got[col].to_numpy(dtype=float), numeric[col].fillna(source[col].median()).to_numpy(),
+            compare(got[col].to_numpy(dtype=float), numeric[col].fillna(source[col].median()).to_numpy(),
                      f"column {col!r}" + ("" if reference is None else " (with a reference frame)"), IMPUTE_HINT, mistakes)
         for col in frame.columns.difference(numeric.columns):
             expect(got[col].equals(frame[col]), f"leave the non-numeric column {col!r} as it is")
@@ -260,14 +203,14 @@ def check_one_hot(one_hot, hidden: bool = False) -> None:
                   (np.array(["40-49", "<30", "60+"]), ["<30", "30-39", "40-49", "50-59", "60+"])]
     for values, categories in cases:
         want = (values[:, None] == np.asarray(categories)[None, :]).astype(float)
-        got = _call(one_hot, values.copy(), list(categories), hint=ONE_HOT_HINT)
+        got = call(one_hot, values.copy(), list(categories), hint=ONE_HOT_HINT)
         present = np.unique(values)
         mistakes = [((values[:, None] == np.sort(np.asarray(categories))[None, :]).astype(float),
                      "the columns must follow the order of `categories`, not sorted order"),
                     ((values[:, None] == present[None, :]).astype(float),
                      "every category gets a column, even one that does not occur in `values` "
                      "(a validation split may lack a category; np.unique / pd.get_dummies would drop it)")]
-        _compare(got, want, f"one_hot({values.tolist()}, {list(categories)})", ONE_HOT_HINT, mistakes)
+        compare(got, want, f"one_hot({values.tolist()}, {list(categories)})", ONE_HOT_HINT, mistakes)
 
 
 def _scaling_cases(hidden, seed):
@@ -293,14 +236,15 @@ def check_standardize(standardize, hidden: bool = False) -> None:
         mean, std = train.mean(0), train.std(0)
         std = np.where(std == 0, 1.0, std)
         t_in, o_in = train.copy(), other.copy()
-        got = _tuple(_call(standardize, t_in, o_in, hint=STANDARDIZE_HINT), 2, "(train_scaled, other_scaled)", standardize)
-        _unchanged(train, t_in, "standardize changed its input in place: return new arrays")
-        _compare(got[0], (train - mean) / std, "the scaled training array", STANDARDIZE_HINT,
+        got = returns_tuple(call(standardize, t_in, o_in, hint=STANDARDIZE_HINT), 2, "(train_scaled, other_scaled)", standardize)
+        unchanged(train, t_in, "standardize changed its input in place: return new arrays")
+        unchanged(other, o_in, "standardize changed `other` in place: return new arrays")
+        compare(got[0], (train - mean) / std, "the scaled training array", STANDARDIZE_HINT,
                  [((train - train.mean()) / train.std(), "compute the mean and std per column (axis=0), not over the whole array"),
                   ((train - mean) / np.where(train.std(0, ddof=1) == 0, 1, train.std(0, ddof=1)),
                    "use the population std (ddof=0, np.std's default), as scikit-learn's StandardScaler does")])
         o_std = np.where(other.std(0) == 0, 1.0, other.std(0))
-        _compare(got[1], (other - mean) / std, "the scaled validation array", STANDARDIZE_HINT,
+        compare(got[1], (other - mean) / std, "the scaled validation array", STANDARDIZE_HINT,
                  [((other - other.mean(0)) / o_std, "scale the validation data with the TRAINING mean and std: "
                    "statistics computed on validation data leak it into the model and shift the two sets differently")])
 
@@ -314,14 +258,15 @@ def check_min_max_scale(min_max_scale, hidden: bool = False) -> None:
     for train, other in _scaling_cases(hidden, 4):
         lo, span = train.min(0), np.ptp(train, 0)
         span = np.where(span == 0, 1.0, span)
-        t_in = train.copy()
-        got = _tuple(_call(min_max_scale, t_in, other.copy(), hint=MINMAX_HINT), 2, "(train_scaled, other_scaled)", min_max_scale)
-        _unchanged(train, t_in, "min_max_scale changed its input in place: return new arrays")
-        _compare(got[0], (train - lo) / span, "the scaled training array", MINMAX_HINT,
+        t_in, o_in = train.copy(), other.copy()
+        got = returns_tuple(call(min_max_scale, t_in, o_in, hint=MINMAX_HINT), 2, "(train_scaled, other_scaled)", min_max_scale)
+        unchanged(train, t_in, "min_max_scale changed its input in place: return new arrays")
+        unchanged(other, o_in, "min_max_scale changed `other` in place: return new arrays")
+        compare(got[0], (train - lo) / span, "the scaled training array", MINMAX_HINT,
                  [((train - train.min()) / np.ptp(train), "use each column's own min and max (axis=0), not the whole array's"),
                   (train / train.max(0), "subtract the min, then divide by the range (max - min), not by the max")])
         o_span = np.where(np.ptp(other, 0) == 0, 1.0, np.ptp(other, 0))
-        _compare(got[1], (other - lo) / span, "the scaled validation array", MINMAX_HINT,
+        compare(got[1], (other - lo) / span, "the scaled validation array", MINMAX_HINT,
                  [((other - other.min(0)) / o_span, "scale the validation data with the TRAINING min and max "
                    "(its values may then fall a little outside [0, 1], and that is fine)")])
 
@@ -332,19 +277,22 @@ SPLIT_HINT = ("shuffle the row indices with np.random.default_rng(seed).permutat
 
 @isolated
 def check_train_val_split(train_val_split, hidden: bool = False) -> None:
-    cases = [(20, 0.25, 0)]
+    cases = [(20, 0.25, 0), (13, 0.3, 1)]  # 0.3 * 13 = 3.9: round gives 4 validation rows, int() would give 3
     if hidden:
-        cases += [(101, 0.2, 7), (10, 0.5, 3)]
+        cases += [(101, 0.2, 7), (10, 0.5, 3), (11, 0.25, 2)]
     for n, frac, seed in cases:
         X = np.column_stack([np.arange(n, dtype=float), np.arange(n) ** 2.0])  # column 0: the row id
         y = 10.0 * np.arange(n)                                                 # y tells which row it came from
         X_in, y_in = X.copy(), y.copy()
-        got = _tuple(_call(train_val_split, X_in, y_in, frac, seed, hint=SPLIT_HINT), 4,
+        got = returns_tuple(call(train_val_split, X_in, y_in, frac, seed, hint=SPLIT_HINT), 4,
                      "(X_train, X_val, y_train, y_val)", train_val_split)
-        _unchanged(X, X_in, "train_val_split shuffled X in place: index with a permutation instead (X[order])")
-        _unchanged(y, y_in, "train_val_split shuffled y in place: index with a permutation instead (y[order])")
+        unchanged(X, X_in, "train_val_split shuffled X in place: index with a permutation instead (X[order])")
+        unchanged(y, y_in, "train_val_split shuffled y in place: index with a permutation instead (y[order])")
         X_tr, X_va, y_tr, y_va = (as_array(a, name) for a, name in zip(got, ("X_train", "X_val", "y_train", "y_val")))
         n_val = int(round(frac * n))
+        expect(not (len(X_va) == int(frac * n) != n_val), f"with N = {n} and val_fraction = {frac} the validation "
+               f"set should hold round({frac} * {n}) = {n_val} rows, got {len(X_va)}: int() truncates "
+               f"{frac * n:.2f} down, use round()")
         expect(X_va.shape == (n_val, 2) and X_tr.shape == (n - n_val, 2),
                f"with N = {n} and val_fraction = {frac}, expected X_val of shape {(n_val, 2)} and X_train of shape "
                f"{(n - n_val, 2)}, got {X_va.shape} and {X_tr.shape}")
@@ -360,10 +308,10 @@ def check_train_val_split(train_val_split, hidden: bool = False) -> None:
         expect(not (np.array_equal(va, np.arange(n_val)) or np.array_equal(va, np.arange(n - n_val, n))),
                "shuffle before splitting: files are often sorted (by date, by target), so the first or last rows "
                "are not a fair sample")
-        again = _tuple(_call(train_val_split, X.copy(), y.copy(), frac, seed), 4, "(X_train, X_val, y_train, y_val)", train_val_split)
+        again = returns_tuple(call(train_val_split, X.copy(), y.copy(), frac, seed), 4, "(X_train, X_val, y_train, y_val)", train_val_split)
         expect(np.array_equal(as_array(again[1], "X_val"), X_va), "the same seed must give the same split: "
                "use np.random.default_rng(seed), not the global random state")
-        other = _tuple(_call(train_val_split, X.copy(), y.copy(), frac, seed + 1), 4, "(X_train, X_val, y_train, y_val)", train_val_split)
+        other = returns_tuple(call(train_val_split, X.copy(), y.copy(), frac, seed + 1), 4, "(X_train, X_val, y_train, y_val)", train_val_split)
         expect(not np.array_equal(as_array(other[1], "X_val"), X_va), "a different seed should give a different split: "
                "pass `seed` to np.random.default_rng")
 
@@ -384,8 +332,8 @@ def check_sigmoid(sigmoid, hidden: bool = False) -> None:
         rng = np.random.default_rng(4)
         cases += [rng.normal(scale=5, size=(6, 4)), np.array([[-745.0, 710.0], [0.0, -1e4]])]
     for z in cases:
-        got = _call(sigmoid, z.copy(), hint=SIGMOID_HINT, overflow=True)
-        _compare(got, scratch.sigmoid(z), f"sigmoid({np.array2string(z, precision=0)})", SIGMOID_HINT,
+        got = call(sigmoid, z.copy(), hint=SIGMOID_HINT, fp_traps=True)
+        compare(got, scratch.sigmoid(z), f"sigmoid({np.array2string(z, precision=0)})", SIGMOID_HINT,
                  [(1 / (1 + np.exp(np.clip(z, -700, 700))), "sign: sigmoid(z) -> 1 for large positive z, so use exp(-z)")],
                  rtol=1e-7, atol=1e-12)
 
@@ -405,7 +353,7 @@ def check_bce_with_logits(bce_with_logits, hidden: bool = False) -> None:
     for z, y in cases:
         want_loss, want_dz = scratch.bce_with_logits_loss(z, y)
         n = len(z)
-        got = _tuple(_call(bce_with_logits, z.copy(), y.copy(), overflow=True,
+        got = returns_tuple(call(bce_with_logits, z.copy(), y.copy(), fp_traps=True,
                            hint="BCE must stay finite for logits of +-1000: use the logits form "
                                 "max(z, 0) - z * y + log1p(exp(-|z|)) instead of log(sigmoid(z)), and the stable sigmoid for dz"),
                      2, "(loss, dz)", bce_with_logits)
@@ -414,10 +362,10 @@ def check_bce_with_logits(bce_with_logits, hidden: bool = False) -> None:
         inf_hint = ("BCE is inf or NaN for large |z|: log(sigmoid(z)) hits log(0). "
                     "Use the logits form max(z, 0) - z * y + log1p(exp(-|z|))")
         expect(np.all(np.isfinite(as_array(got[0], "loss"))), inf_hint)
-        _compare(got[0], want_loss, f"the loss {where}", BCE_HINT,
+        compare(got[0], want_loss, f"the loss {where}", BCE_HINT,
                  [(want_loss * n, "BCE must average over the batch, not sum"),
                   (-want_loss, "the loss is the NEGATIVE mean log-likelihood (it is >= 0)")], rtol=1e-7)
-        _compare(got[1], want_dz, f"dz {where}", BCE_HINT,
+        compare(got[1], want_dz, f"dz {where}", BCE_HINT,
                  [(sig - y, "the gradient of a mean carries a 1/N: dz = (sigmoid(z) - y) / N"),
                   (-want_dz, "sign: dz = (sigmoid(z) - y) / N, not (y - sigmoid(z)) / N")], rtol=1e-7)
 
@@ -440,8 +388,8 @@ def _linear_cases(hidden, seed):
 @isolated
 def check_linear_forward(linear_forward, hidden: bool = False) -> None:
     for x, w, b in _linear_cases(hidden, 9):
-        got = _tuple(_call(linear_forward, x.copy(), w.copy(), b.copy(), hint=LINEAR_HINT), 2, "(out, cache)", linear_forward)
-        _compare(got[0], x @ w + b, f"out for x {x.shape}, w {w.shape}", LINEAR_HINT,
+        got = returns_tuple(call(linear_forward, x.copy(), w.copy(), b.copy(), hint=LINEAR_HINT), 2, "(out, cache)", linear_forward)
+        compare(got[0], x @ w + b, f"out for x {x.shape}, w {w.shape}", LINEAR_HINT,
                  [(x @ w, "add the bias b (broadcast over the rows)")])
 
 
@@ -454,15 +402,15 @@ def check_linear_backward(linear_forward, linear_backward, hidden: bool = False)
     for x, w, b in _linear_cases(hidden, 10):
         rng = np.random.default_rng(x.size)
         dout = rng.normal(size=(x.shape[0], w.shape[1]))
-        _, cache = _tuple(_call(linear_forward, x.copy(), w.copy(), b.copy(), hint=LINEAR_HINT), 2, "(out, cache)", linear_forward)
-        got = _tuple(_call(linear_backward, dout.copy(), cache, hint=LINEAR_BACK_HINT), 3, "(dx, dw, db)", linear_backward)
+        _, cache = returns_tuple(call(linear_forward, x.copy(), w.copy(), b.copy(), hint=LINEAR_HINT), 2, "(out, cache)", linear_forward)
+        got = returns_tuple(call(linear_backward, dout.copy(), cache, hint=LINEAR_BACK_HINT), 3, "(dx, dw, db)", linear_backward)
         dx, dw, db = dout @ w.T, x.T @ dout, dout.sum(0)
         n = x.shape[0]
         shape_note = f" (x {x.shape}, w {w.shape}, dout {dout.shape})"
-        _compare(got[0], dx, "dx" + shape_note, LINEAR_BACK_HINT)
-        _compare(got[1], dw, "dw" + shape_note, LINEAR_BACK_HINT,
+        compare(got[0], dx, "dx" + shape_note, LINEAR_BACK_HINT)
+        compare(got[1], dw, "dw" + shape_note, LINEAR_BACK_HINT,
                  [(dw / n, "no 1/N here: the loss already averaged, so dout carries it")])
-        _compare(got[2], db, "db" + shape_note, LINEAR_BACK_HINT,
+        compare(got[2], db, "db" + shape_note, LINEAR_BACK_HINT,
                  [(dout.mean(0), "db sums dout over the batch (the loss's 1/N is already inside dout)"),
                   (dout, "db has one entry per output unit: sum dout over the batch (axis=0)")])
 
@@ -482,11 +430,11 @@ def _relu_inputs(hidden, seed):
 def check_relu_forward(relu_forward, hidden: bool = False) -> None:
     for x in _relu_inputs(hidden, 12):
         x_in = x.copy()
-        got = _tuple(_call(relu_forward, x_in, hint=RELU_HINT), 2, "(out, cache)", relu_forward)
-        _compare(got[0], np.maximum(x, 0), f"relu of an array of shape {x.shape}", RELU_HINT,
+        got = returns_tuple(call(relu_forward, x_in, hint=RELU_HINT), 2, "(out, cache)", relu_forward)
+        compare(got[0], np.maximum(x, 0), f"relu of an array of shape {x.shape}", RELU_HINT,
                  [(np.minimum(x, 0), "keep the POSITIVE part: np.maximum(x, 0)"),
                   (np.abs(x), "negative inputs become 0, not their absolute value")])
-        _unchanged(x, x_in, "relu_forward changed x in place (x[x < 0] = 0): the backward pass needs the original "
+        unchanged(x, x_in, "relu_forward changed x in place (x[x < 0] = 0): the backward pass needs the original "
                             "x, so build a new array with np.maximum(x, 0)")
 
 
@@ -498,9 +446,12 @@ def check_relu_backward(relu_forward, relu_backward, hidden: bool = False) -> No
     for x in _relu_inputs(hidden, 13):
         rng = np.random.default_rng(x.size)
         dout = rng.normal(size=x.shape) + 0.5
-        _, cache = _tuple(_call(relu_forward, x.copy(), hint=RELU_HINT), 2, "(out, cache)", relu_forward)
-        got = _call(relu_backward, dout.copy(), cache, hint=RELU_BACK_HINT)
-        _compare(got, dout * (x > 0), f"dx for x of shape {x.shape}", RELU_BACK_HINT,
+        _, cache = returns_tuple(call(relu_forward, x.copy(), hint=RELU_HINT), 2, "(out, cache)", relu_forward)
+        dout_in = dout.copy()
+        got = call(relu_backward, dout_in, cache, hint=RELU_BACK_HINT)
+        unchanged(dout, dout_in, "relu_backward changed dout in place (dout[x <= 0] = 0): return a new array, "
+                                 "dout * (x > 0); the caller may still need dout")
+        compare(got, dout * (x > 0), f"dx for x of shape {x.shape}", RELU_BACK_HINT,
                  [((x > 0).astype(float), "multiply the incoming gradient dout by the mask (x > 0)"),
                   (dout * np.maximum(x, 0), "multiply dout by the MASK (x > 0), not by the ReLU output"),
                   (dout * (x >= 0), "at x == 0 use gradient 0 (mask x > 0), like PyTorch")])
@@ -527,8 +478,11 @@ def check_two_layer_loss(two_layer_loss, hidden: bool = False) -> None:
     for net, X, y in cases:
         want_loss, want = net.loss(X, y)
         params = {k: v.copy() for k, v in net.params.items()}
-        got = _tuple(_call(two_layer_loss, params, X.copy(), y.copy(), hint=TWO_LAYER_HINT), 2, "(loss, grads)", two_layer_loss)
-        _compare(got[0], want_loss, "the loss", TWO_LAYER_HINT)
+        got = returns_tuple(call(two_layer_loss, params, X.copy(), y.copy(), hint=TWO_LAYER_HINT), 2, "(loss, grads)", two_layer_loss)
+        for k in net.params:
+            unchanged(net.params[k], params[k], f"two_layer_loss changed params[{k!r}]: computing the loss and "
+                                                "gradients must not update the weights (that is sgd_step's job)")
+        compare(got[0], want_loss, "the loss", TWO_LAYER_HINT)
         grads = got[1]
         expect(isinstance(grads, dict) and set(grads) == set(want),
                f"grads should be a dict with keys {sorted(want)}, got "
@@ -537,13 +491,13 @@ def check_two_layer_loss(two_layer_loss, hidden: bool = False) -> None:
             g = as_array(grads[k], f"grads[{k!r}]")
             expect(g.shape == want[k].shape, f"grads[{k!r}] has shape {g.shape}, expected {want[k].shape} "
                    f"(the shape of params[{k!r}])")
-        second_ok = all(_same(as_array(grads[k], k), want[k], 1e-6, 1e-9) for k in ("W2", "b2"))
+        second_ok = all(same(as_array(grads[k], k), want[k], rtol=1e-6, atol=1e-9) for k in ("W2", "b2"))
         for k in ("W2", "b2", "W1", "b1"):
             hint = TWO_LAYER_HINT
             if second_ok and k in ("W1", "b1"):
                 hint = ("the second layer's gradients are right but the first layer's are not: pass the gradient "
                         "through relu_backward (with the cache of h) before the first linear_backward")
-            _compare(grads[k], want[k], f"grads[{k!r}]", hint)
+            compare(grads[k], want[k], f"grads[{k!r}]", hint)
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,19 +510,23 @@ SOFTMAX_HINT = ("softmax normalises each ROW of scores (N, C): exp(s - row max) 
 
 @isolated
 def check_softmax(softmax, hidden: bool = False) -> None:
-    cases = [np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]), np.array([[1000.0, 0.0, -1000.0], [-1000.0, 999.0, 1000.0]])]
+    cases = [np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]), np.array([[1000.0, 0.0, -1000.0], [-1000.0, 999.0, 1000.0]]),
+             np.array([[1000.0, 999.0], [-1000.0, -1001.0]])]  # rows far apart: one max per ROW is needed
     if hidden:
         rng = np.random.default_rng(14)
-        cases += [rng.normal(scale=3, size=(9, 5)), np.array([[1000.0, 999.0], [-1000.0, -1001.0]]), np.zeros((1, 4))]
+        cases += [rng.normal(scale=3, size=(9, 5)), np.zeros((1, 4)),
+                  np.vstack([rng.normal(size=(2, 3)) + 900.0, rng.normal(size=(2, 3)) - 900.0])]
     for s in cases:
-        got = _call(softmax, s.copy(), overflow=True,
+        s_in = s.copy()
+        got = call(softmax, s_in, fp_traps=True,
                     hint="softmax overflows for large logits: subtract each row's own max first "
                          "(s - s.max(axis=1, keepdims=True)), so the largest exponent is exp(0) = 1")
+        unchanged(s, s_in, "softmax changed the scores in place (s -= s.max(...)): compute s - max as a new array")
         a = as_array(got, "softmax(scores)")
         expect(np.all(np.isfinite(a)), "softmax gave NaN or inf: for large logits exp overflows (or a row underflows "
                "to 0/0). Subtract EACH ROW's max (s.max(axis=1, keepdims=True)) before np.exp")
         e = np.exp(s - s.max())
-        _compare(a, scratch.softmax(s), f"softmax of scores {s.shape}", SOFTMAX_HINT,
+        compare(a, scratch.softmax(s), f"softmax of scores {s.shape}", SOFTMAX_HINT,
                  [(e / e.sum(axis=0, keepdims=True), "normalise each row (axis=1), not each column (axis=0)"),
                   (e / e.sum(), "normalise each row separately, not the whole matrix")], atol=1e-12)
 
@@ -580,7 +538,8 @@ CE_HINT = ("loss = -mean over the batch of log_softmax(scores)[i, y_i], with log
 @isolated
 def check_cross_entropy(cross_entropy, hidden: bool = False) -> None:
     cases = [(np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 2])),
-             (np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]), np.array([1, 2]))]
+             (np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]), np.array([1, 2])),
+             (np.array([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -999.0]]), np.array([0, 2]))]  # rows far apart
     if hidden:
         rng = np.random.default_rng(15)
         cases += [(rng.normal(scale=2, size=(12, 4)), rng.integers(0, 4, size=12)),
@@ -588,19 +547,21 @@ def check_cross_entropy(cross_entropy, hidden: bool = False) -> None:
     for s, y in cases:
         n = len(y)
         want_loss, want_ds = scratch.softmax_cross_entropy(s, y)
-        got = _tuple(_call(cross_entropy, s.copy(), y.copy(), overflow=True,
+        s_in = s.copy()
+        got = returns_tuple(call(cross_entropy, s_in, y.copy(), fp_traps=True,
                            hint="cross-entropy must stay finite for logits of +-1000: compute log-softmax directly, "
                                 "s - max - log(sum(exp(s - max))) with the row max, never np.log(softmax(s))"),
                      2, "(loss, dscores)", cross_entropy)
+        unchanged(s, s_in, "cross_entropy changed the scores in place: compute new arrays (s - max, softmax - onehot)")
         expect(np.all(np.isfinite(as_array(got[0], "loss"))),
                "cross-entropy is inf or NaN for large logits: log(softmax) hits log(0). Compute log-softmax directly: "
                "s - max - log(sum(exp(s - max)))")
         p = scratch.softmax(s)
         onehot = np.eye(s.shape[1])[y]
-        _compare(got[0], want_loss, f"the loss for scores {s.shape}", CE_HINT,
+        compare(got[0], want_loss, f"the loss for scores {s.shape}", CE_HINT,
                  [(want_loss * n, "cross-entropy must average over the batch, not sum"),
                   (-want_loss, "the loss is the NEGATIVE mean log-probability of the true class (it is >= 0)")], rtol=1e-7)
-        _compare(got[1], want_ds, f"dscores for scores {s.shape}", CE_HINT,
+        compare(got[1], want_ds, f"dscores for scores {s.shape}", CE_HINT,
                  [(p - onehot, "the gradient of a mean carries a 1/N: dscores = (softmax - onehot) / N"),
                   ((onehot - p) / n, "sign: dscores = (softmax - onehot) / N"),
                   (p / n, "subtract 1 at the true class: dscores = (softmax - onehot(y)) / N")], rtol=1e-7)
@@ -639,11 +600,11 @@ def check_train_epoch(train_epoch, hidden: bool = False) -> None:
 
         start = fresh().params
         student = fresh()
-        got_loss = _call(train_epoch, student, X.copy(), y.copy(), lr, bs, np.random.default_rng(seed), hint=TRAIN_EPOCH_HINT)
+        got_loss = call(train_epoch, student, X.copy(), y.copy(), lr, bs, np.random.default_rng(seed), hint=TRAIN_EPOCH_HINT)
         expect(set(student.params) == set(start), "train_epoch must keep net.params' keys (W1, b1, W2, b2)")
-        if all(np.array_equal(student.params[k], start[k]) for k in start):
-            raise AssertionError("the parameters did not change: update the arrays in net.params in place "
-                                 "(sgd_step(net.params, grads, lr), or net.params[k] -= lr * grads[k])")
+        expect(not all(np.array_equal(student.params[k], start[k]) for k in start),
+               "the parameters did not change: update the arrays in net.params in place "
+               "(sgd_step(net.params, grads, lr), or net.params[k] -= lr * grads[k])")
         ref = fresh()
         order = np.random.default_rng(seed).permutation(n)
         losses, sizes = _reference_epoch(ref, X, y, lr, bs, order)
@@ -652,31 +613,32 @@ def check_train_epoch(train_epoch, hidden: bool = False) -> None:
             (dict(order=order, drop_last=True), "don't drop the last, smaller batch: every row is used once per epoch"),
             (dict(order=order, sign=-1.0), "move AGAINST the gradient: params -= lr * grads"),
         ]
-        ok = all(_same(student.params[k], ref.params[k], 1e-7, 1e-10) for k in start)
+        ok = all(same(student.params[k], ref.params[k], rtol=1e-7, atol=1e-10) for k in start)
         if not ok:
             for kwargs, why in variants:
                 other = fresh()
                 _reference_epoch(other, X, y, lr, bs, **kwargs)
-                if all(_same(student.params[k], other.params[k], 1e-7, 1e-10) for k in start):
-                    raise AssertionError(f"the parameters after one epoch are wrong: {why}")
-            worst = max(float(np.max(np.abs(np.asarray(student.params[k]) - ref.params[k]))) for k in start)
-            raise AssertionError(f"the parameters after one epoch are off by up to {worst:.3g}. {TRAIN_EPOCH_HINT}")
+                expect(not all(same(student.params[k], other.params[k], rtol=1e-7, atol=1e-10) for k in start),
+                       f"the parameters after one epoch are wrong: {why}")
+            for k in start:
+                close(student.params[k], ref.params[k], TRAIN_EPOCH_HINT, f"params[{k!r}] after one epoch",
+                      rtol=1e-7, atol=1e-10)
         mean, weighted = np.mean(losses), np.average(losses, weights=sizes)
         value = as_array(got_loss, "the returned loss")
-        if not (_same(value, mean, 1e-7, 1e-10) or _same(value, weighted, 1e-7, 1e-10)):
-            if _same(value, losses[-1], 1e-7, 1e-10):
-                raise AssertionError("train_epoch returned the LAST batch's loss: return the mean over all batches")
-            if _same(value, np.sum(losses), 1e-7, 1e-10):
-                raise AssertionError("train_epoch returned the SUM of the batch losses: return their mean")
-            close(value, mean, "return the mean of the mini-batch losses of this epoch", "the returned loss")
+        if not same(value, weighted, rtol=1e-7, atol=1e-10):  # the plain mean and the size-weighted one are both right
+            compare(value, mean, "the returned loss", "return the mean of the mini-batch losses of this epoch",
+                    [(losses[-1], "train_epoch returned the LAST batch's loss: return the mean over all batches"),
+                     (np.sum(losses), "train_epoch returned the SUM of the batch losses: return their mean")],
+                    rtol=1e-7, atol=1e-10)
 
 
 # --------------------------------------------------------------------------------------------
 # 05 · gradient checking
 # --------------------------------------------------------------------------------------------
 
-NUMGRAD_HINT = ("for each entry i of x: x[i] += h -> f(x); x[i] -= 2h -> f(x); restore x[i]; "
-                "grad[i] = (f_plus - f_minus) / (2 * h)  (use np.ndindex(x.shape) to visit every entry)")
+NUMGRAD_HINT = ("for each entry i of x: x[i] += h -> f(x); x[i] -= 2h -> f(x); restore x[i] (in x, or in your "
+                "copy of it) before the next entry; grad[i] = (f_plus - f_minus) / (2 * h)  "
+                "(use np.ndindex(x.shape) to visit every entry)")
 
 
 def _central(f, x, h):
@@ -696,7 +658,10 @@ def _forward_diff(f, x, h):
 
 @isolated
 def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
-    cases = [(lambda v: float(np.sum(v ** 3)), np.array([0.5, -1.0, 2.0]), 1e-2)]
+    """The contract: ``f`` is a function of its argument only; ``numeric_gradient(f, x, h)`` may probe
+    by nudging ``x`` in place or a copy of it (either is right), and ``x`` holds its original values
+    on return. The cases' ``f`` couple entries, so a nudge that is not undone shows up."""
+    cases = [(lambda v: float(np.sum(v ** 3) + v[0] * v[2]), np.array([0.5, -1.0, 2.0]), 1e-2)]
     if hidden:
         rng = np.random.default_rng(16)
         W = rng.normal(size=(3, 4))
@@ -705,7 +670,7 @@ def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
                   (lambda v: float(np.sum(v ** 3)), np.array([1.5]), 1e-5)]
     for f, x, h in cases:
         x_in = x.copy()
-        got = _call(numeric_gradient, f, x_in, h, hint=NUMGRAD_HINT)
+        got = call(numeric_gradient, f, x_in, h, hint=NUMGRAD_HINT)
         expect(np.allclose(x_in, x, rtol=1e-12, atol=1e-15),
                "numeric_gradient left x changed: restore x[i] to its old value after probing it")
         mistakes = [(_forward_diff(f, x, h), "use the CENTRAL difference (f(x + h) - f(x - h)) / 2h: the one-sided "
@@ -713,7 +678,7 @@ def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
                     (2 * _central(f, x, h), "divide by 2h: the two probes are 2h apart"),
                     (_central(f, x, h) / 2, "divide by 2h, not 4h"),
                     (_central(f, x, 1e-5), "use the step h you are given, not a fixed 1e-5")]
-        _compare(got, _central(f, x, h), f"the numeric gradient for x of shape {x.shape}, h = {h}", NUMGRAD_HINT,
+        compare(got, _central(f, x, h), f"the numeric gradient for x of shape {x.shape}, h = {h}", NUMGRAD_HINT,
                  mistakes if h != 1e-5 else mistakes[:3], rtol=1e-7, atol=1e-10)
 
 
@@ -722,8 +687,10 @@ REL_ERROR_HINT = "rel_error(a, b) = max over entries of |a - b| / max(1e-8, |a| 
 
 @isolated
 def check_rel_error(rel_error, hidden: bool = False) -> None:
-    cases = [(np.array([1.0, 2.0, -3.0]), np.array([1.1, 2.0, -3.0])), (np.array([1e-3, 5.0]), np.array([1e-3 + 1e-9, 5.0]))]
+    cases = [(np.array([1.0, 2.0, -3.0]), np.array([1.1, 2.0, -3.0])), (np.array([1e-3, 5.0]), np.array([1e-3 + 1e-9, 5.0])),
+             (np.array([1.0, -2.0, 0.5]), np.array([-1.0, -2.0, 0.4]))]  # opposite signs: |a - b| / (|a| + |b|) = 1
     if hidden:
+        cases += [(np.array([[3.0, -1e-4], [2.0, 0.0]]), np.array([[-3.0, 1e-4], [2.5, 0.0]]))]
         rng = np.random.default_rng(17)
         a = rng.normal(size=(4, 5))
         cases += [(a, a + 1e-6 * rng.normal(size=(4, 5))), (np.zeros(3), np.zeros(3)), (a, a.copy()),
@@ -731,12 +698,16 @@ def check_rel_error(rel_error, hidden: bool = False) -> None:
     for a, b in cases:
         diff, tot = np.abs(a - b), np.abs(a) + np.abs(b)
         want = scratch.rel_error(a, b)
-        got = _call(rel_error, a.copy(), b.copy(), hint=REL_ERROR_HINT)
+        got = call(rel_error, a.copy(), b.copy(), hint=REL_ERROR_HINT)
         expect(np.all(np.isfinite(as_array(got, "rel_error(a, b)"))),
                "rel_error gave NaN or inf: guard the denominator with np.maximum(1e-8, |a| + |b|) so that "
                "two zeros compare as 0")
-        _compare(got, want, f"rel_error for arrays of shape {a.shape}", REL_ERROR_HINT,
-                 [(np.max(diff), "divide by |a| + |b|: an absolute difference of 1e-6 means little for values near 1e6"),
+        compare(got, want, f"rel_error for arrays of shape {a.shape}", REL_ERROR_HINT,
+                 [(np.max(diff / np.maximum(1e-8, np.abs(a + b))), "the denominator is |a| + |b|, the sum of the two "
+                   "absolute values, not |a + b|: for entries of opposite sign a + b is near 0 (rel_error(1, -1) must be 1)"),
+                  (np.max(diff / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))), "the denominator is |a| + |b|, "
+                   "not max(|a|, |b|)"),
+                  (np.max(diff), "divide by |a| + |b|: an absolute difference of 1e-6 means little for values near 1e6"),
                   (np.mean(diff / np.maximum(1e-8, tot)), "report the WORST entry (np.max), not the mean: one wrong "
                                                           "gradient entry is a bug"),
                   (diff / np.maximum(1e-8, tot), "reduce to one number with np.max")], rtol=1e-6, atol=1e-14)
@@ -760,19 +731,19 @@ def check_nll_loss(nll_loss, hidden: bool = False) -> None:
                   (scratch.log_softmax(rng.normal(size=(1, 2))), np.array([1]))]
     for lp, y in cases:
         t = torch.tensor(lp, dtype=torch.float64, requires_grad=True)
-        got = _call(nll_loss, t, torch.tensor(y), hint=NLL_HINT)
+        got = call(nll_loss, t, torch.tensor(y), hint=NLL_HINT)
         expect(isinstance(got, torch.Tensor), "return a torch tensor computed from log_probs (not a Python float via "
                f".item() or a NumPy value), so that loss.backward() works; got {type(got).__name__}")
         want, want_grad = scratch.nll_loss(lp, y)
         n = len(y)
-        _compare(got, want, f"nll_loss for log_probs {lp.shape}", NLL_HINT,
+        compare(got, want, f"nll_loss for log_probs {lp.shape}", NLL_HINT,
                  [(-lp[:, y].mean(), "index with log_probs[torch.arange(N), y]: log_probs[:, y] picks an N x N block"),
                   (want * n, "average over the batch (.mean()), not sum"),
                   (-want, "NLL is the NEGATIVE log-likelihood: put a minus sign in front")], rtol=1e-7)
         expect(got.requires_grad and got.ndim == 0, "the loss should be a 0-d tensor that still requires grad "
                "(don't detach it, don't call .item())")
         got.backward()
-        _compare(t.grad, want_grad, "the gradient of your loss w.r.t. log_probs", NLL_HINT, rtol=1e-7)
+        compare(t.grad, want_grad, "the gradient of your loss w.r.t. log_probs", NLL_HINT, rtol=1e-7)
 
 
 MLP_HINT = "scores = relu(x @ W1 + b1) @ W2 + b2, with params = [W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)]"
@@ -791,11 +762,11 @@ def check_mlp_forward(forward, hidden: bool = False) -> None:
         net.params["b2"][:] = np.linspace(1.0, -1.0, c)
         x = np.random.default_rng(seed + 7).normal(size=(n, d))
         params = [torch.tensor(net.params[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
-        got = _call(forward, torch.tensor(x), params, hint=MLP_HINT)
+        got = call(forward, torch.tensor(x), params, hint=MLP_HINT)
         expect(isinstance(got, torch.Tensor), f"forward should return a torch tensor, got {type(got).__name__}")
         expect(got.requires_grad, "the scores no longer require grad: don't detach or convert to NumPy inside forward")
         p = net.params
-        _compare(got, net.scores(x), f"scores for x {x.shape}", MLP_HINT,
+        compare(got, net.scores(x), f"scores for x {x.shape}", MLP_HINT,
                  [((x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"], "apply the ReLU after the first layer (torch.relu)"),
                   (np.maximum(x @ p["W1"], 0) @ p["W2"], "add the biases b1 and b2"),
                   (torch.log_softmax(torch.tensor(net.scores(x)), 1).numpy(),
@@ -821,25 +792,17 @@ def check_sgd_update(sgd_update, hidden: bool = False) -> None:
         ((x @ params[0] + params[1]) ** 2).sum().backward()
         grads = [p.grad.clone() for p in params]
         same_objects = list(params)
-        try:
-            result = not_implemented_guard(sgd_update, params, lr)
-        except AssertionError:
-            raise
-        except RuntimeError as err:
-            if "leaf Variable" in str(err) or "in-place" in str(err):
-                raise AssertionError("updating a tensor that requires grad in place must happen inside "
-                                     f"`with torch.no_grad():` ({err})") from err
-            raise AssertionError(f"sgd_update raised RuntimeError: {err}. {SGD_HINT}") from err
-        except Exception as err:
-            raise AssertionError(f"sgd_update raised {type(err).__name__}: {err}. {SGD_HINT}") from err
+        no_grad_hint = "updating a tensor that requires grad in place must happen inside `with torch.no_grad():`"
+        result = call(sgd_update, params, lr, hint=SGD_HINT,
+                      errors=[(RuntimeError, "leaf Variable", no_grad_hint), (RuntimeError, "in-place", no_grad_hint)])
         expect(all(a is b for a, b in zip(params, same_objects)) and len(params) == len(same_objects),
                "keep the same tensor objects in params: update them in place (p -= lr * p.grad), "
                "don't replace the list's entries")
-        if all(torch.equal(p.detach(), s) for p, s in zip(params, start)):
-            raise AssertionError("the parameters did not change: `p = p - lr * p.grad` only rebinds the loop variable; "
-                                 "write p -= lr * p.grad (in place) inside torch.no_grad()")
+        expect(not all(torch.equal(p.detach(), s) for p, s in zip(params, start)),
+               "the parameters did not change: `p = p - lr * p.grad` only rebinds the loop variable; "
+               "write p -= lr * p.grad (in place) inside torch.no_grad()")
         for k, (p, s, gr) in enumerate(zip(params, start, grads)):
-            _compare(p.detach(), s - lr * gr, f"params[{k}] after the update", SGD_HINT,
+            compare(p.detach(), s - lr * gr, f"params[{k}] after the update", SGD_HINT,
                      [(s + lr * gr, "move AGAINST the gradient: p -= lr * p.grad"),
                       (s - gr, "scale the gradient by the learning rate lr")])
             expect(p.requires_grad and p.is_leaf, f"params[{k}] is no longer a leaf tensor that requires grad: do the "
@@ -850,5 +813,12 @@ def check_sgd_update(sgd_update, hidden: bool = False) -> None:
         expect(result is None or isinstance(result, (list, tuple)), "sgd_update should return None (it works in place)")
 
 
-__all__ = [name for name, obj in list(globals().items())
-           if name.startswith("check_") and inspect.isfunction(obj)]
+__all__ = [
+    "check_mse", "check_mse_grad", "check_gd_step", "check_r2_score",
+    "check_impute_median", "check_one_hot", "check_standardize", "check_min_max_scale", "check_train_val_split",
+    "check_sigmoid", "check_bce_with_logits", "check_linear_forward", "check_linear_backward",
+    "check_relu_forward", "check_relu_backward", "check_two_layer_loss",
+    "check_softmax", "check_cross_entropy", "check_train_epoch",
+    "check_numeric_gradient", "check_rel_error",
+    "check_nll_loss", "check_mlp_forward", "check_sgd_update",
+]

@@ -1,18 +1,22 @@
 """Checks for week 2's graded exercises: PyTorch on real images.
 
-Grouped by notebook, in course order (01 tensors and autograd … 05 validation and dropout;
-later notebooks' checks follow at the end). Each ``check_<exercise>(student_fn, hidden=False)``
-runs the student's function on fixed inputs, compares with values computed here (mostly by
-PyTorch itself), and fails with an ``AssertionError`` whose message names the likely mistake.
-``hidden=True`` adds the cases the locked test cell hides (other shapes, edge cases).
+Grouped by notebook, in course order (01 tensors and autograd … 09 hackathon 1). Each
+``check_<exercise>(student_fn, hidden=False)`` is written with the shared core
+(:mod:`helpers.checks.core`): it calls the student's function safely (a crash becomes a failure
+naming the function, the exception and the hint), compares with values computed here (mostly by
+PyTorch itself) and with a table of known mistakes, so the failure names the likely mistake.
+``hidden=True`` adds the cases the locked test cell hides (other shapes, edge cases, rows far
+apart in scale, a TensorLoader as well as a DataLoader).
 
-Every check runs inside ``_isolated``: the global random state (torch and NumPy) is the same
+Loaders passed to the student are real ones (``torch.utils.data.DataLoader`` or
+``helpers.train.TensorLoader``), so an answer that uses ``len(loader.dataset)`` works.
+
+Every check runs inside ``isolated``: the global random state (torch and NumPy) is the same
 after a check as before it, so a notebook's later cells print the same numbers whether or not
 the hidden tests ran.
 """
 from __future__ import annotations
 
-import contextlib
 import numbers
 
 import numpy as np
@@ -20,36 +24,45 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import as_array, close, expect, isolated, not_implemented_guard
-
-
-@contextlib.contextmanager
-def _forbidden(targets, hint: str):
-    """Temporarily replace library functions (``(owner, name)`` pairs) by ones that fail with ``hint``."""
-
-    def blocked(*args, **kwargs):
-        raise AssertionError(hint)
-
-    saved = [(owner, name, owner.__dict__.get(name)) for owner, name in targets]
-    for owner, name, _ in saved:
-        setattr(owner, name, blocked)
-    try:
-        yield
-    finally:
-        for owner, name, original in saved:
-            if original is None:  # inherited (torch.Tensor's methods live on its C base class)
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
+from .core import (CheckFailure, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
+                   expect, forbidden, isolated, not_implemented_guard, returns_tuple, same, unchanged)
 
 
 def _randn(generator, *shape, dtype=torch.float64):
     return torch.randn(*shape, generator=generator, dtype=dtype)
 
 
+def _np(t) -> np.ndarray:
+    return t.detach().double().numpy()
+
+
+# the general hint for each exercise: what a crash inside the student's function is reported with
+HINTS = {
+    'make_mlp': 'nn.Sequential(nn.Flatten(), nn.Linear(n_in, h1), nn.ReLU(), ..., nn.Linear(h_last, n_out))',
+    'dataset_mean_std': 'mean = (sum of all pixels of a channel) / (their count), std = sqrt(E[x**2] - E[x]**2), over every batch',
+    'make_transform': 'T.Compose([T.ToTensor(), T.Normalize(mean, std)])',
+    'train_step': 'optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); optimizer.step(); return loss.item()',
+    'evaluate_accuracy': 'model.eval(); with torch.no_grad(): count argmax(model(xb), dim=1) == yb over every batch; divide by the number of examples',
+    'per_class_accuracy': 'accuracy of class c = (preds[targets == c] == c).float().mean(), for every c in range(num_classes)',
+    'train_val_split': 'order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)); n_val = int(n * val_fraction); return order[n_val:], order[:n_val]',
+    'dropout': 'if training: mask = torch.rand_like(x) >= p; return x * mask / (1 - p); else return x',
+    'save_training_state': "torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'epoch': epoch}, path)",
+    'load_training_state': "checkpoint = torch.load(path, weights_only=True); model.load_state_dict(...); optimizer.load_state_dict(...); return checkpoint['epoch']",
+    'load_matching': 'keep = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}; model.load_state_dict(keep, strict=False)',
+    'count_parameters': 'sum(p.numel() for p in model.parameters() if p.requires_grad)',
+    'conv_output_size': '(size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1',
+    'transfer_model': 'freeze every backbone parameter (p.requires_grad_(False)), head = nn.Linear(num_features, num_classes), return nn.Sequential(backbone, head), list(head.parameters())',
+    'multiclass_log_loss': 'clip to [eps, 1 - eps], divide each row by its sum, -mean(log(p[np.arange(N), y_true]))',
+}
+
+
 # --------------------------------------------------------------------------------------------
 # 01 · tensors and autograd: manual backward passes, compared with autograd
 # --------------------------------------------------------------------------------------------
+
+TORCH_LINEAR_BACK_HINT = ("for out = x @ W.T + b with W stored as nn.Linear stores it, (out, in): dx = dout @ W (N, in), "
+                          "dW = dout.T @ x (out, in), db = dout.sum(dim=0) (out,)")
+
 
 def _linear_case(n: int, d_in: int, d_out: int, seed: int):
     g = torch.Generator().manual_seed(seed)
@@ -60,29 +73,36 @@ def _linear_case(n: int, d_in: int, d_out: int, seed: int):
 
 
 @isolated
-def check_linear_backward(linear_backward, hidden: bool = False) -> None:
-    """``linear_backward(dout, x, W) -> (dx, dW, db)`` for ``out = x @ W.T + b``."""
+def check_torch_linear_backward(linear_backward, hidden: bool = False) -> None:
+    """``linear_backward(dout, x, W) -> (dx, dW, db)`` for ``out = x @ W.T + b``, W of shape (out, in)
+    (nn.Linear's layout; week 1's ``check_linear_backward`` is the NumPy layer with W (in, out) and a cache)."""
     cases = [(4, 3, 5, 1)]
     if hidden:
         cases += [(1, 6, 2, 2), (16, 30, 10, 3), (7, 4, 4, 4)]
     for n, d_in, d_out, seed in cases:
         x, W, dout, (ref_dx, ref_dW, ref_db) = _linear_case(n, d_in, d_out, seed)
         x0, W0, dout0 = x.clone(), W.clone(), dout.clone()
-        result = not_implemented_guard(linear_backward, dout, x, W)
-        expect(isinstance(result, (tuple, list)) and len(result) == 3,
-               "return the three gradients as a tuple: `return dx, dW, db`")
-        expect(torch.equal(x, x0) and torch.equal(W, W0) and torch.equal(dout, dout0),
-               "linear_backward changed its inputs in place: compute new tensors instead")
-        dx, dW, db = result
-        close(dx, ref_dx, "dx = dout @ W: every input feature reaches every output through W "
-                          "(shapes: (N, out) @ (out, in) -> (N, in))", what="dx", rtol=1e-6)
-        close(dW, ref_dW, "dW = dout.T @ x has W's shape (out_features, in_features), the way nn.Linear "
-                          "stores W; x.T @ dout is its transpose", what="dW", rtol=1e-6)
-        if np.allclose(as_array(db, "db"), ref_db.numpy() / n) and n > 1:
-            raise AssertionError("db is dout averaged over the batch: SUM it instead (dout.sum(dim=0)). "
-                                 "Each example adds its own gradient to b; the loss already did the averaging")
-        close(db, ref_db, "db = dout.sum(dim=0): b is added to every example's output, so every row of "
-                          "dout contributes to b's gradient", what="db", rtol=1e-6)
+        dx, dW, db = returns_tuple(call(linear_backward, dout, x, W, hint=TORCH_LINEAR_BACK_HINT), 3,
+                                   "(dx, dW, db): `return dx, dW, db`", linear_backward)
+        for before, after in ((x0, x), (W0, W), (dout0, dout)):
+            unchanged(before, after, "linear_backward changed its inputs in place: compute new tensors instead")
+        shapes = f" (x {tuple(x.shape)}, W {tuple(W.shape)})"
+        compare(dx, ref_dx, "dx" + shapes, "dx = dout @ W: every input feature reaches every output through W "
+                "(shapes: (N, out) @ (out, in) -> (N, in))", [(_np(dout @ W) / n, "no 1/N in dx: dout already carries it")])
+        compare(dW, ref_dW, "dW" + shapes, "dW = dout.T @ x has W's shape (out_features, in_features), the way "
+                "nn.Linear stores W; x.T @ dout is its transpose",
+                [(_np(x.T @ dout), "dW = dout.T @ x has W's shape (out, in): x.T @ dout is its transpose (week 1's layout)"),
+                 (_np(ref_dW) / n, "no 1/N in dW: the loss already averaged, so dout carries it")])
+        compare(db, ref_db, "db" + shapes, "db = dout.sum(dim=0): b is added to every example's output, so every "
+                "row of dout contributes to b's gradient",
+                [(_np(dout.mean(dim=0)), "db is dout averaged over the batch: SUM it instead (dout.sum(dim=0)). "
+                  "Each example adds its own gradient to b; the loss already did the averaging"),
+                 (_np(dout.sum(dim=1)), "sum over the batch (dim=0), not over the outputs (dim=1)"),
+                 (_np(dout), "db has one entry per output: sum dout over the batch (dim=0)")])
+
+
+RELU_BACK_HINT = ("dx = dout * (x > 0): the gradient passes where the input was positive and is 0 elsewhere "
+                  "(PyTorch uses 0 at x == 0 too)")
 
 
 @isolated
@@ -96,13 +116,20 @@ def check_relu_backward(relu_backward, hidden: bool = False) -> None:
     for x, dout in cases:
         xr = x.clone().requires_grad_()
         torch.relu(xr).backward(dout)
-        dx = not_implemented_guard(relu_backward, dout.clone(), x.clone())
-        arr, mask = as_array(dx, "dx"), (x > 0).double().numpy()
-        if arr.shape == mask.shape and np.allclose(arr, mask) and not np.allclose(mask, xr.grad.numpy()):
-            raise AssertionError("you returned relu's local derivative (x > 0) alone: multiply it by the "
-                                 "upstream gradient dout (chain rule): dx = dout * (x > 0)")
-        close(dx, xr.grad, "dx = dout * (x > 0): the gradient passes where the input was positive and is 0 "
-                           "elsewhere (PyTorch uses 0 at x == 0 too)", what="dx")
+        x_in, dout_in = x.clone(), dout.clone()
+        dx = call(relu_backward, dout_in, x_in, hint=RELU_BACK_HINT)
+        unchanged(x, x_in, "relu_backward changed x in place: build a new tensor, dout * (x > 0)")
+        unchanged(dout, dout_in, "relu_backward changed dout in place (dout[x <= 0] = 0): build a new tensor, "
+                                 "dout * (x > 0); the caller may still need dout")
+        compare(dx, xr.grad, f"dx for x of shape {tuple(x.shape)}", RELU_BACK_HINT,
+                [(_np((x > 0).double()), "you returned relu's local derivative (x > 0) alone: multiply it by the "
+                  "upstream gradient dout (chain rule): dx = dout * (x > 0)"),
+                 (_np(dout * (x >= 0)), "at x == 0 use gradient 0 (mask x > 0), as PyTorch does"),
+                 (_np(dout * torch.relu(x)), "multiply dout by the MASK (x > 0), not by relu(x)")])
+
+
+CE_BACK_HINT = ("dlogits = (softmax(logits) - one_hot(y)) / N, with softmax computed from logits minus their row max "
+                "so exp cannot overflow")
 
 
 def _ce_case(n: int, c: int, seed: int, scale: float = 1.0):
@@ -122,14 +149,20 @@ def check_cross_entropy_backward(cross_entropy_backward, hidden: bool = False) -
     for logits, y in cases:
         lr = logits.clone().requires_grad_()
         F.cross_entropy(lr, y).backward()
-        d = not_implemented_guard(cross_entropy_backward, logits.clone(), y.clone())
-        arr = as_array(d, "dlogits")
+        logits_in = logits.clone()
+        d = call(cross_entropy_backward, logits_in, y.clone(), hint=CE_BACK_HINT)
+        unchanged(logits, logits_in, "cross_entropy_backward changed logits in place: work on a new tensor "
+                                     "(shifted = logits - max makes one)")
+        expect(np.all(np.isfinite(as_array(d, "dlogits"))), "dlogits contains NaN or inf: exp overflows for large "
+               "logits. Subtract each row's max first (logits - logits.max(dim=1, keepdim=True).values)")
         n = len(y)
-        if n > 1 and arr.shape == lr.grad.shape and np.allclose(arr, lr.grad.numpy() * n):
-            raise AssertionError("dlogits is N times too large: divide by the batch size N, because "
-                                 "nn.CrossEntropyLoss averages the loss over the batch")
-        close(d, lr.grad, "dlogits = (softmax(logits) - one_hot(y)) / N, with softmax computed from "
-                          "logits minus their row max so exp cannot overflow", what="dlogits")
+        p = torch.softmax(logits, 1)
+        onehot = F.one_hot(y, logits.shape[1]).double()
+        compare(d, lr.grad, f"dlogits for logits {tuple(logits.shape)}", CE_BACK_HINT,
+                [(_np(lr.grad) * n, "dlogits is N times too large: divide by the batch size N, because "
+                  "nn.CrossEntropyLoss averages the loss over the batch"),
+                 (_np((onehot - p) / n), "sign: dlogits = (softmax - one_hot) / N, not (one_hot - softmax) / N"),
+                 (_np(p / n), "subtract 1 at the true class: (softmax - one_hot(y)) / N")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,12 +171,30 @@ def check_cross_entropy_backward(cross_entropy_backward, hidden: bool = False) -
 
 _SOFTMAX_FAMILY = [(torch, "softmax"), (torch, "log_softmax"), (F, "softmax"), (F, "log_softmax"),
                    (torch.Tensor, "softmax"), (torch.Tensor, "log_softmax"), (torch.special, "softmax"),
-                   (torch.special, "log_softmax")]
+                   (torch.special, "log_softmax"), (torch, "logsumexp"), (torch.Tensor, "logsumexp"),
+                   (torch.special, "logsumexp")]
 
 
 def _from_scratch(what: str):
-    return _forbidden(_SOFTMAX_FAMILY, f"write {what} from torch.exp, max and sum: torch's softmax and "
-                                       f"log_softmax are what this check compares against")
+    return forbidden(_SOFTMAX_FAMILY, f"write {what} from torch.exp, max and sum: torch's softmax, log_softmax "
+                                      f"and logsumexp are what this check compares against")
+
+
+def _softmax_wrongs(z):
+    """What the usual mistakes return for logits z (NaN where they overflow)."""
+    with np.errstate(all="ignore"):
+        a = _np(z)
+        e_global = np.exp(a - a.max())
+        e_cols = np.exp(a - a.max(axis=0, keepdims=True))
+        return {
+            "global max": e_global / e_global.sum(axis=1, keepdims=True),
+            "columns": e_cols / e_cols.sum(axis=0, keepdims=True),
+            "whole": e_global / e_global.sum(),
+        }
+
+
+SOFTMAX_ROW_MAX = ("subtract each ROW's own max (z.max(dim=1, keepdim=True).values), not one max of the whole "
+                   "tensor: rows far apart in scale (one near 1000, one near -1000) then underflow to 0/0")
 
 
 @isolated
@@ -151,45 +202,76 @@ def check_softmax(softmax, hidden: bool = False) -> None:
     """``softmax(z) -> probs``, rows of ``z`` (N, C) normalised over the classes (dim 1)."""
     g = torch.Generator().manual_seed(11)
     cases = [_randn(g, 3, 4),
-             torch.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0]], dtype=torch.float64)]
+             torch.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0]], dtype=torch.float64),
+             torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -999.0]], dtype=torch.float64)]
     if hidden:
         cases += [_randn(g, 1, 10) * 50, _randn(g, 6, 2, dtype=torch.float32),
-                  torch.full((2, 5), -3000.0, dtype=torch.float64)]
+                  torch.full((2, 5), -3000.0, dtype=torch.float64),
+                  torch.cat([_randn(g, 2, 4) + 800.0, _randn(g, 2, 4) - 800.0])]
     for z in cases:
-        expected = torch.softmax(z, dim=1)
+        expected = torch.softmax(z.double(), dim=1)
+        z_in = z.clone()
         with _from_scratch("softmax"):
-            p = not_implemented_guard(softmax, z.clone())
+            p = call(softmax, z_in, hint="softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])")
+        unchanged(z, z_in, "softmax changed z in place (z -= max): compute a new tensor, z - max")
         arr = as_array(p, "softmax(z)")
         expect(arr.shape == tuple(z.shape), f"softmax(z) must keep z's shape {tuple(z.shape)}, got {arr.shape}")
-        expect(np.all(np.isfinite(arr)), "softmax returned NaN or inf: exp overflows for large logits "
-                                         "(exp(1000) = inf). Subtract each row's max first: "
-                                         "softmax(z) = softmax(z - max)")
-        expect(np.allclose(arr.sum(axis=1), 1.0, atol=1e-5),
-               "each row must sum to 1: normalise over the classes (dim=1, keepdim=True), "
-               "not over the batch or the whole tensor")
-        close(arr, expected, "softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])",
-              what="softmax(z)", rtol=1e-5, atol=1e-7)
+        wrongs = _softmax_wrongs(z)
+        if not np.all(np.isfinite(arr)):
+            expect(not same(arr, wrongs["global max"]), f"softmax returned NaN for rows far apart in scale: "
+                                                         f"{SOFTMAX_ROW_MAX}")
+            expect(False, "softmax returned NaN or inf: exp overflows for large logits (exp(1000) = inf). "
+                          "Subtract each row's max first: softmax(z) = softmax(z - row max)")
+        expect(not isinstance(p, torch.Tensor) or p.dtype == z.dtype,
+               f"softmax(z) should keep z's dtype {z.dtype}, got {getattr(p, 'dtype', None)}: don't convert")
+        compare(arr, expected, f"softmax(z) for z {tuple(z.shape)}",
+                "softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])",
+                [(wrongs["global max"], SOFTMAX_ROW_MAX),
+                 (wrongs["columns"], "normalise over the classes (dim=1), not over the batch (dim=0)"),
+                 (wrongs["whole"], "each row must sum to 1: normalise each row (dim=1, keepdim=True), not the "
+                                   "whole tensor")], rtol=1e-5, atol=1e-7)
 
 
 @isolated
 def check_log_softmax(log_softmax, hidden: bool = False) -> None:
     """``log_softmax(z) -> log-probabilities``, stable for any logits."""
     g = torch.Generator().manual_seed(12)
-    cases = [_randn(g, 3, 4), torch.tensor([[0.0, -1000.0, 2.0], [500.0, 0.0, -500.0]], dtype=torch.float64)]
+    cases = [_randn(g, 3, 4), torch.tensor([[0.0, -1000.0, 2.0], [500.0, 0.0, -500.0]], dtype=torch.float64),
+             torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -999.0]], dtype=torch.float64)]
     if hidden:
         cases += [_randn(g, 1, 10) * 100, _randn(g, 8, 3, dtype=torch.float32),
-                  torch.tensor([[3000.0, 3000.0]], dtype=torch.float64)]
+                  torch.tensor([[3000.0, 3000.0]], dtype=torch.float64),
+                  torch.cat([_randn(g, 2, 4) + 800.0, _randn(g, 2, 4) - 800.0])]
     for z in cases:
-        expected = torch.log_softmax(z, dim=1)
+        expected = torch.log_softmax(z.double(), dim=1)
+        z_in = z.clone()
         with _from_scratch("log_softmax"):
-            out = not_implemented_guard(log_softmax, z.clone())
+            out = call(log_softmax, z_in, hint="log_softmax(z) = z - m - log(sum(exp(z - m))), m each row's max")
+        unchanged(z, z_in, "log_softmax changed z in place (z -= max): compute a new tensor, z - max")
         arr = as_array(out, "log_softmax(z)")
         expect(arr.shape == tuple(z.shape), f"log_softmax(z) must keep z's shape {tuple(z.shape)}, got {arr.shape}")
-        expect(np.all(np.isfinite(arr)), "log_softmax returned -inf, inf or NaN: log(softmax(z)) underflows, "
-                                         "because softmax is exactly 0 for a logit far below the max and "
-                                         "log(0) = -inf. Compute z - m - log(sum(exp(z - m))), m the row max")
-        close(arr, expected, "log_softmax(z) = z - logsumexp(z) row by row (dim=1)", what="log_softmax(z)",
-              rtol=1e-5, atol=1e-6)
+        with np.errstate(all="ignore"):
+            a = _np(z)
+            shifted = a - a.max()
+            global_max = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if not np.all(np.isfinite(arr)):
+            expect(not same(arr, global_max), f"log_softmax returned -inf for rows far apart in scale: "
+                                               f"{SOFTMAX_ROW_MAX}")
+            expect(False, "log_softmax returned -inf, inf or NaN: log(softmax(z)) underflows, because softmax "
+                          "is exactly 0 for a logit far below the max and log(0) = -inf. Compute "
+                          "z - m - log(sum(exp(z - m))), m the row max")
+        cols = a - a.max(axis=0, keepdims=True)
+        compare(arr, expected, f"log_softmax(z) for z {tuple(z.shape)}",
+                "log_softmax(z) = z - logsumexp(z) row by row (dim=1)",
+                [(global_max, SOFTMAX_ROW_MAX),
+                 (cols - np.log(np.exp(cols).sum(axis=0, keepdims=True)),
+                  "normalise over the classes (dim=1), not over the batch (dim=0)"),
+                 (a - a.max(axis=1, keepdims=True), "subtract log(sum(exp(z - m))) too, not only the row max m")],
+                rtol=1e-5, atol=1e-6)
+
+
+NLL_HINT = ("pick each example's log-probability of its true class, log_probs[torch.arange(N), targets] "
+            "(not log_probs[:, targets]), then -mean")
 
 
 @isolated
@@ -203,22 +285,27 @@ def check_nll_loss(nll_loss, hidden: bool = False) -> None:
     forbid = [(F, "nll_loss"), (F, "cross_entropy")]
     for logp, y in cases:
         expected = F.nll_loss(logp, y)
-        with _forbidden(forbid, "write the NLL loss from indexing and mean: F.nll_loss is what this check "
-                                "compares against"):
-            out = not_implemented_guard(nll_loss, logp.clone(), y.clone())
+        t = logp.clone().requires_grad_()
+        with forbidden(forbid, "write the NLL loss from indexing and mean: F.nll_loss is what this check "
+                               "compares against"):
+            out = call(nll_loss, t, y.clone(), hint=NLL_HINT)
         arr = as_array(out, "nll_loss")
+        n, lp = len(y), _np(logp)
         expect(arr.size == 1, f"nll_loss must return one number (the mean over the batch), got shape {arr.shape}. "
                               "Pick one entry per row: log_probs[torch.arange(N), targets], not log_probs[:, targets]")
-        value, ref, n = float(arr.reshape(-1)[0]), float(expected), len(y)
-        if n > 1 and np.isclose(value, ref * n):
-            raise AssertionError("nll_loss is N times too large: average over the batch (.mean()), "
-                                 "like nn.NLLLoss's default reduction='mean'")
-        if np.isclose(value, -ref):
-            raise AssertionError("nll_loss has the wrong sign: it is the NEGATIVE log-likelihood, "
-                                 "-log_probs[torch.arange(N), targets].mean()")
-        close(value, ref, "pick each example's log-probability of its true class, "
-                          "log_probs[torch.arange(N), targets] (not log_probs[:, targets]), then -mean",
-              what="nll_loss")
+        ref = float(expected)
+        compare(arr.reshape(()), ref, "nll_loss", NLL_HINT,
+                [(ref * n, "nll_loss is N times too large: average over the batch (.mean()), like nn.NLLLoss's "
+                           "default reduction='mean'"),
+                 (-ref, "nll_loss has the wrong sign: it is the NEGATIVE log-likelihood, "
+                        "-log_probs[torch.arange(N), targets].mean()"),
+                 (-lp[:, y.numpy()].mean(), "index with log_probs[torch.arange(N), targets]: log_probs[:, targets] "
+                                            "picks an N x N block")])
+        expect(isinstance(out, torch.Tensor) and out.requires_grad, "return a tensor computed from log_probs (no "
+               ".item(), no NumPy, no detach), so that loss.backward() reaches the network")
+        out.backward()
+        close(t.grad, F.one_hot(y, lp.shape[1]).double() * (-1.0 / n), "the gradient of your loss w.r.t. log_probs "
+              "should be -1/N at each row's true class and 0 elsewhere", what="d nll / d log_probs")
 
 
 def _is_affine(model, shape, g) -> bool:
@@ -236,7 +323,7 @@ def check_make_mlp(make_mlp, hidden: bool = False) -> None:
         cases += [(20, [], 3, (4, 20)), (12, [8, 8, 8], 2, (6, 12)), (784, [128], 10, (2, 1, 28, 28))]
     g = torch.Generator().manual_seed(14)
     for n_in, sizes, n_out, shape in cases:
-        model = not_implemented_guard(make_mlp, n_in, list(sizes), n_out)
+        model = call(make_mlp, n_in, list(sizes), n_out, hint=HINTS["make_mlp"])
         expect(isinstance(model, nn.Module), f"make_mlp must return an nn.Module (e.g. nn.Sequential), "
                                              f"got {type(model).__name__}")
         dims = [n_in, *sizes, n_out]
@@ -244,17 +331,11 @@ def check_make_mlp(make_mlp, hidden: bool = False) -> None:
         got = [(m.in_features, m.out_features) for m in model.modules() if isinstance(m, nn.Linear)]
         expect(got == want, f"make_mlp({n_in}, {sizes}, {n_out}) should hold Linear layers "
                             f"{' -> '.join(map(str, dims))}, i.e. (in, out) pairs {want}; found {got}")
-        n_params = sum(p.numel() for p in model.parameters())
-        expected_params = sum((i + 1) * o for i, o in want)
-        expect(n_params == expected_params, f"the model has {n_params} parameters, expected {expected_params} "
-                                            "(weights and biases of the Linear layers only)")
+        check_param_count(model, sum((i + 1) * o for i, o in want), "(weights and biases of the Linear layers only)")
         model.eval()
-        try:
-            with torch.no_grad():
-                out = model(torch.randn(*shape, generator=g))
-        except RuntimeError as err:
-            raise AssertionError(f"the model failed on a batch of shape {shape} ({err}). Start with "
-                                 "nn.Flatten(), so images (N, 1, 28, 28) become vectors (N, 784)") from err
+        with torch.no_grad():
+            out = call(model, torch.randn(*shape, generator=g), hint=f"on a batch of shape {shape}: start with "
+                       "nn.Flatten(), so images (N, 1, 28, 28) become vectors (N, 784)")
         arr = as_array(out, "the model's output")
         expect(arr.shape == (shape[0], n_out), f"the output should have shape (N, n_out) = {(shape[0], n_out)}, "
                                                f"got {arr.shape}")
@@ -272,31 +353,41 @@ def check_make_mlp(make_mlp, hidden: bool = False) -> None:
 # 03 · data: dataset statistics and a normalising transform
 # --------------------------------------------------------------------------------------------
 
-def _image_batches(sizes, channels: int, side: int, seed: int):
-    """Batches whose brightness drifts from batch to batch, so per-batch shortcuts give wrong answers."""
+def _loader(x, y, batch_size: int, kind: str = "dataloader"):
+    """A real loader over (x, y), as the notebook promises: a torch DataLoader or helpers' TensorLoader
+    (both have ``len(loader.dataset)``), never shuffled, so the batches are the ones the check expects."""
+    if kind == "tensorloader":
+        from ..train import TensorLoader
+
+        return TensorLoader(x, y, batch_size=batch_size)
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size)
+
+
+def _image_loader(sizes, channels: int, side: int, seed: int, kind: str = "dataloader"):
+    """A loader whose batches' brightness drifts from batch to batch, so per-batch shortcuts give wrong
+    answers. sizes: full batches of one size, then possibly a smaller last one."""
     g = torch.Generator().manual_seed(seed)
     offsets = torch.linspace(0.1, 0.5, channels).view(1, channels, 1, 1)
-    batches = []
+    parts = []
     for k, n in enumerate(sizes):
-        x = torch.rand(n, channels, side, side, generator=g) * (0.3 + 0.2 * k) + offsets + 0.15 * k
-        batches.append((x.float(), torch.zeros(n, dtype=torch.long)))
-    return batches
+        parts.append(torch.rand(n, channels, side, side, generator=g) * (0.3 + 0.2 * k) + offsets + 0.15 * k)
+    x = torch.cat(parts).float()
+    return _loader(x, torch.zeros(len(x), dtype=torch.long), sizes[0], kind)
 
 
 @isolated
 def check_dataset_mean_std(dataset_mean_std, hidden: bool = False) -> None:
-    """``dataset_mean_std(loader) -> (mean, std)``, each (C,), over every pixel the loader yields."""
-    cases = [_image_batches([6, 6, 2], 3, 16, seed=21)]
+    """``dataset_mean_std(loader) -> (mean, std)``, each (C,), over every pixel the loader yields.
+    The loader is a torch DataLoader (hidden: also helpers.train.TensorLoader) yielding (images, labels)."""
+    cases = [_image_loader([6, 6, 2], 3, 16, seed=21)]
     if hidden:
-        cases.append(_image_batches([1, 9, 4, 4], 1, 28, seed=22))
-        x = torch.cat([b for b, _ in _image_batches([30], 2, 10, seed=23)])
-        ds = torch.utils.data.TensorDataset(x, torch.zeros(len(x), dtype=torch.long))
-        cases.append(torch.utils.data.DataLoader(ds, batch_size=7))
+        cases += [_image_loader([9, 9, 9, 4], 1, 28, seed=22), _image_loader([7, 7, 7, 7, 2], 2, 10, seed=23),
+                  _image_loader([8, 8, 3], 3, 6, seed=24, kind="tensorloader")]
     for loader in cases:
         every = torch.cat([x for x, _ in loader]).double()
         channels = every.shape[1]
         mean, std = every.mean(dim=(0, 2, 3)), every.std(dim=(0, 2, 3), unbiased=False)
-        result = not_implemented_guard(dataset_mean_std, loader)
+        result = call(dataset_mean_std, loader, hint=HINTS["dataset_mean_std"])
         expect(isinstance(result, (tuple, list)) and len(result) == 2, "return a pair: `return mean, std`")
         m, s = (as_array(v, name) for v, name in zip(result, ("mean", "std")))
         m, s = (a.reshape(-1) if a.size == channels else a for a in (m, s))  # (1, C, 1, 1) is fine too
@@ -306,19 +397,19 @@ def check_dataset_mean_std(dataset_mean_std, hidden: bool = False) -> None:
                                              f"(dims 0, 2, 3), summing over all batches")
         batches = [x.double() for x, _ in loader]
         per_batch_mean = torch.stack([b.mean(dim=(0, 2, 3)) for b in batches]).mean(0)
-        if np.allclose(m, per_batch_mean.numpy(), rtol=1e-6) and not torch.allclose(per_batch_mean, mean):
-            raise AssertionError("mean is the average of per-batch means, which is wrong when batches differ "
-                                 "in size (the last one is usually smaller): accumulate the sum of pixels "
-                                 "and their count over all batches, then divide once")
-        close(m, mean, "mean = (sum of all pixels of a channel) / (number of those pixels), over every batch",
-              what="mean", rtol=1e-5)
+        compare(m, mean, "mean", "mean = (sum of all pixels of a channel) / (number of those pixels), over every batch",
+                [(_np(per_batch_mean), "mean is the average of per-batch means, which is wrong when batches differ "
+                  "in size (the last one is usually smaller): accumulate the sum of pixels and their count over "
+                  "all batches, then divide once"),
+                 (_np(batches[-1].mean(dim=(0, 2, 3))), "that is the LAST batch's mean: accumulate over every batch"),
+                 (_np(every.sum(dim=(0, 2, 3)) / len(every)), "divide by the number of PIXELS per channel "
+                  "(images x height x width), not the number of images")], rtol=1e-5)
         per_batch_std = torch.stack([b.std(dim=(0, 2, 3)) for b in batches]).mean(0)
-        if np.allclose(s, per_batch_std.numpy(), rtol=1e-4):
-            raise AssertionError("std is the average of per-batch stds: that misses how far the batches' "
-                                 "means lie apart. Accumulate the sum of x and the sum of x**2 per channel, "
-                                 "then std = sqrt(E[x**2] - E[x]**2)")
-        close(s, std, "std = sqrt(E[x**2] - E[x]**2) per channel over all pixels of all batches",
-              what="std", rtol=1e-3)
+        compare(s, std, "std", "std = sqrt(E[x**2] - E[x]**2) per channel over all pixels of all batches",
+                [(_np(per_batch_std), "std is the average of per-batch stds: that misses how far the batches' means "
+                  "lie apart. Accumulate the sum of x and the sum of x**2 per channel, then "
+                  "std = sqrt(E[x**2] - E[x]**2)"),
+                 (_np(std ** 2), "that is the variance: take its square root")], rtol=1e-3)
 
 
 def _pil(arr: np.ndarray):
@@ -342,25 +433,22 @@ def check_make_transform(make_transform, hidden: bool = False) -> None:
         chw = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
         m, s = np.asarray(mean).reshape(-1, 1, 1), np.asarray(std).reshape(-1, 1, 1)
         expected = (chw / 255.0 - m) / s
-        transform = not_implemented_guard(make_transform, mean, std)
+        transform = call(make_transform, mean, std, hint=HINTS["make_transform"])
         expect(callable(transform), f"make_transform must return a transform (a callable such as T.Compose), "
                                     f"got {type(transform).__name__}")
-        try:
-            out = transform(_pil(arr))
-        except Exception as err:
-            raise AssertionError(f"applying your transform to a PIL image failed ({type(err).__name__}: {err}). "
-                                 "T.ToTensor() comes first (PIL image -> tensor in [0, 1]); T.Normalize works "
-                                 "on tensors only") from err
+        out = call(transform, _pil(arr), hint="applying your transform to a PIL image failed: T.ToTensor() comes "
+                   "first (PIL image -> tensor in [0, 1]); T.Normalize works on tensors only")
         expect(not isinstance(out, Image.Image), "the transform returned a PIL image: add T.ToTensor() and "
                                                  "T.Normalize(mean, std)")
         got = as_array(out, "the transformed image")
         expect(got.shape == expected.shape, f"the transformed image should have shape (C, H, W) = "
                                             f"{expected.shape}, got {got.shape}: T.ToTensor() puts channels first")
-        if np.allclose(got, chw / 255.0, atol=1e-6):
-            raise AssertionError("the output is still in [0, 1]: add T.Normalize(mean, std) after T.ToTensor()")
-        close(got, expected, "output = (pixel / 255 - mean) / std per channel: T.Compose([T.ToTensor(), "
-                             "T.Normalize(mean, std)]) (std, not variance)", what="the transformed image",
-              rtol=1e-5, atol=1e-5)
+        compare(got, expected, "the transformed image", "output = (pixel / 255 - mean) / std per channel: "
+                "T.Compose([T.ToTensor(), T.Normalize(mean, std)])",
+                [(chw / 255.0, "the output is still in [0, 1]: add T.Normalize(mean, std) after T.ToTensor()"),
+                 ((chw / 255.0 - m) / s ** 2, "T.Normalize takes the std, not the variance"),
+                 ((chw - m) / s, "scale the pixels to [0, 1] first (T.ToTensor() divides by 255), then normalise")],
+                rtol=1e-5, atol=1e-5)
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,7 +512,7 @@ def check_train_step(train_step, hidden: bool = False) -> None:
         start = _params(model)
         optimizer = _make_optimizer(opt_name, model.parameters())
         for step, (xb, yb) in enumerate(batches):
-            loss = not_implemented_guard(train_step, model, xb, yb, loss_fn, optimizer)
+            loss = call(train_step, model, xb, yb, loss_fn, optimizer, hint=HINTS["train_step"])
             expect(isinstance(loss, numbers.Real) and not isinstance(loss, bool),
                    f"train_step should return the loss as a plain Python float (loss.item()), got "
                    f"{type(loss).__name__}: a tensor keeps the whole graph alive while you sum losses")
@@ -433,16 +521,17 @@ def check_train_step(train_step, hidden: bool = False) -> None:
                 expect(not np.allclose(now, start), "the parameters did not change: compute the loss, call "
                                                     "loss.backward() and then optimizer.step() (a zero_grad "
                                                     "between backward and step wipes the gradients)")
-            if step > 0 and np.allclose(now, acc_params[step], rtol=1e-5, atol=1e-7) \
-                    and not np.allclose(now, ref_params[step], rtol=1e-5, atol=1e-7):
-                raise AssertionError("gradients accumulated from one step to the next: call "
-                                     "optimizer.zero_grad() before loss.backward(). PyTorch ADDS new gradients "
-                                     "to .grad, so without it every step also uses all earlier batches' gradients")
-            close(now, ref_params[step], f"after step {step + 1} the parameters differ from one step of "
-                                         "optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); "
-                                         "optimizer.step()", what="the parameters", rtol=1e-5, atol=1e-7)
-            close(loss, ref_losses[step], "return the loss of this batch, computed by the forward pass before "
-                                          "the update (loss.item())", what="the returned loss", rtol=1e-5)
+            compare(now, ref_params[step], f"the parameters after step {step + 1}", "they differ from one step of "
+                    "optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); optimizer.step()",
+                    [(acc_params[step] if step > 0 else None, "gradients accumulated from one step to the next: "
+                      "call optimizer.zero_grad() before loss.backward(). PyTorch ADDS new gradients to .grad, so "
+                      "without it every step also uses all earlier batches' gradients")], rtol=1e-5, atol=1e-7)
+            with torch.no_grad():
+                after = loss_fn(model(xb), yb).item()
+            compare(loss, ref_losses[step], "the returned loss", "return the loss of this batch, computed by the "
+                    "forward pass before the update (loss.item())",
+                    [(after, "that is the loss AFTER the update: return the loss computed before optimizer.step()")],
+                    rtol=1e-5)
 
 
 class _Probe(nn.Module):
@@ -461,7 +550,9 @@ class _Probe(nn.Module):
         return self.dropout(self.linear(x))
 
 
-def _eval_case(sizes, seed: int):
+def _eval_case(sizes, seed: int, kind: str = "dataloader"):
+    """(weight, loader): a loader (DataLoader or TensorLoader) with batches of ``sizes``; the last batch
+    is labelled worse, so averaging per-batch accuracies gives a different number."""
     g = torch.Generator().manual_seed(seed)
     weight = torch.randn(4, 6, generator=g)
     batches = []
@@ -471,7 +562,8 @@ def _eval_case(sizes, seed: int):
         wrong = torch.rand(n, generator=g) < 0.2 + 0.5 * (len(batches) == len(sizes) - 1)
         y = torch.where(wrong, (y + 1) % 4, y)
         batches.append((x, y))
-    return weight, batches
+    x, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    return weight, _loader(x, y, sizes[0], kind)
 
 
 @isolated
@@ -479,13 +571,14 @@ def check_evaluate_accuracy(evaluate_accuracy, hidden: bool = False) -> None:
     """``evaluate_accuracy(model, loader) -> float``: fraction correct, in eval mode, without gradients."""
     cases = [_eval_case([10, 10, 5], 51)]
     if hidden:
-        cases += [_eval_case([3], 52), _eval_case([16, 16, 16, 1], 53)]
-    for weight, batches in cases:
+        cases += [_eval_case([3], 52), _eval_case([16, 16, 16, 1], 53), _eval_case([8, 8, 4], 54, "tensorloader")]
+    for weight, loader in cases:
+        batches = [(xb, yb) for xb, yb in loader]
         model = _Probe(weight)
         model.train()  # as after a training epoch
         x, y = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
         expected = ((x @ weight.T).argmax(1) == y).double().mean().item()
-        acc = not_implemented_guard(evaluate_accuracy, model, batches)
+        acc = call(evaluate_accuracy, model, loader, hint=HINTS["evaluate_accuracy"])
         expect(model.calls, "evaluate_accuracy never called the model: run every batch through it")
         expect(not any(training for training, _ in model.calls),
                "the model ran in training mode: call model.eval() first. In train mode dropout still drops "
@@ -499,11 +592,14 @@ def check_evaluate_accuracy(evaluate_accuracy, hidden: bool = False) -> None:
         expect(0.0 <= value <= 1.0, f"accuracy should be a fraction in [0, 1], got {value}: divide the number "
                                     "correct by the number of examples (no percent)")
         per_batch = np.mean([((xb @ weight.T).argmax(1) == yb).double().mean().item() for xb, yb in batches])
-        if np.isclose(value, per_batch) and not np.isclose(per_batch, expected):
-            raise AssertionError("you averaged the per-batch accuracies, which is wrong when batches differ in "
-                                 "size: count correct predictions over all batches, divide by all examples")
-        close(value, expected, "accuracy = (number of argmax predictions equal to the label) / (number of "
-                               "examples), over every batch of the loader", what="the accuracy")
+        last = ((batches[-1][0] @ weight.T).argmax(1) == batches[-1][1]).double().mean().item()
+        compare(value, expected, "the accuracy", "accuracy = (number of argmax predictions equal to the label) / "
+                "(number of examples), over every batch of the loader",
+                [(per_batch, "you averaged the per-batch accuracies, which is wrong when batches differ in size: "
+                             "count correct predictions over all batches, divide by all examples"),
+                 (expected * len(x) / len(loader), "divide by the number of EXAMPLES (len(loader.dataset)), not "
+                                                   "the number of batches (len(loader))"),
+                 (last, "that is the LAST batch's accuracy: accumulate over every batch")])
 
 
 @isolated
@@ -520,16 +616,19 @@ def check_per_class_accuracy(per_class_accuracy, hidden: bool = False) -> None:
         expected = np.array([(preds[targets == c] == c).double().mean().item() for c in range(k)])
         precision = np.array([(targets[preds == c] == c).double().mean().item() if (preds == c).any() else np.nan
                               for c in range(k)])
-        out = not_implemented_guard(per_class_accuracy, preds.clone(), targets.clone(), k)
+        out = call(per_class_accuracy, preds.clone(), targets.clone(), k, hint=HINTS["per_class_accuracy"])
         arr = as_array(out, "per-class accuracy")
         expect(arr.shape == (k,), f"return one accuracy per class, shape ({k},), got {arr.shape} "
                                   "(also for classes the model never predicts)")
-        if np.allclose(arr, precision, equal_nan=True) and not np.allclose(precision, expected, equal_nan=True):
-            raise AssertionError("you divided by how often each class was PREDICTED (that is precision): "
-                                 "per-class accuracy divides the correct ones by how many examples truly "
-                                 "belong to the class, (preds[targets == c] == c).mean()")
-        close(arr, expected, "accuracy of class c = fraction of the examples whose label is c that were "
-                             "predicted as c", what="per-class accuracy")
+        correct = np.array([(preds[targets == c] == c).sum().item() for c in range(k)], dtype=float)
+        compare(arr, expected, "per-class accuracy", "accuracy of class c = fraction of the examples whose label is "
+                "c that were predicted as c",
+                [(precision, "you divided by how often each class was PREDICTED (that is precision): per-class "
+                  "accuracy divides the correct ones by how many examples truly belong to the class, "
+                  "(preds[targets == c] == c).mean()"),
+                 (correct, "divide the number correct by the number of examples of that class (a fraction in "
+                           "[0, 1]), not just count"),
+                 (correct / len(targets), "divide by the number of examples OF CLASS c, not by all examples")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -550,7 +649,7 @@ def check_train_val_split(train_val_split, hidden: bool = False) -> None:
     if hidden:
         cases += [(7, 0.5), (60000, 1 / 6), (10, 0.1)]
     for n, fraction in cases:
-        result = not_implemented_guard(train_val_split, n, fraction, 0)
+        result = call(train_val_split, n, fraction, 0, hint=HINTS["train_val_split"])
         expect(isinstance(result, (tuple, list)) and len(result) == 2, "return a pair: `return train_idx, val_idx`")
         train, val = (_int_indices(v, name) for v, name in zip(result, ("train_idx", "val_idx")))
         expect(len(val) in (int(np.floor(n * fraction)), int(np.ceil(n * fraction))),
@@ -567,12 +666,12 @@ def check_train_val_split(train_val_split, hidden: bool = False) -> None:
             expect(sorted(val.tolist()) != list(range(lo, lo + len(val))),
                    "the validation indices are one contiguous block: shuffle first (torch.randperm). A dataset "
                    "stored in order (by class, by date) would otherwise give a validation set unlike the rest")
-        again = not_implemented_guard(train_val_split, n, fraction, 0)
+        again = call(train_val_split, n, fraction, 0, hint=HINTS["train_val_split"])
         expect(np.array_equal(_int_indices(again[1], "val_idx"), val),
                "the same seed gave a different split: use the seed, e.g. "
                "torch.randperm(n, generator=torch.Generator().manual_seed(seed))")
         if n >= 20:
-            other = not_implemented_guard(train_val_split, n, fraction, 1)
+            other = call(train_val_split, n, fraction, 1, hint=HINTS["train_val_split"])
             expect(not np.array_equal(np.sort(_int_indices(other[1], "val_idx")), np.sort(val)),
                    "seed 0 and seed 1 gave the same split: the seed argument must drive the shuffle")
 
@@ -589,14 +688,14 @@ def check_dropout(dropout, hidden: bool = False) -> None:
     forbid = [(F, "dropout"), (torch, "dropout")]
     for x, p in cases:
         x0 = x.clone()
-        with _forbidden(forbid, hint_lib):
-            y_eval = not_implemented_guard(dropout, x, p, False)
+        with forbidden(forbid, hint_lib):
+            y_eval = call(dropout, x, p, False, hint=HINTS["dropout"])
             close(y_eval, x0, "with training=False dropout is the identity: return x unchanged (no mask, "
                               "no scaling)", what="dropout in eval mode")
-            y0 = not_implemented_guard(dropout, x, 0.0, True)
+            y0 = call(dropout, x, 0.0, True, hint=HINTS["dropout"])
             close(y0, x0, "with p = 0 nothing is dropped and nothing is scaled", what="dropout with p=0")
-            y = not_implemented_guard(dropout, x, p, True)
-            y2 = not_implemented_guard(dropout, x, p, True)
+            y = call(dropout, x, p, True, hint=HINTS["dropout"])
+            y2 = call(dropout, x, p, True, hint=HINTS["dropout"])
         expect(torch.equal(x, x0), "dropout changed its input in place: build a new tensor (x * mask / (1 - p))")
         arr, arr2 = as_array(y, "dropout(x)"), as_array(y2, "dropout(x)")
         expect(arr.shape == tuple(x.shape), f"dropout must keep x's shape {tuple(x.shape)}, got {arr.shape}")
@@ -609,13 +708,13 @@ def check_dropout(dropout, hidden: bool = False) -> None:
         expect(abs(frac - p) < 0.02, f"{frac:.1%} of the units were zeroed, expected about {p:.0%}: draw an "
                                      "independent random keep/drop decision per element")
         kept = ~dropped
-        if np.allclose(arr[kept], xs[kept], rtol=1e-5, atol=1e-6) or np.allclose(arr[kept], xs[kept] * (1 - p),
-                                                                                  rtol=1e-5, atol=1e-6):
-            raise AssertionError("the kept units are not scaled by 1 / (1 - p) (inverted dropout): without it "
-                                 "the activations are smaller on average in training than in eval mode, and "
-                                 "the next layer sees different statistics")
-        close(arr[kept], xs[kept] / (1 - p), "kept units must be x / (1 - p); dropped ones exactly 0",
-              what="the kept units", rtol=1e-5, atol=1e-6)
+        not_scaled = ("the kept units are not scaled by 1 / (1 - p) (inverted dropout): without it the activations "
+                      "are smaller on average in training than in eval mode, and the next layer sees different "
+                      "statistics")
+        compare(arr[kept], xs[kept] / (1 - p), "the kept units", "kept units must be x / (1 - p); dropped ones "
+                "exactly 0", [(xs[kept], not_scaled), (xs[kept] * (1 - p), not_scaled),
+                              (xs[kept] / p, "scale the kept units by 1 / (1 - p), the keep probability, not 1 / p")],
+                rtol=1e-5, atol=1e-6)
         expect(not np.array_equal(arr, arr2), "two calls dropped the same units: draw a new random mask on "
                                               "every call")
 
@@ -678,21 +777,16 @@ def check_save_resume(save_training_state, load_training_state, hidden: bool = F
             optimizer.param_groups[0]["lr"] = 0.05
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "checkpoint.pt")
-            not_implemented_guard(save_training_state, path, model, optimizer, epoch)
+            call(save_training_state, path, model, optimizer, epoch, hint=HINTS["save_training_state"])
             expect(Path(path).is_file(), "save_training_state wrote no file at `path`: finish with "
                                          "torch.save(checkpoint, path)")
-            try:
-                torch.load(path, weights_only=True)
-            except Exception as err:
-                raise AssertionError(
-                    "the checkpoint cannot be read with torch.load(path, weights_only=True): save the "
-                    "state_dicts (tensors and numbers), not the model or optimizer objects. torch.save(model) "
-                    f"pickles the class itself, which breaks as soon as the code changes ({type(err).__name__})"
-                ) from err
+            call(torch.load, path, weights_only=True, hint="the checkpoint cannot be read with torch.load(path, "
+                 "weights_only=True): save the state_dicts (tensors and numbers), not the model or optimizer "
+                 "objects. torch.save(model) pickles the class itself, which breaks as soon as the code changes")
             torch.manual_seed(seed + 1)  # a fresh model starts from different weights
             fresh = make_model()
             fresh_optimizer = make_optimizer(fresh)
-            got = not_implemented_guard(load_training_state, path, fresh, fresh_optimizer)
+            got = call(load_training_state, path, fresh, fresh_optimizer, hint=HINTS["load_training_state"])
         expect(got is not None, "load_training_state must return the epoch stored in the checkpoint")
         close(got, epoch, "return the epoch stored in the checkpoint (checkpoint['epoch'])",
               what="the returned epoch")
@@ -749,26 +843,21 @@ def check_load_matching(load_matching, hidden: bool = False) -> None:
         target = model.state_dict()
         loadable = {k for k, v in state.items() if k in target and tuple(v.shape) == tuple(target[k].shape)}
         expected_skipped = sorted(set(state) - loadable)
-        try:
-            skipped = not_implemented_guard(load_matching, model, state)
-        except RuntimeError as err:
-            if "size mismatch" in str(err):
-                raise AssertionError("load_state_dict raised a size mismatch: strict=False only forgives missing "
-                                     "and unexpected keys, never a different shape. Keep only the entries whose "
-                                     "name is in model.state_dict() AND whose shape matches, then load those") from err
-            if "Missing key" in str(err):
-                raise AssertionError("load_state_dict complained about missing keys: the layers you skipped are "
-                                     "missing from the filtered dict on purpose, so load it with strict=False") from err
-            raise AssertionError(f"load_matching raised {type(err).__name__}: {str(err)[:200]}") from err
+        skipped = call(load_matching, model, state, hint=HINTS["load_matching"], errors=[
+            (RuntimeError, "size mismatch", "load_state_dict raised a size mismatch: strict=False only forgives "
+             "missing and unexpected keys, never a different shape. Keep only the entries whose name is in "
+             "model.state_dict() AND whose shape matches, then load those"),
+            (RuntimeError, "Missing key", "load_state_dict complained about missing keys: the layers you skipped "
+             "are missing from the filtered dict on purpose, so load it with strict=False")])
         expect(set(state) == set(state_copy) and all(torch.equal(state[k], state_copy[k]) for k in state),
                "load_matching changed the state_dict it was given: build a new, filtered dict instead of "
                "deleting or editing entries of the caller's")
         expect(isinstance(skipped, (list, tuple)) and all(isinstance(k, str) for k in skipped),
                "return the skipped entries' names as a list of strings, e.g. ['2.weight', '2.bias']")
         got_skipped = sorted(str(k) for k in skipped)
-        if got_skipped == sorted(loadable) and loadable != set(expected_skipped):
-            raise AssertionError("you returned the names that WERE loaded: return the ones that were skipped "
-                                 "(missing from the model, or of a different shape)")
+        expect(not (got_skipped == sorted(loadable) and loadable != set(expected_skipped)),
+               "you returned the names that WERE loaded: return the ones that were skipped (missing from the "
+               "model, or of a different shape)")
         expect(got_skipped == expected_skipped,
                f"the skipped entries should be {expected_skipped} (names absent from the model or with a "
                f"different shape), got {got_skipped}")
@@ -805,23 +894,17 @@ def check_count_parameters(count_parameters, hidden: bool = False) -> None:
         tensors = len([p for p in model.parameters() if p.requires_grad])
         in_state = sum(t.numel() for t in model.state_dict().values())
         weights_only = sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and n.endswith("weight"))
-        value = as_array(not_implemented_guard(count_parameters, model), "count_parameters(model)")
-        expect(value.size == 1, f"return one number, got an array of shape {value.shape}")
-        value = float(value.reshape(-1)[0])
-        name = type(model).__name__
-        if value == tensors and tensors != expected:
-            raise AssertionError(f"you counted parameter TENSORS ({tensors}); count the numbers in them: "
-                                 "sum(p.numel() for p in model.parameters())")
-        if value == weights_only and weights_only != expected:
-            raise AssertionError("the biases are missing: count every parameter tensor, weights and biases")
-        if value == every and every != expected:
-            raise AssertionError("frozen parameters (requires_grad=False) were counted: count only those "
-                                 "training updates, `if p.requires_grad`")
-        if value == in_state and in_state != every:
-            raise AssertionError("you counted the state_dict, which also holds buffers (BatchNorm's running "
-                                 "statistics) that training does not update: count model.parameters()")
-        close(value, expected, f"expected {expected:,} trainable parameters for this {name}",
-              what="the parameter count")
+        got = call(count_parameters, model, hint=HINTS["count_parameters"])
+        value = as_scalar(got, "count_parameters(model)", integer=True)
+        compare(value, expected, "the parameter count", f"expected {expected:,} trainable parameters for this "
+                f"{type(model).__name__}",
+                [(in_state if in_state != every else None, "you counted the state_dict, which also holds buffers "
+                  "(BatchNorm's running statistics) that training does not update: count model.parameters()"),
+                 (tensors, f"you counted parameter TENSORS ({tensors}); count the numbers in them: "
+                           "sum(p.numel() for p in model.parameters())"),
+                 (weights_only, "the biases are missing: count every parameter tensor, weights and biases"),
+                 (every, "frozen parameters (requires_grad=False) were counted: count only those training "
+                         "updates, `if p.requires_grad`")])
 
 
 _CONV_CASES = [(28, 5, 1, 0, 1), (28, 3, 1, 1, 1), (28, 2, 2, 0, 1), (28, 3, 2, 0, 1)]
@@ -835,24 +918,24 @@ def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
     cases = _CONV_CASES + (_CONV_HIDDEN if hidden else [])
     for n, k, s, p, d in cases:
         expected = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)(torch.zeros(1, 1, n, n)).shape[-1]
-        got = not_implemented_guard(conv_output_size, n, k, s, p, d)
-        value = as_array(got, "conv_output_size(...)")
-        expect(value.size == 1, f"return one number (the side length), got shape {value.shape}")
-        value = float(value.reshape(-1)[0])
         args = f"size={n}, kernel_size={k}, stride={s}, padding={p}, dilation={d}"
+        got = call(conv_output_size, n, k, s, p, d, hint=HINTS["conv_output_size"])
+        value = as_array(got, f"conv_output_size({args})")
+        expect(value.size == 1, f"return one number (the side length), got shape {value.shape}")
         exact = (n + 2 * p - d * (k - 1) - 1) / s + 1
-        if value != round(value) or (np.isclose(value, exact) and exact != expected):
-            raise AssertionError(f"conv_output_size({args}) returned {value:g}: a window that does not fit is "
-                                 "dropped, so round DOWN (floor division //) and return an int")
-        if value == (n + p - d * (k - 1) - 1) // s + 1 and p and value != expected:
-            raise AssertionError(f"conv_output_size({args}) = {value:g}: padding is added on BOTH sides, so the "
-                                 "padded size is size + 2 * padding")
-        if value == (n + 2 * p - k) // s + 1 and d > 1 and value != expected:
-            raise AssertionError(f"conv_output_size({args}) = {value:g}: dilation spreads the kernel to an "
-                                 "effective size dilation * (kernel_size - 1) + 1")
-        close(value, expected, f"for {args} nn.Conv2d gives {expected}: "
-                               "floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1",
-              what="the output size")
+        compare(value.reshape(()), expected, f"conv_output_size({args})",
+                f"nn.Conv2d gives {expected}: floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1",
+                [(exact, "a window that does not fit is dropped, so round DOWN (floor division //) and return an int"),
+                 (round(exact), "a window that does not fit is dropped, so round DOWN (floor division //), "
+                                "not to the nearest"),
+                 ((n + p - d * (k - 1) - 1) // s + 1, "padding is added on BOTH sides, so the padded size is "
+                                                      "size + 2 * padding"),
+                 ((n + 2 * p - k) // s + 1, "dilation spreads the kernel to an effective size "
+                                            "dilation * (kernel_size - 1) + 1"),
+                 ((n + 2 * p - d * (k - 1)) // s + 1, "off by one: the last window starts at "
+                                                      "size + 2*padding - effective kernel, so subtract 1 before //"),
+                 ((n + 2 * p - d * (k - 1) - 1) // s, "off by one: add 1 after the division (the first window)")])
+        as_scalar(got, f"conv_output_size({args})", integer=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -878,7 +961,7 @@ def check_transfer_model(transfer_model, hidden: bool = False) -> None:
         backbone, num_features, x = _transfer_case(kind, seed)
         backbone_params = list(backbone.parameters())
         saved = [p.detach().clone() for p in backbone_params]
-        result = not_implemented_guard(transfer_model, backbone, num_features, num_classes)
+        result = call(transfer_model, backbone, num_features, num_classes, hint=HINTS["transfer_model"])
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                "return a pair: `return model, head_params`")
         model, head_params = result
@@ -894,20 +977,19 @@ def check_transfer_model(transfer_model, hidden: bool = False) -> None:
                "the backbone's parameters still have requires_grad=True: set p.requires_grad_(False) for each. "
                "Otherwise backward() still computes their gradients (time and memory), and an optimizer given "
                "model.parameters() would change the pretrained weights")
-        if any(any(p is q for q in backbone_params) for p in head_params):
-            raise AssertionError("head_params contains backbone parameters: give the optimizer ONLY the new "
-                                 "head's parameters (list(head.parameters())), not model.parameters()")
+        expect(not any(any(p is q for q in backbone_params) for p in head_params),
+               "head_params contains backbone parameters: give the optimizer ONLY the new head's parameters "
+               "(list(head.parameters())), not model.parameters()")
         expect(all(p.requires_grad for p in head_params),
                "the head's parameters must be trainable (requires_grad=True): freeze the backbone only")
         n_head = sum(p.numel() for p in head_params)
         expect(n_head == num_features * num_classes + num_classes,
                f"the head should be one nn.Linear(num_features={num_features}, num_classes={num_classes}): "
                f"{num_features * num_classes + num_classes} parameters, got {n_head}")
+        check_output_shape(model, tuple(x.shape), (len(x), num_classes),
+                           "the model should map images to (N, num_classes) logits: backbone, then the new head")
         model.train()
-        out = model(x)
-        arr = as_array(out, "the model's output")
-        expect(arr.shape == (len(x), num_classes), f"the model should map images to (N, num_classes) = "
-                                                   f"{(len(x), num_classes)} logits, got {arr.shape}")
+        out = call(model, x, hint="the model should map images to (N, num_classes) logits")
         head_before = [p.detach().clone() for p in head_params]
         optimizer = torch.optim.SGD(head_params, lr=0.5)
         optimizer.zero_grad()
@@ -955,28 +1037,30 @@ def check_multiclass_log_loss(multiclass_log_loss, hidden: bool = False) -> None
     """``multiclass_log_loss(y_true, probs, eps=1e-15) -> float``: Kaggle's metric, natural log."""
     for y, p, eps, what in _log_loss_cases(hidden):
         expected = _log_loss_reference(y, p, eps)
-        got = not_implemented_guard(multiclass_log_loss, y.copy(), p.copy(), eps)
+        p_in = p.copy()
+        got = call(multiclass_log_loss, y.copy(), p_in, eps, hint=HINTS["multiclass_log_loss"])
+        unchanged(p, p_in, "multiclass_log_loss changed probs in place (np.clip(..., out=probs) or probs /= ...): "
+                           "work on a copy")
         value = as_array(got, "multiclass_log_loss(...)")
         expect(value.size == 1, f"return one number (the mean over the rows), got shape {value.shape}")
         value = float(value.reshape(-1)[0])
         expect(np.isfinite(value), f"the log loss is {value} for {what}: a probability of 0 gives log(0) = -inf. "
                                    "Clip first, np.clip(probs, eps, 1 - eps), as Kaggle does")
         n = len(y)
-        if n > 1 and np.isclose(value, expected * n):
-            raise AssertionError("the log loss is N times too large: take the MEAN over the rows, not the sum")
-        if np.isclose(value, expected / np.log(2)):
-            raise AssertionError("this is the log loss in bits (log2): Kaggle's log loss uses the natural "
-                                 "logarithm, np.log")
-        if np.isclose(value, expected / np.log(10)):
-            raise AssertionError("this used log10: Kaggle's log loss uses the natural logarithm, np.log")
         clipped = np.clip(p, eps, 1 - eps)
-        if not np.isclose(value, expected, rtol=1e-6) and np.isclose(
-                value, float(-np.mean(np.log(clipped[np.arange(n), y]))), rtol=1e-6):
-            raise AssertionError(f"for {what} the rows were not renormalised: after clipping, divide each row "
-                                 "by its sum (Kaggle rescales every row to sum to 1 before scoring)")
-        close(value, expected, f"for {what}: clip to [eps, 1 - eps], divide each row by its sum, take -log of "
-                               "each row's probability of its TRUE class (probs[np.arange(N), y_true]), average",
-              what="the log loss", rtol=1e-6)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            renorm_then_clip = np.clip(p / p.sum(axis=1, keepdims=True), eps, 1 - eps)
+        compare(value, expected, "the log loss", f"for {what}: clip to [eps, 1 - eps], divide each row by its sum, "
+                "take -log of each row's probability of its TRUE class (probs[np.arange(N), y_true]), average",
+                [(expected * n, "the log loss is N times too large: take the MEAN over the rows, not the sum"),
+                 (expected / np.log(2), "this is the log loss in bits (log2): Kaggle's log loss uses the natural "
+                                        "logarithm, np.log"),
+                 (expected / np.log(10), "this used log10: Kaggle's log loss uses the natural logarithm, np.log"),
+                 (float(-np.mean(np.log(clipped[np.arange(n), y]))), f"for {what} the rows were not renormalised: "
+                  "after clipping, divide each row by its sum (Kaggle rescales every row to sum to 1 before scoring)"),
+                 (float(-np.mean(np.log(renorm_then_clip[np.arange(n), y]))), f"for {what}: clip FIRST, then "
+                  "renormalise each row (Kaggle's order)"),
+                 (-expected, "the log loss is the NEGATIVE mean log-probability (it is >= 0)")], rtol=1e-6)
 
 
 def _submission(ids, classes, seed: int):
@@ -1055,7 +1139,7 @@ def check_validate_submission(validate_submission, hidden: bool = False) -> None
         for what, frame in valid:
             err = _validate_outcome(validate_submission, frame, ids, classes)
             if err is not None:
-                raise AssertionError(f"{what} was rejected with {type(err).__name__}: {str(err)[:150]}. Rows sum "
+                raise CheckFailure(f"{what} was rejected with {type(err).__name__}: {str(err)[:150]}. Rows sum "
                                      "to 1 only up to rounding: compare with a tolerance (np.allclose), not ==; "
                                      "the row order does not matter, Kaggle matches rows by id")
         broken = _broken_submissions(sub, ids, classes)
@@ -1070,8 +1154,21 @@ def check_validate_submission(validate_submission, hidden: bool = False) -> None
         for what, frame, hint in broken:
             err = _validate_outcome(validate_submission, frame, ids, classes)
             if err is None:
-                raise AssertionError(f"a submission with {what} was accepted. {hint}")
+                raise CheckFailure(f"a submission with {what} was accepted. {hint}")
             expect(isinstance(err, ValueError),
                    f"for {what} validate_submission raised {type(err).__name__} ({str(err)[:120]}): detect the "
                    "problem yourself and raise ValueError with a message that names it")
             expect(str(err).strip(), f"raise ValueError with a message that says what is wrong ({what})")
+
+
+__all__ = [
+    "check_torch_linear_backward", "check_relu_backward", "check_cross_entropy_backward",
+    "check_softmax", "check_log_softmax", "check_nll_loss", "check_make_mlp",
+    "check_dataset_mean_std", "check_make_transform",
+    "check_train_step", "check_evaluate_accuracy", "check_per_class_accuracy",
+    "check_train_val_split", "check_dropout",
+    "check_save_resume", "check_load_matching",
+    "check_count_parameters", "check_conv_output_size",
+    "check_transfer_model",
+    "check_multiclass_log_loss", "check_validate_submission",
+]

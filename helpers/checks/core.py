@@ -1,0 +1,264 @@
+"""The one checks core every week's checks are written with.
+
+A check runs the student's function on fixed inputs through :func:`call` (the release stub's
+``NotImplementedError`` becomes "not answered yet"; any crash becomes an ``AssertionError`` naming
+the function, the exception and the hint), then compares the result with :func:`compare`: right
+answers pass, an answer equal to a known mistake fails with that mistake's hint, anything else
+fails with the general hint and how far off it is. Models are checked with
+:func:`check_param_count` and :func:`check_output_shape`. Every check is wrapped in
+:func:`isolated`, so running it never shifts the random numbers the rest of a notebook prints.
+
+Comparisons convert the student's result to a float NumPy array first, so an object that claims
+to equal everything (``__eq__`` returning True) cannot pass.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "CheckFailure", "as_array", "as_scalar", "expect", "close", "same", "compare", "unchanged",
+    "call", "not_implemented_guard", "returns_tuple", "forbidden", "isolated",
+    "check_param_count", "check_output_shape",
+]
+
+
+class CheckFailure(AssertionError):
+    """Raised by the check machinery itself (not by the student's code): passed on unchanged."""
+
+
+NOT_ANSWERED = "this exercise is not answered yet: replace `raise NotImplementedError()`"
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__name__", None) or "your function"
+
+
+# --------------------------------------------------------------------------------------------
+# converting and comparing results
+# --------------------------------------------------------------------------------------------
+
+def as_array(value, what: str) -> np.ndarray:
+    """The student's result as a float64 array, or an AssertionError saying what it was."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if type(value) not in (np.ndarray, float, int, np.float64, np.float32, np.int64, list, tuple) and not np.isscalar(value):
+        raise CheckFailure(f"{what} should be a number or a NumPy array, got {type(value).__name__}")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise CheckFailure(f"{what} should be a number or a NumPy array of numbers, got {type(value).__name__}") from err
+    return arr
+
+
+def as_scalar(value, what: str, *, integer: bool = False) -> float:
+    """One number from the student's result (a float, a 0-d/1-element array or tensor).
+
+    integer: the answer is a count or a size, so it must be an int (Python or NumPy integer, or an
+    integer tensor), not a float that happens to be whole.
+    """
+    if integer:
+        is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and getattr(value, "ndim", 1) == 0:
+            is_int = is_int or str(dtype).replace("torch.", "").startswith(("int", "uint"))
+        if not is_int:
+            raise CheckFailure(f"{what} should be an int, got {type(value).__name__} {value!r}: "
+                               "a size or a count is a whole number (use // and int, not /)")
+    arr = as_array(value, what)
+    if arr.size != 1:
+        raise CheckFailure(f"{what} should be one number, got an array of shape {arr.shape}")
+    return float(arr.reshape(-1)[0])
+
+
+def expect(condition: bool, hint: str) -> None:
+    """Fail with ``hint`` unless ``condition`` holds."""
+    if not bool(condition):
+        raise CheckFailure(hint)
+
+
+def close(actual, expected, hint: str, what: str = "the result", *, rtol: float = 1e-6, atol: float = 1e-8) -> None:
+    """Assert ``actual`` has ``expected``'s shape, is finite and matches it; else fail with ``hint``."""
+    a = as_array(actual, what)
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        raise CheckFailure(f"{what} has shape {a.shape}, expected {e.shape}. {hint}")
+    if not np.all(np.isfinite(a)) and np.all(np.isfinite(e)):
+        raise CheckFailure(f"{what} contains NaN or inf. {hint}")
+    if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+        worst = np.nanmax(np.abs(a - e)) if np.any(np.isfinite(a - e)) else np.inf
+        raise CheckFailure(f"{what} is off by up to {worst:.3g}. {hint}")
+
+
+def same(a, b, *, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
+    """Whether two results agree in shape and value (NaN equals NaN): for matching known mistakes."""
+    try:
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def compare(actual, expected, what: str, hint: str, mistakes=(), *, rtol: float = 1e-6, atol: float = 1e-8) -> None:
+    """Like :func:`close`, but an answer equal to a known mistake fails with that mistake's hint.
+
+    mistakes: ``(wrong_value, why)`` pairs, tried in order; ``wrong_value`` None is skipped. A
+    mistake that equals the right answer for this input (e.g. the mean of one number) never fires.
+    """
+    a = as_array(actual, what)
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape == e.shape and np.all(np.isfinite(a) == np.isfinite(e)) and np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+        return
+    for wrong, why in mistakes:
+        if wrong is not None and not same(wrong, e, rtol=rtol, atol=atol) and same(a, wrong, rtol=rtol, atol=atol):
+            raise CheckFailure(f"{what} is wrong: {why}")
+    close(a, e, hint, what, rtol=rtol, atol=atol)
+
+
+def unchanged(before, after, hint: str) -> None:
+    """Fail with ``hint`` if the student's function changed an input in place."""
+    if hasattr(before, "detach"):
+        before, after = before.detach().cpu().numpy(), after.detach().cpu().numpy()
+    expect(np.array_equal(np.asarray(before), np.asarray(after), equal_nan=True), hint)
+
+
+# --------------------------------------------------------------------------------------------
+# calling the student's function
+# --------------------------------------------------------------------------------------------
+
+def not_implemented_guard(fn, *args, **kwargs):
+    """Call ``fn``; turn the release stub's NotImplementedError into a clear failure (nothing else)."""
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError as err:
+        raise CheckFailure(NOT_ANSWERED) from err
+
+
+def call(fn, *args, hint: str = "", fp_traps: bool = False, errors=(), **kwargs):
+    """Call the student's ``fn(*args, **kwargs)`` and return its result.
+
+    - the release stub (``NotImplementedError``) fails as "not answered yet";
+    - a crash fails with "<fn> raised <Type>: <message>. <hint>";
+    - errors: ``(exception type, text in the message, why)`` triples: a crash that matches one fails
+      with that ``why`` instead (a known mistake recognised by how it crashes);
+    - fp_traps: run under ``np.errstate(over/invalid/divide="raise")``, so an overflowing exp, a
+      log(0) or a 0/0 is caught where it happens.
+    Failures raised by the check machinery (:class:`CheckFailure`) pass through unchanged.
+    """
+    try:
+        if fp_traps:
+            with np.errstate(over="raise", invalid="raise", divide="raise"):
+                return fn(*args, **kwargs)
+        return fn(*args, **kwargs)
+    except CheckFailure:
+        raise
+    except NotImplementedError as err:
+        raise CheckFailure(NOT_ANSWERED) from err
+    except FloatingPointError as err:
+        raise CheckFailure(f"{_name(fn)} hit a floating-point error (NumPy: {err}): an overflowing exp, "
+                           f"a log(0) or a 0/0. {hint}") from err
+    except Exception as err:  # noqa: BLE001 - the student's code crashed: say where to look
+        for kind, text, why in errors:
+            if isinstance(err, kind) and text in str(err):
+                raise CheckFailure(f"{_name(fn)} raised {type(err).__name__}: {why} ({str(err)[:200]})") from err
+        raise CheckFailure(f"{_name(fn)} raised {type(err).__name__}: {str(err)[:300]}. {hint}") from err
+
+
+def returns_tuple(value, n: int, names: str, fn) -> tuple:
+    """The student's result as a tuple of ``n`` items, or a failure saying what came back."""
+    if not isinstance(value, (tuple, list)) or len(value) != n:
+        got = f"a {type(value).__name__} of length {len(value)}" if isinstance(value, (tuple, list)) else type(value).__name__
+        raise CheckFailure(f"{_name(fn)} should return a tuple {names}, got {got}")
+    return tuple(value)
+
+
+@contextlib.contextmanager
+def forbidden(targets, hint: str):
+    """Temporarily replace library functions (``(owner, name)`` pairs) by ones that fail with ``hint``
+    (the exercise is to write them; the library version is what the check compares against)."""
+
+    def blocked(*args, **kwargs):
+        raise CheckFailure(hint)
+
+    saved = [(owner, name, owner.__dict__.get(name)) for owner, name in targets]
+    for owner, name, _ in saved:
+        setattr(owner, name, blocked)
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            if original is None:  # inherited (torch.Tensor's methods live on its C base class)
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def isolated(check):
+    """Run ``check`` with its own seeded random state (NumPy's global one and torch's) and restore
+    the caller's afterwards, so running a test cell never changes the numbers the rest of the
+    notebook prints."""
+
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        import torch
+
+        np_state = np.random.get_state()
+        try:
+            np.random.seed(0)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                return check(*args, **kwargs)
+        finally:
+            np.random.set_state(np_state)
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------------------------
+# models: exact parameter counts, output shapes
+# --------------------------------------------------------------------------------------------
+
+def _count(module, trainable_only: bool) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def check_param_count(model, expected: int, hint: str = "", *, trainable_only: bool = False) -> None:
+    """Fail unless ``model`` has exactly ``expected`` parameters (numbers, not tensors).
+
+    The message gives the count per top-level child, so the layer that differs is easy to find.
+    trainable_only: count only parameters with ``requires_grad`` (a frozen backbone is left out).
+    """
+    from torch import nn
+
+    expect(isinstance(model, nn.Module), f"expected an nn.Module, got {type(model).__name__}")
+    got = _count(model, trainable_only)
+    if got != expected:
+        parts = ", ".join(f"{name}: {_count(child, trainable_only):,}" for name, child in model.named_children())
+        kind = "trainable parameters" if trainable_only else "parameters"
+        raise CheckFailure(f"{type(model).__name__} has {got:,} {kind}, expected {expected:,} "
+                           f"({got - expected:+,}){f'; per layer: {parts}' if parts else ''}. {hint}".rstrip())
+
+
+def check_output_shape(model, input_shape, expected, hint: str = "", *, dtype=None) -> None:
+    """Run ``model`` (eval mode, no gradients) on a random batch of ``input_shape`` and fail unless its
+    output has shape ``expected``; a crash names the input shape. The model's mode is restored."""
+    import torch
+
+    input_shape, expected = tuple(input_shape), tuple(expected)
+    x = torch.randn(*input_shape, dtype=dtype or torch.get_default_dtype())
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = call(model, x, hint=f"for an input of shape {input_shape}. {hint}".strip())
+    finally:
+        model.train(was_training)
+    got = tuple(getattr(out, "shape", ()))
+    if not hasattr(out, "shape"):
+        raise CheckFailure(f"the model returned a {type(out).__name__} for an input of shape {input_shape}, "
+                           f"expected a tensor of shape {expected}. {hint}".rstrip())
+    expect(got == expected, f"for an input of shape {input_shape} the output has shape {got}, "
+                            f"expected {expected}. {hint}".rstrip())
