@@ -1,0 +1,651 @@
+"""Checks for week 3's graded exercises: convolution and pooling from scratch, filters, activation maps.
+
+Grouped by notebook (01 convolution from scratch, 02 filters, 03 visualising conv layers). Each
+``check_<exercise>(student_fn, hidden=False)`` is written with the shared core
+(:mod:`helpers.checks.core`): the student's function is called safely, its result compared in
+float64 with ``torch.nn.functional`` (forward) and autograd (backward), and with a table of known
+mistakes (a flipped kernel, missing padding, an ignored stride, a max-pool gradient sent to the
+whole window, an average-pool gradient not divided by the window ...), so the failure names the
+mistake. ``hidden=True`` adds shapes the notebooks do not show: odd and non-square sizes, stride 2
+with padding, one channel and many, overlapping pooling windows, ties.
+
+The layers follow ``helpers.scratch.conv``'s conventions: ``conv_forward(x, w, b, conv_param)``
+with ``conv_param = {"stride": s, "pad": p}``, ``*_pool_forward(x, pool_param)`` with
+``pool_param = {"pool_height": ph, "pool_width": pw, "stride": s}``, forward -> ``(out, cache)``,
+backward ``(dout, cache)`` -> gradients.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .core import CheckFailure, as_array, call, compare, expect, isolated, returns_tuple, unchanged
+
+__all__ = [
+    "check_conv_forward", "check_conv_backward",
+    "check_max_pool_forward", "check_max_pool_backward",
+    "check_avg_pool_forward", "check_avg_pool_backward",
+    "check_sobel_kernels", "check_apply_filter", "check_kernel_effect",
+    "check_activation_maps",
+]
+
+RTOL, ATOL = 1e-7, 1e-10  # float64 against torch: a correct loop agrees to ~1e-15
+
+
+def _t(a) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(a, dtype=np.float64))
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().double().numpy()
+
+
+def _shape(*dims) -> str:
+    return "(" + ", ".join(str(d) for d in dims) + ")"
+
+
+# --------------------------------------------------------------------------------------------
+# 01 · convolution: forward and backward with naive loops
+# --------------------------------------------------------------------------------------------
+
+CONV_HINT = ("out[n, f, r, c] = sum(xp[n, :, r*s:r*s+HH, c*s:c*s+WW] * w[f]) + b[f], xp = x padded with `pad` "
+             "zeros on every side, H' = (H + 2*pad - HH) // s + 1 (the kernel is NOT flipped, as in F.conv2d)")
+
+
+def _conv_cases(hidden: bool):
+    """(x shape, w shape, stride, pad, seed)."""
+    cases = [((2, 3, 5, 5), (4, 3, 3, 3), 1, 1, 1), ((1, 2, 7, 7), (3, 2, 3, 3), 2, 1, 2)]
+    if hidden:
+        cases += [((2, 1, 7, 5), (2, 1, 3, 3), 2, 1, 3),     # odd, non-square, one channel, stride 2 + pad
+                  ((1, 6, 6, 8), (5, 6, 3, 3), 1, 0, 4),     # many channels, no padding
+                  ((3, 2, 9, 6), (2, 2, 5, 2), 1, 2, 5),     # non-square kernel, pad 2
+                  ((1, 3, 8, 12), (4, 3, 2, 3), 3, 0, 6),    # stride 3, even kernel height
+                  ((2, 4, 4, 4), (1, 4, 1, 1), 1, 0, 7)]     # a 1x1 convolution
+    out = []
+    for xs, ws, s, p, seed in cases:
+        g = torch.Generator().manual_seed(100 + seed)
+        x = torch.randn(*xs, generator=g, dtype=torch.float64)
+        w = torch.randn(*ws, generator=g, dtype=torch.float64)
+        b = torch.randn(ws[0], generator=g, dtype=torch.float64)
+        out.append((x, w, b, s, p))
+    return out
+
+
+def _describe_conv(x, w, s, p) -> str:
+    return f"x {tuple(x.shape)}, w {tuple(w.shape)}, stride {s}, pad {p}"
+
+
+def _conv_forward_mistakes(x, w, b, s, p):
+    rows = [(F.conv2d(x, w.flip(2, 3), b, stride=s, padding=p),
+             "the kernel is flipped: CNN layers (F.conv2d, nn.Conv2d, helpers.scratch) compute a "
+             "cross-correlation, sum(field * w[f]), without flipping w as the textbook convolution does")]
+    if p:
+        rows.append((F.conv2d(x, w, b, stride=s, padding=0),
+                     "the input is not padded: add conv_param['pad'] rows and columns of zeros on every side "
+                     "(np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))))"))
+        rows.append((F.conv2d(F.pad(x, (p, p, p, p), mode="replicate"), w, b, stride=s),
+                     "pad with zeros, not with copies of the edge pixels"))
+    if s > 1:
+        full = F.conv2d(x, w, b, stride=1, padding=p)
+        h_out = (x.shape[2] + 2 * p - w.shape[2]) // s + 1
+        w_out = (x.shape[3] + 2 * p - w.shape[3]) // s + 1
+        rows.append((full, "the stride is ignored: with stride s the output has (H + 2*pad - HH) // s + 1 rows, "
+                           "and window (r, c) starts at (r * s, c * s)"))
+        rows.append((full[:, :, :h_out, :w_out], "the output has the right size but window (r, c) must start at "
+                                                  "(r * stride, c * stride), not at (r, c)"))
+    rows.append((F.conv2d(x, w, None, stride=s, padding=p), "add the bias: out[n, f] gets + b[f]"))
+    return [(_np(v), why) for v, why in rows]
+
+
+@isolated
+def check_conv_forward(conv_forward, hidden: bool = False) -> None:
+    """``conv_forward(x, w, b, conv_param) -> (out, cache)`` equal to ``F.conv2d(x, w, b, stride, padding)``."""
+    for x, w, b, s, p in _conv_cases(hidden):
+        xn, wn, bn = _np(x), _np(w), _np(b)
+        x_in, w_in = xn.copy(), wn.copy()
+        got = returns_tuple(call(conv_forward, x_in, w_in, bn.copy(), {"stride": s, "pad": p}, hint=CONV_HINT),
+                            2, "(out, cache)", conv_forward)
+        unchanged(xn, x_in, "conv_forward changed x in place: pad into a new array (np.pad returns one)")
+        unchanged(wn, w_in, "conv_forward changed w in place")
+        expected = F.conv2d(x, w, b, stride=s, padding=p)
+        compare(got[0], _np(expected), f"out for {_describe_conv(x, w, s, p)} (expected shape "
+                f"{tuple(expected.shape)})", CONV_HINT, _conv_forward_mistakes(x, w, b, s, p), rtol=RTOL, atol=ATOL)
+
+
+CONV_BACK_HINT = ("every output (n, f, r, c) added w[f] * field: it sends dout[n, f, r, c] * w[f] back to its field "
+                  "of the PADDED input (+=, fields overlap) and dout[n, f, r, c] * field to dw[f] (+=); "
+                  "db = dout.sum(axis=(0, 2, 3)); finally cut the padding off dx so it has x's shape")
+
+
+def _conv_backward_loops(x, w, dout, s, p, *, add_dx=True, add_dw=True, step=None):
+    """Loop backward with the usual slips switchable: '=' instead of '+=', windows not scaled by the stride."""
+    n, f, h_out, w_out = dout.shape
+    hh, ww = w.shape[2:]
+    step = s if step is None else step
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(n):
+        for k in range(f):
+            for r in range(h_out):
+                for c in range(w_out):
+                    rs, cs = r * step, c * step
+                    g = dout[i, k, r, c]
+                    region = (i, slice(None), slice(rs, rs + hh), slice(cs, cs + ww))
+                    if add_dx:
+                        dxp[region] += g * w[k]
+                    else:
+                        dxp[region] = g * w[k]
+                    if add_dw:
+                        dw[k] += g * xp[region]
+                    else:
+                        dw[k] = g * xp[region]
+    return dxp[:, :, p:p + x.shape[2], p:p + x.shape[3]], dw
+
+
+@isolated
+def check_conv_backward(conv_forward, conv_backward, hidden: bool = False) -> None:
+    """``conv_backward(dout, cache) -> (dx, dw, db)``, cache from your ``conv_forward``; compared with autograd."""
+    for x, w, b, s, p in _conv_cases(hidden):
+        xr, wr, br = (t.clone().requires_grad_() for t in (x, w, b))
+        out = F.conv2d(xr, wr, br, stride=s, padding=p)
+        g = torch.Generator().manual_seed(int(x.numel()))
+        dout = torch.randn(*out.shape, generator=g, dtype=torch.float64)
+        out.backward(dout)
+        xn, wn, dn = _np(x), _np(w), _np(dout)
+        _, cache = returns_tuple(call(conv_forward, xn.copy(), wn.copy(), _np(b), {"stride": s, "pad": p},
+                                      hint=CONV_HINT), 2, "(out, cache)", conv_forward)
+        d_in = dn.copy()
+        got = returns_tuple(call(conv_backward, d_in, cache, hint=CONV_BACK_HINT), 3, "(dx, dw, db)", conv_backward)
+        unchanged(dn, d_in, "conv_backward changed dout in place")
+        where = f" for {_describe_conv(x, w, s, p)}"
+        xf = x.clone().requires_grad_()
+        F.conv2d(xf, w.flip(2, 3), b, stride=s, padding=p).backward(dout)
+        dx_assign, dw_assign = _conv_backward_loops(xn, wn, dn, s, p, add_dx=False, add_dw=False)
+        n = x.shape[0]
+        dx_mistakes = [(_np(xf.grad), "dx uses the flipped kernel: the forward pass multiplied each field by w[f] "
+                                      "as it is, so the field's gradient is dout * w[f] (no flip)"),
+                       (dx_assign, "fields overlap: ADD each output's contribution into dx (+=), don't overwrite it (=)")]
+        if p:
+            dx_mistakes.append((_padded_grad(xn, wn, dn, s, p),
+                                f"dx must have x's shape {tuple(x.shape)}: cut the {p} padded rows and columns off "
+                                f"every side (dxp[:, :, pad:pad + H, pad:pad + W])"))
+        else:
+            dx_mistakes.append((np.zeros(x.shape[:2] + (0, 0)), "with pad = 0, dxp[:, :, pad:-pad, pad:-pad] is EMPTY "
+                                "(-0 is 0): slice dxp[:, :, pad:pad + H, pad:pad + W] instead"))
+        if s > 1:
+            dx_mistakes.append((_conv_backward_loops(xn, wn, dn, s, p, step=1)[0],
+                                "output (r, c) came from the field starting at (r * stride, c * stride): send "
+                                "its gradient back there"))
+        compare(got[0], _np(xr.grad), "dx" + where, CONV_BACK_HINT, dx_mistakes, rtol=RTOL, atol=ATOL)
+        dw_mistakes = [(dw_assign, "dw[f] collects a contribution from every image and every position: add them "
+                                   "up (+=), don't overwrite (=)"),
+                       (_np(wr.grad) / n, "no 1/N in dw: dout already carries the loss's averaging"),
+                       (_np(wr.grad).transpose(0, 1, 3, 2) if w.shape[2] == w.shape[3] else None,
+                        "dw is transposed in its last two axes: dw[f, c, i, j] pairs with w[f, c, i, j]")]
+        if s > 1:
+            dw_mistakes.append((_conv_backward_loops(xn, wn, dn, s, p, step=1)[1],
+                                "use the field that produced the output: it starts at (r * stride, c * stride)"))
+        compare(got[1], _np(wr.grad), "dw" + where, CONV_BACK_HINT, dw_mistakes, rtol=RTOL, atol=ATOL)
+        compare(got[2], _np(br.grad), "db" + where, "db[f] = dout[:, f].sum(): every output of filter f had + b[f]",
+                [(dn.mean(axis=(0, 2, 3)), "db SUMS dout over the images and positions (no mean)"),
+                 (dn.sum(axis=(2, 3)), "db has one entry per filter, shape (F,): sum over the images (axis 0) too"),
+                 (dn.sum(axis=0), "db has one entry per filter: sum dout over axes (0, 2, 3)")], rtol=RTOL, atol=ATOL)
+
+
+def _padded_grad(x, w, dout, s, p):
+    """The gradient with respect to the padded input (what a loop accumulates before cutting the border)."""
+    xp = torch.as_tensor(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))).requires_grad_()
+    F.conv2d(xp, torch.as_tensor(w), stride=s).backward(torch.as_tensor(dout))
+    return _np(xp.grad)
+
+
+# --------------------------------------------------------------------------------------------
+# 01 · pooling: max and average, forward and backward
+# --------------------------------------------------------------------------------------------
+
+def _pool_cases(hidden: bool):
+    """(x, pool height, pool width, stride)."""
+    g = torch.Generator().manual_seed(31)
+    cases = [(torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64), 2, 2, 2)]
+    if hidden:
+        ties = torch.randint(0, 3, (2, 2, 6, 6), generator=g).double()       # many equal maxima
+        cases += [(torch.randn(1, 1, 5, 5, generator=g, dtype=torch.float64), 3, 3, 2),   # overlapping windows
+                  (torch.randn(2, 2, 6, 8, generator=g, dtype=torch.float64), 2, 4, 2),   # non-square window
+                  (torch.randn(1, 5, 4, 5, generator=g, dtype=torch.float64), 2, 2, 1),   # stride 1, many channels
+                  (torch.randn(3, 1, 9, 6, generator=g, dtype=torch.float64), 3, 3, 3),   # odd, non-square image
+                  (ties, 2, 2, 2)]
+    return cases
+
+
+def _pool_param(ph, pw, s) -> dict:
+    return {"pool_height": ph, "pool_width": pw, "stride": s}
+
+
+def _describe_pool(x, ph, pw, s) -> str:
+    return f"x {tuple(x.shape)}, pool {ph}x{pw}, stride {s}"
+
+
+def _try(fn):
+    try:
+        return _np(fn())
+    except RuntimeError:
+        return None
+
+
+def _pool_forward_mistakes(x, ph, pw, s, kind):
+    own = F.max_pool2d if kind == "max" else F.avg_pool2d
+    rows = []
+    if s > 1:
+        h_out, w_out = (x.shape[2] - ph) // s + 1, (x.shape[3] - pw) // s + 1
+        rows.append((_try(lambda: own(x, (ph, pw), stride=1)), "the stride is ignored: with stride s there are "
+                     "(H - pool_height) // s + 1 rows of windows"))
+        rows.append((_try(lambda: own(x, (ph, pw), stride=1)[:, :, :h_out, :w_out]),
+                     "window (r, c) starts at (r * stride, c * stride), not at (r, c)"))
+    if s != ph or s != pw:
+        rows.append((_try(lambda: own(x, (ph, pw), stride=(ph, pw))), "use pool_param['stride'] as the step "
+                     "between windows, not the window size (windows may overlap, or leave gaps)"))
+    if ph != pw:
+        rows.append((_try(lambda: own(x, (pw, ph), stride=s)), "pool_height runs along the rows (H), pool_width "
+                     "along the columns (W): they are swapped"))
+    if kind == "max":
+        rows.append((_try(lambda: F.avg_pool2d(x, (ph, pw), stride=s)), "this is average pooling: take each "
+                     "window's maximum"))
+        rows.append((_try(lambda: F.max_pool2d(x.amax(1, keepdim=True), (ph, pw), stride=s).expand(
+            -1, x.shape[1], -1, -1)), "pool each channel on its own: the max runs over the window, not over the channels"))
+    else:
+        rows.append((_try(lambda: F.avg_pool2d(x, (ph, pw), stride=s) * ph * pw), "divide each window's sum by "
+                     "its size pool_height * pool_width (this is the sum)"))
+        rows.append((_try(lambda: F.max_pool2d(x, (ph, pw), stride=s)), "this is max pooling: take each window's mean"))
+        if ph != pw:
+            rows.append((_try(lambda: F.avg_pool2d(x, (ph, pw), stride=s) * ph * pw / ph ** 2),
+                         "the window holds pool_height * pool_width numbers: divide by that"))
+    return rows
+
+
+def _check_pool_forward(pool_forward, hidden, kind):
+    own = F.max_pool2d if kind == "max" else F.avg_pool2d
+    hint = (f"out[n, c, r, q] = the {'maximum' if kind == 'max' else 'mean'} of x[n, c, r*s:r*s+ph, q*s:q*s+pw], "
+            "one channel at a time, with H' = (H - ph) // s + 1 and W' = (W - pw) // s + 1")
+    for x, ph, pw, s in _pool_cases(hidden):
+        xn = _np(x)
+        x_in = xn.copy()
+        got = returns_tuple(call(pool_forward, x_in, _pool_param(ph, pw, s), hint=hint), 2, "(out, cache)",
+                            pool_forward)
+        unchanged(xn, x_in, f"{kind}_pool_forward changed x in place")
+        expected = own(x, (ph, pw), stride=s)
+        compare(got[0], _np(expected), f"out for {_describe_pool(x, ph, pw, s)} (expected shape "
+                f"{tuple(expected.shape)})", hint, _pool_forward_mistakes(x, ph, pw, s, kind), rtol=RTOL, atol=ATOL)
+
+
+@isolated
+def check_max_pool_forward(max_pool_forward, hidden: bool = False) -> None:
+    """``max_pool_forward(x, pool_param) -> (out, cache)`` equal to ``F.max_pool2d(x, (ph, pw), stride)``."""
+    _check_pool_forward(max_pool_forward, hidden, "max")
+
+
+@isolated
+def check_avg_pool_forward(avg_pool_forward, hidden: bool = False) -> None:
+    """``avg_pool_forward(x, pool_param) -> (out, cache)`` equal to ``F.avg_pool2d(x, (ph, pw), stride)``."""
+    _check_pool_forward(avg_pool_forward, hidden, "avg")
+
+
+def _max_pool_backward_loops(x, dout, ph, pw, s, *, ties_all=False, add=True):
+    n, c, h_out, w_out = dout.shape
+    dx = np.zeros_like(x)
+    for i in range(n):
+        for k in range(c):
+            for r in range(h_out):
+                for q in range(w_out):
+                    field = x[i, k, r * s:r * s + ph, q * s:q * s + pw]
+                    if ties_all:
+                        mask = field == field.max()
+                    else:
+                        mask = np.zeros(field.shape, dtype=bool)
+                        mask[np.unravel_index(np.argmax(field), field.shape)] = True
+                    region = dx[i, k, r * s:r * s + ph, q * s:q * s + pw]
+                    if add:
+                        region += mask * dout[i, k, r, q]
+                    else:
+                        region[mask] = dout[i, k, r, q]
+    return dx
+
+
+def _check_pool_backward(pool_forward, pool_backward, hidden, kind):
+    own = F.max_pool2d if kind == "max" else F.avg_pool2d
+    fwd_name, back_name = f"{kind}_pool_forward", f"{kind}_pool_backward"
+    hint = ("each window's gradient dout[n, c, r, q] goes to the position of its maximum only (the first one "
+            "if several tie, as in torch), added (+=) where windows overlap" if kind == "max" else
+            "every input of a window receives dout[n, c, r, q] / (pool_height * pool_width), added (+=) where "
+            "windows overlap")
+    for x, ph, pw, s in _pool_cases(hidden):
+        xr = x.clone().requires_grad_()
+        out = own(xr, (ph, pw), stride=s)
+        g = torch.Generator().manual_seed(int(x.numel()) + 7)
+        dout = torch.randn(*out.shape, generator=g, dtype=torch.float64)
+        out.backward(dout)
+        xn, dn = _np(x), _np(dout)
+        _, cache = returns_tuple(call(pool_forward, xn.copy(), _pool_param(ph, pw, s)), 2, "(out, cache)", pool_forward)
+        d_in = dn.copy()
+        dx = call(pool_backward, d_in, cache, hint=hint)
+        unchanged(dn, d_in, f"{back_name} changed dout in place")
+        xs = xn.copy()
+        xa = x.clone().requires_grad_()
+        F.avg_pool2d(xa, (ph, pw), stride=s).backward(dout)
+        whole_window = _np(xa.grad) * ph * pw             # dout sent to every input of its window
+        if kind == "max":
+            mistakes = [(whole_window, "only the maximum of each window receives its gradient: the other inputs "
+                                       "did not affect the output, so their gradient is 0"),
+                        (_max_pool_backward_loops(xs, dn, ph, pw, s, ties_all=True),
+                         "when several inputs tie for a window's maximum, send the gradient to ONE of them (the "
+                         "first, np.argmax's choice and torch's): giving it to all of them counts it twice"),
+                        (_max_pool_backward_loops(xs, dn, ph, pw, s, add=False),
+                         "windows overlap: ADD (+=) each window's gradient, don't overwrite (=)"),
+                        (_np(xr.grad) / (ph * pw), "the max passes its gradient on unchanged: no division by the "
+                                                   "window size (that is average pooling)")]
+        else:
+            mistakes = [(whole_window, "divide the gradient by the window size pool_height * pool_width: each input "
+                                       "contributed 1 / (ph * pw) of the mean"),
+                        (_avg_assign(xs.shape, dn, ph, pw, s), "windows overlap: ADD (+=) each window's share, "
+                                                               "don't overwrite (=)")]
+        compare(dx, _np(xr.grad), f"dx for {_describe_pool(x, ph, pw, s)}", hint, mistakes, rtol=RTOL, atol=ATOL)
+
+
+def _avg_assign(shape, dout, ph, pw, s):
+    dx = np.zeros(shape)
+    n, c, h_out, w_out = dout.shape
+    for r in range(h_out):
+        for q in range(w_out):
+            dx[:, :, r * s:r * s + ph, q * s:q * s + pw] = dout[:, :, r, q][:, :, None, None] / (ph * pw)
+    return dx
+
+
+@isolated
+def check_max_pool_backward(max_pool_forward, max_pool_backward, hidden: bool = False) -> None:
+    """``max_pool_backward(dout, cache) -> dx``, cache from your ``max_pool_forward``; compared with autograd."""
+    _check_pool_backward(max_pool_forward, max_pool_backward, hidden, "max")
+
+
+@isolated
+def check_avg_pool_backward(avg_pool_forward, avg_pool_backward, hidden: bool = False) -> None:
+    """``avg_pool_backward(dout, cache) -> dx``, cache from your ``avg_pool_forward``; compared with autograd."""
+    _check_pool_backward(avg_pool_forward, avg_pool_backward, hidden, "avg")
+
+
+# --------------------------------------------------------------------------------------------
+# 02 · filters: Sobel kernels, "same" filtering, what a kernel does to a flat image
+# --------------------------------------------------------------------------------------------
+
+SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+SOBEL_Y = SOBEL_X.T.copy()
+SOBEL_HINT = ("for a cross-correlation (F.conv2d, apply_filter): kx = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]] is "
+              "positive where the image gets brighter to the RIGHT, ky = kx.T where it gets brighter DOWNWARDS")
+
+
+def _correlate(image, kernel, pad=None) -> np.ndarray:
+    """Cross-correlation of a 2-D image with a 2-D kernel, zero 'same' padding (or ``pad`` = (ph, pw))."""
+    kh, kw = kernel.shape
+    ph, pw = (kh // 2, kw // 2) if pad is None else pad
+    out = F.conv2d(_t(image)[None, None], _t(kernel)[None, None], padding=(ph, pw))
+    return _np(out[0, 0])
+
+
+@isolated
+def check_sobel_kernels(sobel_kernels, hidden: bool = False) -> None:
+    """``sobel_kernels() -> (kx, ky)``, each (3, 3): the Sobel kernels for a cross-correlation."""
+    got = returns_tuple(call(sobel_kernels, hint=SOBEL_HINT), 2, "(kx, ky)", sobel_kernels)
+    kx, ky = as_array(got[0], "kx"), as_array(got[1], "ky")
+    for name, k in (("kx", kx), ("ky", ky)):
+        expect(k.shape == (3, 3), f"{name} should be a (3, 3) array, got shape {k.shape}")
+    expect(not (np.allclose(kx, SOBEL_Y) and np.allclose(ky, SOBEL_X)),
+           "kx and ky are swapped: kx differentiates along x (the columns, left to right), ky along y (rows, top to bottom)")
+    mistakes = lambda k: [(-k, "the sign is flipped: this is the kernel for a true convolution (scipy.ndimage.convolve "
+                               "flips it back). For a cross-correlation the +1, +2, +1 sit on the brighter side: right for kx, "
+                               "bottom for ky"),
+                          (k.T, "the kernel is transposed: kx has its -1, -2, -1 in the left COLUMN, ky in the top ROW"),
+                          (-k.T, "wrong orientation and sign: kx's -1, -2, -1 form the left column"),
+                          (np.sign(k), "the middle row/column of a Sobel kernel is weighted 2 (smoothing [1, 2, 1]); "
+                                       "[1, 1, 1] is the Prewitt kernel"),
+                          (k / 4, "use the integer weights; the notebook divides by 4 (skimage's normalisation) later"),
+                          (k / 8, "use the integer weights, not divided by 8")]
+    compare(kx, SOBEL_X, "kx", SOBEL_HINT, mistakes(SOBEL_X))
+    compare(ky, SOBEL_Y, "ky", SOBEL_HINT, mistakes(SOBEL_Y))
+    if hidden:
+        # what the kernels do: a ramp brightening to the right, a ramp brightening downwards
+        cols, rows = np.meshgrid(np.arange(7.0), np.arange(6.0))
+        for image, what in ((cols, "to the right"), (rows, "downwards")):
+            gx, gy = _correlate(image, kx)[1:-1, 1:-1], _correlate(image, ky)[1:-1, 1:-1]
+            active, quiet = (gx, gy) if what == "to the right" else (gy, gx)
+            expect(np.all(active > 0) and np.allclose(quiet, 0),
+                   f"on an image that brightens {what} (by 1 per pixel), the matching Sobel kernel must give a "
+                   f"positive response (8 per pixel) inside the image and the other one 0. {SOBEL_HINT}")
+        again = returns_tuple(call(sobel_kernels), 2, "(kx, ky)", sobel_kernels)
+        expect(np.allclose(as_array(again[0], "kx"), SOBEL_X), "sobel_kernels() must return the same kernels on every "
+               "call: build new arrays inside the function")
+
+
+FILTER_HINT = ("out = cross-correlation of the (float) image with the kernel after padding kh // 2 rows and kw // 2 "
+               "columns of zeros on each side, so out has the image's shape (H, W) ('same' padding); no flip")
+
+
+def _filter_cases(hidden: bool):
+    rng = np.random.default_rng(41)
+    asym = np.array([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0], [-2.0, 0.0, 1.0]])
+    cases = [(rng.normal(size=(6, 6)), asym)]
+    if hidden:
+        cases += [(rng.normal(size=(7, 11)), rng.normal(size=(5, 5))),        # odd, non-square image, 5x5
+                  (rng.normal(size=(9, 8)), rng.normal(size=(3, 5))),          # non-square kernel
+                  (rng.normal(size=(5, 6)), np.array([[1.0, 0.0, -1.0]])),     # a 1x3 kernel
+                  (rng.integers(0, 256, size=(8, 7)).astype(np.uint8), asym),  # a uint8 image
+                  (rng.normal(size=(4, 4)), np.array([[2.0]]))]                # a 1x1 kernel
+    return cases
+
+
+@isolated
+def check_apply_filter(apply_filter, hidden: bool = False) -> None:
+    """``apply_filter(image, kernel) -> filtered``: 2-D image (H, W), odd-sized kernel (kh, kw), zero 'same' padding."""
+    for image, kernel in _filter_cases(hidden):
+        img_in, k_in = image.copy(), kernel.copy()
+        got = call(apply_filter, img_in, k_in, hint=FILTER_HINT)
+        unchanged(image, img_in, "apply_filter changed the image in place")
+        unchanged(kernel, k_in, "apply_filter changed the kernel in place")
+        img = image.astype(np.float64)
+        kh, kw = kernel.shape
+        expected = _correlate(img, kernel)
+        mistakes = [(_correlate(img, kernel[::-1, ::-1].copy()), "the kernel is flipped: apply_filter (like F.conv2d "
+                     "and nn.Conv2d) computes a cross-correlation, sum(window * kernel), without flipping"),
+                    (_correlate(img, kernel, pad=(0, 0)), f"no padding: the output should keep the image's shape "
+                     f"{image.shape}, so pad kh // 2 = {kh // 2} rows and kw // 2 = {kw // 2} columns of zeros on each side")]
+        if kh != kw:
+            mistakes.append((_correlate(img, kernel, pad=(kh // 2, kh // 2)), "pad the rows by kh // 2 and the "
+                             "columns by kw // 2: this kernel is not square"))
+            mistakes.append((_correlate(img, kernel, pad=(kw // 2, kw // 2)), "pad the rows by kh // 2 and the "
+                             "columns by kw // 2: this kernel is not square"))
+        if kh > 1 or kw > 1:
+            edge = np.pad(img, ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode="edge")
+            mistakes.append((_correlate(edge, kernel, pad=(0, 0)), "pad with zeros (as nn.Conv2d(padding=...) does), "
+                             "not with copies of the edge pixels"))
+        if image.dtype == np.uint8:
+            mistakes.append((expected.astype(np.uint8), "convert the image to float first: uint8 arithmetic wraps "
+                             "negative responses around (-1 becomes 255)"))
+        compare(got, expected, f"the filtered image for an image {image.shape} ({image.dtype}) and a {kh}x{kw} kernel",
+                FILTER_HINT, mistakes, rtol=1e-7, atol=1e-9)
+
+
+EFFECTS = ("zero", "keep", "scale")
+EFFECT_HINT = ("filter a flat (constant) image and look at a pixel away from the border: every output is "
+               "level * kernel.sum(), so return 'zero' if the kernel sums to 0 (a flat image goes to 0), 'keep' if "
+               "it sums to 1 (a flat image is unchanged) and 'scale' otherwise; the sums are floats, so compare "
+               "with a tolerance (np.isclose(total, 1.0), np.isclose(total, 0.0, atol=1e-9))")
+
+
+def _effect_cases(hidden: bool):
+    g = np.random.default_rng(51)
+    cases = [np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),   # sum 0
+             np.array([[0.3, 0.6, 0.1]]),                                     # sums to 0.9999999999999999
+             np.array([[0.1, 0.2, -0.3]]),                                    # sums to 5.6e-17
+             np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])]     # sum 16
+    if hidden:
+        r = g.normal(size=(5, 5))
+        pos = g.uniform(0.1, 1.0, size=(7, 7))
+        cases += [r - r.mean(),                                              # a random zero-sum kernel
+                  pos / pos.sum(),                                            # a random normalised kernel
+                  np.array([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]]),   # emboss: sum 1
+                  np.array([[0.1] * 10]),                                     # 1 x 10, sums to 1 - 1e-16
+                  np.array([[1.0, -2.0, 1.0]]),                               # second difference: sum 0
+                  -np.eye(3) / 3,                                             # sum -1
+                  np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]),      # sum 0.5: darkens
+                  np.array([[0.2, 0.2, 0.2], [0.2, 0.3, 0.2], [0.2, 0.2, 0.2]])]      # sum 1.9
+    return cases
+
+
+def _label(total: float) -> str:
+    return "zero" if abs(total) < 1e-9 else "keep" if abs(total - 1) < 1e-9 else "scale"
+
+
+def _exact_label(total: float) -> str:
+    return "zero" if total == 0 else "keep" if total == 1 else "scale"
+
+
+@isolated
+def check_kernel_effect(kernel_effect, hidden: bool = False) -> None:
+    """``kernel_effect(kernel) -> 'zero' | 'keep' | 'scale'``: what the kernel does to a flat image."""
+    kernels = _effect_cases(hidden)
+    got = []
+    for k in kernels:
+        k_in = k.copy()
+        answer = call(kernel_effect, k_in, hint=EFFECT_HINT)
+        unchanged(k, k_in, "kernel_effect changed the kernel in place")
+        expect(isinstance(answer, str) and answer in EFFECTS,
+               f"kernel_effect should return one of {EFFECTS}, got {answer!r}")
+        got.append(answer)
+    want = [_label(k.sum()) for k in kernels]
+    if got == want:
+        return
+    corner = [_label(k[k.shape[0] // 2:, k.shape[1] // 2:].sum()) for k in kernels]   # top-left pixel, zero padding
+    mistakes = [([_exact_label(float(np.sum(k))) for k in kernels],
+                 "the sums are floating-point numbers: the weights 0.3, 0.6 and 0.1 add up to 0.9999999999999999, "
+                 "not exactly 1. Compare with a tolerance, np.isclose(total, 1.0) and "
+                 "np.isclose(total, 0.0, atol=1e-9)"),
+                ([_label(np.abs(k).sum()) for k in kernels],
+                 "add the SIGNED weights: in a zero-sum kernel (edges, Laplacian) positive and negative weights cancel"),
+                ([_label(k.mean()) for k in kernels],
+                 "use the kernel's SUM, not its mean: each output pixel of a flat image is level * sum of the weights"),
+                (corner, "you looked at a border pixel, where the zero padding hides part of the kernel: look at a "
+                         "pixel at least kh // 2 rows and kw // 2 columns away from the border")]
+    for wrong, why in mistakes:
+        if wrong != want and got == wrong:
+            raise CheckFailure(f"kernel_effect is wrong: {why}")
+    bad = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
+    raise CheckFailure(f"for the kernel {np.array2string(kernels[bad], precision=3)} (sum "
+                       f"{kernels[bad].sum():.3g}) kernel_effect returned {got[bad]!r}, expected {want[bad]!r}. "
+                       f"{EFFECT_HINT}")
+
+
+# --------------------------------------------------------------------------------------------
+# 03 · visualising conv layers: a named layer's activation through a forward hook
+# --------------------------------------------------------------------------------------------
+
+HOOK_HINT = ("layer = dict(model.named_modules())[layer_name] (raise a ValueError listing the valid names if it is "
+             "missing); handle = layer.register_forward_hook(lambda module, inputs, output: saved.append(output)); "
+             "run model(x) under torch.no_grad() inside try, handle.remove() in finally; return saved[0] (detached)")
+
+
+def _hook_model(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(OrderedDict([
+        ("features", nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                   nn.Sequential(OrderedDict([("conv", nn.Conv2d(3, 4, 3)), ("act", nn.Tanh())])))),
+        ("classifier", nn.Sequential(nn.Flatten(), nn.Linear(4 * 2 * 2, 5))),
+    ])).eval()
+
+
+def _hooks_left(model) -> list[str]:
+    from torch.nn.modules import module as module_mod
+
+    left = [name or "(the model)" for name, m in model.named_modules() if m._forward_hooks or m._forward_pre_hooks]
+    if module_mod._global_forward_hooks or module_mod._global_forward_pre_hooks:
+        left.append("(a global module hook)")
+    return left
+
+
+def _expected_activation(model, x, name):
+    saved = {}
+    layer = dict(model.named_modules())[name]
+    handle = layer.register_forward_hook(lambda m, i, o: saved.update(out=o.detach().clone()))  # returns None:
+    # a hook that returns a value replaces the layer's output
+    try:
+        with torch.no_grad():
+            final = model(x)
+    finally:
+        handle.remove()
+    inputs = {}
+    handle = layer.register_forward_hook(lambda m, i, o: inputs.update(value=i[0].detach().clone()))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()
+    return saved["out"], inputs["value"], final
+
+
+@isolated
+def check_activation_maps(activation_maps, hidden: bool = False) -> None:
+    """``activation_maps(model, x, layer_name) -> tensor``: the named layer's output for the batch ``x``,
+    captured with a forward hook that is removed afterwards (also when the forward pass fails)."""
+    model = _hook_model(61)
+    g = torch.Generator().manual_seed(62)
+    x = torch.randn(2, 1, 8, 8, generator=g)
+    names = ["features.0", "features"]
+    if hidden:
+        names += ["features.2", "features.3.conv", "features.3.act", "classifier.1", "classifier"]
+    valid = [n for n, _ in model.named_modules() if n]
+    for name in names:
+        x_in = x.clone()
+        got = call(activation_maps, model, x_in, name,
+                   hint=f"for layer_name={name!r}. {HOOK_HINT}" + (
+                       " Nested names such as 'features.0' are in model.named_modules(), not in "
+                       "model.named_children()" if "." in name else ""))
+        left = _hooks_left(model)
+        expect(not left, f"after activation_maps(model, x, {name!r}) hooks are still registered on {left}: keep the "
+                         "handle that register_forward_hook returns and call handle.remove() (in a finally block), "
+                         "or every later forward pass runs your hook again")
+        unchanged(x, x_in, "activation_maps changed x in place")
+        expect(isinstance(got, torch.Tensor), f"activation_maps should return a tensor, got {type(got).__name__}")
+        want, layer_input, final = _expected_activation(model, x, name)
+        expect(not got.requires_grad, "return the activation detached (output.detach(), or run the model under "
+                                      "torch.no_grad()): maps kept for plotting should not hold the autograd graph")
+        compare(got, want, f"the activation of {name!r} (expected shape {tuple(want.shape)})", HOOK_HINT,
+                [(layer_input, "this is the layer's INPUT: a forward hook is called as hook(module, inputs, output); "
+                               "keep `output`"),
+                 (final, "this is the model's final output: register the hook on the named layer and keep what "
+                         "the hook receives")], rtol=1e-5, atol=1e-6)
+    # an unknown name: a clear error listing the valid names
+    try:
+        call(activation_maps, model, x.clone(), "features.9")
+    except CheckFailure as err:
+        message = str(err)
+        if "not answered yet" in message:
+            raise
+        listed = [n for n in ("features.0", "features.3.conv", "classifier.1") if n in message]
+        expect(len(listed) == 3, "for an unknown layer_name ('features.9') raise an error that lists the valid names "
+                                 f"(e.g. {valid}), so the user can pick one; got: {message[:200]}")
+        expect(not _hooks_left(model), "hooks were left on the model after the error for an unknown name")
+    else:
+        raise CheckFailure("activation_maps(model, x, 'features.9') returned a value: 'features.9' is not a layer of "
+                           "the model; raise a ValueError that lists the valid names")
+    if hidden:
+        # the forward pass fails after the hooked layer ran: the hook must be removed all the same
+        bad = torch.randn(1, 1, 10, 10, generator=g)      # features run, the classifier's Linear gets the wrong size
+        try:
+            activation_maps(model, bad, "features.0")
+        except NotImplementedError as err:
+            raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
+        except Exception:  # noqa: BLE001 - the failure itself is expected; what matters is the clean-up
+            pass
+        left = _hooks_left(model)
+        expect(not left, f"when the forward pass raises, the hook stays registered on {left}: remove it in a "
+                         "`finally:` block (try: model(x) finally: handle.remove())")

@@ -1,0 +1,391 @@
+"""Week 3's graded checks, three ways each through the shared harness (tests/checks_harness.py): the
+notebooks' own solution cells pass (public and hidden cases), the released stubs fail as "not
+answered", typical wrong answers fail with their hint (those only the hidden cases can catch pass the
+public ones), and other right answers pass.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from checks_harness import Right, Week, Wrong, make_tests
+from helpers import scratch
+from helpers.checks import week3 as checks
+
+CHECKS = {
+    "check_conv_forward": ("01", ["conv_forward"]),
+    "check_conv_backward": ("01", ["conv_forward", "conv_backward"]),
+    "check_max_pool_forward": ("01", ["max_pool_forward"]),
+    "check_max_pool_backward": ("01", ["max_pool_forward", "max_pool_backward"]),
+    "check_avg_pool_forward": ("01", ["avg_pool_forward"]),
+    "check_avg_pool_backward": ("01", ["avg_pool_forward", "avg_pool_backward"]),
+    "check_sobel_kernels": ("02", ["sobel_kernels"]),
+    "check_apply_filter": ("02", ["apply_filter"]),
+    "check_kernel_effect": ("02", ["kernel_effect"]),
+    "check_activation_maps": ("03", ["activation_maps"]),
+}
+WEEK = Week("week3", checks, CHECKS, base={"np": np, "torch": torch, "nn": nn, "F": F, "scratch": scratch})
+
+
+def ref(fn_name):
+    for ns in WEEK.reference.values():
+        if fn_name in ns and callable(ns[fn_name]):
+            return ns[fn_name]
+    raise KeyError(fn_name)
+
+
+# ---------------------------------------------------------------- 01 convolution
+
+def _conv(flip=False, pad_mode="constant", use_pad=True, use_stride=True, scale_start=True, bias=True, tuple_out=True):
+    def conv_forward(x, w, b, conv_param):
+        s, p = conv_param["stride"], conv_param["pad"]
+        s_size = s if use_stride else 1
+        s_start = s_size if scale_start else 1
+        p = p if use_pad else 0
+        k = w[:, :, ::-1, ::-1] if flip else w
+        n, _, h, wd = x.shape
+        nf, _, hh, ww = w.shape
+        h_out, w_out = (h + 2 * p - hh) // s_size + 1, (wd + 2 * p - ww) // s_size + 1
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode=pad_mode)
+        out = np.zeros((n, nf, h_out, w_out))
+        for i in range(n):
+            for f in range(nf):
+                for r in range(h_out):
+                    for c in range(w_out):
+                        field = xp[i, :, r * s_start:r * s_start + hh, c * s_start:c * s_start + ww]
+                        out[i, f, r, c] = np.sum(field * k[f]) + (b[f] if bias else 0)
+        return (out, (x, w, b, conv_param)) if tuple_out else out
+    return conv_forward
+
+
+def _conv_in_place(x, w, b, conv_param):
+    out = ref("conv_forward")(x, w, b, conv_param)
+    x[...] = 0
+    return out
+
+
+def _conv_back(flip=False, add_dx=True, add_dw=True, crop="right", step_scaled=True, dw_scale=1.0, db="sum",
+               dw_transposed=False):
+    def conv_backward(dout, cache):
+        x, w, b, conv_param = cache
+        s, p = conv_param["stride"], conv_param["pad"]
+        step = s if step_scaled else 1
+        n, nf, h_out, w_out = dout.shape
+        hh, ww = w.shape[2:]
+        k = w[:, :, ::-1, ::-1] if flip else w
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+        dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+        for i in range(n):
+            for f in range(nf):
+                for r in range(h_out):
+                    for c in range(w_out):
+                        g = dout[i, f, r, c]
+                        region = (i, slice(None), slice(r * step, r * step + hh), slice(c * step, c * step + ww))
+                        if add_dx:
+                            dxp[region] += g * k[f]
+                        else:
+                            dxp[region] = g * k[f]
+                        if add_dw:
+                            dw[f] += g * xp[region]
+                        else:
+                            dw[f] = g * xp[region]
+        dx = {"right": dxp[:, :, p:p + x.shape[2], p:p + x.shape[3]], "none": dxp,
+              "minus": dxp[:, :, p:-p, p:-p]}[crop]
+        dbv = {"sum": dout.sum(axis=(0, 2, 3)), "mean": dout.mean(axis=(0, 2, 3)), "no batch": dout.sum(axis=(2, 3))}[db]
+        if dw_transposed:
+            dw = dw.transpose(0, 1, 3, 2)
+        return dx, dw * dw_scale, dbv
+    return conv_backward
+
+
+def _conv_back_over_n(dout, cache):
+    dx, dw, db = ref("conv_backward")(dout, cache)
+    return dx, dw / dout.shape[0], db
+
+
+def _conv_fast(x, w, b, conv_param):
+    return scratch.conv_forward_fast(x, w, b, conv_param)
+
+
+# ---------------------------------------------------------------- 01 pooling
+
+def _pool(kind="max", use_stride=True, scale_start=True, stride_is_size=False, swap=False, over_channels=False,
+          divide=None):
+    def pool_forward(x, pool_param):
+        ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+        if swap:
+            ph, pw = pw, ph
+        sh = sw = s if use_stride else 1
+        if stride_is_size:
+            sh, sw = ph, pw
+        start_h, start_w = (sh, sw) if scale_start else (1, 1)
+        n, c, h, w = x.shape
+        h_out, w_out = (h - ph) // sh + 1, (w - pw) // sw + 1
+        out = np.zeros((n, c, h_out, w_out))
+        for r in range(h_out):
+            for q in range(w_out):
+                win = x[:, :, r * start_h:r * start_h + ph, q * start_w:q * start_w + pw]
+                if kind == "max":
+                    v = win.max(axis=(2, 3))
+                    if over_channels:
+                        v = np.repeat(v.max(axis=1, keepdims=True), c, axis=1)
+                else:
+                    v = win.sum(axis=(2, 3)) / (ph * pw if divide is None else divide(ph, pw))
+                out[:, :, r, q] = v
+        return out, (x, pool_param)
+    return pool_forward
+
+
+def _max_back(mode="argmax", add=True, scale=1.0):
+    def max_pool_backward(dout, cache):
+        x, pool_param = cache
+        ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+        n, c, h_out, w_out = dout.shape
+        dx = np.zeros_like(x)
+        for i in range(n):
+            for k in range(c):
+                for r in range(h_out):
+                    for q in range(w_out):
+                        field = x[i, k, r * s:r * s + ph, q * s:q * s + pw]
+                        if mode == "all":
+                            mask = np.ones(field.shape, bool)
+                        elif mode == "ties":
+                            mask = field == field.max()
+                        else:
+                            mask = np.zeros(field.shape, bool)
+                            mask[np.unravel_index(np.argmax(field), field.shape)] = True
+                        region = dx[i, k, r * s:r * s + ph, q * s:q * s + pw]
+                        if add:
+                            region += mask * dout[i, k, r, q] * scale
+                        else:
+                            region[mask] = dout[i, k, r, q] * scale
+        return dx
+    return max_pool_backward
+
+
+def _avg_back(divide=True, add=True):
+    def avg_pool_backward(dout, cache):
+        shape, pool_param = cache
+        ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+        _, _, h_out, w_out = dout.shape
+        dx = np.zeros(shape)
+        for r in range(h_out):
+            for q in range(w_out):
+                share = dout[:, :, r:r + 1, q:q + 1] / (ph * pw if divide else 1)
+                if add:
+                    dx[:, :, r * s:r * s + ph, q * s:q * s + pw] += share
+                else:
+                    dx[:, :, r * s:r * s + ph, q * s:q * s + pw] = share
+        return dx
+    return avg_pool_backward
+
+
+def _scratch_max_forward(x, pool_param):
+    return scratch.max_pool_forward(x, pool_param)
+
+
+# ---------------------------------------------------------------- 02 filters
+
+KX = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+def _filter(flip=False, pad="same", mode="constant", keep_dtype=False):
+    def apply_filter(image, kernel):
+        img = np.asarray(image, dtype=float)
+        k = kernel[::-1, ::-1] if flip else kernel
+        kh, kw = k.shape
+        ph, pw = {"same": (kh // 2, kw // 2), "none": (0, 0), "square": (kh // 2, kh // 2)}[pad]
+        padded = np.pad(img, ((ph, ph), (pw, pw)), mode=mode)
+        out = F.conv2d(torch.tensor(padded)[None, None], torch.tensor(np.ascontiguousarray(k), dtype=torch.float64)[None, None])
+        out = out[0, 0].numpy()
+        return out.astype(image.dtype) if keep_dtype else out
+    return apply_filter
+
+
+def _filter_scratch_loops(image, kernel):
+    img = np.asarray(image, dtype=float)
+    kh, kw = kernel.shape
+    out, _ = scratch.conv_forward_naive(np.pad(img, ((kh // 2,) * 2, (kw // 2,) * 2))[None, None],
+                                        np.asarray(kernel, float)[None, None], np.zeros(1), {"stride": 1, "pad": 0})
+    return out[0, 0]
+
+
+def _effect(kind):
+    def kernel_effect(kernel):
+        if kind == "exact":
+            total = np.sum(kernel)
+            return "zero" if total == 0 else "keep" if total == 1 else "scale"
+        if kind == "abs":
+            total = np.abs(kernel).sum()
+        elif kind == "mean":
+            total = kernel.mean()
+        elif kind == "corner":
+            kh, kw = kernel.shape
+            total = kernel[kh // 2:, kw // 2:].sum()
+        elif kind == "bool":
+            return bool(np.isclose(kernel.sum(), 1))
+        else:
+            total = kernel.sum()
+        return "zero" if np.isclose(total, 0, atol=1e-9) else "keep" if np.isclose(total, 1) else "scale"
+    return kernel_effect
+
+
+def _effect_flat_image(kernel):
+    kh, kw = kernel.shape
+    flat = np.full((3 * kh, 3 * kw), 2.0)
+    centre = F.conv2d(torch.tensor(flat)[None, None], torch.tensor(np.asarray(kernel, float))[None, None])[0, 0, kh, kw]
+    ratio = float(centre) / 2.0
+    return "zero" if abs(ratio) < 1e-9 else "keep" if abs(ratio - 1) < 1e-9 else "scale"
+
+
+# ---------------------------------------------------------------- 03 activation maps
+
+def _hooked(remove="finally", keep="output", lookup="modules", unknown="valueerror", detach=True):
+    def activation_maps(model, x, layer_name):
+        layers = dict(model.named_modules() if lookup == "modules" else model.named_children())
+        if layer_name not in layers:
+            if unknown == "keyerror":
+                raise KeyError(layer_name)
+            if unknown == "none":
+                return None
+            raise ValueError(f"unknown layer {layer_name!r}; valid: {[n for n in dict(model.named_modules()) if n]}")
+        saved = []
+
+        def hook(module, inputs, output):
+            value = {"output": output, "input": inputs[0]}.get(keep, output)
+            saved.append(value.detach() if detach else value)
+
+        handle = layers[layer_name].register_forward_hook(hook)
+        if remove == "finally":
+            try:
+                final = model(x) if not detach else None
+                if detach:
+                    with torch.no_grad():
+                        final = model(x)
+            finally:
+                handle.remove()
+        else:
+            with torch.no_grad():
+                final = model(x)
+            if remove == "after":
+                handle.remove()
+        return final.detach() if keep == "final" else saved[0]
+    return activation_maps
+
+
+def _get_submodule(model, x, layer_name):
+    try:
+        layer = model.get_submodule(layer_name)
+    except AttributeError:
+        raise ValueError(f"no layer {layer_name!r} among {[n for n, _ in model.named_modules() if n]}") from None
+    out = {}
+    handle = layer.register_forward_hook(lambda m, i, o: out.update(value=o))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        handle.remove()
+    return out["value"]
+
+
+WRONG = [
+    Wrong("check_conv_forward", _conv(flip=True), "flipped"),
+    Wrong("check_conv_forward", _conv(use_pad=False), "not padded"),
+    Wrong("check_conv_forward", _conv(pad_mode="edge"), "pad with zeros"),
+    Wrong("check_conv_forward", _conv(use_stride=False), "stride is ignored"),
+    Wrong("check_conv_forward", _conv(scale_start=False), r"must start at\s+\(r \* stride"),
+    Wrong("check_conv_forward", _conv(bias=False), "add the bias"),
+    Wrong("check_conv_forward", _conv(tuple_out=False), r"should return a tuple \(out, cache\)"),
+    Wrong("check_conv_forward", _conv_in_place, "changed x in place"),
+    Wrong("check_conv_backward", _conv_back(flip=True), "flipped kernel"),
+    Wrong("check_conv_backward", _conv_back(add_dx=False), r"ADD each output's contribution into dx"),
+    Wrong("check_conv_backward", _conv_back(crop="none"), "cut the 1 padded rows"),
+    Wrong("check_conv_backward", _conv_back(crop="minus"), "EMPTY", public_passes=True),
+    Wrong("check_conv_backward", _conv_back(step_scaled=False), r"\(r \* stride, c \* stride\)"),
+    Wrong("check_conv_backward", _conv_back(add_dw=False), r"dw\[f\] collects a contribution"),
+    Wrong("check_conv_backward", _conv_back_over_n, "no 1/N in dw"),
+    Wrong("check_conv_backward", _conv_back(db="mean"), "SUMS dout"),
+    Wrong("check_conv_backward", _conv_back(db="no batch"), r"shape \(F,\)"),
+    Wrong("check_conv_backward", _conv_back(dw_transposed=True), "transposed"),
+    Wrong("check_max_pool_forward", _pool(use_stride=False), "stride is ignored"),
+    Wrong("check_max_pool_forward", _pool(stride_is_size=True), "not the window size", public_passes=True),
+    Wrong("check_max_pool_forward", _pool(scale_start=False), r"starts at \(r \* stride"),
+    Wrong("check_max_pool_forward", _pool(swap=True), "swapped", public_passes=True),
+    Wrong("check_max_pool_forward", _pool(kind="avg"), "average pooling"),
+    Wrong("check_max_pool_forward", _pool(over_channels=True), "each channel on its own"),
+    Wrong("check_max_pool_backward", _max_back(mode="all"), "only the maximum of each window"),
+    Wrong("check_max_pool_backward", _max_back(mode="ties"), "tie", public_passes=True),
+    Wrong("check_max_pool_backward", _max_back(add=False), "windows overlap", public_passes=True),
+    Wrong("check_max_pool_backward", _max_back(scale=0.25), "no division by the window size"),
+    Wrong("check_avg_pool_forward", _pool(kind="avg", divide=lambda ph, pw: 1), "divide each window's sum"),
+    Wrong("check_avg_pool_forward", _pool(kind="max"), "this is max pooling"),
+    Wrong("check_avg_pool_forward", _pool(kind="avg", use_stride=False), "stride is ignored"),
+    Wrong("check_avg_pool_forward", _pool(kind="avg", divide=lambda ph, pw: ph * ph),
+          r"pool_height \* pool_width numbers", public_passes=True),
+    Wrong("check_avg_pool_backward", _avg_back(divide=False), "divide the gradient by the window size"),
+    Wrong("check_avg_pool_backward", _avg_back(add=False), "windows overlap", public_passes=True),
+    Wrong("check_sobel_kernels", lambda: (KX.T, KX), "swapped"),
+    Wrong("check_sobel_kernels", lambda: (-KX, -KX.T), "sign is flipped"),
+    Wrong("check_sobel_kernels", lambda: (np.sign(KX), np.sign(KX.T)), "Prewitt"),
+    Wrong("check_sobel_kernels", lambda: (KX / 4, KX.T / 4), "integer weights"),
+    Wrong("check_sobel_kernels", lambda: KX, r"should return a tuple \(kx, ky\)"),
+    Wrong("check_sobel_kernels", lambda: (KX[:2], KX.T), r"\(3, 3\) array"),
+    Wrong("check_apply_filter", _filter(pad="none"), "no padding"),
+    Wrong("check_apply_filter", _filter(flip=True), "flipped"),
+    Wrong("check_apply_filter", _filter(pad="square"), "not square", public_passes=True),
+    Wrong("check_apply_filter", _filter(mode="edge"), "copies of the edge pixels"),
+    Wrong("check_apply_filter", _filter(keep_dtype=True), "convert the image to float", public_passes=True),
+    Wrong("check_kernel_effect", _effect("exact"), "floating-point"),
+    Wrong("check_kernel_effect", _effect("abs"), "SIGNED"),
+    Wrong("check_kernel_effect", _effect("mean"), "not its mean"),
+    Wrong("check_kernel_effect", _effect("corner"), "border pixel"),
+    Wrong("check_kernel_effect", _effect("bool"), "should return one of"),
+    Wrong("check_activation_maps", _hooked(remove="never"), "still registered"),
+    Wrong("check_activation_maps", _hooked(remove="after"), "finally", public_passes=True),
+    Wrong("check_activation_maps", _hooked(keep="input"), "INPUT"),
+    Wrong("check_activation_maps", _hooked(keep="final"), "final output"),
+    Wrong("check_activation_maps", _hooked(lookup="children"), r"named_modules\(\)"),
+    Wrong("check_activation_maps", _hooked(unknown="keyerror"), "lists the valid names"),
+    Wrong("check_activation_maps", _hooked(unknown="none"), "returned a value"),
+    Wrong("check_activation_maps", _hooked(detach=False), "detached"),
+]
+
+RIGHT = [
+    Right("check_conv_forward", _conv_fast, "the im2col reference from helpers.scratch"),
+    Right("check_conv_backward", {"conv_forward": _conv_fast, "conv_backward": scratch.conv_backward_fast},
+          "the reference layers, with their own cache"),
+    Right("check_max_pool_backward", {"max_pool_forward": _scratch_max_forward,
+                                      "max_pool_backward": scratch.max_pool_backward}),
+    Right("check_avg_pool_backward", {"avg_pool_forward": scratch.avg_pool_forward,
+                                      "avg_pool_backward": scratch.avg_pool_backward}),
+    Right("check_sobel_kernels", lambda: ([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])),
+          "integer lists and arrays"),
+    Right("check_apply_filter", _filter_scratch_loops, "the loops of helpers.scratch"),
+    Right("check_kernel_effect", _effect_flat_image, "read off a filtered flat image"),
+    Right("check_activation_maps", _get_submodule, "get_submodule, the output kept without detach under no_grad"),
+]
+
+globals().update(make_tests(WEEK, WRONG, RIGHT))
+
+
+# ---------------------------------------------------------------- the checks' own edge cases
+
+def test_kernel_effect_cases_include_sums_that_are_not_exact():
+    """The 'exact comparison' mistake is only caught if some case's float sum misses 0 or 1 by rounding."""
+    sums = [float(np.sum(k)) for k in checks._effect_cases(hidden=False)]
+    assert any(s != 1.0 and abs(s - 1.0) < 1e-12 for s in sums)
+
+
+def test_conv_cases_fit_the_scratch_reference():
+    """Every hidden case has sizes that divide exactly (helpers.scratch raises otherwise)."""
+    for x, w, b, s, p in checks._conv_cases(hidden=True):
+        out, _ = scratch.conv_forward_naive(x.numpy(), w.numpy(), b.numpy(), {"stride": s, "pad": p})
+        assert np.allclose(out, F.conv2d(x, w, b, stride=s, padding=p).numpy())
+
+
+def test_activation_check_leaves_the_global_hooks_alone():
+    from torch.nn.modules import module as module_mod
+
+    checks.check_activation_maps(ref("activation_maps"), hidden=True)
+    assert not module_mod._global_forward_hooks
