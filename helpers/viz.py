@@ -157,7 +157,11 @@ def activation_maps(model, layer, image):
     if image.ndim != 3:
         raise ValueError(f"expected one image of shape (C, H, W), got {tuple(image.shape)}")
     captured = {}
-    handle = layer.register_forward_hook(lambda mod, inp, out: captured.setdefault("out", out.detach()))
+
+    def keep(mod, inp, out):  # returns None: a forward hook that returns a value replaces the layer's output
+        captured["out"] = out.detach()
+
+    handle = layer.register_forward_hook(keep)
     try:
         model.eval()
         with torch.no_grad():

@@ -41,7 +41,8 @@ BREAK_LOADER = textwrap.dedent("""
 # name -> (file in helpers/, text replaced, replacement, notebook that must fail, what its failure shows)
 MUTATIONS = {
     "fit_without_zero_grad": (
-        "train.py", "optimizer.zero_grad(set_to_none=True)", "pass  # mutation: no zero_grad",
+        "train.py", "            if training:\n                optimizer.zero_grad(set_to_none=True)",
+        "            if training:\n                pass  # mutation: no zero_grad",
         "week1/00_getting_started.ipynb", "mlp_test_acc"),
     "relu_backward_passes_negative_inputs": (
         "scratch/layers.py", "return _dout_like(dout, x) * (x > 0)", "return _dout_like(dout, x)",
