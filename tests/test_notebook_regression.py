@@ -8,7 +8,8 @@ where the broken result shows. Four breakages:
 - the in-memory loader pairs images with the wrong labels (a sitecustomize patch);
 - `fit` no longer calls `optimizer.zero_grad()` (gradients pile up across batches);
 - `scratch.relu_backward` lets the gradient through where the input is negative;
-- the MNIST loader returns every label shifted by one.
+- the MNIST loader returns the training labels shifted by one (shifting train and test
+  alike would leave accuracy unchanged: the model just learns the shifted names).
 
 The last three are source mutations of a copy of `helpers/` put first on the path. Each
 names the exact text it replaces, so a refactor that moves that text fails here loudly
@@ -51,7 +52,8 @@ MUTATIONS = {
         "data/idx.py",
         "return cls(folder, train=train, transform=transform, target_transform=target_transform, download=False)",
         "ds = cls(folder, train=train, transform=transform, target_transform=target_transform, download=False)\n"
-        "    ds.targets = (ds.targets + 1) % 10  # mutation: labels shifted by one\n"
+        "    if train:  # mutation: the training labels shifted by one (test labels stay right)\n"
+        "        ds.targets = (ds.targets + 1) % 10\n"
         "    return ds",
         "week1/00_getting_started.ipynb", "mlp_test_acc"),
 }
