@@ -24,6 +24,12 @@ CHECKS = {
     "check_apply_filter": ("02", ["apply_filter"]),
     "check_kernel_effect": ("02", ["kernel_effect"]),
     "check_activation_maps": ("03", ["activation_maps"]),
+    "check_mnist_mlp": ("04", ["MnistMLP"]),
+    "check_early_stopping_epochs": ("04", ["early_stopping_epochs"]),
+    "check_cifar_cnn": ("05", ["CifarCNN"]),
+    "check_label_smoothing": ("05", ["label_smoothing_cross_entropy"]),
+    "check_conv_output_size": ("06", ["conv_output_size"]),
+    "check_lenet5": ("06", ["ModifiedLeNet5"]),
 }
 WEEK = Week("week3", checks, CHECKS, base={"np": np, "torch": torch, "nn": nn, "F": F, "scratch": scratch})
 
@@ -289,6 +295,143 @@ def _get_submodule(model, x, layer_name):
     return out["value"]
 
 
+
+# ---------------------------------------------------------------- 04 the classic MLP, early stopping
+
+def _mlp(dropout="hidden", act=nn.ReLU, softmax=False, check_shape=True, fixed_hidden=None, bias=True):
+    class MnistMLP(nn.Module):
+        def __init__(self, hidden=512, p_drop=0.2):
+            super().__init__()
+            h = fixed_hidden or hidden
+            drop = (lambda: nn.Dropout(p_drop)) if dropout == "hidden" else nn.Identity
+            self.net = nn.Sequential(nn.Linear(784, h, bias=bias), act(), drop(), nn.Linear(h, h), act(), drop(),
+                                     nn.Linear(h, 10), *([nn.Dropout(p_drop)] if dropout == "logits" else []))
+
+        def forward(self, x):
+            if check_shape == "4d-only":
+                if x.dim() not in (2, 4) or (x.dim() == 2 and x.shape[1] != 784):
+                    raise ValueError(f"expected (N, 1, 28, 28) or (N, 784), got {tuple(x.shape)}")
+            elif check_shape is True and not ((x.dim() == 4 and tuple(x.shape[1:]) == (1, 28, 28))
+                                      or (x.dim() == 2 and x.shape[1] == 784)):
+                raise ValueError(f"expected (N, 1, 28, 28) or (N, 784), got {tuple(x.shape)}")
+            out = self.net(x.reshape(-1, 784) if check_shape == "reshape" else x.flatten(1))
+            return out.softmax(1) if softmax else out
+    return MnistMLP
+
+
+def _stopping(strict=True, late=False, zero_based=False, best_of_all=False, never=False, check_patience=True):
+    def early_stopping_epochs(val_losses, patience):
+        if check_patience and patience < 1:
+            raise ValueError("patience >= 1")
+        best, best_epoch, wait, stop = float("inf"), None, 0, None
+        for epoch, loss in enumerate(val_losses, start=0 if zero_based else 1):
+            if loss < best or (not strict and loss <= best):
+                best, best_epoch, wait = loss, epoch, 0
+            else:
+                wait += 1
+                if (wait > patience if late else wait >= patience) and not never:
+                    stop = epoch
+                    break
+        if best_of_all:
+            best_epoch = int(np.argmin(val_losses)) + 1
+        return best_epoch, stop
+    return early_stopping_epochs
+
+
+# ---------------------------------------------------------------- 05 CNN, label smoothing
+
+def _cnn(pad=1, dropout=True, fixed_p=None, check_shape=True, softmax=False, functional_dropout=False, side=None):
+    class CifarCNN(nn.Module):
+        def __init__(self, in_channels=3, num_classes=10, width=16, hidden=500, p_drop=0.25, image_size=32):
+            super().__init__()
+            self.in_channels, self.image_size, self.p = in_channels, image_size, p_drop
+            blocks, c = [], in_channels
+            for c_out in (width, 2 * width, 4 * width):
+                blocks += [nn.Conv2d(c, c_out, 3, padding=pad), nn.ReLU(), nn.MaxPool2d(2)]
+                c = c_out
+            self.features = nn.Sequential(*blocks)
+            s = side if side is not None else image_size // 8
+            drop = (lambda: nn.Dropout(fixed_p if fixed_p is not None else p_drop)) if dropout and not functional_dropout \
+                else nn.Identity
+            self.head = nn.Sequential(nn.Flatten(), drop(), nn.Linear(c * s * s, hidden), nn.ReLU(), drop(),
+                                      nn.Linear(hidden, num_classes))
+
+        def forward(self, x):
+            if check_shape and (x.dim() != 4 or tuple(x.shape[1:]) != (self.in_channels, self.image_size, self.image_size)):
+                raise ValueError(f"expected (N, {self.in_channels}, {self.image_size}, {self.image_size})")
+            if functional_dropout:
+                x = F.dropout(x, self.p)
+            out = self.head(self.features(x))
+            return out.softmax(1) if softmax else out
+    return CifarCNN
+
+
+def _smooth(mode="right"):
+    def label_smoothing_cross_entropy(logits, targets, smoothing):
+        if logits.dim() != 2 or targets.dim() != 1 or len(logits) != len(targets):
+            raise ValueError("expected logits (N, C) and targets (N,)")
+        if mode != "no range" and not 0 <= smoothing < 1:
+            raise ValueError("smoothing in [0, 1)")
+        c = logits.shape[1]
+        logp = logits.softmax(1).log() if mode == "naive" else torch.log_softmax(logits, 1)
+        onehot = F.one_hot(targets, c).to(logits.dtype)
+        if mode == "other":
+            q = (1 - smoothing) * onehot + smoothing / (c - 1) * (1 - onehot)
+        elif mode == "ignored":
+            q = onehot
+        else:
+            q = (1 - smoothing) * onehot + smoothing / c
+        per = -(q * logp).sum(1)
+        if mode == "library":
+            return F.cross_entropy(logits, targets, label_smoothing=smoothing)
+        if mode == "item":
+            return torch.tensor(per.mean().item())
+        return per.sum() if mode == "sum" else per.mean()
+    return label_smoothing_cross_entropy
+
+
+# ---------------------------------------------------------------- 06 LeNet-5
+
+def _size(plus_one=True, pad_twice=True, stride=True, ceil=False, floats=False, check=True):
+    def conv_output_size(size, *, kernel, stride_=None, padding=0, **kw):
+        s = kw.get("stride", 1) if stride else 1
+        p = 2 * padding if pad_twice else padding
+        if check and kernel > size + 2 * padding:
+            raise ValueError("kernel larger than the padded input")
+        span = size + p - kernel
+        out = (span / s) if floats else (-(-span // s) if ceil else span // s)
+        return out + (1 if plus_one else 0)
+    return conv_output_size
+
+
+def _lenet(pad=2, names=("c1", "s2", "c3", "s4", "c5", "f6", "output"), honour_pool=True, honour_act=True,
+           softmax=False, f6_act=True, check_shape=True, default_pool="max", check_args=True):
+    from collections import OrderedDict
+
+    class ModifiedLeNet5(nn.Module):
+        def __init__(self, pool=default_pool, activation="relu"):
+            super().__init__()
+            if check_args and pool not in ("max", "avg"):
+                raise ValueError("pool must be 'max' or 'avg'")
+            pool = pool if honour_pool else "max"
+            activation = activation if honour_act else "relu"
+            P = nn.MaxPool2d if pool == "max" else nn.AvgPool2d
+            A = nn.ReLU if activation == "relu" else nn.Tanh
+            layers = [nn.Sequential(nn.Conv2d(1, 6, 5, padding=pad), A()), P(2), nn.Sequential(nn.Conv2d(6, 16, 5), A()),
+                      P(2), nn.Sequential(nn.Conv2d(16, 120, 5 if pad == 2 else 4), A()),
+                      nn.Sequential(nn.Flatten(), nn.Linear(120, 84), *([A()] if f6_act else [])), nn.Linear(84, 10)]
+            for name, layer in zip(names, layers):
+                self.add_module(name, layer)
+
+        def forward(self, x):
+            if check_shape and not (x.dim() == 4 and tuple(x.shape[1:]) == (1, 28, 28)):
+                raise ValueError(f"expected (N, 1, 28, 28), got {tuple(x.shape)}")
+            for layer in self.children():
+                x = layer(x)
+            return x.softmax(1) if softmax else x
+    return ModifiedLeNet5
+
+
 WRONG = [
     Wrong("check_conv_forward", _conv(flip=True), "flipped"),
     Wrong("check_conv_forward", _conv(use_pad=False), "not padded"),
@@ -349,6 +492,51 @@ WRONG = [
     Wrong("check_activation_maps", _hooked(unknown="keyerror"), "lists the valid names"),
     Wrong("check_activation_maps", _hooked(unknown="none"), "returned a value"),
     Wrong("check_activation_maps", _hooked(detach=False), "detached"),
+
+    Wrong("check_mnist_mlp", _mlp(dropout="none"), "every row should be the output layer's bias"),
+    Wrong("check_mnist_mlp", _mlp(dropout="logits"), "dropout is applied to the logits"),
+    Wrong("check_mnist_mlp", _mlp(softmax=True), "probabilities"),
+    Wrong("check_mnist_mlp", _mlp(act=nn.Identity), "no ReLU"),
+    Wrong("check_mnist_mlp", _mlp(act=nn.Sigmoid), "sigmoid instead of ReLU"),
+    Wrong("check_mnist_mlp", _mlp(check_shape="reshape"), "accepted one image"),
+    Wrong("check_mnist_mlp", _mlp(check_shape="4d-only"), "not a ValueError", public_passes=True),
+    Wrong("check_mnist_mlp", _mlp(fixed_hidden=512), "for hidden=64", public_passes=True),
+    Wrong("check_mnist_mlp", _mlp(bias=False), "expected 669,706"),
+    Wrong("check_early_stopping_epochs", _stopping(strict=False), "a tie is not an improvement", public_passes=True),
+    Wrong("check_early_stopping_epochs", _stopping(late=True), "one epoch late"),
+    Wrong("check_early_stopping_epochs", _stopping(zero_based=True), "count from 1"),
+    Wrong("check_early_stopping_epochs", _stopping(best_of_all=True), "TRAINED"),
+    Wrong("check_early_stopping_epochs", _stopping(never=True), "should stop here"),
+    Wrong("check_early_stopping_epochs", _stopping(check_patience=False), "patience >= 1", public_passes=True),
+    Wrong("check_cifar_cnn", _cnn(pad=0), "RuntimeError"),
+    Wrong("check_cifar_cnn", _cnn(dropout=False), "needs nn.Dropout"),
+    Wrong("check_cifar_cnn", _cnn(fixed_p=0.5), "using the p_drop argument"),
+    Wrong("check_cifar_cnn", _cnn(functional_dropout=True), "needs nn.Dropout"),
+    Wrong("check_cifar_cnn", _cnn(softmax=True), "probabilities"),
+    Wrong("check_cifar_cnn", _cnn(check_shape=False), "accepted|not a ValueError"),
+    Wrong("check_cifar_cnn", _cnn(side=4), "for CifarCNN"),
+    Wrong("check_label_smoothing", _smooth("ignored"), "smoothing is ignored"),
+    Wrong("check_label_smoothing", _smooth("other"), r"e / \(C - 1\)"),
+    Wrong("check_label_smoothing", _smooth("sum"), "MEAN over the batch"),
+    Wrong("check_label_smoothing", _smooth("naive"), "NaN or inf", public_passes=True),
+    Wrong("check_label_smoothing", _smooth("library"), "write the loss from log_softmax yourself"),
+    Wrong("check_label_smoothing", _smooth("item"), "keep the autograd graph"),
+    Wrong("check_label_smoothing", _smooth("no range"), "smoothing 1.5", public_passes=True),
+    Wrong("check_conv_output_size", _size(plus_one=False), r"forgot the \+ 1"),
+    Wrong("check_conv_output_size", _size(pad_twice=False), "BOTH sides"),
+    Wrong("check_conv_output_size", _size(stride=False), "stride is ignored"),
+    Wrong("check_conv_output_size", _size(ceil=True), r"round down", public_passes=True),
+    Wrong("check_conv_output_size", _size(floats=True), "should be an int"),
+    Wrong("check_conv_output_size", _size(check=False), "should raise a ValueError"),
+    Wrong("check_lenet5", _lenet(pad=0), "pad C1 by 2"),
+    Wrong("check_lenet5", _lenet(names=("conv1", "pool1", "conv2", "pool2", "conv3", "fc1", "fc2")), "no layer named"),
+    Wrong("check_lenet5", _lenet(honour_pool=False), "should use AvgPool2d"),
+    Wrong("check_lenet5", _lenet(honour_act=False), "should use nn.Tanh"),
+    Wrong("check_lenet5", _lenet(softmax=True), "probabilities"),
+    Wrong("check_lenet5", _lenet(f6_act=False), "F6 needs its activation"),
+    Wrong("check_lenet5", _lenet(check_shape=False), "not a ValueError"),
+    Wrong("check_lenet5", _lenet(default_pool="avg"), "the defaults are the modified network"),
+    Wrong("check_lenet5", _lenet(check_args=False), "pool='min'", public_passes=True),
 ]
 
 RIGHT = [
@@ -364,6 +552,8 @@ RIGHT = [
     Right("check_apply_filter", _filter_scratch_loops, "the loops of helpers.scratch"),
     Right("check_kernel_effect", _effect_flat_image, "read off a filtered flat image"),
     Right("check_activation_maps", _get_submodule, "get_submodule, the output kept without detach under no_grad"),
+    Right("check_lenet5", _lenet(), "conv blocks as Sequentials, the flatten inside F6"),
+    Right("check_early_stopping_epochs", _stopping(), "the loop written another way"),
 ]
 
 globals().update(make_tests(WEEK, WRONG, RIGHT))

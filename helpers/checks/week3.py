@@ -649,3 +649,440 @@ def check_activation_maps(activation_maps, hidden: bool = False) -> None:
         left = _hooks_left(model)
         expect(not left, f"when the forward pass raises, the hook stays registered on {left}: remove it in a "
                          "`finally:` block (try: model(x) finally: handle.remove())")
+
+
+# ============================================================================================
+# 04 · the classic MNIST MLP and early stopping; 06 · the modified LeNet-5
+# ============================================================================================
+
+__all__ += ["check_mnist_mlp", "check_early_stopping_epochs", "check_conv_output_size", "check_lenet5"]
+
+MLP_HINT = ("MnistMLP(hidden=512, p_drop=0.2): flatten (N, 1, 28, 28) or (N, 784) to (N, 784), then "
+            "Linear(784, hidden) -> ReLU -> Dropout(p_drop) -> Linear(hidden, hidden) -> ReLU -> Dropout(p_drop) "
+            "-> Linear(hidden, 10), returning the logits (no softmax: F.cross_entropy applies log-softmax itself)")
+
+
+def _mlp_params(hidden: int) -> int:
+    return 784 * hidden + hidden + hidden * hidden + hidden + hidden * 10 + 10
+
+
+def _linears(model) -> list:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def _expect_value_error(fn, x, what: str, expected: str) -> None:
+    try:
+        fn(x)
+    except NotImplementedError as err:
+        raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
+    except ValueError as err:
+        expect(any(s in str(err) for s in ("28", "784", "shape")),
+               f"the ValueError for {what} should name the expected shape {expected}, got: {str(err)[:200]}")
+        return
+    except Exception as err:  # noqa: BLE001 - a crash deep inside the model is not a clear error
+        raise CheckFailure(f"for {what} the model raised {type(err).__name__} ({str(err)[:120]}), not a ValueError "
+                           f"naming the expected shape {expected}: check x.shape at the top of forward") from err
+    raise CheckFailure(f"the model accepted {what}: raise a ValueError naming the expected shape {expected}")
+
+
+@isolated
+def check_mnist_mlp(MnistMLP, hidden: bool = False) -> None:
+    """``MnistMLP(hidden=512, p_drop=0.2)``: 784 -> hidden -> hidden -> 10 with ReLU and dropout."""
+    sizes = [512] + ([64, 17] if hidden else [])
+    for h in sizes:
+        model = call(MnistMLP, hidden=h, p_drop=0.2, hint=MLP_HINT)
+        expect(isinstance(model, nn.Module), f"MnistMLP(...) should build an nn.Module, got {type(model).__name__}")
+        from .core import check_param_count, check_output_shape
+        check_param_count(model, _mlp_params(h), f"for hidden={h}: {MLP_HINT}")
+        check_output_shape(model, (5, 1, 28, 28), (5, 10), MLP_HINT)
+        check_output_shape(model, (3, 784), (3, 10), "a batch of flat (N, 784) vectors is accepted too")
+        lin = _linears(model)
+        expect(len(lin) == 3 and [(m.in_features, m.out_features) for m in lin] == [(784, h), (h, h), (h, 10)],
+               f"expected three Linear layers 784->{h}->{h}->10 in this order, got "
+               f"{[(m.in_features, m.out_features) for m in lin]}. {MLP_HINT}")
+        g = torch.Generator().manual_seed(40 + h)
+        x = torch.rand(6, 1, 28, 28, generator=g)
+        model.eval()
+        with torch.no_grad():
+            got = call(model, x, hint=MLP_HINT)
+            z = x.flatten(1)
+            h1 = lin[0](z)
+            h2 = lin[1](torch.relu(h1))
+            want = lin[2](torch.relu(h2))
+            mistakes = [(want.softmax(1), "the model returns probabilities: return the logits (no softmax), "
+                                          "F.cross_entropy applies log-softmax itself"),
+                        (want.log_softmax(1), "the model returns log-probabilities: return the raw logits for "
+                                              "F.cross_entropy"),
+                        (lin[2](lin[1](h1)), "no ReLU between the Linear layers: without it the MLP is one linear map"),
+                        (lin[2](torch.sigmoid(lin[1](torch.sigmoid(h1)))), "sigmoid instead of ReLU")]
+        compare(got, want, "the model's output in eval mode", MLP_HINT, mistakes, rtol=1e-4, atol=1e-5)
+        # dropout: active in train mode, before the output layer (p_drop = 1 drops every hidden unit)
+        dropped = call(MnistMLP, hidden=h, p_drop=1.0, hint=MLP_HINT)
+        dropped.train()
+        with torch.no_grad():
+            out = call(dropped, x, hint=MLP_HINT)
+        expect(not torch.allclose(out, torch.zeros_like(out)),
+               "with p_drop=1 in train mode the output is all zeros: dropout is applied to the logits; put it after "
+               "the hidden layers' ReLUs, not after the output layer")
+        expect(torch.allclose(out, out[:1].expand_as(out), atol=1e-6),
+               "with p_drop=1 in train mode every hidden unit is dropped, so every row should be the output layer's "
+               "bias: is there an nn.Dropout(p_drop) after each hidden ReLU (and does it use p_drop)?")
+    model = MnistMLP(hidden=32, p_drop=0.2)
+    _expect_value_error(model, torch.zeros(28, 28), "one image without a batch dimension, (28, 28)",
+                        "(N, 1, 28, 28) or (N, 784)")
+    if hidden:
+        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "colour images (2, 3, 28, 28)",
+                            "(N, 1, 28, 28) or (N, 784)")
+        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "32x32 images (2, 1, 32, 32)",
+                            "(N, 1, 28, 28) or (N, 784)")
+
+
+STOP_HINT = ("as helpers.callbacks.EarlyStopping(monitor, patience): epochs count from 1; an epoch improves only if "
+             "its loss is strictly below the best so far (a tie is not progress); training stops at the first epoch "
+             "that is `patience` epochs after the best one; best_epoch is the best epoch among those trained; "
+             "stop_epoch is None if training never stops")
+
+
+def _stop_reference(losses, patience):
+    """(best_epoch, stop_epoch) as helpers.callbacks.EarlyStopping decides them."""
+    from ..callbacks import EarlyStopping, Run
+    from ..history import History
+
+    stopper, history = EarlyStopping("val_loss", patience=patience), History()
+    run = Run(model=None, optimizer=None, history=history)
+    for epoch, value in enumerate(losses, 1):
+        history.log("val_loss", float(value))
+        run.epoch = epoch
+        stopper.on_epoch_end(run)
+        if run.stop:
+            return stopper.best_epoch, epoch
+    return stopper.best_epoch, None
+
+
+def _stop_variant(losses, patience, *, strict=True, stop_after=None):
+    """A hand-written early stopping with one thing changed: ties as progress, or stop when wait == stop_after."""
+    best, best_epoch, wait = float("inf"), None, 0
+    for epoch, loss in enumerate(losses, 1):
+        if loss < best or (not strict and loss <= best):
+            best, best_epoch, wait = loss, epoch, 0
+        else:
+            wait += 1
+            if wait >= (patience if stop_after is None else stop_after):
+                return best_epoch, epoch
+    return best_epoch, None
+
+
+def _stop_mistakes(losses, patience):
+    """(wrong (best, stop), why) pairs, in the order they are tried."""
+    rb, rs = _stop_reference(losses, patience)
+    out = [((int(np.argmin(losses)) + 1, rs), "best_epoch is the best of the epochs TRAINED: after the stop the "
+                                              "later losses are never seen"),
+           (_stop_variant(losses, patience, strict=False), "a tie is not an improvement: keep the FIRST epoch that "
+                                                           "reached the lowest loss, and count a tie as no progress"),
+           (_stop_variant(losses, patience, stop_after=patience + 1), "stopped one epoch late: stop when the epochs "
+                                                                      "without improvement reach patience (>=), not "
+                                                                      "when they exceed it"),
+           ((rb - 1, None if rs is None else rs - 1), "epochs count from 1 (the first epoch is epoch 1, as in fit's "
+                                                      "epoch lines)"),
+           ((int(np.argmin(losses)) + 1, None), "training should stop here: `patience` epochs without improvement "
+                                                "end the run")]
+    if patience > 1:
+        out.append((_stop_variant(losses, patience, stop_after=patience - 1),
+                    "stopped one epoch early: training stops `patience` epochs AFTER the best epoch"))
+    return out
+
+
+def _stop_cases(hidden):
+    cases = [([0.9, 0.7, 0.6, 0.62, 0.61, 0.65, 0.66, 0.5], 3), ([0.9, 0.8, 0.7, 0.6], 2)]
+    if hidden:
+        cases += [([0.5, 0.5, 0.5, 0.4], 2),                 # ties are not progress
+                  ([0.5, 0.4, 0.4, 0.45, 0.3], 3),           # a tie with the best, then a late gain
+                  ([1.0], 1), ([1.0, 1.1], 1),               # one epoch; patience 1
+                  ([0.8, 0.9, 0.7, 0.95, 0.96, 0.2], 2)]     # the better epoch after the stop is never seen
+    return cases
+
+
+def check_early_stopping_epochs(early_stopping_epochs, hidden: bool = False) -> None:
+    """``early_stopping_epochs(val_losses, patience) -> (best_epoch, stop_epoch)``, like EarlyStopping."""
+    def code(stop):  # None ("never stops") compared as 0
+        return 0 if stop is None else stop
+
+    for losses, patience in _stop_cases(hidden):
+        got = call(early_stopping_epochs, list(losses), patience, hint=STOP_HINT)
+        got = returns_tuple(got, 2, "(best_epoch, stop_epoch)", early_stopping_epochs)
+        expect(got[1] is None or not isinstance(got[1], bool), "stop_epoch should be an epoch number or None")
+        best, stop = _stop_reference(losses, patience)
+        mistakes = [((wb if wb is not None else 0, code(ws)), why) for (wb, ws), why in _stop_mistakes(losses, patience)]
+        compare([0 if got[0] is None else got[0], code(got[1])], [best, code(stop)],
+                f"(best_epoch, stop_epoch) for val_losses={losses}, patience={patience} (stop_epoch None shown as 0)",
+                STOP_HINT, mistakes)
+    if hidden:
+        try:
+            early_stopping_epochs([0.5, 0.4], 0)
+        except NotImplementedError as err:
+            raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
+        except ValueError:
+            pass
+        else:
+            raise CheckFailure("early_stopping_epochs([...], patience=0) should raise a ValueError: patience >= 1")
+
+
+SIZE_HINT = ("out = (size + 2 * padding - kernel) // stride + 1, an int; raise a ValueError when the kernel does not "
+             "fit in the padded input (kernel > size + 2 * padding)")
+
+
+def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
+    """``conv_output_size(size, *, kernel, stride=1, padding=0) -> int`` for a conv or pooling layer."""
+    from .core import as_scalar
+
+    cases = [(28, 5, 1, 2), (28, 2, 2, 0), (10, 5, 1, 0)]
+    if hidden:
+        cases += [(14, 5, 1, 0), (5, 5, 1, 0), (32, 3, 2, 1), (7, 2, 2, 0), (227, 11, 4, 0), (9, 3, 3, 1)]
+    for size, k, s, p in cases:
+        got = call(conv_output_size, size, kernel=k, stride=s, padding=p, hint=SIZE_HINT)
+        where = f"conv_output_size({size}, kernel={k}, stride={s}, padding={p})"
+        value = as_scalar(got, where, integer=True)
+        want = (size + 2 * p - k) // s + 1
+        compare(value, want, where, SIZE_HINT, [
+            ((size + 2 * p - k) // s, "forgot the + 1: a kernel as large as the input still gives one output"),
+            ((size + p - k) // s + 1, "padding is added on BOTH sides: + 2 * padding"),
+            (size + 2 * p - k + 1, "the stride is ignored: divide by it"),
+            (-(-(size + 2 * p - k) // s) + 1, "round down (//), a window must fit entirely"),
+        ])
+    try:
+        conv_output_size(3, kernel=5, stride=1, padding=0)
+    except NotImplementedError as err:
+        raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
+    except ValueError:
+        pass
+    else:
+        raise CheckFailure("conv_output_size(3, kernel=5) should raise a ValueError: a 5x5 kernel does not fit "
+                           "in a 3x3 input without padding")
+
+
+LENET_HINT = ("ModifiedLeNet5(pool='max', activation='relu') with children named c1, s2, c3, s4, c5, f6, output: "
+              "C1 Conv2d(1, 6, 5, padding=2) + activation, S2 pool 2x2, C3 Conv2d(6, 16, 5) + activation, S4 pool 2x2, "
+              "C5 Conv2d(16, 120, 5) + activation, F6 Linear(120, 84) + activation (flatten before it), "
+              "output Linear(84, 10) (logits); pool='avg' uses AvgPool2d(2), activation='tanh' uses Tanh")
+LENET_SHAPES = OrderedDict(c1=(6, 28, 28), s2=(6, 14, 14), c3=(16, 10, 10), s4=(16, 5, 5), c5=(120, 1, 1),
+                           f6=(84,), output=(10,))
+LENET_PARAMS = 61_706
+
+
+def _layer_shapes(model, x) -> dict:
+    shapes, handles = {}, []
+    children = dict(model.named_children())
+    for name in LENET_SHAPES:
+        if name in children:
+            handles.append(children[name].register_forward_hook(
+                lambda m, i, o, name=name: shapes.__setitem__(name, tuple(o.shape[1:]))))
+    try:
+        with torch.no_grad():
+            call(model, x, hint=LENET_HINT)
+    finally:
+        for h in handles:
+            h.remove()
+    return shapes
+
+
+def _lenet_reference(student, pool: str, activation: str):
+    from ..models import lenet5
+
+    ref = lenet5()
+    if pool == "avg":
+        ref.s2, ref.s4 = nn.AvgPool2d(2), nn.AvgPool2d(2)
+    if activation == "tanh":
+        for name in ("c1", "c3", "c5", "f6"):
+            getattr(ref, name)[1] = nn.Tanh()
+    mine = [m for m in student.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    theirs = [m for m in ref.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    expect(len(mine) == len(theirs) == 5, f"expected 3 Conv2d and 2 Linear layers, got {len(mine)} of them. {LENET_HINT}")
+    with torch.no_grad():
+        for a, b in zip(mine, theirs):
+            expect(a.weight.shape == b.weight.shape,
+                   f"a {type(a).__name__} has weights {tuple(a.weight.shape)}, expected {tuple(b.weight.shape)}")
+            b.weight.copy_(a.weight)
+            b.bias.copy_(a.bias)
+    return ref.eval()
+
+
+@isolated
+def check_lenet5(ModifiedLeNet5, hidden: bool = False) -> None:
+    """The modified LeNet-5: named layers, per-layer output shapes, 61,706 parameters, and the same
+    function as ``helpers.models.lenet5`` once the weights are copied; the 1998 variant with
+    ``pool='avg', activation='tanh'``."""
+    from .core import check_output_shape, check_param_count
+
+    variants = [("max", "relu"), ("avg", "tanh")] + ([("max", "tanh"), ("avg", "relu")] if hidden else [])
+    for pool, act in variants:
+        model = call(ModifiedLeNet5, pool=pool, activation=act, hint=LENET_HINT)
+        expect(isinstance(model, nn.Module), f"ModifiedLeNet5(...) should build an nn.Module, got {type(model).__name__}")
+        model.eval()
+        missing = [n for n in LENET_SHAPES if n not in dict(model.named_children())]
+        expect(not missing, f"the model has no layer named {missing} (it has {[n for n, _ in model.named_children()]}): "
+                            "name the layers after the paper. " + LENET_HINT)
+        shapes = _layer_shapes(model, torch.randn(2, 1, 28, 28))
+        for name, want in LENET_SHAPES.items():
+            got = shapes.get(name)
+            tip = " (pad C1 by 2 pixels: the paper's 32x32 input)" if name == "c1" and got and got[-1] == 24 else ""
+            expect(got == want, f"layer {name} outputs {got} per image, expected {want}{tip}. {LENET_HINT}")
+        check_param_count(model, LENET_PARAMS, LENET_HINT)
+        check_output_shape(model, (3, 1, 28, 28), (3, 10), LENET_HINT)
+        kinds = {type(m) for m in model.modules()}
+        want_pool, other_pool = (nn.MaxPool2d, nn.AvgPool2d) if pool == "max" else (nn.AvgPool2d, nn.MaxPool2d)
+        expect(want_pool in kinds and other_pool not in kinds, f"pool={pool!r} should use {want_pool.__name__} in S2 and S4")
+        want_act, other_act = (nn.ReLU, nn.Tanh) if act == "relu" else (nn.Tanh, nn.ReLU)
+        expect(want_act in kinds and other_act not in kinds,
+               f"activation={act!r} should use nn.{want_act.__name__} after C1, C3, C5 and F6")
+        ref = _lenet_reference(model, pool, act)
+        x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(66))
+        with torch.no_grad():
+            got, want = call(model, x, hint=LENET_HINT), ref(x)
+            no_f6_act = ref.output(ref.f6[0](ref.flatten(ref.c5(ref.s4(ref.c3(ref.s2(ref.c1(x))))))))
+        compare(got, want, f"the output (pool={pool!r}, activation={act!r})", LENET_HINT,
+                [(want.softmax(1), "the model returns probabilities: return logits (no softmax)"),
+                 (no_f6_act, "F6 needs its activation too (Linear(120, 84) -> activation)")], rtol=1e-4, atol=1e-5)
+    model = ModifiedLeNet5()
+    expect(isinstance(model.s2, nn.MaxPool2d) and any(isinstance(m, nn.ReLU) for m in model.modules()),
+           "the defaults are the modified network: pool='max', activation='relu'")
+    _expect_value_error(model, torch.zeros(1, 28, 28), "an input of shape (1, 28, 28) (no batch dimension)",
+                        "(N, 1, 28, 28)")
+    if hidden:
+        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "colour images (2, 3, 28, 28)", "(N, 1, 28, 28)")
+        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "32x32 images", "(N, 1, 28, 28)")
+        try:
+            ModifiedLeNet5(pool="min")
+        except ValueError:
+            pass
+        except Exception as err:  # noqa: BLE001
+            raise CheckFailure(f"ModifiedLeNet5(pool='min') raised {type(err).__name__}, expected a ValueError naming "
+                               "the choices 'max' and 'avg'") from err
+        else:
+            raise CheckFailure("ModifiedLeNet5(pool='min') should raise a ValueError naming the choices 'max' and 'avg'")
+
+
+# --------------------------------------------------------------------------------------------
+# 05 · a CNN for CIFAR-10-sized images; label-smoothed cross-entropy from scratch
+# --------------------------------------------------------------------------------------------
+
+__all__ += ["check_cifar_cnn", "check_label_smoothing"]
+
+CNN_HINT = ("CifarCNN(in_channels=3, num_classes=10, width=16, hidden=500, p_drop=0.25, image_size=32): three blocks "
+            "Conv2d(k=3, padding=1) -> ReLU -> MaxPool2d(2) with width, 2*width, 4*width channels (each halves the "
+            "map: image_size // 8 after three), then Flatten -> Dropout(p_drop) -> Linear(4*width*(image_size//8)**2, "
+            "hidden) -> ReLU -> Dropout(p_drop) -> Linear(hidden, num_classes), logits")
+
+
+def _cnn_params(c, k, w, h, size):
+    s = size // 8
+    return (c * w * 9 + w) + (w * 2 * w * 9 + 2 * w) + (2 * w * 4 * w * 9 + 4 * w) + (4 * w * s * s * h + h) + (h * k + k)
+
+
+@isolated
+def check_cifar_cnn(CifarCNN, hidden: bool = False) -> None:
+    """``CifarCNN(...)``: the conv + max-pool blocks, dropout and FC head; exact shapes and parameter count."""
+    from .core import check_output_shape, check_param_count
+
+    configs = [dict(), dict(in_channels=1, width=8, hidden=64, image_size=28)]
+    if hidden:
+        configs += [dict(num_classes=4, width=4, hidden=10), dict(in_channels=2, width=6, hidden=20, image_size=16),
+                    dict(in_channels=1, num_classes=7, width=3, hidden=5, image_size=31)]
+    for options in configs:
+        c, k = options.get("in_channels", 3), options.get("num_classes", 10)
+        w, h, size = options.get("width", 16), options.get("hidden", 500), options.get("image_size", 32)
+        model = call(CifarCNN, **options, hint=CNN_HINT)
+        expect(isinstance(model, nn.Module), f"CifarCNN(...) should build an nn.Module, got {type(model).__name__}")
+        check_param_count(model, _cnn_params(c, k, w, h, size), f"for CifarCNN({options}). {CNN_HINT}")
+        check_output_shape(model, (2, c, size, size), (2, k), f"for CifarCNN({options}). {CNN_HINT}")
+        pools = [m for m in model.modules() if isinstance(m, nn.MaxPool2d)]
+        expect(len(pools) == 3, f"expected three nn.MaxPool2d(2), one per block, got {len(pools)}")
+        drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+        expect(drops and all(m.p == options.get("p_drop", 0.25) for m in drops),
+               "the head needs nn.Dropout(p_drop) (before each Linear layer), using the p_drop argument")
+        x = torch.randn(3, c, size, size, generator=torch.Generator().manual_seed(50))
+        model.eval()
+        with torch.no_grad():
+            a, b = model(x), model(x)
+        expect(torch.equal(a, b), "in eval mode two forward passes of the same batch must agree: is dropout "
+                                  "F.dropout(x) without training=self.training? use nn.Dropout")
+        expect(not (a.min() >= 0 and torch.allclose(a.sum(1), torch.ones(3))),
+               "the model returns probabilities: return logits (F.cross_entropy applies log-softmax)")
+    model = CifarCNN()
+    _expect_value_error(model, torch.zeros(3, 32, 32), "one image without a batch dimension, (3, 32, 32)",
+                        "(N, 3, 32, 32)")
+    if hidden:
+        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "grey images (2, 1, 32, 32) for in_channels=3",
+                            "(N, 3, 32, 32)")
+        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "28x28 images for image_size=32", "(N, 3, 32, 32)")
+
+
+LS_HINT = ("with C classes and smoothing e, the target distribution is q = (1 - e) * one_hot(y) + e / C (every class, "
+           "the true one included); loss = mean over the batch of -sum_c q_c * log_softmax(logits)_c, with "
+           "log_softmax computed stably (logits - logsumexp, e.g. torch.log_softmax)")
+
+
+def _ls_reference(logits, y, e):
+    return F.cross_entropy(logits, y, label_smoothing=e)
+
+
+def _ls_mistakes(logits, y, e):
+    c = logits.shape[1]
+    logp = torch.log_softmax(logits, 1)
+    onehot = F.one_hot(y, c).to(logits.dtype)
+    q_other = (1 - e) * onehot + e / (c - 1) * (1 - onehot)
+    q_sum = (1 - e) * onehot + e
+    return [(F.cross_entropy(logits, y), "the smoothing is ignored: this is the plain cross-entropy"),
+            (-(q_other * logp).sum(1).mean(), "e / (C - 1) on the wrong classes only is another convention: "
+                                              "PyTorch (and Szegedy et al. 2016) spread e / C over EVERY class"),
+            (-(q_sum * logp).sum(1).mean(), "the smoothed target must sum to 1: e / C per class, not e"),
+            (-(((1 - e) * onehot + e / c) * logp).sum(), "sum over the batch: take the MEAN over the batch"),
+            (((1 - e) * onehot + e / c) * -logp, "return one number: the mean over the batch of the per-example "
+                                                 "sums")]
+
+
+def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -> None:
+    """``label_smoothing_cross_entropy(logits, targets, smoothing) -> 0-d tensor`` equals
+    ``F.cross_entropy(logits, targets, label_smoothing=smoothing)``; written without it."""
+    from .core import forbidden
+
+    g = torch.Generator().manual_seed(55)
+    cases = [(torch.randn(4, 3, generator=g), torch.tensor([0, 2, 1, 2]), 0.1),
+             (torch.randn(6, 10, generator=g), torch.randint(0, 10, (6,), generator=g), 0.2)]
+    if hidden:
+        cases += [(torch.randn(5, 4, generator=g), torch.tensor([3, 3, 0, 1, 2]), 0.0),        # no smoothing
+                  (torch.randn(1, 2, generator=g), torch.tensor([1]), 0.5),                   # one example, 2 classes
+                  (torch.randn(3, 5, generator=g) * 1000, torch.tensor([0, 4, 2]), 0.1),      # huge logits
+                  (torch.randn(4, 6, generator=g, dtype=torch.float64), torch.tensor([5, 0, 1, 1]), 0.3)]
+    blocked = [(F, "cross_entropy"), (torch.nn.CrossEntropyLoss, "forward")]
+    for logits, y, e in cases:
+        what = f"the loss for logits {tuple(logits.shape)}, smoothing {e}"
+        x_in = logits.clone()
+        with forbidden(blocked, "write the loss from log_softmax yourself: F.cross_entropy(label_smoothing=) "
+                                "is what it is checked against"):
+            got = call(label_smoothing_cross_entropy, x_in, y.clone(), e, hint=LS_HINT)
+        unchanged(logits, x_in, "label_smoothing_cross_entropy changed the logits in place")
+        expect(isinstance(got, torch.Tensor), f"return a tensor (so it can be backpropagated), got {type(got).__name__}")
+        want = _ls_reference(logits, y, e)
+        compare(got.detach(), want, what, LS_HINT, [(m.detach(), why) for m, why in _ls_mistakes(logits, y, e)],
+                rtol=1e-5, atol=1e-6)
+    # gradients flow
+    logits = torch.randn(3, 4, generator=g, requires_grad=True)
+    with forbidden(blocked, "write the loss from log_softmax yourself"):
+        loss = call(label_smoothing_cross_entropy, logits, torch.tensor([0, 1, 3]), 0.1, hint=LS_HINT)
+    expect(loss.requires_grad, "the loss must keep the autograd graph (no .item(), no NumPy): fit calls backward on it")
+    for bad, text in ((lambda: label_smoothing_cross_entropy(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long), 0.1),
+                       "3 logit rows and 2 targets"),
+                      (lambda: label_smoothing_cross_entropy(torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), 1.5),
+                       "smoothing 1.5")):
+        if not hidden and "smoothing" in text:
+            continue
+        try:
+            bad()
+        except NotImplementedError as err:
+            raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
+        except ValueError:
+            continue
+        except Exception as err:  # noqa: BLE001
+            raise CheckFailure(f"for {text} raise a ValueError naming the expected shapes / range, got "
+                               f"{type(err).__name__}: {str(err)[:120]}") from err
+        raise CheckFailure(f"for {text} raise a ValueError (logits (N, C), targets (N,), 0 <= smoothing < 1)")
