@@ -553,6 +553,9 @@ RIGHT = [
     Right("check_kernel_effect", _effect_flat_image, "read off a filtered flat image"),
     Right("check_activation_maps", _get_submodule, "get_submodule, the output kept without detach under no_grad"),
     Right("check_lenet5", _lenet(), "conv blocks as Sequentials, the flatten inside F6"),
+    Right("check_cifar_cnn", _cnn(), "an error message naming the shape without the word 'shape'"),
+    Right("check_mnist_mlp", _mlp(), "an nn.Sequential inside, the error naming the shapes"),
+    Right("check_label_smoothing", _smooth(), "one_hot instead of scatter"),
     Right("check_early_stopping_epochs", _stopping(), "the loop written another way"),
 ]
 
