@@ -1,0 +1,326 @@
+"""Checks for weeks 5-6's graded exercises: autoencoders (notebooks 01-03).
+
+01 MLP autoencoder: the module (``MLPAutoencoder(k, hidden)`` with ``.encoder`` / ``.decoder``),
+the reconstruction loss, PSNR per image. 02 convolutional autoencoder: the output size of
+``ConvTranspose2d`` (checked against PyTorch itself) and a decoder that returns exactly 28x28.
+03 denoising: the noise function (reproducible with a ``torch.Generator``, clipped to [0, 1])
+and the training step whose target is the *clean* image.
+
+Each ``check_<exercise>(student, hidden=False)`` is written with the shared core
+(:mod:`helpers.checks.core`); a known mistake fails with its own hint. ``hidden=True`` adds cases
+the notebooks do not show (other sizes, data ranges, dilation, other seeds and amounts).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models.autoencoders import MLPAutoencoder
+from ..steps import psnr as _psnr
+from .core import CheckFailure, as_scalar, call, compare, expect, isolated, unchanged
+
+__all__ = [
+    "check_mlp_autoencoder", "check_reconstruction_loss", "check_psnr",
+    "check_conv_transpose_output_size", "check_conv_decoder",
+    "check_add_noise", "check_denoising_step",
+]
+
+
+def _images(n: int, seed: int, shape=(1, 28, 28)) -> torch.Tensor:
+    return torch.rand(n, *shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _t(value, what: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailure(f"{what} should be a torch tensor, got {type(value).__name__}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# 01 · MLP autoencoder
+# --------------------------------------------------------------------------------------------
+
+MLP_HINT = ("encoder: Flatten, Linear(784, hidden), ReLU, Linear(hidden, k); decoder: Linear(k, hidden), ReLU, "
+            "Linear(hidden, 784), Sigmoid, then reshape to (N, 1, 28, 28); forward(x) = decoder(encoder(x))")
+
+
+@isolated
+def check_mlp_autoencoder(model_class, hidden: bool = False) -> None:
+    """``model_class(k, hidden)``: .encoder (N, 1, 28, 28) -> (N, k), .decoder (N, k) -> (N, 1, 28, 28) in [0, 1]."""
+    cases = [(2, 128), (32, 64)] + ([(1, 16), (128, 32)] if hidden else [])
+    for k, h in cases:
+        model = call(model_class, k, h, hint=MLP_HINT)
+        expect(isinstance(model, nn.Module), f"{model_class.__name__}({k}, {h}) should be an nn.Module")
+        for part in ("encoder", "decoder"):
+            expect(isinstance(getattr(model, part, None), nn.Module),
+                   f"the model needs a .{part} (an nn.Module, e.g. nn.Sequential): the notebook encodes and decodes separately")
+        want = sum(p.numel() for p in MLPAutoencoder(k, h).parameters())
+        got = sum(p.numel() for p in model.parameters())
+        expect(got == want, f"with k={k}, hidden={h} the model has {got:,} parameters, expected {want:,} "
+                            f"({got - want:+,}): {MLP_HINT}")
+        x = _images(5, k)
+        model.eval()
+        with torch.no_grad():
+            z = call(model.encoder, x, hint=MLP_HINT)
+            expect(tuple(z.shape) == (5, k), f"encoder(x) for x {tuple(x.shape)} has shape {tuple(z.shape)}, "
+                                             f"expected (5, {k}): the code is a vector of k numbers per image")
+            out = call(model, x, hint=MLP_HINT)
+            expect(tuple(out.shape) == (5, 1, 28, 28), f"model(x) has shape {tuple(out.shape)}, expected (5, 1, 28, 28): "
+                                                       "reshape the decoder's 784 outputs (nn.Unflatten(1, (1, 28, 28)))")
+            compare(out, call(model.decoder, z), "model(x)", "forward(x) must be decoder(encoder(x))")
+            zero = torch.zeros(1, 1, 28, 28)
+            lin = model.encoder(2 * x) - model.encoder(zero) - 2 * (model.encoder(x) - model.encoder(zero))
+            expect(lin.abs().max() > 1e-4, "the encoder is linear (encoder(2x) - encoder(0) = 2 (encoder(x) - encoder(0))): "
+                                           "put a ReLU between its two Linear layers")
+            for p in model.parameters():
+                p.mul_(20)
+            big = model(x)
+            expect(big.min() >= 0 and big.max() <= 1,
+                   f"outputs range {float(big.min()):.3g} .. {float(big.max()):.3g} for large weights: end the decoder with "
+                   "nn.Sigmoid() so reconstructions are pixel values in [0, 1]")
+
+
+LOSS_HINT = "the mean over every pixel of every image of (x_hat - x) ** 2: F.mse_loss(x_hat, x)"
+
+
+@isolated
+def check_reconstruction_loss(reconstruction_loss, hidden: bool = False) -> None:
+    """``reconstruction_loss(x_hat, x)`` -> 0-d tensor, the mean squared error per pixel, differentiable."""
+    shapes = [(4, 1, 28, 28)] + ([(1, 1, 28, 28), (7, 1, 5, 3)] if hidden else [])
+    for i, shape in enumerate(shapes):
+        x, x_hat = _images(shape[0], 10 + i, shape[1:]), _images(shape[0], 20 + i, shape[1:]).requires_grad_()
+        got = _t(call(reconstruction_loss, x_hat, x, hint=LOSS_HINT), "reconstruction_loss(x_hat, x)")
+        expect(got.ndim == 0, f"reconstruction_loss should return one number (a 0-d tensor), got shape {tuple(got.shape)}: "
+                              "average over the images too")
+        d = (x_hat - x).detach()
+        mistakes = [(d.pow(2).sum(), "that is the SUM of squared errors: take the mean over all pixels (F.mse_loss)"),
+                    (d.pow(2).flatten(1).sum(1).mean(), "that sums the pixels of each image: average over the pixels as well"),
+                    (d.pow(2).mean().sqrt(), "that is the root of the MSE (RMSE): leave out the square root"),
+                    (d.abs().mean(), "that is the mean ABSOLUTE error (L1): square the differences")]
+        compare(got, F.mse_loss(x_hat, x).detach(), f"the loss for images {shape}", LOSS_HINT, mistakes, rtol=1e-5)
+        expect(got.requires_grad, "the loss has no gradient: compute it with torch operations on x_hat (no .item(), "
+                                  "no NumPy), so backward() can train the model")
+
+
+PSNR_HINT = "per image: mse_i = mean of (x_hat_i - x_i) ** 2 over its pixels; psnr_i = 10 * log10(data_range ** 2 / mse_i)"
+
+
+@isolated
+def check_psnr(psnr, hidden: bool = False) -> None:
+    """``psnr(x_hat, x, data_range=1.0)`` -> (N,) tensor: 10 log10(data_range^2 / MSE) per image, in dB."""
+    cases = [(6, 1.0, 0.1), (3, 1.0, 0.3)] + ([(1, 255.0, 20.0), (5, 2.0, 0.05)] if hidden else [])
+    for i, (n, rng, noise) in enumerate(cases):
+        x = _images(n, 30 + i) * rng
+        g = torch.Generator().manual_seed(40 + i)
+        scale = torch.linspace(0.5, 2.0, n).view(n, 1, 1, 1)            # each image its own error
+        x_hat = x + noise * scale * torch.randn(x.shape, generator=g)
+        got = _t(call(psnr, x_hat, x, data_range=rng, hint=PSNR_HINT), "psnr(x_hat, x)")
+        expected = _psnr(x_hat, x, rng)
+        mse = (x_hat - x).pow(2).flatten(1).mean(1)
+        mistakes = [(10 * torch.log10(rng ** 2 / mse.mean()).expand(n),
+                     "that is the PSNR of the whole batch's MSE for every image: compute the MSE per image (mean over dims 1, 2, 3)"),
+                    (20 * torch.log10(rng ** 2 / mse), "20 log10 goes with the root of the MSE; with the MSE itself it is 10 log10"),
+                    (10 * torch.log(rng ** 2 / mse), "use log10 (decibels), not the natural log"),
+                    (10 * torch.log10(rng / mse) if rng != 1 else None, "square the data range: PSNR = 10 log10(data_range ** 2 / MSE)"),
+                    (10 * torch.log10(1 / mse) if rng != 1 else None, "use data_range: the peak is data_range, not 1"),
+                    (10 * torch.log10(mse / rng ** 2), "the ratio is upside down: peak squared over MSE, so better is higher")]
+        if got.ndim == 0 and n > 1:
+            raise CheckFailure(f"psnr returned one number for {n} images: return one PSNR per image, shape ({n},) "
+                               "(mean over dims 1, 2, 3 only)")
+        compare(got, expected, f"psnr for {n} images, data_range {rng:g}", PSNR_HINT, mistakes, rtol=1e-4, atol=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# 02 · convolutional autoencoder
+# --------------------------------------------------------------------------------------------
+
+CT_HINT = ("a transposed convolution undoes Conv2d's size arithmetic: H_out = (H - 1) * stride - 2 * padding "
+           "+ dilation * (kernel_size - 1) + output_padding + 1 (PyTorch's ConvTranspose2d docs)")
+
+
+def _torch_ct_size(size, k, s, p, op, d) -> int:
+    layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, size, size)).shape[-1])
+
+
+@isolated
+def check_conv_transpose_output_size(conv_transpose_output_size, hidden: bool = False) -> None:
+    """``conv_transpose_output_size(size, *, kernel_size, stride=1, padding=0, output_padding=0, dilation=1)`` -> int,
+    equal to the size ``nn.ConvTranspose2d`` actually returns."""
+    cases = [(7, 3, 2, 1, 1, 1), (14, 4, 2, 1, 0, 1), (5, 3, 1, 0, 0, 1)]
+    if hidden:
+        cases += [(7, 3, 2, 1, 0, 1), (4, 5, 3, 2, 2, 1), (6, 3, 1, 1, 0, 2), (3, 2, 2, 0, 1, 3), (1, 7, 1, 0, 0, 1),
+                  (9, 3, 3, 4, 0, 4)]
+    for size, k, s, p, op, d in cases:
+        got = call(conv_transpose_output_size, size, kernel_size=k, stride=s, padding=p, output_padding=op, dilation=d,
+                   hint=CT_HINT)
+        where = f"size {size}, kernel_size {k}, stride {s}, padding {p}, output_padding {op}, dilation {d}"
+        value = as_scalar(got, f"the output size for {where}", integer=True)
+        mistakes = [((size + 2 * p - d * (k - 1) - 1) // s + 1, "that is Conv2d's formula (it shrinks): the transposed "
+                                                                "convolution goes the other way, (H - 1) * stride + ..."),
+                    ((size - 1) * s - 2 * p + d * (k - 1) + 1 if op else None, "add output_padding (it adds rows on one side)"),
+                    ((size - 1) * s - 2 * p + k + op if d > 1 else None,
+                     "dilation spreads the kernel: it covers dilation * (kernel_size - 1) + 1 pixels"),
+                    ((size - 1) * s - p + d * (k - 1) + op + 1 if p else None, "padding is taken off both sides: - 2 * padding"),
+                    (size * s - 2 * p + d * (k - 1) + op + 1 if s > 1 else None, "(H - 1) * stride: the first input pixel needs no step")]
+        compare(value, _torch_ct_size(size, k, s, p, op, d), f"the output size for {where}", CT_HINT, mistakes)
+
+
+DEC_HINT = ("Linear(k, 2c * 7 * 7), ReLU, reshape to (2c, 7, 7), then two ConvTranspose2d(kernel_size=3, stride=2, "
+            "padding=1, output_padding=1) doubling 7 -> 14 -> 28 (ReLU between), Sigmoid at the end")
+
+
+@isolated
+def check_conv_decoder(decoder_class, hidden: bool = False) -> None:
+    """``decoder_class(k)``: (N, k) codes -> (N, 1, 28, 28) images in [0, 1], upsampling with ConvTranspose2d."""
+    cases = [(2, 3), (32, 5)] + ([(1, 1), (128, 2), (10, 17)] if hidden else [])
+    for k, n in cases:
+        model = call(decoder_class, k, hint=DEC_HINT)
+        expect(isinstance(model, nn.Module), f"{decoder_class.__name__}({k}) should be an nn.Module")
+        expect(any(isinstance(m, nn.ConvTranspose2d) for m in model.modules()),
+               "the decoder should upsample with nn.ConvTranspose2d (notebook section 2 compares it with resize + conv)")
+        z = torch.randn(n, k)
+        model.eval()
+        with torch.no_grad():
+            out = _t(call(model, z, hint=DEC_HINT), f"decoder(z) for z of shape {(n, k)}")
+        shape = tuple(out.shape)
+        if shape[:2] == (n, 1) and len(shape) == 4 and shape[2:] != (28, 28):
+            side = shape[2]
+            why = ("without output padding a kernel-3, stride-2, padding-1 layer maps 7 -> 13 and 14 -> 27 "
+                   "((H - 1) * 2 - 2 + 3): give each such ConvTranspose2d output_padding=1 (7 -> 14 -> 28)"
+                   if side in (13, 25, 26, 27) else "check each layer's size with your conv_transpose_output_size")
+            raise CheckFailure(f"decoder(z) returns {side}x{shape[3]} images, expected exactly 28x28: {why}")
+        expect(shape == (n, 1, 28, 28), f"decoder(z) for z of shape {(n, k)} has shape {shape}, expected ({n}, 1, 28, 28). "
+                                        f"{DEC_HINT}")
+        with torch.no_grad():
+            for p in model.parameters():
+                p.mul_(20)
+            big = model(z)
+        expect(big.min() >= 0 and big.max() <= 1, "outputs leave [0, 1] for large weights: end with nn.Sigmoid()")
+        model.train()
+        out = model(torch.randn(n, k))
+        out.mean().backward()
+        expect(all(p.grad is not None for p in model.parameters() if p.requires_grad),
+               "some parameters get no gradient: every layer you create must be used in forward")
+
+
+# --------------------------------------------------------------------------------------------
+# 03 · denoising
+# --------------------------------------------------------------------------------------------
+
+NOISE_HINT = ("gaussian: x + factor * torch.randn(x.shape, generator=generator), then .clamp(0, 1); salt_pepper: "
+              "u = torch.rand(x.shape, generator=generator), pixels with u < amount / 2 become 0 (pepper), "
+              "u > 1 - amount / 2 become 1 (salt); return a new tensor, x unchanged")
+
+
+def reference_noise(x, kind="gaussian", factor=0.5, amount=0.2, generator=None):
+    """The answer the checks compare with (the notebook's exercise states the same recipe)."""
+    if kind == "gaussian":
+        return (x + factor * torch.randn(x.shape, generator=generator)).clamp(0, 1)
+    u = torch.rand(x.shape, generator=generator)
+    out = x.clone()
+    out[u < amount / 2] = 0.0
+    out[u > 1 - amount / 2] = 1.0
+    return out
+
+
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+@isolated
+def check_add_noise(add_noise, hidden: bool = False) -> None:
+    """``add_noise(x, kind="gaussian" | "salt_pepper", factor=0.5, amount=0.2, generator=None)``: reproducible, in [0, 1]."""
+    cases = [("gaussian", 0.5, 0.2, 0, 4), ("salt_pepper", 0.5, 0.2, 1, 4)]
+    if hidden:
+        cases += [("gaussian", 0.1, 0.2, 2, 1), ("gaussian", 1.0, 0.2, 3, 6), ("salt_pepper", 0.5, 0.5, 4, 2),
+                  ("salt_pepper", 0.5, 0.02, 5, 8)]
+    for kind, factor, amount, seed, n in cases:
+        x = _images(n, 50 + seed)
+        before = x.clone()
+        where = f"kind={kind!r}, factor={factor}, amount={amount}"
+        got = _t(call(add_noise, x, kind=kind, factor=factor, amount=amount, generator=_gen(seed), hint=NOISE_HINT),
+                 f"add_noise(x, {where})")
+        unchanged(before, x, "add_noise changed x in place: the clean images are still needed as targets (use x + ..., "
+                             "x.clone())")
+        again = call(add_noise, x, kind=kind, factor=factor, amount=amount, generator=_gen(seed), hint=NOISE_HINT)
+        expect(torch.equal(got, again), "two calls with generators of the same seed gave different noise: draw it with "
+                                        "torch.randn / torch.rand(..., generator=generator), not from the global RNG")
+        expect(tuple(got.shape) == tuple(x.shape), f"add_noise returned shape {tuple(got.shape)}, expected {tuple(x.shape)}")
+        expected = reference_noise(x, kind, factor, amount, _gen(seed))
+        if kind == "gaussian":
+            raw = x + factor * torch.randn(x.shape, generator=_gen(seed))
+            mistakes = [(raw, "the noisy images leave [0, 1]: clip them with .clamp(0, 1)"),
+                        ((x + factor ** 2 * torch.randn(x.shape, generator=_gen(seed))).clamp(0, 1) if factor != 1 else None,
+                         "factor is the standard deviation of the noise: multiply the randn by factor, not factor ** 2"),
+                        ((x + factor * torch.rand(x.shape, generator=_gen(seed))).clamp(0, 1),
+                         "Gaussian noise comes from torch.randn (normal), not torch.rand (uniform)")]
+        else:
+            u = torch.rand(x.shape, generator=_gen(seed))
+            swapped, unhalved = x.clone(), x.clone()
+            swapped[u < amount / 2], swapped[u > 1 - amount / 2] = 1.0, 0.0
+            unhalved[u < amount] = 0.0
+            unhalved[u > 1 - amount] = 1.0
+            mistakes = [(swapped, "salt and pepper are swapped: u < amount / 2 -> 0 (pepper), u > 1 - amount / 2 -> 1 (salt)"),
+                        (unhalved, "amount is the fraction of ALL corrupted pixels: half pepper (u < amount / 2), half salt")]
+        compare(got, expected, f"add_noise(x, {where})", NOISE_HINT, mistakes)
+        expect(float(got.min()) >= 0 and float(got.max()) <= 1, "the noisy images leave [0, 1]: clip them")
+    x = _images(2, 99)
+    try:
+        add_noise(x, kind="speckle", generator=_gen(0))
+    except ValueError:
+        pass
+    except NotImplementedError as err:
+        raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
+    except Exception as err:  # noqa: BLE001
+        raise CheckFailure(f"an unknown kind should raise ValueError naming the kinds, got {type(err).__name__}") from err
+    else:
+        raise CheckFailure("add_noise(x, kind='speckle') returned a result: raise ValueError for an unknown kind "
+                           "(say 'gaussian' or 'salt_pepper')")
+
+
+STEP_HINT = ("batch = (noisy, clean); out = model(noisy); return {'loss': F.mse_loss(out, clean), "
+             "'psnr': psnr(out.detach(), clean)}: the model sees the noisy image and is scored on the CLEAN one")
+
+
+class _Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.conv(x))
+
+
+@isolated
+def check_denoising_step(denoising_step, hidden: bool = False) -> None:
+    """``denoising_step(model, batch)`` with batch ``(noisy, clean)`` -> {"loss": 0-d MSE to clean, "psnr": (N,) vs clean}."""
+    cases = [(4, 0)] + ([(1, 1), (9, 2)] if hidden else [])
+    for n, seed in cases:
+        torch.manual_seed(seed)
+        model = _Tiny()
+        clean = _images(n, 60 + seed)
+        noisy = reference_noise(clean, "gaussian", 0.5, generator=_gen(70 + seed))
+        numbers = call(denoising_step, model, (noisy.clone(), clean.clone()), hint=STEP_HINT)
+        expect(isinstance(numbers, dict) and "loss" in numbers and "psnr" in numbers,
+               f"denoising_step should return a dict with 'loss' and 'psnr', got "
+               f"{sorted(numbers) if isinstance(numbers, dict) else type(numbers).__name__}")
+        loss, score = _t(numbers["loss"], "numbers['loss']"), _t(numbers["psnr"], "numbers['psnr']")
+        expect(loss.ndim == 0, f"'loss' should be a 0-d tensor (the batch mean), got shape {tuple(loss.shape)}")
+        with torch.no_grad():
+            out = model(noisy)
+        mistakes = [(F.mse_loss(out, noisy), "the target is the noisy input: compare the output with the CLEAN images "
+                                             "(batch[1]), or the model learns to copy the noise"),
+                    (F.mse_loss(noisy, clean), "that is the noise itself: run the model on the noisy images first"),
+                    (F.mse_loss(model(clean).detach(), clean), "the model must see the NOISY images (batch[0]) as input")]
+        compare(loss.detach(), F.mse_loss(out, clean), "numbers['loss']", STEP_HINT, mistakes, rtol=1e-5, atol=1e-7)
+        expect(loss.requires_grad, "'loss' has no gradient (detached, .item()?): fit backpropagates it")
+        compare(score.detach(), _psnr(out, clean), "numbers['psnr']", "one PSNR per image, (N,), of the output against "
+                "the clean images: helpers.train.psnr(out.detach(), clean)",
+                [(_psnr(out, noisy), "the PSNR is measured against the clean images, not the noisy inputs"),
+                 (_psnr(noisy, clean), "that is the noisy input's PSNR: measure the model's output"),
+                 (_psnr(out, clean).mean(), "return the PSNR per image, shape (N,): fit averages it over the epoch")],
+                rtol=1e-4, atol=1e-4)
