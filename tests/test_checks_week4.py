@@ -21,6 +21,10 @@ CHECKS = {
     "check_rmsprop": ("01", ["rmsprop"]),
     "check_adam": ("01", ["adam"]),
     "check_scratch_optimizer": ("01", ["ScratchOptimizer"]),
+    "check_l2_penalty": ("02", ["l2_penalty"]),
+    "check_l1_penalty": ("02", ["l1_penalty"]),
+    "check_dropout_forward": ("02", ["dropout_forward"]),
+    "check_dropout_backward": ("02", ["dropout_forward", "dropout_backward"]),
     "check_batchnorm_forward": ("03", ["batchnorm_forward"]),
     "check_batchnorm_backward": ("03", ["batchnorm_forward", "batchnorm_backward"]),
     "check_spatial_batchnorm": ("03", ["spatial_batchnorm_forward", "spatial_batchnorm_backward"]),
@@ -211,6 +215,60 @@ class OptPlain(torch.optim.Optimizer):
                 p.data = torch.as_tensor(w, dtype=p.dtype)
 
 
+# ---------------------------------------------------------------- 02 regularisation
+
+def l2_no_half(w, lam):
+    return lam * np.sum(w ** 2), 2 * lam * w
+
+
+def l2_grad_doubled(w, lam):
+    return 0.5 * lam * np.sum(w ** 2), 2 * lam * w
+
+
+def l2_sign_grad(w, lam):
+    return 0.5 * lam * np.sum(w ** 2), lam * np.sign(w)
+
+
+def l1_one_at_zero(w, lam):
+    return lam * np.sum(np.abs(w)), lam * np.where(w >= 0, 1.0, -1.0)
+
+
+def l1_l2_grad(w, lam):
+    return lam * np.sum(np.abs(w)), lam * w
+
+
+def l1_no_lam_grad(w, lam):
+    return lam * np.sum(np.abs(w)), np.sign(w)
+
+
+def l1_signed_sum(w, lam):
+    return lam * np.sum(w), lam * np.sign(w)
+
+
+def _dropout(rescale="inverse", keep_is_p=False, test="identity", seeded=True):
+    def dropout_forward(x, dropout_param):
+        p, mode = dropout_param["p"], dropout_param["mode"]
+        if mode == "test" and test == "identity":
+            return x, (mode, None)
+        if mode == "test" and test == "scaled":
+            return x * (1 - p), (mode, None)
+        rng = np.random.default_rng(dropout_param.get("seed") if seeded else None)
+        keep = (rng.random(x.shape) < p) if keep_is_p else (rng.random(x.shape) >= p)
+        scale = {"inverse": 1 / (1 - p) if p < 1 else 0.0, "none": 1.0, "times": 1 - p}[rescale]
+        mask = keep * scale
+        return x * mask, (mode, mask)
+    return dropout_forward
+
+
+def dropout_backward_unscaled(dout, cache):
+    mode, mask = cache
+    return dout if mask is None else dout * (mask != 0)
+
+
+def dropout_backward_ignores_mask(dout, cache):
+    return dout
+
+
 # ---------------------------------------------------------------- 03 batch normalisation
 
 def _bn(unbiased_forward=False, biased_running=False, cs231n=False, eval_updates=False, always_train=False):
@@ -304,6 +362,21 @@ WRONG = [
     Wrong("check_scratch_optimizer", OptSharedConfig, "shared by several parameters"),
     Wrong("check_scratch_optimizer", OptNotInPlace, "off by"),
     Wrong("check_scratch_optimizer", _Opt, "NotImplementedError|not answered"),
+    Wrong("check_l2_penalty", l2_no_half, "no 1/2"),
+    Wrong("check_l2_penalty", l2_grad_doubled, "2 \\* lam \\* w"),
+    Wrong("check_l2_penalty", l2_sign_grad, "L1's gradient"),
+    Wrong("check_l1_penalty", l1_one_at_zero, "at w == 0"),
+    Wrong("check_l1_penalty", l1_l2_grad, "L2's gradient"),
+    Wrong("check_l1_penalty", l1_no_lam_grad, "forgot lam"),
+    Wrong("check_l1_penalty", l1_signed_sum, "sums w, not"),
+    Wrong("check_dropout_forward", _dropout(rescale="none"), "not rescaled"),
+    Wrong("check_dropout_forward", _dropout(rescale="times"), "multiplied by 1 - p"),
+    Wrong("check_dropout_forward", _dropout(keep_is_p=True), "DROPPING"),
+    Wrong("check_dropout_forward", _dropout(test="scaled"), "test mode multiplied by 1 - p"),
+    Wrong("check_dropout_forward", _dropout(test="dropout"), "test mode returns x unchanged"),
+    Wrong("check_dropout_forward", _dropout(seeded=False), "same dropout_param\\['seed'\\]", public_passes=True),
+    Wrong("check_dropout_backward", {"dropout_backward": dropout_backward_unscaled}, "not rescaled"),
+    Wrong("check_dropout_backward", {"dropout_backward": dropout_backward_ignores_mask}, "ignores the mask"),
     Wrong("check_batchnorm_forward", _bn(unbiased_forward=True), "UNBIASED variance"),
     Wrong("check_batchnorm_forward", _bn(biased_running=True), "BIASED batch variance"),
     Wrong("check_batchnorm_forward", _bn(cs231n=True), "CS231n's convention"),
@@ -326,6 +399,9 @@ RIGHT = [
     Right("check_adam", adam_new_dict, "a new config dict each call"),
     Right("check_adam", _adam(in_place=True), "w updated in place and returned"),
     Right("check_scratch_optimizer", OptPlain, "state kept elsewhere, p.data replaced"),
+    Right("check_dropout_forward", scratch.dropout_forward, "the helpers reference"),
+    Right("check_dropout_backward", {"dropout_forward": scratch.dropout_forward,
+                                     "dropout_backward": scratch.dropout_backward}, "the helpers reference"),
     Right("check_batchnorm_forward", scratch.batchnorm_forward, "the helpers reference"),
     Right("check_batchnorm_backward", {"batchnorm_forward": scratch.batchnorm_forward,
                                        "batchnorm_backward": scratch.batchnorm_backward}, "the helpers reference"),

@@ -30,6 +30,7 @@ from .core import as_array, call, compare, expect, isolated, returns_tuple
 __all__ = [
     "check_sgd", "check_sgd_momentum", "check_nesterov", "check_rmsprop", "check_adam",
     "check_scratch_optimizer",
+    "check_l2_penalty", "check_l1_penalty", "check_dropout_forward", "check_dropout_backward",
     "check_batchnorm_forward", "check_batchnorm_backward", "check_spatial_batchnorm",
 ]
 
@@ -642,3 +643,138 @@ def check_spatial_batchnorm(spatial_batchnorm_forward, spatial_batchnorm_backwar
                 F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps).backward(dout)
                 for got, want, name in zip(grads, (xt.grad, gt.grad, bt.grad), ("dx", "dgamma", "dbeta")):
                     compare(got, _np(want), f"{name} ({where})", SPATIAL_HINT, rtol=BN_RTOL, atol=BN_ATOL)
+
+
+# --------------------------------------------------------------------------------------------
+# 02 · regularisation: penalties and inverted dropout
+# --------------------------------------------------------------------------------------------
+
+def _penalty_cases(hidden):
+    """(w, lam)."""
+    cases = [(np.array([[1.5, -2.0, 0.0], [0.25, -0.5, 3.0]]), 0.1)]
+    if hidden:
+        rng = np.random.default_rng(7)
+        cases += [(rng.normal(size=(4, 3, 2)), 0.01), (np.zeros(5), 0.3), (rng.normal(size=7), 0.0),
+                  (np.array([-1e-3, 1e-3, 0.0, -4.0]), 2.0)]
+    return cases
+
+
+def _penalty_check(fn, kind, hidden):
+    hint = ("penalty = lam / 2 * sum(w**2), dw = lam * w" if kind == "l2"
+            else "penalty = lam * sum(|w|), dw = lam * sign(w) (0 where w == 0, as autograd of abs gives)")
+    for w, lam in _penalty_cases(hidden):
+        where = f"w of shape {w.shape}, lam {lam}"
+        res = call(fn, w.copy(), lam, hint=hint)
+        penalty, dw = returns_tuple(res, 2, "(penalty, dw)", fn)
+        wt = torch.tensor(w, requires_grad=True)
+        ref = 0.5 * lam * (wt ** 2).sum() if kind == "l2" else lam * wt.abs().sum()
+        ref.backward()
+        if kind == "l2":
+            pen_wrong = [(lam * np.sum(w ** 2), "the penalty has no 1/2: with lam / 2 * sum(w**2) its gradient is lam * w, "
+                                                "exactly SGD's weight_decay"),
+                         (0.5 * lam * np.sqrt(np.sum(w ** 2)), "the penalty uses the norm, not the squared norm")]
+            grad_wrong = [(2 * lam * w, "dw = 2 * lam * w: the 1/2 in the penalty cancels the 2, dw = lam * w"),
+                          (lam * np.sign(w), "dw = lam * sign(w) is L1's gradient; L2's is lam * w")]
+        else:
+            pen_wrong = [(lam * np.sum(w), "the penalty sums w, not |w|"),
+                         (0.5 * lam * np.sum(w ** 2), "that is the L2 penalty; L1 is lam * sum(|w|)")]
+            grad_wrong = [(lam * np.where(w >= 0, 1.0, -1.0), "the gradient is lam at w == 0: use np.sign(w), which is 0 "
+                                                              "there (the subgradient torch's autograd of abs picks)"),
+                          (lam * w, "dw = lam * w is L2's gradient; L1's is lam * sign(w)"),
+                          (np.sign(w), "dw forgot lam: lam * sign(w)")]
+        compare(penalty, float(ref.detach()), f"the {kind.upper()} penalty ({where})", hint, pen_wrong)
+        compare(dw, wt.grad.numpy(), f"dw ({where})", hint, grad_wrong)
+
+
+@isolated
+def check_l2_penalty(l2_penalty, hidden: bool = False) -> None:
+    """l2_penalty(w, lam) -> (lam / 2 * sum(w**2), lam * w), equal to autograd's."""
+    _penalty_check(l2_penalty, "l2", hidden)
+
+
+@isolated
+def check_l1_penalty(l1_penalty, hidden: bool = False) -> None:
+    """l1_penalty(w, lam) -> (lam * sum(|w|), lam * sign(w)), equal to autograd's (0 at w == 0)."""
+    _penalty_check(l1_penalty, "l1", hidden)
+
+
+DROPOUT_HINT = ("train: keep each unit with probability 1 - p (p is the DROP probability, as in nn.Dropout) and scale "
+                "the kept ones by 1 / (1 - p); test: out = x, unchanged")
+
+
+def _dropout_cases(hidden):
+    """(shape, p, seed)."""
+    cases = [((400, 250), 0.3, 1)]
+    if hidden:
+        cases += [((20, 10, 25, 20), 0.5, 2), ((100000,), 0.8, 3), ((300, 300), 0.1, 4), ((50, 40), 0.0, 5)]
+    return cases
+
+
+def _dropout_x(shape, seed):
+    rng = np.random.default_rng(500 + seed)
+    return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+@isolated
+def check_dropout_forward(dropout_forward, hidden: bool = False) -> None:
+    """Inverted dropout behaves as nn.Dropout: zeros with probability p, survivors scaled by 1/(1-p); test mode is
+    the identity; the same seed gives the same mask."""
+    for shape, p, seed in _dropout_cases(hidden):
+        x = _dropout_x(shape, seed)
+        where = f"x of shape {shape}, p {p}"
+        res = call(dropout_forward, x.copy(), {"p": p, "mode": "train", "seed": seed}, hint=DROPOUT_HINT)
+        out, _ = returns_tuple(res, 2, "(out, cache)", dropout_forward)
+        out = as_array(out, "out")
+        expect(out.shape == x.shape, f"out has shape {out.shape}, expected x's {x.shape} ({where})")
+        kept = out != 0
+        frac = 1 - kept.mean()
+        if p > 0:
+            expect(abs(frac - (1 - p)) > 0.02 or abs(p - 0.5) < 0.02,
+                   f"{frac:.1%} of the units were dropped with p = {p}: p is the probability of DROPPING a unit "
+                   f"(torch's meaning), so keep with probability 1 - p ({where})")
+        expect(abs(frac - p) < max(0.02, 4 * np.sqrt(p * (1 - p) / x.size)),
+               f"{frac:.1%} of the units were dropped, expected about {p:.0%} ({where}). {DROPOUT_HINT}")
+        if kept.any():
+            scale = out[kept] / x[kept]
+            expect(not np.allclose(scale, 1.0) or p == 0,
+                   f"the kept units are not rescaled: inverted dropout divides them by 1 - p = {1 - p:g}, so the "
+                   f"expected output equals x and test mode needs no change ({where})")
+            expect(p == 0 or not np.allclose(scale, 1 - p),
+                   f"the kept units were multiplied by 1 - p; inverted dropout DIVIDES them by 1 - p ({where})")
+            expect(np.allclose(scale, 1 / (1 - p)), f"the kept units should be x / (1 - p) ({where}). {DROPOUT_HINT}")
+        if hidden:
+            again, _ = returns_tuple(call(dropout_forward, x.copy(), {"p": p, "mode": "train", "seed": seed},
+                                          hint=DROPOUT_HINT), 2, "(out, cache)", dropout_forward)
+            expect(np.array_equal(as_array(again, "out"), out),
+                   "the same dropout_param['seed'] must give the same mask: np.random.default_rng(seed)")
+        test_res = call(dropout_forward, x.copy(), {"p": p, "mode": "test"}, hint=DROPOUT_HINT)
+        test_out, _ = returns_tuple(test_res, 2, "(out, cache)", dropout_forward)
+        compare(test_out, x, f"the test-mode output ({where})", "test mode returns x unchanged",
+                [(x * (1 - p), "test mode multiplied by 1 - p: with INVERTED dropout the scaling happened in training, "
+                               "so test mode returns x as it is"),
+                 (x / (1 - p) if p < 1 else None, "test mode rescaled x: it must return x unchanged")])
+    # nn.Dropout's behaviour, for the record: the same two values appear (0 and x / (1 - p))
+    drop = nn.Dropout(0.3)
+    t = torch.ones(1000, dtype=torch.float64)
+    expect(set(np.round(np.unique(drop(t).numpy()), 6)) <= {0.0, round(1 / 0.7, 6)}, "nn.Dropout changed its meaning")
+
+
+@isolated
+def check_dropout_backward(dropout_forward, dropout_backward, hidden: bool = False) -> None:
+    """dx = dout * mask (zeros where dropped, 1 / (1 - p) where kept) in train mode, dout in test mode."""
+    cases = [((30, 20), 0.4, 1, "train")]
+    if hidden:
+        cases += [((4, 3, 5, 5), 0.5, 2, "train"), ((10, 10), 0.2, 3, "test"), ((64,), 0.0, 4, "train")]
+    for shape, p, seed, mode in cases:
+        x = _dropout_x(shape, seed)
+        dout = np.random.default_rng(600 + seed).normal(size=shape)
+        res = call(dropout_forward, x.copy(), {"p": p, "mode": mode, "seed": seed}, hint=DROPOUT_HINT)
+        out, cache = returns_tuple(res, 2, "(out, cache)", dropout_forward)
+        dx = call(dropout_backward, dout.copy(), cache, hint="dx = dout * mask in train mode, dout in test mode")
+        mask = as_array(out, "out") / x
+        where = f"x of shape {shape}, p {p}, mode {mode!r}"
+        compare(dx, dout * mask, f"dx ({where})", "dx = dout * mask: the same zeros and the same 1 / (1 - p) scale",
+                [((mask != 0) * dout if mode == "train" and p > 0 else None,
+                  "dx is not rescaled: the kept units' gradient is multiplied by 1 / (1 - p), like their values"),
+                 (dout if mode == "train" and p > 0 else None, "dx ignores the mask: dropped units get no gradient")])
+
