@@ -1,0 +1,780 @@
+"""Checks for week 4's graded exercises: optimisers from scratch (01) and batch normalisation (03).
+
+Each ``check_<exercise>(student_fn, hidden=False)`` is written with the shared core
+(:mod:`helpers.checks.core`). The optimiser rules keep CS231n's ``update(w, dw, config) -> (next_w,
+config)`` shape (scratch names: learning_rate, momentum, decay_rate, epsilon, beta1, beta2,
+weight_decay) and are compared over 100 steps with ``torch.optim`` on the same parameters and
+gradients (float64, 1e-6); the gradients depend on the walk (an ill-conditioned quadratic plus
+noise), so a wrong step shows up in every later one. Known mistakes (Adam without bias correction or
+with t starting at 0, Nesterov as plain momentum, weight decay added after the update, RMSProp's
+epsilon inside the square root ...) are recognised and named. ``hidden=True`` adds what the notebook
+does not show: weight decay, runs of zero gradients, other shapes and hyperparameters, ``config=None``
+(the defaults). ``check_scratch_optimizer`` grades a ``torch.optim.Optimizer`` subclass that runs a
+rule on every parameter: several parameter groups, a learning rate changed mid-run, zero gradients.
+
+Batch normalisation follows ``helpers.scratch.norm``: ``batchnorm_forward(x, gamma, beta, bn_param)
+-> (out, cache)``, ``bn_param = {"mode": "train" | "test", "eps", "momentum", "running_mean",
+"running_var"}`` with torch's meaning of momentum (the weight of the new batch), compared with
+``nn.BatchNorm1d/2d`` (outputs, running statistics after several batches, eval mode) and autograd
+(float64, 1e-8).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .core import as_array, call, compare, expect, isolated, returns_tuple
+
+__all__ = [
+    "check_sgd", "check_sgd_momentum", "check_nesterov", "check_rmsprop", "check_adam",
+    "check_scratch_optimizer",
+    "check_l2_penalty", "check_l1_penalty", "check_dropout_forward", "check_dropout_backward",
+    "check_batchnorm_forward", "check_batchnorm_backward", "check_spatial_batchnorm",
+]
+
+RTOL, ATOL = 1e-6, 1e-9          # optimisers against torch.optim over 100 steps
+BN_RTOL, BN_ATOL = 1e-8, 1e-10   # batch norm against torch in float64
+
+
+# --------------------------------------------------------------------------------------------
+# 01 · optimisers: the walks
+# --------------------------------------------------------------------------------------------
+
+def _grad_fn(shape, seed, zero=()):
+    """g(w, t) = curvature * w + noise_t: an ill-conditioned quadratic with noisy gradients;
+    steps in ``zero`` get an all-zero gradient."""
+    rng = np.random.default_rng(seed)
+    curvature = rng.uniform(0.1, 5.0, size=shape)
+    noise = 0.3 * rng.normal(size=(100, *shape))
+
+    def g(w, t):
+        return np.zeros(shape) if t in zero else curvature * w + noise[t]
+    return g
+
+
+def _start(shape, seed):
+    return np.random.default_rng(1000 + seed).normal(size=shape)
+
+
+def _walk_rule(step, w0, g, steps=100):
+    """Trajectory (steps, *shape) of ``w, state = step(w, dw, state)``."""
+    w, state, out = w0.copy(), {}, []
+    for t in range(steps):
+        w, state = step(w, g(w, t), state)
+        out.append(np.array(w, dtype=np.float64, copy=True))
+    return np.stack(out)
+
+
+def _reference(kind, hp, mistake=None):
+    """A NumPy step for ``kind`` with scratch hyperparameters ``hp``; ``mistake`` makes it wrong."""
+    lr, wd = hp.get("learning_rate"), hp.get("weight_decay", 0.0)
+
+    def step(w, dw, s):
+        decay_in_grad = mistake != "decay_after"
+        g = dw + wd * w if decay_in_grad else dw
+        if kind == "sgd":
+            nxt = w + lr * g if mistake == "uphill" else w - lr * g
+        elif kind in ("sgd_momentum", "nesterov"):
+            mu = hp["momentum"]
+            v_old = s.get("v", np.zeros_like(w))
+            v = mu * v_old + ((1 - mu) * g if mistake == "dampened" else g)
+            if mistake != "no_state":
+                s["v"] = v
+            if kind == "nesterov" and mistake != "plain":
+                look = g + mu * v
+            else:
+                look = v
+            nxt = w - lr * look
+        elif kind == "rmsprop":
+            rho, eps = hp["decay_rate"], hp["epsilon"]
+            cache = rho * s.get("c", np.zeros_like(w)) + (1.0 if mistake == "no_one_minus" else 1 - rho) * g * g
+            s["c"] = cache
+            denom = np.sqrt(cache + eps) if mistake == "eps_inside" else np.sqrt(cache) + eps
+            nxt = w - lr * g / denom
+        elif kind == "adam":
+            b1, b2, eps = hp["beta1"], hp["beta2"], hp["epsilon"]
+            t = s.get("t", 0)
+            m = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
+            v = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
+            s.update(m=m, v=v, t=t + 1)
+            tc = t if mistake == "t_from_0" else t + 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if mistake == "no_bias_correction":
+                    m_hat, v_hat = m, v
+                else:
+                    m_hat, v_hat = m / (1 - b1 ** tc), v / (1 - b2 ** tc)
+                denom = np.sqrt(v_hat + eps) if mistake == "eps_inside" else np.sqrt(v_hat) + eps
+                nxt = w - lr * m_hat / denom
+        else:  # pragma: no cover - a typo in this module
+            raise KeyError(kind)
+        if mistake == "decay_after":
+            nxt = nxt - (lr * wd * w if kind == "adam" else wd * w)
+        return nxt, s
+    return step
+
+
+_TORCH = {
+    "sgd": lambda hp: (torch.optim.SGD, {"lr": hp["learning_rate"], "weight_decay": hp.get("weight_decay", 0.0)}),
+    "sgd_momentum": lambda hp: (torch.optim.SGD, {"lr": hp["learning_rate"], "momentum": hp["momentum"],
+                                                  "weight_decay": hp.get("weight_decay", 0.0)}),
+    "nesterov": lambda hp: (torch.optim.SGD, {"lr": hp["learning_rate"], "momentum": hp["momentum"], "nesterov": True,
+                                              "weight_decay": hp.get("weight_decay", 0.0)}),
+    "rmsprop": lambda hp: (torch.optim.RMSprop, {"lr": hp["learning_rate"], "alpha": hp["decay_rate"],
+                                                 "eps": hp["epsilon"], "weight_decay": hp.get("weight_decay", 0.0)}),
+    "adam": lambda hp: (torch.optim.Adam, {"lr": hp["learning_rate"], "betas": (hp["beta1"], hp["beta2"]),
+                                           "eps": hp["epsilon"], "weight_decay": hp.get("weight_decay", 0.0)}),
+}
+
+DEFAULTS = {
+    "sgd": {"learning_rate": 1e-2, "weight_decay": 0.0},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9, "weight_decay": 0.0},
+    "nesterov": {"learning_rate": 1e-2, "momentum": 0.9, "weight_decay": 0.0},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8, "weight_decay": 0.0},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0},
+}
+
+
+def _torch_walk(kind, hp, w0, g, steps=100):
+    cls, kwargs = _TORCH[kind](hp)
+    p = torch.tensor(w0.copy(), dtype=torch.float64, requires_grad=True)
+    opt, out = cls([p], **kwargs), []
+    for t in range(steps):
+        p.grad = torch.from_numpy(np.ascontiguousarray(g(p.detach().numpy().copy(), t), dtype=np.float64))
+        opt.step()
+        out.append(p.detach().numpy().copy())
+    return np.stack(out)
+
+
+_MISTAKES = {
+    "sgd": [("uphill", "the step went uphill: next_w = w - learning_rate * dw (minus: against the gradient)"),
+            ("decay_after", "weight decay was applied after the step and not scaled by the learning rate: "
+                            "torch adds weight_decay * w to the gradient, g = dw + weight_decay * w")],
+    "sgd_momentum": [("dampened", "the velocity is an average, momentum * v + (1 - momentum) * g: torch's momentum "
+                                  "SUMS, velocity = momentum * velocity + g"),
+                     ("no_state", "the velocity is not kept between calls: store it in config['velocity']"),
+                     ("decay_after", "weight decay was added after the update: add weight_decay * w to the gradient "
+                                     "BEFORE it enters the velocity")],
+    "nesterov": [("plain", "this is plain momentum (the step is the velocity): Nesterov steps along "
+                           "g + momentum * velocity, the look-ahead"),
+                 ("no_state", "the velocity is not kept between calls: store it in config['velocity']"),
+                 ("decay_after", "weight decay was added after the update: add weight_decay * w to the gradient "
+                                 "BEFORE it enters the velocity")],
+    "rmsprop": [("eps_inside", "epsilon is inside the square root: torch divides by sqrt(cache) + epsilon"),
+                ("no_one_minus", "the cache adds g**2 without the (1 - decay_rate) factor: "
+                                 "cache = decay_rate * cache + (1 - decay_rate) * g**2"),
+                ("decay_after", "weight decay was added after the update: add weight_decay * w to the gradient first")],
+    "adam": [("no_bias_correction", "Adam without bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t), "
+                                    "the moments start at 0"),
+             ("t_from_0", "the bias correction used t before counting this step (t starting at 0 divides by "
+                          "1 - beta**0 = 0): increment t first, so the first step uses t = 1"),
+             ("eps_inside", "epsilon is inside the square root: divide by sqrt(v_hat) + epsilon"),
+             ("decay_after", "weight decay was applied after the update (that is AdamW's decoupled decay): "
+                             "torch.optim.Adam adds weight_decay * w to the gradient before the moments")],
+}
+
+HINTS = {
+    "sgd": "next_w = w - learning_rate * (dw + weight_decay * w)",
+    "sgd_momentum": "g = dw + weight_decay * w; velocity = momentum * velocity + g; next_w = w - learning_rate * velocity",
+    "nesterov": "g = dw + weight_decay * w; velocity = momentum * velocity + g; "
+                "next_w = w - learning_rate * (g + momentum * velocity)",
+    "rmsprop": "g = dw + weight_decay * w; cache = decay_rate * cache + (1 - decay_rate) * g**2; "
+               "next_w = w - learning_rate * g / (sqrt(cache) + epsilon)",
+    "adam": "g = dw + weight_decay * w; t += 1; m and v exponential averages of g and g**2; "
+            "next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon), m_hat = m / (1 - beta1**t), "
+            "v_hat = v / (1 - beta2**t)",
+}
+
+
+def _rule_cases(kind, hidden):
+    """(hyperparameters, shape, seed, zero-gradient steps)."""
+    base = {"sgd": {"learning_rate": 0.05}, "sgd_momentum": {"learning_rate": 0.02, "momentum": 0.9},
+            "nesterov": {"learning_rate": 0.02, "momentum": 0.9},
+            "rmsprop": {"learning_rate": 0.01, "decay_rate": 0.99, "epsilon": 1e-8},
+            "adam": {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}}[kind]
+    cases = [(base, (2, 3), 1, ())]
+    if hidden:
+        other = {"sgd": {"learning_rate": 0.1}, "sgd_momentum": {"learning_rate": 0.05, "momentum": 0.5},
+                 "nesterov": {"learning_rate": 0.05, "momentum": 0.7},
+                 "rmsprop": {"learning_rate": 0.003, "decay_rate": 0.9, "epsilon": 1e-3},
+                 "adam": {"learning_rate": 0.05, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-3}}[kind]
+        cases += [({**base, "weight_decay": 0.1}, (5,), 2, ()),                 # weight decay
+                  (other, (2, 2, 3), 3, tuple(range(40, 55))),                  # other values, zero gradients
+                  ({**other, "weight_decay": 0.5}, (4, 1), 4, (0, 1, 2))]       # strong decay, zero first steps
+    return cases
+
+
+def _check_rule(kind, fn, hidden):
+    for hp, shape, seed, zero in _rule_cases(kind, hidden):
+        g, w0 = _grad_fn(shape, seed, set(zero)), _start(shape, seed)
+        where = f"{kind} with config {hp} on an array of shape {shape}" + (f", zero gradients at steps {zero[0]}-{zero[-1]}" if zero else "")
+        expected = _torch_walk(kind, {**DEFAULTS[kind], **hp}, w0, g)
+
+        def student_step(w, dw, state, _hp=hp):
+            if not state:
+                state.update(_hp)
+            result = call(fn, w.copy(), dw, state, hint=HINTS[kind])
+            nxt, config = returns_tuple(result, 2, "(next_w, config)", fn)
+            expect(isinstance(config, dict), f"{kind} should return (next_w, config) with config a dict, got "
+                                             f"{type(config).__name__}")
+            if config is not state:
+                state.clear()
+                state.update(config)
+            return as_array(nxt, f"next_w for {where}"), state
+        got = _walk_rule(student_step, w0, g)
+        mistakes = [(_walk_rule(_reference(kind, {**DEFAULTS[kind], **hp}, m), w0, g), why) for m, why in _MISTAKES[kind]]
+        compare(got, expected, f"the walk of 100 steps ({where})", HINTS[kind], mistakes, rtol=RTOL, atol=ATOL)
+    if hidden:  # config=None: the documented defaults, one step
+        w0 = _start((3,), 9)
+        dw = np.array([0.5, -1.0, 2.0])
+        result = call(fn, w0.copy(), dw.copy(), None, hint=f"config=None means every default: {DEFAULTS[kind]}")
+        nxt, config = returns_tuple(result, 2, "(next_w, config)", fn)
+        expected = _torch_walk(kind, DEFAULTS[kind], w0, lambda w, t: dw, steps=1)[0]
+        compare(nxt, expected, f"{kind}(w, dw, None)", f"config=None means every default: {DEFAULTS[kind]}",
+                rtol=RTOL, atol=ATOL)
+        expect(isinstance(config, dict) and all(k in config for k in DEFAULTS[kind]),
+               f"{kind}(w, dw, None) should return a config holding the defaults {sorted(DEFAULTS[kind])}")
+
+
+@isolated
+def check_sgd(sgd, hidden: bool = False) -> None:
+    """sgd(w, dw, config) equals torch.optim.SGD over 100 steps."""
+    _check_rule("sgd", sgd, hidden)
+
+
+@isolated
+def check_sgd_momentum(sgd_momentum, hidden: bool = False) -> None:
+    """sgd_momentum equals torch.optim.SGD(momentum=...) over 100 steps."""
+    _check_rule("sgd_momentum", sgd_momentum, hidden)
+
+
+@isolated
+def check_nesterov(nesterov, hidden: bool = False) -> None:
+    """nesterov equals torch.optim.SGD(momentum=..., nesterov=True) over 100 steps."""
+    _check_rule("nesterov", nesterov, hidden)
+
+
+@isolated
+def check_rmsprop(rmsprop, hidden: bool = False) -> None:
+    """rmsprop equals torch.optim.RMSprop over 100 steps."""
+    _check_rule("rmsprop", rmsprop, hidden)
+
+
+@isolated
+def check_adam(adam, hidden: bool = False) -> None:
+    """adam equals torch.optim.Adam (bias correction, L2 weight decay) over 100 steps."""
+    _check_rule("adam", adam, hidden)
+
+
+# --------------------------------------------------------------------------------------------
+# 01 · the rules as a torch.optim.Optimizer
+# --------------------------------------------------------------------------------------------
+
+OPT_HINT = ("step() loops over self.param_groups and each group's params; skips p.grad None; keeps one config per "
+            "parameter in self.state[p]; copies the group's hyperparameters (all keys but 'params') into it before "
+            "every call, so a changed learning rate is used; then writes next_w back into p in place")
+
+
+def _opt_cases(hidden):
+    """(rule name, scratch defaults, param groups as (shapes, overrides), lr changes {step: factor}, zero steps)."""
+    from .. import scratch
+    cases = [("adam", scratch.adam, {"learning_rate": 0.01}, [([(3, 2), (4,)], {})], {}, ())]
+    if hidden:
+        cases += [
+            ("sgd", scratch.sgd, {"learning_rate": 0.05, "weight_decay": 0.01},
+             [([(3,)], {}), ([(2, 2)], {"learning_rate": 0.01})], {}, ()),
+            ("sgd_momentum", scratch.sgd_momentum, {"learning_rate": 0.02, "momentum": 0.9},
+             [([(3,)], {"weight_decay": 0.1}), ([(2, 3)], {"momentum": 0.5})], {50: 0.1}, tuple(range(20, 30))),
+            ("nesterov", scratch.nesterov, {"learning_rate": 0.02, "momentum": 0.8}, [([(5,)], {})], {}, (0, 1, 2)),
+            ("rmsprop", scratch.rmsprop, {"learning_rate": 0.01}, [([(2,)], {}), ([(3,)], {"decay_rate": 0.9})],
+             {30: 0.5}, ()),
+            ("adam", scratch.adam, {"learning_rate": 0.02, "weight_decay": 0.05},
+             [([(3, 2)], {}), ([(4,)], {"beta1": 0.8, "learning_rate": 0.005})], {60: 0.2}, tuple(range(10, 20))),
+            ("adamw", scratch.adamw, {"learning_rate": 0.02, "weight_decay": 0.1}, [([(6,)], {})], {}, ()),
+        ]
+    return cases
+
+
+_TORCH_KEYS = {"learning_rate": "lr", "weight_decay": "weight_decay", "momentum": "momentum", "decay_rate": "alpha",
+               "epsilon": "eps"}
+
+
+def _to_torch(name, hp):
+    out = {}
+    for k, v in hp.items():
+        if k in ("beta1", "beta2"):
+            b = list(out.get("betas", (0.9, 0.999)))
+            b[k == "beta2"] = v
+            out["betas"] = tuple(b)
+        else:
+            out[_TORCH_KEYS[k]] = v
+    if name == "nesterov":
+        out["nesterov"] = True
+    return out
+
+
+_TORCH_CLS = {"sgd": torch.optim.SGD, "sgd_momentum": torch.optim.SGD, "nesterov": torch.optim.SGD,
+              "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+_TORCH_DEFAULTS = {"sgd_momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9}}
+
+
+def _opt_walk(make, name, defaults, groups, lr_changes, zero, seed):
+    """Run an optimizer made by ``make(param_groups)`` for 100 steps; trajectories per parameter."""
+    rng = np.random.default_rng(seed)
+    shapes = [s for shapes, _ in groups for s in shapes]
+    starts = [rng.normal(size=s) for s in shapes]
+    fns = [_grad_fn(s, seed + 10 * i, set(zero)) for i, s in enumerate(shapes)]
+    params = [torch.tensor(w.copy(), dtype=torch.float64, requires_grad=True) for w in starts]
+    it = iter(params)
+    param_groups = [{"params": [next(it) for _ in shp], **over} for shp, over in groups]
+    opt = make(param_groups)
+    out = []
+    for t in range(100):
+        if t in lr_changes:
+            for group in opt.param_groups:
+                group["lr" if "lr" in group else "learning_rate"] *= lr_changes[t]
+        for p, g in zip(params, fns):
+            p.grad = torch.from_numpy(np.ascontiguousarray(g(p.detach().numpy().copy(), t), dtype=np.float64))
+        opt.step()
+        out.append(np.concatenate([p.detach().numpy().ravel().copy() for p in params]))
+    return np.stack(out)
+
+
+@isolated
+def check_scratch_optimizer(ScratchOptimizer, hidden: bool = False) -> None:
+    """``ScratchOptimizer(params, rule, **config)`` running a scratch rule equals torch.optim over 100 steps."""
+    expect(isinstance(ScratchOptimizer, type) and issubclass(ScratchOptimizer, torch.optim.Optimizer),
+           "ScratchOptimizer should be a class derived from torch.optim.Optimizer")
+    for i, (name, rule, defaults, groups, lr_changes, zero) in enumerate(_opt_cases(hidden)):
+        base = {**_TORCH_DEFAULTS.get(name, {}), **_to_torch(name, defaults)}
+        expected = _opt_walk(lambda pg: _TORCH_CLS[name]([{**{k: v for k, v in g.items() if k == "params"},
+                                                           **_to_torch(name, {k: v for k, v in g.items() if k != "params"})}
+                                                          for g in pg], **base),
+                             name, defaults, groups, lr_changes, zero, 50 + i)
+
+        def make(pg, _rule=rule, _defaults=defaults):
+            opt = call(ScratchOptimizer, pg, _rule, hint=OPT_HINT, **_defaults)
+            expect(isinstance(opt, torch.optim.Optimizer), "ScratchOptimizer(...) should build a torch.optim.Optimizer")
+            real_step = opt.step
+
+            def step(*args, **kwargs):
+                return call(real_step, *args, hint=OPT_HINT, errors=[
+                    (ValueError, "one config per parameter", "one config dict was shared by several parameters: keep "
+                                                             "one per parameter, in self.state[p]")], **kwargs)
+            opt.step = step
+            return opt
+        where = (f"ScratchOptimizer with {name} and {len(groups)} parameter group(s) {[o for _, o in groups]}"
+                 + (f", learning rate changed at steps {sorted(lr_changes)}" if lr_changes else "")
+                 + (f", zero gradients at steps {zero[0]}-{zero[-1]}" if zero else ""))
+        got = _opt_walk(make, name, defaults, groups, lr_changes, zero, 50 + i)
+        frozen = None
+        if lr_changes:   # the mistake of reading the hyperparameters only once
+            frozen = _opt_walk(lambda pg: _FrozenRule(pg, rule, **defaults), name, defaults, groups, {}, zero, 50 + i)
+        flat = None
+        if len(groups) > 1:
+            flat = _opt_walk(lambda pg: _DefaultsOnly(pg, rule, **defaults), name, defaults, groups, lr_changes, zero,
+                             50 + i)
+        skip = None
+        if zero:
+            skip = _opt_walk(lambda pg: _SkipZero(pg, rule, **defaults), name, defaults, groups, lr_changes, zero, 50 + i)
+        compare(got, expected, f"the parameters over 100 steps ({where})", OPT_HINT,
+                [(flat, "every group used the optimizer's defaults: read the hyperparameters from each param_group"),
+                 (frozen, "the hyperparameters were copied into the state only once: a learning rate changed later "
+                          "(a schedule) must be used, so copy the group's values before every call"),
+                 (skip, "parameters whose gradient is all zero were skipped: torch still steps them (momentum and "
+                        "decay keep moving them); skip only p.grad is None")],
+                rtol=RTOL, atol=ATOL)
+
+
+class _Base(torch.optim.Optimizer):
+    def __init__(self, params, rule, **config):
+        super().__init__(params, dict(config))
+        self.rule = rule
+
+    def hyper(self, group, state):
+        return {k: v for k, v in group.items() if k != "params"}
+
+    def skip(self, p):
+        return p.grad is None
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if self.skip(p):
+                    continue
+                state = self.state[p]
+                config = state.setdefault("config", {})
+                config.update(self.hyper(group, state))
+                w, config = self.rule(p.detach().numpy(), p.grad.detach().numpy(), config)
+                p.copy_(torch.from_numpy(np.asarray(w)))
+
+
+class _FrozenRule(_Base):
+    def hyper(self, group, state):
+        return {} if state.get("config") else {k: v for k, v in group.items() if k != "params"}
+
+
+class _DefaultsOnly(_Base):
+    def hyper(self, group, state):
+        return dict(self.defaults)
+
+
+class _SkipZero(_Base):
+    def skip(self, p):
+        return p.grad is None or not bool(p.grad.any())
+
+
+# --------------------------------------------------------------------------------------------
+# 03 · batch normalisation
+# --------------------------------------------------------------------------------------------
+
+BN_HINT = ("train: mean and the BIASED variance (divide by N) of the batch normalise x; running = (1 - momentum) * "
+           "running + momentum * batch statistic, with the UNBIASED variance (N - 1) in running_var, as torch does; "
+           "test: normalise with the running statistics and change nothing")
+
+
+def _bn_cases(hidden):
+    """(N, D, momentum, eps, batches, seed, start running stats given)."""
+    cases = [(8, 4, 0.1, 1e-5, 3, 1, True)]
+    if hidden:
+        cases += [(2, 3, 0.3, 1e-3, 2, 2, True),      # the smallest batch: unbiased = 2 x biased
+                  (5, 1, 0.5, 1e-5, 4, 3, False),     # one feature, no running stats given (0 and 1)
+                  (16, 6, 0.05, 1e-2, 3, 4, True)]    # big eps, small momentum
+    return cases
+
+
+def _bn_batches(n, d, k, seed):
+    g = torch.Generator().manual_seed(200 + seed)
+    shift = 3 * torch.randn(d, generator=g, dtype=torch.float64)
+    scale = 0.5 + 2 * torch.rand(d, generator=g, dtype=torch.float64)
+    xs = [torch.randn(n, d, generator=g, dtype=torch.float64) * scale + shift for _ in range(k + 1)]
+    gamma = 1 + 0.5 * torch.randn(d, generator=g, dtype=torch.float64)
+    beta = torch.randn(d, generator=g, dtype=torch.float64)
+    return xs, gamma, beta
+
+
+def _np(t):
+    return t.detach().double().numpy()
+
+
+def _bn_mistake(xs, gamma, beta, momentum, eps, mistake):
+    """Outputs (train batches, then eval) and running stats of a wrong batch norm."""
+    d = gamma.shape[0]
+    rm, rv = np.zeros(d), np.ones(d)
+    outs, stats = [], []
+    for i, x in enumerate(xs):
+        x = _np(x)
+        train = i < len(xs) - 1
+        if train or mistake == "always_train":
+            mean, var_b, var_u = x.mean(0), x.var(0), x.var(0, ddof=1)
+            var = var_u if mistake == "unbiased_forward" else var_b
+            run_var = var_b if mistake == "biased_running" else var_u
+            if mistake == "cs231n_momentum":
+                rm, rv = momentum * rm + (1 - momentum) * mean, momentum * rv + (1 - momentum) * run_var
+            else:
+                rm, rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * run_var
+            out = (x - mean) / np.sqrt(var + eps)
+        else:
+            out = (x - rm) / np.sqrt(rv + eps)
+            if mistake == "eval_updates":
+                mean, var_u = x.mean(0), x.var(0, ddof=1)
+                rm, rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * var_u
+        outs.append(_np(gamma) * out + _np(beta))
+        stats.append(np.concatenate([rm, rv]))
+    return np.concatenate([o.ravel() for o in outs]), np.stack(stats)
+
+
+BN_MISTAKES = [
+    ("unbiased_forward", "the forward pass normalised with the UNBIASED variance (ddof=1): normalise with the biased "
+                         "one, x.var(axis=0); only running_var gets the unbiased one"),
+    ("biased_running", "running_var was updated with the BIASED batch variance: torch keeps the unbiased one there, "
+                       "var * N / (N - 1)"),
+    ("cs231n_momentum", "the momentum weights the OLD running value (CS231n's convention): here, as in torch, "
+                        "running = (1 - momentum) * running + momentum * batch"),
+    ("eval_updates", "the running statistics changed in test mode: only train mode updates them"),
+    ("always_train", "test mode normalised with the batch's own statistics: it must use running_mean / running_var"),
+]
+
+
+@isolated
+def check_batchnorm_forward(batchnorm_forward, hidden: bool = False) -> None:
+    """Outputs and running statistics equal nn.BatchNorm1d's over several train batches, then eval."""
+    for n, d, momentum, eps, k, seed, given in _bn_cases(hidden):
+        xs, gamma, beta = _bn_batches(n, d, k, seed)
+        bn = nn.BatchNorm1d(d, eps=eps, momentum=momentum).double()
+        with torch.no_grad():
+            bn.weight.copy_(gamma)
+            bn.bias.copy_(beta)
+        bn_param = {"mode": "train", "eps": eps, "momentum": momentum}
+        if given:
+            bn_param.update(running_mean=np.zeros(d), running_var=np.ones(d))
+        outs, stats, ref_outs, ref_stats = [], [], [], []
+        for i, x in enumerate(xs):
+            train = i < len(xs) - 1
+            bn.train(train)
+            bn_param["mode"] = "train" if train else "test"
+            with torch.no_grad():
+                ref_outs.append(_np(bn(x)))
+            ref_stats.append(np.concatenate([_np(bn.running_mean), _np(bn.running_var)]))
+            res = call(batchnorm_forward, _np(x).copy(), _np(gamma).copy(), _np(beta).copy(), bn_param, hint=BN_HINT)
+            out, _ = returns_tuple(res, 2, "(out, cache)", batchnorm_forward)
+            outs.append(as_array(out, "out"))
+            expect("running_mean" in bn_param and "running_var" in bn_param,
+                   "batchnorm_forward must keep bn_param['running_mean'] and bn_param['running_var'] (start them "
+                   "at zeros and ones when absent)")
+            stats.append(np.concatenate([as_array(bn_param["running_mean"], "running_mean").ravel(),
+                                         as_array(bn_param["running_var"], "running_var").ravel()]))
+        where = f"x of shape ({n}, {d}), momentum {momentum}, eps {eps}, {k} train batches then one in test mode"
+        got = np.concatenate([o.ravel() for o in outs])
+        wrongs = {m: _bn_mistake(xs, gamma, beta, momentum, eps, m) for m, _ in BN_MISTAKES}
+        compare(got, np.concatenate([o.ravel() for o in ref_outs]), f"the outputs ({where})", BN_HINT,
+                [(wrongs[m][0], why) for m, why in BN_MISTAKES], rtol=BN_RTOL, atol=BN_ATOL)
+        compare(np.stack(stats), np.stack(ref_stats), f"running_mean and running_var after each batch ({where})",
+                BN_HINT, [(wrongs[m][1], why) for m, why in BN_MISTAKES], rtol=BN_RTOL, atol=BN_ATOL)
+
+
+BN_BACK_HINT = ("train mode: dx = inv_std / N * (N * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat)) with "
+                "dx_hat = dout * gamma (the batch mean and variance depend on x too); dgamma = sum(dout * x_hat), "
+                "dbeta = sum(dout), sums over the batch axis")
+
+
+def _bn_grads(x, gamma, beta, dout, eps, training, rm=None, rv=None):
+    xt, gt, bt = (t.clone().requires_grad_(True) for t in (x, gamma, beta))
+    out = F.batch_norm(xt, None if training else rm, None if training else rv, gt, bt, training=training, eps=eps)
+    out.backward(dout)
+    return _np(xt.grad), _np(gt.grad), _np(bt.grad)
+
+
+@isolated
+def check_batchnorm_backward(batchnorm_forward, batchnorm_backward, hidden: bool = False) -> None:
+    """dx, dgamma, dbeta equal autograd's through F.batch_norm (train mode; test mode in the hidden cases)."""
+    cases = [(6, 4, 1e-5, "train", 1)]
+    if hidden:
+        cases += [(2, 3, 1e-3, "train", 2), (9, 1, 1e-5, "train", 3), (5, 3, 1e-5, "test", 4), (20, 7, 1e-2, "train", 5)]
+    for n, d, eps, mode, seed in cases:
+        (x, x2), gamma, beta = _bn_batches(n, d, 1, seed)
+        dout = torch.randn(n, d, generator=torch.Generator().manual_seed(300 + seed), dtype=torch.float64)
+        rm, rv = x2.mean(0), x2.var(0) + 0.5
+        bn_param = {"mode": mode, "eps": eps, "momentum": 0.1, "running_mean": _np(rm).copy(), "running_var": _np(rv).copy()}
+        res = call(batchnorm_forward, _np(x).copy(), _np(gamma).copy(), _np(beta).copy(), bn_param, hint=BN_HINT)
+        _, cache = returns_tuple(res, 2, "(out, cache)", batchnorm_forward)
+        grads = returns_tuple(call(batchnorm_backward, _np(dout).copy(), cache, hint=BN_BACK_HINT), 3,
+                              "(dx, dgamma, dbeta)", batchnorm_backward)
+        ref = _bn_grads(x, gamma, beta, dout, eps, mode == "train", rm, rv)
+        xn, gn, dn = _np(x), _np(gamma), _np(dout)
+        mean, var = (xn.mean(0), xn.var(0)) if mode == "train" else (_np(rm), _np(rv))
+        inv = 1 / np.sqrt(var + eps)
+        x_hat = (xn - mean) * inv
+        dxh = dn * gn
+        no_mean = dxh * inv
+        no_xhat = inv / n * (n * dxh - dxh.sum(0))
+        no_sum = inv / n * (n * dxh - x_hat * (dxh * x_hat).sum(0))
+        where = f"x of shape ({n}, {d}), mode {mode!r}"
+        compare(grads[1], ref[1], f"dgamma ({where})", "dgamma = sum over the batch of dout * x_hat",
+                [(dn.sum(0), "dgamma is sum(dout): it is sum(dout * x_hat)"),
+                 ((dn * xn).sum(0), "dgamma used x, not the normalised x_hat")], rtol=BN_RTOL, atol=BN_ATOL)
+        compare(grads[2], ref[2], f"dbeta ({where})", "dbeta = sum over the batch of dout",
+                [(dn.mean(0), "dbeta is the SUM of dout over the batch, not its mean")], rtol=BN_RTOL, atol=BN_ATOL)
+        compare(grads[0], ref[0], f"dx ({where})", BN_BACK_HINT,
+                [(no_mean if mode == "train" else None, "dx is missing the terms from the batch mean and variance "
+                  "(dout * gamma * inv_std is the test-mode gradient): subtract sum(dx_hat) and x_hat * "
+                  "sum(dx_hat * x_hat), divided by N"),
+                 (no_xhat, "dx is missing the variance term - x_hat * sum(dx_hat * x_hat)"),
+                 (no_sum, "dx is missing the mean term - sum(dx_hat)"),
+                 (inv / n * (n * dn - dn.sum(0) - x_hat * (dn * x_hat).sum(0)) if mode == "train" else dn * inv,
+                  "dx forgot gamma: dx_hat = dout * gamma")], rtol=BN_RTOL, atol=BN_ATOL)
+
+
+SPATIAL_HINT = ("move the channels last and flatten, x.transpose(0, 2, 3, 1).reshape(-1, C), so every pixel of every "
+                "image is a sample of its channel; run the (N, D) version; reshape (N, H, W, C) and transpose back")
+
+
+@isolated
+def check_spatial_batchnorm(spatial_batchnorm_forward, spatial_batchnorm_backward, hidden: bool = False) -> None:
+    """Spatial batch norm equals nn.BatchNorm2d (outputs, running stats, eval) and autograd (gradients)."""
+    cases = [((4, 3, 5, 5), 0.1, 1e-5, 1)]
+    if hidden:
+        cases += [((2, 2, 3, 7), 0.3, 1e-3, 2), ((1, 4, 2, 2), 0.1, 1e-5, 3), ((3, 1, 4, 3), 0.5, 1e-5, 4)]
+    for shape, momentum, eps, seed in cases:
+        g = torch.Generator().manual_seed(400 + seed)
+        c = shape[1]
+        xs = [torch.randn(*shape, generator=g, dtype=torch.float64) * 2 + torch.arange(c, dtype=torch.float64).view(1, c, 1, 1)
+              for _ in range(3)]
+        gamma = 1 + 0.5 * torch.randn(c, generator=g, dtype=torch.float64)
+        beta = torch.randn(c, generator=g, dtype=torch.float64)
+        dout = torch.randn(*shape, generator=g, dtype=torch.float64)
+        bn = nn.BatchNorm2d(c, eps=eps, momentum=momentum).double()
+        with torch.no_grad():
+            bn.weight.copy_(gamma)
+            bn.bias.copy_(beta)
+        bn_param = {"mode": "train", "eps": eps, "momentum": momentum}
+        where = f"x of shape {shape}, momentum {momentum}"
+        for i, x in enumerate(xs):
+            train = i < 2
+            bn.train(train)
+            bn_param["mode"] = "train" if train else "test"
+            with torch.no_grad():
+                ref = _np(bn(x))
+            res = call(spatial_batchnorm_forward, _np(x).copy(), _np(gamma).copy(), _np(beta).copy(), bn_param,
+                       hint=SPATIAL_HINT)
+            out, cache = returns_tuple(res, 2, "(out, cache)", spatial_batchnorm_forward)
+            xn = _np(x)
+            flat_wrong = None
+            if train:
+                rows = xn.reshape(-1, c)   # reshaped without moving the channels last
+                flat_wrong = ((rows - rows.mean(0)) / np.sqrt(rows.var(0) + eps) * _np(gamma) + _np(beta)).reshape(shape)
+            compare(out, ref, f"the output for batch {i + 1} ({where}, mode {bn_param['mode']!r})", SPATIAL_HINT,
+                    [(flat_wrong, "x was reshaped to (-1, C) without moving the channels last first: "
+                                  "transpose(0, 2, 3, 1) before the reshape, and back afterwards")],
+                    rtol=BN_RTOL, atol=BN_ATOL)
+            expect("running_mean" in bn_param, "spatial batch norm must keep bn_param['running_mean'] and ['running_var']")
+            compare(np.concatenate([as_array(bn_param["running_mean"], "running_mean").ravel(),
+                                    as_array(bn_param["running_var"], "running_var").ravel()]),
+                    np.concatenate([_np(bn.running_mean), _np(bn.running_var)]),
+                    f"running_mean and running_var after batch {i + 1} ({where})",
+                    "running_var holds the unbiased variance over the N * H * W values of each channel", rtol=BN_RTOL,
+                    atol=BN_ATOL)
+            if train:
+                grads = returns_tuple(call(spatial_batchnorm_backward, _np(dout).copy(), cache, hint=SPATIAL_HINT), 3,
+                                      "(dx, dgamma, dbeta)", spatial_batchnorm_backward)
+                xt, gt, bt = (t.clone().requires_grad_(True) for t in (x, gamma, beta))
+                F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps).backward(dout)
+                for got, want, name in zip(grads, (xt.grad, gt.grad, bt.grad), ("dx", "dgamma", "dbeta")):
+                    compare(got, _np(want), f"{name} ({where})", SPATIAL_HINT, rtol=BN_RTOL, atol=BN_ATOL)
+
+
+# --------------------------------------------------------------------------------------------
+# 02 · regularisation: penalties and inverted dropout
+# --------------------------------------------------------------------------------------------
+
+def _penalty_cases(hidden):
+    """(w, lam)."""
+    cases = [(np.array([[1.5, -2.0, 0.0], [0.25, -0.5, 3.0]]), 0.1)]
+    if hidden:
+        rng = np.random.default_rng(7)
+        cases += [(rng.normal(size=(4, 3, 2)), 0.01), (np.zeros(5), 0.3), (rng.normal(size=7), 0.0),
+                  (np.array([-1e-3, 1e-3, 0.0, -4.0]), 2.0)]
+    return cases
+
+
+def _penalty_check(fn, kind, hidden):
+    hint = ("penalty = lam / 2 * sum(w**2), dw = lam * w" if kind == "l2"
+            else "penalty = lam * sum(|w|), dw = lam * sign(w) (0 where w == 0, as autograd of abs gives)")
+    for w, lam in _penalty_cases(hidden):
+        where = f"w of shape {w.shape}, lam {lam}"
+        res = call(fn, w.copy(), lam, hint=hint)
+        penalty, dw = returns_tuple(res, 2, "(penalty, dw)", fn)
+        wt = torch.tensor(w, requires_grad=True)
+        ref = 0.5 * lam * (wt ** 2).sum() if kind == "l2" else lam * wt.abs().sum()
+        ref.backward()
+        if kind == "l2":
+            pen_wrong = [(lam * np.sum(w ** 2), "the penalty has no 1/2: with lam / 2 * sum(w**2) its gradient is lam * w, "
+                                                "exactly SGD's weight_decay"),
+                         (0.5 * lam * np.sqrt(np.sum(w ** 2)), "the penalty uses the norm, not the squared norm")]
+            grad_wrong = [(2 * lam * w, "dw = 2 * lam * w: the 1/2 in the penalty cancels the 2, dw = lam * w"),
+                          (lam * np.sign(w), "dw = lam * sign(w) is L1's gradient; L2's is lam * w")]
+        else:
+            pen_wrong = [(lam * np.sum(w), "the penalty sums w, not |w|"),
+                         (0.5 * lam * np.sum(w ** 2), "that is the L2 penalty; L1 is lam * sum(|w|)")]
+            grad_wrong = [(lam * np.where(w >= 0, 1.0, -1.0), "the gradient is lam at w == 0: use np.sign(w), which is 0 "
+                                                              "there (the subgradient torch's autograd of abs picks)"),
+                          (lam * w, "dw = lam * w is L2's gradient; L1's is lam * sign(w)"),
+                          (np.sign(w), "dw forgot lam: lam * sign(w)")]
+        compare(penalty, float(ref.detach()), f"the {kind.upper()} penalty ({where})", hint, pen_wrong)
+        compare(dw, wt.grad.numpy(), f"dw ({where})", hint, grad_wrong)
+
+
+@isolated
+def check_l2_penalty(l2_penalty, hidden: bool = False) -> None:
+    """l2_penalty(w, lam) -> (lam / 2 * sum(w**2), lam * w), equal to autograd's."""
+    _penalty_check(l2_penalty, "l2", hidden)
+
+
+@isolated
+def check_l1_penalty(l1_penalty, hidden: bool = False) -> None:
+    """l1_penalty(w, lam) -> (lam * sum(|w|), lam * sign(w)), equal to autograd's (0 at w == 0)."""
+    _penalty_check(l1_penalty, "l1", hidden)
+
+
+DROPOUT_HINT = ("train: keep each unit with probability 1 - p (p is the DROP probability, as in nn.Dropout) and scale "
+                "the kept ones by 1 / (1 - p); test: out = x, unchanged")
+
+
+def _dropout_cases(hidden):
+    """(shape, p, seed)."""
+    cases = [((400, 250), 0.3, 1)]
+    if hidden:
+        cases += [((20, 10, 25, 20), 0.5, 2), ((100000,), 0.8, 3), ((300, 300), 0.1, 4), ((50, 40), 0.0, 5)]
+    return cases
+
+
+def _dropout_x(shape, seed):
+    rng = np.random.default_rng(500 + seed)
+    return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+@isolated
+def check_dropout_forward(dropout_forward, hidden: bool = False) -> None:
+    """Inverted dropout behaves as nn.Dropout: zeros with probability p, survivors scaled by 1/(1-p); test mode is
+    the identity; the same seed gives the same mask."""
+    for shape, p, seed in _dropout_cases(hidden):
+        x = _dropout_x(shape, seed)
+        where = f"x of shape {shape}, p {p}"
+        res = call(dropout_forward, x.copy(), {"p": p, "mode": "train", "seed": seed}, hint=DROPOUT_HINT)
+        out, _ = returns_tuple(res, 2, "(out, cache)", dropout_forward)
+        out = as_array(out, "out")
+        expect(out.shape == x.shape, f"out has shape {out.shape}, expected x's {x.shape} ({where})")
+        kept = out != 0
+        frac = 1 - kept.mean()
+        if p > 0:
+            expect(abs(frac - (1 - p)) > 0.02 or abs(p - 0.5) < 0.02,
+                   f"{frac:.1%} of the units were dropped with p = {p}: p is the probability of DROPPING a unit "
+                   f"(torch's meaning), so keep with probability 1 - p ({where})")
+        expect(abs(frac - p) < max(0.02, 4 * np.sqrt(p * (1 - p) / x.size)),
+               f"{frac:.1%} of the units were dropped, expected about {p:.0%} ({where}). {DROPOUT_HINT}")
+        if kept.any():
+            scale = out[kept] / x[kept]
+            expect(not np.allclose(scale, 1.0) or p == 0,
+                   f"the kept units are not rescaled: inverted dropout divides them by 1 - p = {1 - p:g}, so the "
+                   f"expected output equals x and test mode needs no change ({where})")
+            expect(p == 0 or not np.allclose(scale, 1 - p),
+                   f"the kept units were multiplied by 1 - p; inverted dropout DIVIDES them by 1 - p ({where})")
+            expect(np.allclose(scale, 1 / (1 - p)), f"the kept units should be x / (1 - p) ({where}). {DROPOUT_HINT}")
+        if hidden:
+            again, _ = returns_tuple(call(dropout_forward, x.copy(), {"p": p, "mode": "train", "seed": seed},
+                                          hint=DROPOUT_HINT), 2, "(out, cache)", dropout_forward)
+            expect(np.array_equal(as_array(again, "out"), out),
+                   "the same dropout_param['seed'] must give the same mask: np.random.default_rng(seed)")
+        test_res = call(dropout_forward, x.copy(), {"p": p, "mode": "test"}, hint=DROPOUT_HINT)
+        test_out, _ = returns_tuple(test_res, 2, "(out, cache)", dropout_forward)
+        compare(test_out, x, f"the test-mode output ({where})", "test mode returns x unchanged",
+                [(x * (1 - p), "test mode multiplied by 1 - p: with INVERTED dropout the scaling happened in training, "
+                               "so test mode returns x as it is"),
+                 (x / (1 - p) if p < 1 else None, "test mode rescaled x: it must return x unchanged")])
+    # nn.Dropout's behaviour, for the record: the same two values appear (0 and x / (1 - p))
+    drop = nn.Dropout(0.3)
+    t = torch.ones(1000, dtype=torch.float64)
+    expect(set(np.round(np.unique(drop(t).numpy()), 6)) <= {0.0, round(1 / 0.7, 6)}, "nn.Dropout changed its meaning")
+
+
+@isolated
+def check_dropout_backward(dropout_forward, dropout_backward, hidden: bool = False) -> None:
+    """dx = dout * mask (zeros where dropped, 1 / (1 - p) where kept) in train mode, dout in test mode."""
+    cases = [((30, 20), 0.4, 1, "train")]
+    if hidden:
+        cases += [((4, 3, 5, 5), 0.5, 2, "train"), ((10, 10), 0.2, 3, "test"), ((64,), 0.0, 4, "train")]
+    for shape, p, seed, mode in cases:
+        x = _dropout_x(shape, seed)
+        dout = np.random.default_rng(600 + seed).normal(size=shape)
+        res = call(dropout_forward, x.copy(), {"p": p, "mode": mode, "seed": seed}, hint=DROPOUT_HINT)
+        out, cache = returns_tuple(res, 2, "(out, cache)", dropout_forward)
+        dx = call(dropout_backward, dout.copy(), cache, hint="dx = dout * mask in train mode, dout in test mode")
+        mask = as_array(out, "out") / x
+        where = f"x of shape {shape}, p {p}, mode {mode!r}"
+        compare(dx, dout * mask, f"dx ({where})", "dx = dout * mask: the same zeros and the same 1 / (1 - p) scale",
+                [((mask != 0) * dout if mode == "train" and p > 0 else None,
+                  "dx is not rescaled: the kept units' gradient is multiplied by 1 / (1 - p), like their values"),
+                 (dout if mode == "train" and p > 0 else None, "dx ignores the mask: dropped units get no gradient")])
+
