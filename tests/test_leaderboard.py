@@ -98,10 +98,31 @@ def test_stand_in_keys_split_30_percent_public_with_a_fixed_seed(setting):
     assert not np.array_equal(lb.split_public(key["id"], seed=1), key["Usage"].to_numpy())
 
 
-def test_hackathon1_key_replays_the_generator_that_made_test_csv():
+def test_hackathon1_key_replays_the_generator_that_made_test_csv(monkeypatch):
+    import helpers.data
+
     key = lb.make_key(1)
     shares = key["target"].value_counts(normalize=True)
     assert shares.nlargest(2).sum() > 0.4, "Class_6 and Class_8 dominate, as in train.csv"
+    real = helpers.data.get_dataset
+
+    def tampered(name, split="train", *args, **kwargs):
+        frame = real(name, split, *args, **kwargs)
+        if split == "test":
+            frame.loc[0, "feature_0"] += 1
+        return frame
+
+    monkeypatch.setattr(helpers.data, "get_dataset", tampered)
+    with pytest.raises(ValueError, match="not the stand-in this generator makes"):
+        lb.make_key(1)
+
+
+def test_real_data_needs_the_mentors_key(monkeypatch):
+    import helpers.data
+
+    monkeypatch.setattr(helpers.data, "is_standin", lambda name: False)
+    with pytest.raises(ValueError, match=r"real data: its answer key cannot be generated; place it at .*hackathon2\.csv"):
+        lb.make_key(2)
 
 
 def test_valid_files_are_ranked_by_the_private_score(setting, batch):
