@@ -90,3 +90,12 @@ grade: data
 
 formgrader: data
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/formgrader
+
+# hackathon leaderboards (MENTORS.md "Leaderboard"): validate, score and rank every submission.csv
+HACKATHON ?=
+LEADERBOARD_ARGS ?=
+.PHONY: leaderboard
+
+leaderboard: data
+	@test -n "$(HACKATHON)" -a -n "$(SUBMISSIONS)" || { echo "usage: make leaderboard HACKATHON=1|2 SUBMISSIONS=path/ [LEADERBOARD_ARGS='--key key.csv --out dir']"; exit 2; }
+	$(PY) -m helpers.leaderboard --hackathon $(HACKATHON) --submissions $(SUBMISSIONS) $(LEADERBOARD_ARGS)
