@@ -70,6 +70,7 @@ refresh: data
 bench: setup
 	$(PY) benchmarks/loader_speed.py
 	$(PY) benchmarks/models_table.py --quick
+	$(PY) benchmarks/speed_run.py --quick
 
 clean:
 	rm -rf build

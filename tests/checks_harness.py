@@ -3,7 +3,7 @@
 A week's test file declares
 
 - ``Week(folder, module, checks={check name: (notebook prefix, [function names it takes])}, base=...)``:
-  references come from the notebooks' own solution cells, stubs are made as nbgrader makes them
+  the notebooks of ``folder`` that import ``module`` as ``checks`` are its notebooks; references come from the notebooks' own solution cells, stubs are made as nbgrader makes them
   (every ``### BEGIN SOLUTION … ### END SOLUTION`` region becomes ``raise NotImplementedError()``);
 - ``WRONG``: ``Wrong(check, answer, hint)`` rows, a typical wrong answer (a small function replacing
   the graded one, or ``{function name: function}``) and the regex its failure message must match;
@@ -58,7 +58,10 @@ class Week:
     pattern: str = "[0-9][0-9]_*.ipynb"
 
     def __post_init__(self):
-        self.notebooks = sorted((ROOT / self.folder).glob(self.pattern))
+        # the week's notebooks graded by this module (a week may have several checks modules)
+        imports = f"from helpers.checks import {self.module.__name__.rsplit('.', 1)[-1]} as checks"
+        self.notebooks = [nb for nb in sorted((ROOT / self.folder).glob(self.pattern)) if imports in nb.read_text()]
+        assert self.notebooks, f"no notebook matching {self.folder}/{self.pattern} has `{imports}`"
         self.reference = {nb.name[:2]: namespace(nb, self.base) for nb in self.notebooks if solution_cells(nb)}
         self.release = {nb.name[:2]: namespace(nb, self.base, release=True) for nb in self.notebooks if solution_cells(nb)}
 
