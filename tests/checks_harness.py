@@ -56,6 +56,7 @@ class Week:
     checks: dict
     base: dict = field(default_factory=dict)
     pattern: str = "[0-9][0-9]_*.ipynb"
+    alias: str = "checks"  # the name the notebooks import the checks module as (``from helpers.checks import week3 as checks``)
 
     def __post_init__(self):
         # the week's notebooks graded by this module (a week may have several checks modules)
@@ -151,8 +152,8 @@ def make_tests(week: Week, wrong: list, right: list = ()) -> dict:
                 public = src.split("### BEGIN HIDDEN TESTS")[0]
                 hidden = src.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0] \
                     if "### BEGIN HIDDEN TESTS" in src else ""
-                for name in re.findall(r"checks\.(check_\w+)\(", public):
-                    assert re.search(rf"checks\.{name}\([^\n]*hidden=True", hidden), \
+                for name in re.findall(rf"\b{week.alias}\.(check_\w+)\(", public):
+                    assert re.search(rf"\b{week.alias}\.{name}\([^\n]*hidden=True", hidden), \
                         f"{path.name}: {name} must also run its hidden cases inside the hidden-tests block"
                     used.add(name)
         assert used == set(week.checks)

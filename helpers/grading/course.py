@@ -209,3 +209,37 @@ def _outside_regions(source: str) -> list[str]:
 def _boilerplate(line: str) -> bool:
     """Lines a stub may legitimately share with its solution (``return x``, ``pass``)."""
     return bool(re.fullmatch(r"(return|pass|break|continue|else:|\)|\]|\})\s*\w{0,12}", line))
+
+
+# -- choose-one groups: notebooks of which a mentee does one -------------------------------
+# week -> {group name: notebooks (names without .ipynb)}. In a group only the best notebook counts
+# toward the week: week 3's five paper notebooks are a choice (the syllabus: "choose one paper"), so
+# a mentee who submits one is not marked down for the other four. grades.csv and report.md name it.
+CHOOSE_ONE = {
+    "week3": {"papers": ("07_alexnet", "08_vgg", "09_googlenet", "10_xception", "11_resnet")},
+}
+
+
+def week_total(week: str, notebooks: dict[str, tuple[float, float]],
+               groups: dict | None = None) -> tuple[float, float, dict[str, str]]:
+    """A week's ``(score, max_score, counted)`` from ``{notebook: (score, max_score)}`` (names with or
+    without ``.ipynb``). Notebooks outside a choose-one group all count; of a group's notebooks only
+    the best does: the highest share of its points, then the highest score, then the first in the
+    group's order. ``counted`` maps each group present to the notebook that counted.
+    groups: ``CHOOSE_ONE[week]`` unless given."""
+    groups = CHOOSE_ONE.get(week, {}) if groups is None else groups
+    scores = {name.removesuffix(".ipynb"): (float(s or 0), float(m or 0)) for name, (s, m) in notebooks.items()}
+    in_group = {nb for members in groups.values() for nb in members}
+    score = sum(s for nb, (s, _) in scores.items() if nb not in in_group)
+    max_score = sum(m for nb, (_, m) in scores.items() if nb not in in_group)
+    counted = {}
+    for group, members in groups.items():
+        present = [nb for nb in members if nb in scores]
+        if not present:
+            continue
+        best = max(present, key=lambda nb: (scores[nb][0] / scores[nb][1] if scores[nb][1] else 0.0,
+                                            scores[nb][0], -members.index(nb)))
+        counted[group] = best
+        score += scores[best][0]
+        max_score += scores[best][1]
+    return score, max_score, counted

@@ -52,6 +52,7 @@ class Report:
         lines = [f"{'student':<20} {'week':<8} {'score':>9}  issues"]
         for o in self.outcomes:
             issues = [f"TAMPER {f}" for f in o.flags] + ([f"ERROR {o.error}"] if o.error else [])
+            issues = [f"counted {g}: {nb}" for g, nb in o.counted.items()] + issues
             lines.append(f"{o.student:<20} {o.week:<8} {o.score:>4g}/{o.max_score:<4g}  {'; '.join(issues)[:100]}")
         return "\n".join(lines)
 
@@ -199,6 +200,11 @@ def write_report(course: Course, report: Report) -> Path:
     lines = ["# Grading report", "", f"Sandbox: {report.plan.describe()}", ""]
     lines += [f"**Warning:** {n}" for n in report.notes] + ([""] if report.notes else [])
     lines += ["```", report.table(), "```", ""]
+    chosen = [o for o in report.outcomes if o.counted]
+    if chosen:
+        lines += ["## Choose-one notebooks", "Only the best notebook of each group counts toward the week:"]
+        lines += [f"- {o.student} / {o.week}: {g} -> {nb}" for o in chosen for g, nb in o.counted.items()]
+        lines.append("")
     for o in report.outcomes:
         if o.notes or o.flags or o.error:
             lines.append(f"## {o.student} / {o.week}: {o.score:g} of {o.max_score:g}")

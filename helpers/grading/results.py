@@ -23,7 +23,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import get_partial_grade
 
-from .course import Course, nbgrader_meta
+from .course import CHOOSE_ONE, Course, nbgrader_meta, week_total
 
 
 
@@ -60,13 +60,27 @@ class Outcome:
     submitted: dict[str, bytes] = field(default_factory=dict)
     timestamp: str | None = None
 
+    def _by_notebook(self) -> dict[str, tuple[float, float]]:
+        totals: dict[str, list[float]] = {}
+        for c in self.cells:
+            t = totals.setdefault(c.notebook, [0.0, 0.0])
+            t[0] += c.score
+            t[1] += c.max_score
+        return {nb: (s, m) for nb, (s, m) in totals.items()}
+
     @property
     def score(self) -> float:
-        return sum(c.score for c in self.cells)
+        """The week's score: every notebook, but only the best of a choose-one group (course.CHOOSE_ONE)."""
+        return week_total(self.week, self._by_notebook())[0]
 
     @property
     def max_score(self) -> float:
-        return sum(c.max_score for c in self.cells)
+        return week_total(self.week, self._by_notebook())[1]
+
+    @property
+    def counted(self) -> dict[str, str]:
+        """Choose-one group -> the notebook that counted toward the week."""
+        return week_total(self.week, self._by_notebook())[2]
 
 
 @dataclass
@@ -205,7 +219,12 @@ def save_flags(course: Course, outcomes: list[Outcome]) -> None:
 
 
 def export(course: Course, path: Path | None = None) -> Path:
-    """``grades.csv``: one row per student and week; total, maximum, one column per exercise, flags."""
+    """``grades.csv``: one row per student and week; total, maximum, one column per exercise, flags.
+
+    The total counts only the best notebook of each choose-one group (``course.CHOOSE_ONE``); when the
+    gradebook holds such a week, a ``counted`` column after ``max_score`` names it
+    (``papers: 11_resnet``). Every exercise keeps its own column.
+    """
     path = path or course.root / "grades.csv"
     flags = json.loads((course.root / "flags.json").read_text()) if (course.root / "flags.json").exists() else {}
     rows, columns = [], []
@@ -219,17 +238,22 @@ def export(course: Course, path: Path | None = None) -> Path:
             columns += [f"{week}/{nb}/{gid}" for nb, gid in cells if f"{week}/{nb}/{gid}" not in columns]
             for submission in sorted(assignment.submissions, key=lambda s: s.student.id):
                 student = submission.student.id
-                row = {"student": student, "week": week, "score": _fmt(submission.score),
-                       "max_score": _fmt(submission.max_score)}
+                total, maximum, counted = week_total(
+                    week, {nb.name: (nb.score, nb.max_score) for nb in submission.notebooks})
+                row = {"student": student, "week": week, "score": _fmt(total), "max_score": _fmt(maximum),
+                       "counted": "; ".join(f"{g}: {nb}" for g, nb in counted.items())}
                 for nb in submission.notebooks:
                     for grade in nb.grades:
                         row[f"{week}/{nb.name}/{grade.name}"] = _fmt(grade.score)
                 row["flags"] = " | ".join(flags.get(f"{week}/{student}", []))
                 rows.append(row)
     rows.sort(key=lambda r: (r["week"], r["student"]))
+    with gradebook(course.db_url) as gb:
+        choose_one = any(CHOOSE_ONE.get(a.name) for a in gb.assignments)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, ["student", "week", "score", "max_score", *columns, "flags"], restval="")
+        head = ["student", "week", "score", "max_score", *(["counted"] if choose_one else [])]
+        writer = csv.DictWriter(f, [*head, *columns, "flags"], restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -1,0 +1,667 @@
+"""Checks for week 3's paper notebooks (07 AlexNet, 08 VGG, 09 GoogLeNet, 10 Xception, 11 ResNet).
+
+Each graded exercise is a building block of one paper, written as ``torch.nn`` modules. A check
+builds the block the paper describes (from :mod:`helpers.models`, whose full networks reproduce the
+papers' and torchvision's parameter counts, tests/test_models.py) and compares the student's block
+with it three ways, all with the shared core (:mod:`helpers.checks.core`):
+
+1. the exact parameter count (the paper's tables: AlexNet's conv2 with two GPU groups, VGG-16's
+   14,714,688 convolution weights, Inception 3a, Xception's middle flow, ResNet-50's 25,557,032);
+2. the output shape for a fixed input;
+3. with the reference's weights copied in, the same output (float64, eval mode).
+
+Each of the three is also computed for a table of known mistakes (pooling 2/2 instead of 3/2, LRN
+with PyTorch's default k=1, groups ignored, 'M' not pooling, no 1x1 reductions, concatenation on the
+wrong dim, depthwise and pointwise swapped, a shortcut that projects only when the channels change),
+so an answer that matches a mistake fails with that mistake's hint. ``hidden=True`` adds other
+configurations (other widths, strides, inputs) so an answer tuned to the public case fails.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import importlib
+
+_goog = importlib.import_module("helpers.models.googlenet")   # the modules (the package re-exports
+_res = importlib.import_module("helpers.models.resnet")       # functions of the same names)
+_vggmod = importlib.import_module("helpers.models.vgg")
+_xc = importlib.import_module("helpers.models.xception")
+
+from .core import CheckFailure, call, check_param_count, expect, isolated
+
+__all__ = [
+    "check_alexnet_layer", "check_vgg_features", "check_inception", "check_inception_aux",
+    "check_separable_conv", "check_middle_flow_block", "check_basic_block", "check_bottleneck",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# comparing a student's module with a reference and with known mistakes
+# --------------------------------------------------------------------------------------------
+
+def _n(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _build(factory, what: str, hint: str) -> nn.Module:
+    module = call(factory, hint=hint)
+    expect(isinstance(module, nn.Module), f"{what} should be an nn.Module, got {type(module).__name__}")
+    return module
+
+
+def _units(module: nn.Module) -> list[list[torch.Tensor]]:
+    """The module's tensors (parameters, then buffers, per layer) in registration order, grouped in
+    units: a layer with weights, plus the normalisation layers right after it (a conv and its BN)."""
+    units = []
+    for m in module.modules():
+        own = list(m.parameters(recurse=False)) + list(m.buffers(recurse=False))
+        if not own:
+            continue
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and units:
+            units[-1] += own
+        else:
+            units.append(own)
+    return units
+
+
+def _pairings(src: nn.Module, dst: nn.Module, limit: int = 24):
+    """Candidate lists of (source tensor, destination tensor) pairs, most likely first: registration
+    order when the shapes agree; then unit by unit (a layer and its BatchNorm), source units matched
+    with destination units of the same shapes (a shortcut defined before the convolutions), every
+    order of units that share their shapes (a bottleneck's conv3 and projection), up to ``limit``."""
+    a, b = list(src.parameters()) + list(src.buffers()), list(dst.parameters()) + list(dst.buffers())
+    if len(a) == len(b) and all(x.shape == y.shape for x, y in zip(a, b)):
+        yield list(zip(a, b))
+    su, du = _units(src), _units(dst)
+    key = lambda u: tuple(tuple(t.shape) for t in u)  # noqa: E731
+    groups = {}
+    for u in du:
+        groups.setdefault(key(u), []).append(u)
+    if sorted(map(key, su)) != sorted(map(key, du)):
+        return
+    orders = [list(itertools.permutations(g)) for g in groups.values()]
+    for n, choice in enumerate(itertools.product(*orders)):
+        if n >= limit:
+            return
+        queues = {k: list(c) for k, c in zip(groups, choice)}
+        yield [pair for u in su for pair in zip(u, queues[key(u)].pop(0))]
+
+
+def _run(module: nn.Module, x: torch.Tensor, what: str, hint: str):
+    was = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            return call(module, x, hint=f"for an input of shape {tuple(x.shape)}. {hint}")
+    finally:
+        module.train(was)
+
+
+def _output(module, x, what, hint):
+    out = _run(module, x, what, hint)
+    if not torch.is_tensor(out):
+        raise CheckFailure(f"{what} returned a {type(out).__name__} for an input of shape {tuple(x.shape)}, "
+                           f"expected a tensor. {hint}")
+    return out
+
+
+def _crash(module, x) -> str | None:
+    """'Type: message' of the exception ``module(x)`` raises (eval mode, no grad), or None."""
+    try:
+        _run(module, x, "", "")
+    except CheckFailure as err:
+        cause = err.__cause__
+        return f"{type(cause).__name__}: {cause}" if cause is not None else None
+    return None
+
+
+def _student_output(student, x, what, hint, wrongs):
+    """The student's output; a crash that a known mistake reproduces exactly fails with its hint."""
+    try:
+        return _output(student, x, what, hint)
+    except CheckFailure as err:
+        cause = err.__cause__
+        if cause is not None and not isinstance(cause, NotImplementedError):
+            mine = f"{type(cause).__name__}: {cause}"
+            for wrong, why in wrongs():
+                w = _same_weights(wrong, wrong) if x.dtype == torch.float64 else wrong
+                if _crash(w, x) == mine:
+                    raise CheckFailure(f"{what} raised {type(cause).__name__} for an input of shape "
+                                       f"{tuple(x.shape)}: {why}") from cause
+        raise
+
+
+def _same_weights(src: nn.Module, dst: nn.Module) -> nn.Module | None:
+    """A float64 copy of ``dst`` holding ``src``'s weights (None if they do not fit)."""
+    return next(_with_weights(src, dst), None)
+
+
+def _with_weights(src: nn.Module, dst: nn.Module):
+    """Float64 copies of ``dst`` holding ``src``'s weights, one per candidate pairing."""
+    dst = copy.deepcopy(dst).double()
+    for pairs in _pairings(src, dst):
+        with torch.no_grad():
+            for a, b in pairs:
+                b.copy_(a)
+        yield dst
+
+
+def _randomize_batchnorm(module: nn.Module) -> None:
+    """Give every BatchNorm of a (reference) module random statistics and affine parameters: fresh
+    ones compute x / sqrt(1 + eps) in eval mode, which would hide a BatchNorm put after a ReLU."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.normal_(0.0, 0.5)
+                m.running_mean.normal_(0.0, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+
+
+def _compare_module(student: nn.Module, reference: nn.Module, x: torch.Tensor, what: str, hint: str,
+                    mistakes=(), extra_ok=(), params: int | None = None, values: bool = True):
+    """Fail unless ``student`` matches ``reference``: parameters, output shape and (weights copied
+    from the reference) output values. ``mistakes``: ``(factory, why)`` pairs, a factory building
+    the wrong module (built only when needed), tried first at each stage; ``extra_ok``: other
+    modules that count as right (a documented variant). values=False: parameters and output shape
+    only (a large network), in float32."""
+    for good in (reference, *extra_ok):
+        _randomize_batchnorm(good)
+    built = {}
+
+    def wrongs():
+        for i, (factory, why) in enumerate(mistakes):
+            if i not in built:
+                built[i] = factory() if not isinstance(factory, nn.Module) else factory
+            yield built[i], why
+
+    expected_params = _n(reference) if params is None else params
+    got_params = _n(student)
+    if got_params != expected_params:
+        for wrong, why in wrongs():
+            if _n(wrong) == got_params:
+                raise CheckFailure(f"{what} has {got_params:,} parameters, expected {expected_params:,}: {why}")
+        check_param_count(student, expected_params, hint)
+    if not values:
+        with torch.no_grad():
+            ref_out = _output(reference, x, "the reference", "")
+            out = _student_output(student, x, what, hint, wrongs)
+        if tuple(out.shape) == tuple(ref_out.shape):
+            return
+    x = x.double()
+    ref_out = _output(_same_weights(reference, reference), x, "the reference", "")
+    out = _student_output(_same_weights(student, student), x, what, hint, wrongs)
+    if tuple(out.shape) != tuple(ref_out.shape):
+        for wrong, why in wrongs():
+            try:
+                w_out = _run(_same_weights(wrong, wrong), x, "", "")
+            except (CheckFailure, RuntimeError):
+                continue
+            if torch.is_tensor(w_out) and tuple(w_out.shape) == tuple(out.shape):
+                raise CheckFailure(f"for an input of shape {tuple(x.shape)} {what} returns shape "
+                                   f"{tuple(out.shape)}, expected {tuple(ref_out.shape)}: {why}")
+        raise CheckFailure(f"for an input of shape {tuple(x.shape)} {what} returns shape {tuple(out.shape)}, "
+                           f"expected {tuple(ref_out.shape)}. {hint}")
+    for good in (reference, *extra_ok):
+        good_out = ref_out if good is reference else _output(_same_weights(good, good), x, "the reference", "")
+        for mine in _with_weights(good, student):
+            if torch.allclose(_output(mine, x, what, hint), good_out, rtol=1e-6, atol=1e-8):
+                return
+    mine = _same_weights(reference, student)
+    if mine is None:
+        raise CheckFailure(f"{what} has the right number of parameters but tensors of other shapes than "
+                           f"the paper's block, so weights cannot be copied across. {hint}")
+    got = _output(mine, x, what, hint)
+    for wrong, why in wrongs():
+        w = _same_weights(reference, wrong)
+        if w is None:
+            continue
+        try:
+            w_out = _run(w, x, "", "")
+        except (CheckFailure, RuntimeError):
+            continue
+        if torch.is_tensor(w_out) and w_out.shape == got.shape and torch.allclose(got, w_out, rtol=1e-6, atol=1e-8):
+            raise CheckFailure(f"{what} computes something else than the paper's block: {why}")
+    worst = float((got - ref_out).abs().max())
+    raise CheckFailure(f"with the reference's weights copied in, {what}'s output differs by up to {worst:.3g}. {hint}")
+
+
+# --------------------------------------------------------------------------------------------
+# 07 · AlexNet: conv (+ groups) -> ReLU -> LRN -> overlapping max pool
+# --------------------------------------------------------------------------------------------
+
+ALEX_HINT = ("conv (groups=groups) -> ReLU -> [nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0) if lrn] "
+             "-> [nn.MaxPool2d(kernel_size=3, stride=2) if pool] (Sections 3.1-3.4)")
+
+
+def _alex(c_in, c_out, kernel, stride, padding, groups, lrn, pool, *, lrn_args=(5, 1e-4, 0.75, 2.0),
+          pool_args=(3, 2), relu=True, lrn_first=False, use_groups=True):
+    layers = [nn.Conv2d(c_in, c_out, kernel, stride, padding, groups=groups if use_groups else 1)]
+    norm = [nn.LocalResponseNorm(lrn_args[0], alpha=lrn_args[1], beta=lrn_args[2], k=lrn_args[3])] if lrn else []
+    act = [nn.ReLU()] if relu else []
+    layers += norm + act if lrn_first else act + norm
+    if pool:
+        layers.append(nn.MaxPool2d(*pool_args))
+    return nn.Sequential(*layers)
+
+
+def _alex_cases(hidden):
+    #        c_in, c_out, kernel, stride, padding, groups, lrn, pool, input size
+    cases = [(96, 256, 5, 1, 2, 2, True, True, 15),          # the paper's conv2 (on each GPU: 48 -> 128)
+             (3, 96, 11, 4, 2, 1, True, True, 63)]           # conv1 (smaller input than 224)
+    if hidden:
+        cases += [(384, 256, 3, 1, 1, 2, False, True, 13),   # conv5
+                  (256, 384, 3, 1, 1, 1, False, False, 13),  # conv3: crosses GPUs, no pooling
+                  (8, 12, 3, 1, 1, 4, True, False, 9)]
+    return cases
+
+
+@isolated
+def check_alexnet_layer(alexnet_layer, hidden: bool = False) -> None:
+    """``alexnet_layer(c_in, c_out, *, kernel, stride, padding, groups, lrn, pool)`` -> nn.Module."""
+    for c_in, c_out, k, s, p, g, lrn, pool, size in _alex_cases(hidden):
+        args = dict(kernel=k, stride=s, padding=p, groups=g, lrn=lrn, pool=pool)
+        what = f"alexnet_layer({c_in}, {c_out}, {', '.join(f'{a}={v}' for a, v in args.items())})"
+        student = _build(lambda: alexnet_layer(c_in, c_out, **args), what, ALEX_HINT)
+        ref = _alex(c_in, c_out, k, s, p, g, lrn, pool)
+        mistakes = [
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, use_groups=False),
+             "groups ignored: with groups=2 each half of the kernels sees only half of the input channels "
+             "(the two GPUs), pass groups= to nn.Conv2d"),
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, pool_args=(2, 2)),
+             "pooling 2/2 instead of the paper's overlapping 3x3 windows with stride 2 (Section 3.4)"),
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, lrn_args=(5, 1e-4, 0.75, 1.0)),
+             "nn.LocalResponseNorm's default k=1.0: the paper uses k=2 (Section 3.3)"),
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, lrn_args=(5, 1e-4, 0.5, 2.0)),
+             "LRN beta should be 0.75 (Section 3.3: k=2, n=5, alpha=1e-4, beta=0.75)"),
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, lrn_args=(3, 1e-4, 0.75, 2.0)),
+             "LRN size n should be 5 neighbouring channels (Section 3.3)"),
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, lrn_args=(5, 1e-3, 0.75, 2.0)),
+             "LRN alpha should be 1e-4 (Section 3.3)"),
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, lrn_first=True),
+             "LRN comes after the ReLU: it normalises the rectified responses (Section 3.3)"),
+            (lambda: _alex(c_in, c_out, k, s, p, g, lrn, pool, relu=False), "the ReLU after the convolution is missing"),
+        ]
+        if not lrn:
+            mistakes.append((lambda: _alex(c_in, c_out, k, s, p, g, True, pool), "lrn=False: no LocalResponseNorm in this layer"))
+        if not pool:
+            mistakes.append((lambda: _alex(c_in, c_out, k, s, p, g, lrn, True), "pool=False: no max pooling in this layer"))
+        x = torch.randn(1, c_in, size, size)
+        _compare_module(student, ref, x, what, ALEX_HINT, mistakes)
+
+
+# --------------------------------------------------------------------------------------------
+# 08 · VGG: the configuration table as data -> the convolutional part of the network
+# --------------------------------------------------------------------------------------------
+
+VGG_HINT = ("for each entry: an int w -> nn.Conv2d(c, w, kernel_size=3, padding=1) [+ nn.BatchNorm2d(w)] + nn.ReLU(), "
+            "then c = w; 'M' -> nn.MaxPool2d(kernel_size=2, stride=2) (Section 2.1)")
+
+
+def _vgg(cfg, in_channels, batch_norm, *, relu=True, pool=(2, 2), skip_m=False, bn_after_relu=False, padding=1):
+    layers, c = [], in_channels
+    for v in cfg:
+        if v == "M":
+            if not skip_m:
+                layers.append(nn.MaxPool2d(*pool))
+            continue
+        layers.append(nn.Conv2d(c, v, 3, padding=padding))
+        tail = ([nn.BatchNorm2d(v)] if batch_norm else [])
+        act = [nn.ReLU()] if relu else []
+        layers += act + tail if bn_after_relu else tail + act
+        c = v
+    return nn.Sequential(*layers)
+
+
+# Table 1 column D (VGG-16) in torchvision's list notation: every int a 3x3 conv, "M" a max pool
+VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+VGG16_CONV_PARAMS = 14_714_688       # 138,357,544 (Table 2's "138M") minus the three FC layers
+
+
+def _vgg_cases(hidden):
+    cases = [([8, "M", 16, 16, "M"], 3, False, 16), (VGG16, 3, False, 32)]
+    if hidden:
+        cases += [([4, "M", 8, "M", 8, 8, "M"], 1, True, 24), ([6, 6, "M", 10], 2, True, 12)]
+    return cases
+
+
+def _vgg16_reference() -> nn.Sequential:
+    """helpers.models' VGG-16 without its classifier (conv1 .. pool5), the paper's layer names."""
+    full = _vggmod.VGG("D")
+    return nn.Sequential(OrderedDict((n, m) for n, m in full.named_children() if n.startswith(("conv", "pool"))))
+
+
+@isolated
+def check_vgg_features(vgg_features, hidden: bool = False) -> None:
+    """``vgg_features(cfg, *, in_channels, batch_norm)`` -> nn.Sequential of convs, ReLUs and pools."""
+    for cfg, c_in, bn, size in _vgg_cases(hidden):
+        what = f"vgg_features({'VGG16' if cfg is VGG16 else cfg}, in_channels={c_in}, batch_norm={bn})"
+        student = _build(lambda: vgg_features(list(cfg), in_channels=c_in, batch_norm=bn), what, VGG_HINT)
+        ref = _vgg(cfg, c_in, bn)
+        mistakes = [
+            (lambda: _vgg(cfg, c_in, bn, skip_m=True), "'M' is skipped: every 'M' is a 2x2 max pool with stride 2"),
+            (lambda: _vgg(cfg, c_in, bn, pool=(3, 2)), "'M' is a 2x2 window with stride 2 (Section 2.1), not 3/2"),
+            (lambda: _vgg(cfg, c_in, bn, relu=False), "the ReLU after each convolution is missing"),
+            (lambda: _vgg(cfg, c_in, bn, padding=0), "padding=1 keeps the size of a 3x3 convolution's input"),
+            (lambda: _vgg(cfg, c_in, not bn), "batch_norm= decides whether a BatchNorm2d follows each convolution"),
+        ]
+        if bn:
+            mistakes.append((lambda: _vgg(cfg, c_in, bn, bn_after_relu=True),
+                             "BatchNorm goes between the convolution and its ReLU (conv -> BN -> ReLU)"))
+        x = torch.randn(1 if cfg is VGG16 else 2, c_in, size, size)
+        _compare_module(student, ref, x, what, VGG_HINT, mistakes,
+                        params=VGG16_CONV_PARAMS if cfg is VGG16 else None, values=cfg is not VGG16)
+
+
+# --------------------------------------------------------------------------------------------
+# 09 · GoogLeNet: the Inception module with 1x1 reductions, the auxiliary classifier
+# --------------------------------------------------------------------------------------------
+
+INCEPTION_HINT = ("four branches on the same input, concatenated on the channel dim (dim=1) in the order "
+                  "1x1 | 1x1 reduce -> 3x3 (padding 1) | 1x1 reduce -> 5x5 (padding 2) | 3x3/1 max pool (padding 1) "
+                  "-> 1x1 pool proj; every conv has a bias and is followed by a ReLU (Figure 2b)")
+
+
+class _Inception(nn.Module):
+    """Inception variants for the mistakes table (the right one is helpers.models'')."""
+
+    def __init__(self, c_in, a, b_red, b, c_red, c, proj, *, reduce=True, dim=1, k5=5, order=(0, 1, 2, 3),
+                 pool_proj=True, pool_stride=1):
+        super().__init__()
+
+        def conv(i, o, k):
+            return nn.Sequential(nn.Conv2d(i, o, k, padding=k // 2), nn.ReLU())
+
+        self.b1 = conv(c_in, a, 1)
+        self.b2 = nn.Sequential(conv(c_in, b_red, 1), conv(b_red, b, 3)) if reduce else conv(c_in, b, 3)
+        self.b3 = nn.Sequential(conv(c_in, c_red, 1), conv(c_red, c, k5)) if reduce else conv(c_in, c, k5)
+        pool = nn.MaxPool2d(3, pool_stride, 1)
+        self.b4 = nn.Sequential(pool, conv(c_in, proj, 1)) if pool_proj else pool
+        self.dim, self.order = dim, order
+
+    def forward(self, x):
+        outs = [b(x) for b in (self.b1, self.b2, self.b3, self.b4)]
+        return torch.cat([outs[i] for i in self.order], dim=self.dim)
+
+
+def _inception_cases(hidden):
+    cases = [(192, _goog.INCEPTION_TABLE["3a"], 28)]                 # inception (3a) at 28x28
+    if hidden:
+        cases += [(480, _goog.INCEPTION_TABLE["4a"], 14), (16, (4, 6, 8, 2, 3, 5), 7)]
+    return cases
+
+
+INCEPTION_3A_PARAMS = 163_696   # Table 1 inception (3a), paper version: 163,328 weights + 368 biases
+
+
+@isolated
+def check_inception(Inception, hidden: bool = False) -> None:
+    """``Inception(c_in, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj)`` -> module (N, C, H, W) ->
+    (N, n1x1 + n3x3 + n5x5 + pool_proj, H, W)."""
+    for c_in, widths, size in _inception_cases(hidden):
+        what = f"Inception({c_in}, {', '.join(map(str, widths))})"
+        student = _build(lambda: Inception(c_in, *widths), what, INCEPTION_HINT)
+        ref = _goog.Inception(c_in, *widths, batch_norm=False, k5=5)
+        mistakes = [
+            (lambda: _Inception(c_in, *widths, reduce=False), "the 1x1 reductions are missing: the 3x3 and 5x5 branches "
+             "first reduce the channels with a 1x1 conv (that is what keeps the module cheap)"),
+            (lambda: _Inception(c_in, *widths, k5=3), "the third branch is a 5x5 convolution in the paper (padding 2)"),
+            (lambda: _Inception(c_in, *widths, dim=0), "concatenate on the channel dim, dim=1, not the batch dim 0"),
+            (lambda: _Inception(c_in, *widths, dim=2), "concatenate on the channel dim, dim=1"),
+            (lambda: _Inception(c_in, *widths, pool_proj=False), "the pool branch needs its 1x1 'pool proj' convolution"),
+            (lambda: _Inception(c_in, *widths, pool_stride=2), "the pool branch's max pool has stride 1 (3x3/1, padding 1) "
+             "so all four branches keep H x W"),
+            (lambda: _Inception(c_in, *widths, order=(0, 1, 3, 2)), "branch order: 1x1, 3x3, 5x5, pool proj"),
+            (lambda: _Inception(c_in, *widths, order=(3, 2, 1, 0)), "branch order: 1x1, 3x3, 5x5, pool proj"),
+        ]
+        params = INCEPTION_3A_PARAMS if c_in == 192 else None
+        _compare_module(student, ref, torch.randn(2, c_in, size, size), what, INCEPTION_HINT, mistakes, params=params)
+        out_c = widths[0] + widths[2] + widths[4] + widths[5]
+        expect(getattr(student, "out_channels", out_c) == out_c,
+               f"{what}.out_channels should be n1x1 + n3x3 + n5x5 + pool_proj = {out_c}")
+
+
+AUX_HINT = ("5x5 average pool with stride 3 -> 1x1 conv with 128 filters + ReLU -> flatten -> FC 1024 + ReLU -> "
+            "dropout 0.7 -> FC num_classes (Section 5; on 14x14 maps the pool leaves 4x4)")
+
+
+class _Aux(nn.Module):
+    def __init__(self, c_in, num_classes, *, pool=(5, 3), conv=128, relu=True, p=0.7):
+        super().__init__()
+        act = [nn.ReLU()] if relu else []
+        self.pool = nn.AvgPool2d(*pool)
+        self.conv = nn.Sequential(nn.Conv2d(c_in, conv, 1), *act)
+        side = (14 - pool[0]) // pool[1] + 1
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(conv * side * side, 1024), *act, nn.Dropout(p),
+                                nn.Linear(1024, num_classes))
+
+    def forward(self, x):
+        return self.fc(self.conv(self.pool(x)))
+
+
+AUX_4A_PARAMS = 3_188_840       # aux1 on inception (4a): 512 -> 128 (1x1), 2048 -> 1024, 1024 -> 1000
+
+
+@isolated
+def check_inception_aux(InceptionAux, hidden: bool = False) -> None:
+    """``InceptionAux(c_in, num_classes)``: (N, c_in, 14, 14) -> (N, num_classes) logits."""
+    cases = [(512, 1000)] + ([(528, 10), (64, 7)] if hidden else [])
+    for c_in, k in cases:
+        what = f"InceptionAux({c_in}, {k})"
+        student = _build(lambda: InceptionAux(c_in, k), what, AUX_HINT)
+        ref = _Aux(c_in, k)
+        helpers_params = _n(_goog.InceptionAux(c_in, k, batch_norm=False))
+        expect(_n(ref) == helpers_params, "internal: the auxiliary head disagrees with helpers.models")
+        mistakes = [
+            (lambda: _Aux(c_in, k, pool=(5, 5)), "the average pool has stride 3 (5x5/3: 14x14 -> 4x4)"),
+            (lambda: _Aux(c_in, k, conv=c_in), "the 1x1 convolution reduces to 128 filters"),
+            (lambda: _Aux(c_in, k, relu=False), "ReLUs after the 1x1 convolution and after FC 1024 are missing"),
+        ]
+        _compare_module(student, ref, torch.randn(2, c_in, 14, 14), what, AUX_HINT, mistakes,
+                        params=AUX_4A_PARAMS if (c_in, k) == (512, 1000) else None)
+        drops = [m.p for m in student.modules() if isinstance(m, nn.Dropout)]
+        expect(len(drops) == 1 and abs(drops[0] - 0.7) < 1e-9,
+               f"{what}: one nn.Dropout(p=0.7) before the last FC layer (Section 5: 70 % dropout), found p={drops}")
+
+
+# --------------------------------------------------------------------------------------------
+# 10 · Xception: depthwise separable convolution, the middle flow's residual block
+# --------------------------------------------------------------------------------------------
+
+SEP_HINT = ("depthwise first: nn.Conv2d(c_in, c_in, 3, padding=1, groups=c_in, bias=False) (one 3x3 filter per "
+            "channel), then pointwise nn.Conv2d(c_in, c_out, 1, bias=False); nothing in between (Section 4.7)")
+
+
+def _sep(c_in, c_out, *, swapped=False, groups=None, bias=False, relu=False, padding=1):
+    if swapped:
+        return nn.Sequential(nn.Conv2d(c_in, c_out, 1, bias=bias),
+                             nn.Conv2d(c_out, c_out, 3, padding=padding, groups=c_out, bias=bias))
+    mid = [nn.ReLU()] if relu else []
+    return nn.Sequential(nn.Conv2d(c_in, c_in, 3, padding=padding, groups=c_in if groups is None else groups, bias=bias),
+                         *mid, nn.Conv2d(c_in, c_out, 1, bias=bias))
+
+
+@isolated
+def check_separable_conv(SeparableConv2d, hidden: bool = False) -> None:
+    """``SeparableConv2d(c_in, c_out)``: (N, c_in, H, W) -> (N, c_out, H, W), c_in * 9 + c_in * c_out
+    parameters."""
+    cases = [(32, 64, 9)] + ([(728, 728, 5), (6, 4, 7), (16, 16, 3)] if hidden else [])
+    for c_in, c_out, size in cases:
+        what = f"SeparableConv2d({c_in}, {c_out})"
+        student = _build(lambda: SeparableConv2d(c_in, c_out), what, SEP_HINT)
+        ref = _xc.SeparableConv2d(c_in, c_out)
+        mistakes = [
+            (lambda: _sep(c_in, c_out, swapped=True), "depthwise and pointwise are swapped: the 3x3 depthwise conv comes first, "
+             "on the c_in input channels"),
+            (lambda: _sep(c_in, c_out, groups=1), "groups=1 makes the 3x3 conv a full convolution: depthwise means groups=c_in"),
+            (lambda: _sep(c_in, c_out, bias=True), "no biases (bias=False): BatchNorm follows every separable conv in Xception"),
+            (lambda: _sep(c_in, c_out, relu=True), "no nonlinearity between depthwise and pointwise (Section 4.7: it hurts)"),
+            (lambda: _sep(c_in, c_out, padding=0), "padding=1 keeps the 3x3 depthwise conv's size"),
+        ]
+        if c_out % c_in == 0 and c_out != c_in:
+            mistakes.append((lambda: nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, groups=c_in, bias=False),
+                                           nn.Conv2d(c_out, c_out, 1, bias=False)),
+                             "the depthwise conv keeps c_in channels (groups=c_in, out_channels=c_in); "
+                             "the pointwise 1x1 conv changes them"))
+        _compare_module(student, ref, torch.randn(2, c_in, size, size), what, SEP_HINT, mistakes)
+
+
+MIDDLE_HINT = ("three times [ReLU -> SeparableConv2d(c, c) -> BatchNorm2d(c)], then add the input: "
+               "out = residual(x) + x (Figure 5, middle flow)")
+
+
+class _Middle(nn.Module):
+    def __init__(self, c, *, skip=True, relu_after=False, bn=True, repeats=3):
+        super().__init__()
+        layers = []
+        for _ in range(repeats):
+            unit = [_xc.SeparableConv2d(c, c)] + ([nn.BatchNorm2d(c)] if bn else [])
+            layers += unit + [nn.ReLU()] if relu_after else [nn.ReLU()] + unit
+        self.residual = nn.Sequential(*layers)
+        self.skip = skip
+
+    def forward(self, x):
+        return self.residual(x) + x if self.skip else self.residual(x)
+
+
+MIDDLE_728_PARAMS = 1_613_976    # 3 x (728 * 9 + 728 * 728 + 2 * 728), one of Figure 5's eight middle blocks
+
+
+@isolated
+def check_middle_flow_block(MiddleFlowBlock, hidden: bool = False) -> None:
+    """``MiddleFlowBlock(channels)``: (N, C, H, W) -> (N, C, H, W), Figure 5's middle-flow block."""
+    cases = [(728, 5)] + ([(16, 7), (24, 4)] if hidden else [])
+    for c, size in cases:
+        what = f"MiddleFlowBlock({c})"
+        student = _build(lambda: MiddleFlowBlock(c), what, MIDDLE_HINT)
+        ref = _xc.XceptionBlock(c, [c] * 3, downsample=False)
+        mistakes = [
+            (lambda: _Middle(c, skip=False), "the residual connection is missing: return residual(x) + x"),
+            (lambda: _Middle(c, relu_after=True), "each unit is ReLU -> SeparableConv -> BatchNorm (the ReLU comes first)"),
+            (lambda: _Middle(c, bn=False), "a BatchNorm2d follows every separable convolution"),
+            (lambda: _Middle(c, repeats=2), "the middle-flow block has three separable convolutions"),
+        ]
+        _compare_module(student, ref, torch.randn(2, c, size, size), what, MIDDLE_HINT, mistakes,
+                        params=MIDDLE_728_PARAMS if c == 728 else None)
+
+
+# --------------------------------------------------------------------------------------------
+# 11 · ResNet: basic and bottleneck blocks with projection shortcuts
+# --------------------------------------------------------------------------------------------
+
+BLOCK_HINT = ("conv (bias=False) -> BN -> ReLU -> ... -> conv -> BN, then add the shortcut and apply the last ReLU: "
+              "relu(F(x) + shortcut(x)); shortcut = 1x1 conv (stride) + BN whenever the stride is not 1 OR the "
+              "channels change, identity otherwise (Section 3.3 option B, BN after every conv, Section 3.4)")
+
+
+class _Block(nn.Module):
+    """Residual-block variants for the mistakes table."""
+
+    def __init__(self, c_in, width, stride, kind, *, shortcut="B", proj_when="both", bias=False,
+                 relu_before_add=False, bn_after_relu=False, expansion=None, stride_on_1x1=False):
+        super().__init__()
+        exp = expansion if expansion is not None else (1 if kind == "basic" else 4)
+        c_out = width * exp
+
+        def cbr(i, o, k, s, last=False):
+            conv = nn.Conv2d(i, o, k, s, k // 2, bias=bias)
+            if last and not relu_before_add:
+                return nn.Sequential(conv, nn.BatchNorm2d(o))
+            return nn.Sequential(conv, nn.ReLU(), nn.BatchNorm2d(o)) if bn_after_relu else \
+                nn.Sequential(conv, nn.BatchNorm2d(o), nn.ReLU())
+
+        if kind == "basic":
+            self.body = nn.Sequential(cbr(c_in, width, 3, stride), cbr(width, c_out, 3, 1, last=True))
+        else:
+            s1, s3 = (stride, 1) if stride_on_1x1 else (1, stride)
+            self.body = nn.Sequential(cbr(c_in, width, 1, s1), cbr(width, width, 3, s3), cbr(width, c_out, 1, 1, last=True))
+        need = {"both": stride != 1 or c_in != c_out, "channels": c_in != c_out, "always": True}[proj_when]
+        if shortcut == "none":
+            self.shortcut = None
+        elif need:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=bias), nn.BatchNorm2d(c_out))
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x):
+        out = self.body(x)
+        return F.relu(out) if self.shortcut is None else F.relu(out + self.shortcut(x))
+
+
+def _block_mistakes(c_in, width, stride, kind):
+    m = [
+        (lambda: _Block(c_in, width, stride, kind, proj_when="channels"),
+         "the projection is needed when the stride is not 1 too, not only when the channels change"),
+        (lambda: _Block(c_in, width, stride, kind, shortcut="none"), "the shortcut is missing: relu(F(x) + shortcut(x))"),
+        (lambda: _Block(c_in, width, stride, kind, proj_when="always"),
+         "an identity shortcut (no parameters) when stride is 1 and the channels stay: project only when the shape changes"),
+        (lambda: _Block(c_in, width, stride, kind, bias=True), "convolutions followed by BatchNorm have no bias (bias=False)"),
+        (lambda: _Block(c_in, width, stride, kind, relu_before_add=True),
+         "the last ReLU comes after the addition: relu(bn(conv(...)) + shortcut(x))"),
+        (lambda: _Block(c_in, width, stride, kind, bn_after_relu=True), "BatchNorm goes right after each convolution, "
+         "before the ReLU (Section 3.4)"),
+    ]
+    if kind == "bottleneck":
+        m.append((lambda: _Block(c_in, width, stride, kind, expansion=1),
+                  "the last 1x1 convolution expands to 4 * width channels (Bottleneck.expansion = 4)"))
+    return m
+
+
+def _check_block(Block, kind, cases, hint):
+    for c_in, width, stride, size in cases:
+        what = f"{Block.__name__ if hasattr(Block, '__name__') else 'block'}({c_in}, {width}, stride={stride})"
+        student = _build(lambda: Block(c_in, width, stride=stride), what, hint)
+        if kind == "basic":
+            ref, ok = _res.BasicBlock(c_in, width, stride), ()
+        else:
+            ref, ok = _res.Bottleneck(c_in, width, stride), (_res.Bottleneck(c_in, width, stride, stride_on_1x1=True),)
+        _compare_module(student, ref, torch.randn(2, c_in, size, size), what, hint,
+                        _block_mistakes(c_in, width, stride, kind), extra_ok=ok)
+
+
+def _in_resnet(Block, depth, expected, what):
+    """Plug the student's block class into helpers.models.ResNet (Table 1) and count its parameters."""
+    expansion = getattr(Block, "expansion", None)
+    expect(expansion == _res.TABLE1[depth][0].expansion,
+           f"{what}.expansion should be {_res.TABLE1[depth][0].expansion} (output channels = expansion * width)")
+
+    class Plugged(Block):
+        def __init__(self, c_in, width, stride=1, **_):
+            super().__init__(c_in, width, stride=stride)
+
+    Plugged.__name__ = Block.__name__
+    with torch.device("meta"):
+        model = call(lambda: _res.ResNet(Plugged, _res.TABLE1[depth][1]), hint=f"building ResNet-{depth} from {what}")
+    check_param_count(model, expected, f"ResNet-{depth} built from your {what} (Table 1) should have "
+                                       f"{expected:,} parameters, as torchvision's")
+
+
+RESNET18_PARAMS, RESNET50_PARAMS = 11_689_512, 25_557_032
+
+
+@isolated
+def check_basic_block(BasicBlock, hidden: bool = False) -> None:
+    """``BasicBlock(c_in, width, stride=1)``: (N, c_in, H, W) -> (N, width, H / stride, W / stride)."""
+    cases = [(64, 128, 2, 8), (64, 64, 1, 8)]              # conv3_1 of ResNet-18, conv2_2
+    if hidden:
+        cases += [(16, 16, 2, 8), (8, 12, 1, 6)]            # same channels, stride 2: a projection all the same
+    _check_block(BasicBlock, "basic", cases, BLOCK_HINT)
+    if hidden:
+        _in_resnet(BasicBlock, 18, RESNET18_PARAMS, "BasicBlock")
+
+
+@isolated
+def check_bottleneck(Bottleneck, hidden: bool = False) -> None:
+    """``Bottleneck(c_in, width, stride=1)``: (N, c_in, H, W) -> (N, 4 * width, H / stride, W / stride);
+    the stride may sit on the 3x3 (torchvision) or the first 1x1 (the paper)."""
+    cases = [(256, 128, 2, 8), (512, 128, 1, 4)]            # conv3_1 of ResNet-50, conv3_2
+    if hidden:
+        cases += [(64, 16, 2, 8), (8, 2, 1, 6), (64, 64, 1, 4)]  # 64 -> 256: conv2_1 projects at stride 1
+    _check_block(Bottleneck, "bottleneck", cases, BLOCK_HINT)
+    _in_resnet(Bottleneck, 50, RESNET50_PARAMS, "Bottleneck")

@@ -1,0 +1,310 @@
+"""Week 3's paper notebooks (07-11): each graded block tested three ways through the shared harness
+(tests/checks_harness.py): the notebooks' own solutions pass (public and hidden cases), the released
+stubs fail as "not answered", typical wrong blocks fail with the hint naming the mistake (those only
+the hidden cases catch pass the public ones), and other right answers pass. Plus: the paper numbers
+the checks hold are the ones helpers.models reproduces.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from checks_harness import Right, Week, Wrong, make_tests
+from helpers import models, scratch
+from helpers.checks import papers as checks
+
+CHECKS = {
+    "check_alexnet_layer": ("07", ["alexnet_layer"]),
+    "check_vgg_features": ("08", ["vgg_features"]),
+    "check_inception": ("09", ["Inception"]),
+    "check_inception_aux": ("09", ["InceptionAux"]),
+    "check_separable_conv": ("10", ["SeparableConv2d"]),
+    "check_middle_flow_block": ("10", ["MiddleFlowBlock"]),
+    "check_basic_block": ("11", ["BasicBlock"]),
+    "check_bottleneck": ("11", ["Bottleneck"]),
+}
+WEEK = Week("week3", checks, CHECKS, base={"np": np, "torch": torch, "nn": nn, "F": F, "scratch": scratch},
+            alias="papers")
+
+
+# ---------------------------------------------------------------- 07 AlexNet
+
+def _alexnet(lrn=(5, 1e-4, 0.75, 2.0), pool=(3, 2), groups=True, lrn_first=False, relu=True, default_lrn=False):
+    def alexnet_layer(c_in, c_out, *, kernel, stride=1, padding=0, groups=1, lrn=False, pool=False,
+                      _cfg=(lrn, pool, groups)):
+        lrn_args, pool_args, use_groups = _cfg
+        layers = [nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, groups=groups if use_groups else 1)]
+        norm = [nn.LocalResponseNorm(5) if default_lrn else nn.LocalResponseNorm(*lrn_args[:1], alpha=lrn_args[1],
+                                                                                  beta=lrn_args[2], k=lrn_args[3])] if lrn else []
+        act = [nn.ReLU()] if relu else []
+        layers += norm + act if lrn_first else act + norm
+        if pool:
+            layers.append(nn.MaxPool2d(*pool_args))
+        return nn.Sequential(*layers)
+    return alexnet_layer
+
+
+def _alexnet_pool_always(c_in, c_out, *, kernel, stride=1, padding=0, groups=1, lrn=False, pool=False):
+    return _alexnet()(c_in, c_out, kernel=kernel, stride=stride, padding=padding, groups=groups, lrn=lrn, pool=True)
+
+
+def _alexnet_functional(c_in, c_out, *, kernel, stride=1, padding=0, groups=1, lrn=False, pool=False):
+    """Right: one module with the same layers written in forward."""
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, c_out, kernel, stride, padding, groups=groups)
+
+        def forward(self, x):
+            x = F.relu(self.conv(x))
+            x = F.local_response_norm(x, 5, alpha=1e-4, beta=0.75, k=2.0) if lrn else x
+            return F.max_pool2d(x, 3, 2) if pool else x
+    return Layer()
+
+
+# ---------------------------------------------------------------- 08 VGG
+
+def _vgg(pool=(2, 2), skip_m=False, relu=True, padding=1, bn_after_relu=False, ignore_bn=False):
+    def vgg_features(cfg, *, in_channels=3, batch_norm=False):
+        layers, c = [], in_channels
+        for v in cfg:
+            if v == "M":
+                if not skip_m:
+                    layers.append(nn.MaxPool2d(*pool))
+                continue
+            layers.append(nn.Conv2d(c, v, 3, padding=padding))
+            bn = [nn.BatchNorm2d(v)] if batch_norm and not ignore_bn else []
+            act = [nn.ReLU()] if relu else []
+            layers += act + bn if bn_after_relu else bn + act
+            c = v
+        return nn.Sequential(*layers)
+    return vgg_features
+
+
+# ---------------------------------------------------------------- 09 GoogLeNet
+
+def _inception(reduce=True, k5=5, dim=1, order=(0, 1, 2, 3), pool_stride=1, pool_proj=True):
+    class Inception(nn.Module):
+        def __init__(self, c_in, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj_):
+            super().__init__()
+
+            def conv(i, o, k):
+                return nn.Sequential(nn.Conv2d(i, o, k, padding=k // 2), nn.ReLU())
+            self.branch1x1 = conv(c_in, n1x1, 1)
+            self.branch3x3 = nn.Sequential(conv(c_in, n3x3red, 1), conv(n3x3red, n3x3, 3)) if reduce else conv(c_in, n3x3, 3)
+            self.branch5x5 = nn.Sequential(conv(c_in, n5x5red, 1), conv(n5x5red, n5x5, k5)) if reduce else conv(c_in, n5x5, k5)
+            pool = nn.MaxPool2d(3, pool_stride, 1)
+            self.branch_pool = nn.Sequential(pool, conv(c_in, pool_proj_, 1)) if pool_proj else pool
+            self.out_channels = n1x1 + n3x3 + n5x5 + pool_proj_
+
+        def forward(self, x):
+            outs = [b(x) for b in (self.branch1x1, self.branch3x3, self.branch5x5, self.branch_pool)]
+            return torch.cat([outs[i] for i in order], dim=dim)
+    return Inception
+
+
+class _InceptionListed(nn.Module):
+    """Right: the module wrapped inside another (parameters registered one level deeper)."""
+
+    def __init__(self, c_in, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj):
+        super().__init__()
+        self.inner = _inception()(c_in, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj)
+        self.out_channels = self.inner.out_channels
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+def _aux(pool=(5, 3), conv=128, relu=True, p=0.7, fc_in=None):
+    class InceptionAux(nn.Module):
+        def __init__(self, c_in, num_classes):
+            super().__init__()
+            act = [nn.ReLU()] if relu else []
+            self.pool = nn.AvgPool2d(*pool)
+            self.conv = nn.Sequential(nn.Conv2d(c_in, conv, 1), *act)
+            side = (14 - pool[0]) // pool[1] + 1
+            self.fc = nn.Sequential(nn.Flatten(), nn.Linear(fc_in or conv * side * side, 1024), *act, nn.Dropout(p),
+                                    nn.Linear(1024, num_classes))
+
+        def forward(self, x):
+            return self.fc(self.conv(self.pool(x)))
+    return InceptionAux
+
+
+# ---------------------------------------------------------------- 10 Xception
+
+def _sep(swapped=False, groups_one=False, bias=False, relu=False, padding=1, wide_depthwise=False):
+    class SeparableConv2d(nn.Module):
+        def __init__(self, c_in, c_out):
+            super().__init__()
+            if swapped:
+                self.pointwise = nn.Conv2d(c_in, c_out, 1, bias=bias)
+                self.depthwise = nn.Conv2d(c_out, c_out, 3, padding=padding, groups=c_out, bias=bias)
+            else:
+                mid = c_out if wide_depthwise else c_in
+                self.depthwise = nn.Conv2d(c_in, mid, 3, padding=padding, groups=1 if groups_one else c_in, bias=bias)
+                self.pointwise = nn.Conv2d(mid, c_out, 1, bias=bias)
+
+        def forward(self, x):
+            if swapped:
+                return self.depthwise(self.pointwise(x))
+            x = self.depthwise(x)
+            return self.pointwise(F.relu(x) if relu else x)
+    return SeparableConv2d
+
+
+def _middle(skip=True, relu_after=False, bn=True, repeats=3):
+    Sep = _sep()
+
+    class MiddleFlowBlock(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            layers = []
+            for _ in range(repeats):
+                unit = [Sep(channels, channels)] + ([nn.BatchNorm2d(channels)] if bn else [])
+                layers += unit + [nn.ReLU()] if relu_after else [nn.ReLU()] + unit
+            self.residual = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.residual(x) + x if skip else self.residual(x)
+    return MiddleFlowBlock
+
+
+# ---------------------------------------------------------------- 11 ResNet
+
+def _block(kind, *, shortcut=True, proj_when="both", bias=False, relu_before_add=False, bn_after_relu=False,
+           expansion=None, stride_on_1x1=False, shortcut_first=False):
+    exp_ = expansion if expansion is not None else (1 if kind == "basic" else 4)
+
+    class Block(nn.Module):
+        expansion = exp_
+
+        def __init__(self, c_in, width, stride=1):
+            super().__init__()
+            c_out = width * exp_
+
+            def proj():
+                return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=bias), nn.BatchNorm2d(c_out))
+            need = {"both": stride != 1 or c_in != c_out, "channels": c_in != c_out, "always": True}[proj_when]
+            if shortcut_first:
+                self.shortcut = proj() if need else nn.Identity()
+
+            def cbr(i, o, k, s, last=False):
+                conv = nn.Conv2d(i, o, k, s, k // 2, bias=bias)
+                if last and not relu_before_add:
+                    return nn.Sequential(conv, nn.BatchNorm2d(o))
+                return nn.Sequential(conv, nn.ReLU(), nn.BatchNorm2d(o)) if bn_after_relu else \
+                    nn.Sequential(conv, nn.BatchNorm2d(o), nn.ReLU())
+            if kind == "basic":
+                self.body = nn.Sequential(cbr(c_in, width, 3, stride), cbr(width, c_out, 3, 1, last=True))
+            else:
+                s1, s3 = (stride, 1) if stride_on_1x1 else (1, stride)
+                self.body = nn.Sequential(cbr(c_in, width, 1, s1), cbr(width, width, 3, s3),
+                                          cbr(width, c_out, 1, 1, last=True))
+            if not shortcut_first:
+                self.shortcut = (proj() if need else nn.Identity()) if shortcut else None
+
+        def forward(self, x):
+            out = self.body(x)
+            return F.relu(out) if self.shortcut is None else F.relu(out + self.shortcut(x))
+    Block.__name__ = "BasicBlock" if kind == "basic" else "Bottleneck"
+    return Block
+
+
+WRONG = [
+    Wrong("check_alexnet_layer", _alexnet(groups=False), "groups ignored"),
+    Wrong("check_alexnet_layer", _alexnet(pool=(2, 2)), "pooling 2/2"),
+    Wrong("check_alexnet_layer", _alexnet(default_lrn=True), "default k=1.0"),
+    Wrong("check_alexnet_layer", _alexnet(lrn=(5, 1e-4, 0.5, 2.0)), "beta should be 0.75"),
+    Wrong("check_alexnet_layer", _alexnet(lrn=(3, 1e-4, 0.75, 2.0)), "size n should be 5"),
+    Wrong("check_alexnet_layer", _alexnet(lrn=(5, 1e-3, 0.75, 2.0)), "alpha should be 1e-4"),
+    Wrong("check_alexnet_layer", _alexnet(lrn_first=True), "LRN comes after the ReLU"),
+    Wrong("check_alexnet_layer", _alexnet(relu=False), "ReLU after the convolution is missing"),
+    Wrong("check_alexnet_layer", _alexnet_pool_always, "pool=False: no max pooling", public_passes=True),
+    Wrong("check_vgg_features", _vgg(skip_m=True), "'M' is skipped"),
+    Wrong("check_vgg_features", _vgg(pool=(3, 2)), "not 3/2"),
+    Wrong("check_vgg_features", _vgg(relu=False), "ReLU after each convolution is missing"),
+    Wrong("check_vgg_features", _vgg(padding=0), "padding=1"),
+    Wrong("check_vgg_features", _vgg(bn_after_relu=True), "BatchNorm goes between", public_passes=True),
+    Wrong("check_vgg_features", _vgg(ignore_bn=True), "batch_norm= decides", public_passes=True),
+    Wrong("check_inception", _inception(reduce=False), "1x1 reductions are missing"),
+    Wrong("check_inception", _inception(k5=3), "5x5 convolution in the paper"),
+    Wrong("check_inception", _inception(dim=0), "not the batch dim 0"),
+    Wrong("check_inception", _inception(order=(0, 1, 3, 2)), "branch order"),
+    Wrong("check_inception", _inception(pool_stride=2), "stride 1"),
+    Wrong("check_inception", _inception(pool_proj=False), "pool proj"),
+    Wrong("check_inception_aux", _aux(pool=(5, 5)), "stride 3"),
+    Wrong("check_inception_aux", _aux(relu=False), "ReLUs after"),
+    Wrong("check_inception_aux", _aux(p=0.4), "Dropout\\(p=0.7\\)"),
+    Wrong("check_separable_conv", _sep(swapped=True), "swapped"),
+    Wrong("check_separable_conv", _sep(groups_one=True), "groups=1 makes"),
+    Wrong("check_separable_conv", _sep(bias=True), "no biases"),
+    Wrong("check_separable_conv", _sep(relu=True), "no nonlinearity between"),
+    Wrong("check_separable_conv", _sep(padding=0), "padding=1"),
+    Wrong("check_separable_conv", _sep(wide_depthwise=True), "depthwise conv keeps c_in channels"),
+    Wrong("check_middle_flow_block", _middle(skip=False), "residual connection is missing"),
+    Wrong("check_middle_flow_block", _middle(relu_after=True), "ReLU comes first"),
+    Wrong("check_middle_flow_block", _middle(bn=False), "BatchNorm2d follows"),
+    Wrong("check_middle_flow_block", _middle(repeats=2), "three separable"),
+    Wrong("check_basic_block", _block("basic", shortcut=False), "shortcut is missing"),
+    Wrong("check_basic_block", _block("basic", proj_when="channels"), "when the stride is not 1 too",
+          public_passes=True),
+    Wrong("check_basic_block", _block("basic", proj_when="always"), "an identity shortcut"),
+    Wrong("check_basic_block", _block("basic", bias=True), "no bias"),
+    Wrong("check_basic_block", _block("basic", relu_before_add=True), "last ReLU comes after the addition"),
+    Wrong("check_basic_block", _block("basic", bn_after_relu=True), "BatchNorm goes right after"),
+    Wrong("check_bottleneck", _block("bottleneck", shortcut=False), "shortcut is missing"),
+    Wrong("check_bottleneck", _block("bottleneck", proj_when="always"), "an identity shortcut"),
+    Wrong("check_bottleneck", _block("bottleneck", relu_before_add=True), "last ReLU comes after the addition"),
+    Wrong("check_bottleneck", _block("bottleneck", bn_after_relu=True), "BatchNorm goes right after"),
+    Wrong("check_bottleneck", _block("bottleneck", expansion=1), "expands to 4 \\* width"),
+    Wrong("check_bottleneck", _block("bottleneck", bias=True), "no bias"),
+]
+
+RIGHT = [
+    Right("check_alexnet_layer", _alexnet_functional, "the same layers in forward"),
+    Right("check_inception", _InceptionListed, "the module wrapped in another"),
+    Right("check_bottleneck", _block("bottleneck", stride_on_1x1=True), "the paper's stride on the first 1x1"),
+    Right("check_basic_block", _block("basic", shortcut_first=True), "shortcut registered before the convolutions"),
+    Right("check_bottleneck", _block("bottleneck", shortcut_first=True), "shortcut registered before the convolutions"),
+]
+
+globals().update(make_tests(WEEK, WRONG, RIGHT))
+
+
+# ---------------------------------------------------------------- the paper numbers the checks hold
+
+def _n(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_paper_numbers_agree_with_helpers_models():
+    with torch.device("meta"):
+        vgg16 = models.vgg16()
+        assert _n(vgg16) - sum(_n(getattr(vgg16, f)) for f in ("fc6", "fc7", "fc8")) == checks.VGG16_CONV_PARAMS
+        assert _n(checks._vgg16_reference()) == checks.VGG16_CONV_PARAMS
+        goog = models.googlenet(paper=True)
+        assert _n(goog.inception_3a) == checks.INCEPTION_3A_PARAMS
+        xc = models.xception()
+        assert _n(xc.middle_flow.block1) == checks.MIDDLE_728_PARAMS
+        assert _n(models.resnet50()) == checks.RESNET50_PARAMS
+        assert _n(models.resnet18()) == checks.RESNET18_PARAMS
+        assert _n(models.alexnet(two_gpu=True).conv2) == 307_456
+
+
+def test_auxiliary_head_matches_helpers_with_the_papers_widths():
+    ours = checks._Aux(512, 1000)
+    theirs = models.googlenet(paper=True).aux1
+    assert _n(ours) == _n(theirs) == checks.AUX_4A_PARAMS
+
+
+def test_a_module_that_is_not_a_module_is_named():
+    with pytest.raises(AssertionError, match="should be an nn.Module"):
+        checks.check_separable_conv(lambda c_in, c_out: "conv")
+
+
+def test_checks_leave_the_random_state_alone():
+    state = torch.random.get_rng_state()
+    WEEK.run("check_separable_conv")
+    assert torch.equal(torch.random.get_rng_state(), state)
