@@ -60,9 +60,10 @@ class Week:
 
     def __post_init__(self):
         # the week's notebooks graded by this module (a week may have several checks modules)
-        imports = f"from helpers.checks import {self.module.__name__.rsplit('.', 1)[-1]} as checks"
-        self.notebooks = [nb for nb in sorted((ROOT / self.folder).glob(self.pattern)) if imports in nb.read_text()]
-        assert self.notebooks, f"no notebook matching {self.folder}/{self.pattern} has `{imports}`"
+        name = self.module.__name__.rsplit(".", 1)[-1]
+        imports = re.compile(rf"from helpers\.checks import {name}" + (rf" as {self.alias}\b" if self.alias != name else r"\b(?! as)"))
+        self.notebooks = [nb for nb in sorted((ROOT / self.folder).glob(self.pattern)) if imports.search(nb.read_text())]
+        assert self.notebooks, f"no notebook matching {self.folder}/{self.pattern} imports {self.module.__name__} as {self.alias}"
         self.reference = {nb.name[:2]: namespace(nb, self.base) for nb in self.notebooks if solution_cells(nb)}
         self.release = {nb.name[:2]: namespace(nb, self.base, release=True) for nb in self.notebooks if solution_cells(nb)}
 
