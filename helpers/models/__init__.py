@@ -21,6 +21,7 @@ from .summary import summary
 from .vgg import (VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
                   vgg_small)
 from .xception import Xception, xception, xception_small
+from .gan import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 
 __all__ = [
     "AlexNet", "alexnet", "alexnet_small",
@@ -32,4 +33,5 @@ __all__ = [
     "VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
     "vgg_small",
     "Xception", "xception", "xception_small",
+    "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
 ]
