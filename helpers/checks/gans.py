@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from .core import CheckFailure, as_scalar, call, compare, expect, isolated, returns_tuple
 
 __all__ = ["check_discriminator_loss", "check_generator_loss", "check_gan_train_step",
-           "check_transposed_output_size", "check_dcgan_generator"]
+           "check_transposed_output_size", "check_dcgan_generator",
+           "check_penultimate_features", "check_class_diversity"]
 
 RTOL, ATOL = 1e-5, 1e-7  # float32 losses
 
@@ -354,7 +355,105 @@ def check_dcgan_generator(dcgan_generator, hidden: bool = False) -> None:
         expect(tuple(out.shape) == (n, 1, 28, 28), f"{what} maps z {tuple(z.shape)} to {tuple(out.shape)}, expected "
                f"({n}, 1, 28, 28): 1x1 -> 7x7 (kernel 7) -> 14x14 -> 28x28 (kernel 4, stride 2, padding 1). "
                + DCGAN_G_HINT)
-        expect(float(out.min()) >= -1 and float(out.max()) <= 1, f"{what}: outputs must lie in [-1, 1] (Tanh)")
+        expect(float(out.detach().min()) >= -1 and float(out.detach().max()) <= 1, f"{what}: outputs must lie in [-1, 1] (Tanh)")
         widths = sorted({m.out_channels for m in tconvs[:-1]})
         expect(width in widths, f"{what}: the layer before the output should have `width` = {width} channels, the "
                f"one before it 2 * width; got hidden widths {widths}")
+
+
+# --------------------------------------------------------------------------------------------
+# 06 · measuring a GAN: a classifier's features, the diversity of its predictions
+# --------------------------------------------------------------------------------------------
+
+FEAT_HINT = ("the features are LeNet-5's penultimate layer: everything up to and including F6's ReLU (84 numbers "
+             "per image), without the output layer; e.g. nn.Sequential(*list(classifier.children())[:-1]), "
+             "which shares the trained weights")
+
+
+@isolated
+def check_penultimate_features(penultimate_features, hidden: bool = False) -> None:
+    """``penultimate_features(classifier)`` -> module: (N, 1, 28, 28) -> (N, 84), LeNet-5's F6 activations."""
+    from torch import nn
+
+    from ..models.lenet import lenet5
+
+    sizes = [5] + ([1, 17] if hidden else [])
+    for seed, n in enumerate(sizes):
+        torch.manual_seed(seed)
+        model = lenet5()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.05 * torch.randn_like(p))      # not a fresh initialisation: copies would differ
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        x = torch.rand(n, 1, 28, 28) * 2 - 1
+        with torch.no_grad():
+            c5 = model.flatten(model.c5(model.s4(model.c3(model.s2(model.c1(x))))))
+            expected = model.f6(c5)
+            logits = model(x)
+            f6_linear = model.f6[0](c5)
+        what = f"penultimate_features(lenet5)(x) for x of shape {tuple(x.shape)}"
+        features = call(penultimate_features, model, hint=FEAT_HINT)
+        expect(isinstance(features, nn.Module), f"penultimate_features should return an nn.Module (torchmetrics calls "
+               f"it on batches of images), got {type(features).__name__}")
+        with torch.no_grad():
+            got = call(features, x.clone(), hint=FEAT_HINT)
+        got = got.detach() if torch.is_tensor(got) else got
+        compare(got, expected.numpy(), what, FEAT_HINT, [
+            (logits.numpy(), "these are the 10 LOGITS: leave the output layer out, the features are F6's 84 activations"),
+            (c5.numpy(), "these are C5's 120 activations: one layer too early, include F6 (Linear 120 -> 84 and its ReLU)"),
+            (f6_linear.numpy(), "include F6's ReLU: the features are the activations F6 passes to the output layer"),
+        ], rtol=1e-5, atol=1e-6)
+        after = model.state_dict()
+        expect(set(after) == set(state) and all(torch.equal(state[k], after[k]) for k in state)
+               and model(x).shape == (n, 10), "don't change the classifier (no layer replaced, no weights touched): "
+               "build a new module from its layers")
+
+
+DIV_HINT = ("counts[c] = how many images were predicted as class c, for every c in range(num_classes) "
+            "(np.bincount(..., minlength=num_classes)); entropy in BITS of p = counts / counts.sum(): "
+            "-sum p log2 p over the classes with p > 0 (0 log 0 = 0); never = the classes with count 0, a list")
+
+
+def _diversity(pred, k):
+    counts = np.bincount(pred, minlength=k)
+    p = counts / counts.sum()
+    nz = p[p > 0]
+    return counts, float(-(nz * np.log2(nz)).sum()), [c for c in range(k) if counts[c] == 0]
+
+
+@isolated
+def check_class_diversity(class_diversity, hidden: bool = False) -> None:
+    """``class_diversity(predicted, num_classes)`` -> ``(counts, entropy_bits, never)``."""
+    rng = np.random.default_rng(3)
+    cases = [(np.array([0, 1, 1, 3, 3, 3, 3, 9]), 10), (rng.integers(0, 10, 200), 10)]
+    if hidden:
+        cases += [(np.array([2, 2, 2]), 5),                       # one class only: entropy 0
+                  (np.arange(4).repeat(3), 4),                    # uniform: log2(4) = 2 bits
+                  (np.array([4, 0, 4, 0]), 7), (rng.integers(0, 3, 50), 3)]
+    for pred, k in cases:
+        what = f"class_diversity for {len(pred)} predictions, num_classes={k}"
+        counts, entropy, never = _diversity(pred, k)
+        got = returns_tuple(call(class_diversity, pred.copy(), num_classes=k, hint=DIV_HINT), 3,
+                            "(counts, entropy_bits, never)", class_diversity)
+        got_counts = np.asarray(got[0])
+        expect(got_counts.shape == (k,), f"{what}: counts has shape {got_counts.shape}, expected ({k},): one entry per "
+               f"class, zeros included (np.bincount(predicted, minlength=num_classes))")
+        compare(got_counts, counts, what + ": counts", DIV_HINT, [
+            (counts / counts.sum(), "counts are numbers of images, not fractions")])
+        nats = entropy * np.log(2)
+        p = counts / counts.sum()
+        e = as_scalar(got[1], what + ": entropy_bits")
+        expect(np.isfinite(e), f"{what}: the entropy is {e}: classes with p = 0 add nothing (0 log 0 = 0); "
+               "skip them before taking the log")
+        compare(e, entropy, what + ": entropy_bits", DIV_HINT, [
+            (nats, "that is the entropy in nats (natural log): use np.log2, bits, so ten equal classes give "
+                   "log2(10) = 3.32"),
+            (float(-(counts[counts > 0] * np.log2(counts[counts > 0])).sum()),
+             "take the entropy of the probabilities p = counts / counts.sum(), not of the counts"),
+            (float((p[p > 0] * np.log2(p[p > 0])).sum()), "the entropy is -sum p log2 p: the sign is missing"),
+        ])
+        expect(isinstance(got[2], (list, tuple, np.ndarray)), f"{what}: never should be a list of class indices, got "
+               f"{type(got[2]).__name__}" + (" (that looks like how MANY: return WHICH ones)"
+                                             if np.isscalar(got[2]) else ""))
+        expect([int(c) for c in got[2]] == never, f"{what}: never should be {never}, the classes with count 0 in "
+               f"increasing order, got {list(got[2])}")
