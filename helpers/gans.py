@@ -44,21 +44,25 @@ def generate(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 def train_gan(generator: nn.Module, discriminator: nn.Module, loader, *, epochs: int = 1, lr: float = 2e-4,
               betas=(0.5, 0.999), z_fixed: torch.Tensor | None = None, d_step=gan_discriminator_step,
-              g_step=gan_generator_step, verbose: bool = True, optimizers=None):
+              g_step=gan_generator_step, verbose: bool = True, optimizers=None, device=None):
     """Train both players for ``epochs`` with Adam(lr, betas) each (or ``optimizers=(g_opt, d_opt)``).
 
     Returns ``(history, snapshots)``: the History of ``fit_adversarial`` (``d_loss``, ``g_loss``,
     ``d_real_acc``, ``d_fake_acc`` per epoch) and a list of ``G(z_fixed)`` (cpu tensors), one per
-    epoch; ``z_fixed`` defaults to 32 codes from ``fixed_latent``.
+    epoch; ``z_fixed`` defaults to 32 codes from ``fixed_latent``. ``device``: where to train
+    (default: where the generator is).
     """
     if z_fixed is None:
         z_fixed = fixed_latent(32, generator.latent_dim)
+    if device is not None:
+        generator.to(device)
+        discriminator.to(device)
     g_opt, d_opt = optimizers or (torch.optim.Adam(generator.parameters(), lr=lr, betas=betas),
                                   torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas))
     history, snapshots = None, []
     for _ in range(epochs):
         history = fit_adversarial(generator, discriminator, loader, g_opt, d_opt, d_step=d_step, g_step=g_step,
-                                  epochs=1, verbose=verbose, history=history)
+                                  epochs=1, verbose=verbose, history=history, device=device)
         snapshots.append(generate(generator, z_fixed))
     return history, snapshots
 

@@ -94,3 +94,11 @@ def test_make_players():
     assert isinstance(gans.make_players("mlp", 8, 4)[1], models.MLPDiscriminator)
     with pytest.raises(ValueError, match="'mlp' or 'dcgan', got 'cnn'"):
         gans.make_players("cnn")
+
+
+def test_train_gan_moves_the_players_to_the_device_asked_for():
+    torch.manual_seed(0)
+    loader = TensorLoader(torch.rand(32, 1, 28, 28) * 2 - 1, torch.zeros(32, dtype=torch.long), batch_size=32)
+    G, D = gans.make_players("mlp", 4, 8)
+    history, snaps = gans.train_gan(G, D, loader, epochs=1, verbose=False, device="cpu")
+    assert snaps[0].device.type == "cpu" and next(D.parameters()).device.type == "cpu"
