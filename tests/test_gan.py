@@ -102,3 +102,12 @@ def test_train_gan_moves_the_players_to_the_device_asked_for():
     G, D = gans.make_players("mlp", 4, 8)
     history, snaps = gans.train_gan(G, D, loader, epochs=1, verbose=False, device="cpu")
     assert snaps[0].device.type == "cpu" and next(D.parameters()).device.type == "cpu"
+
+
+@pytest.mark.parametrize("name", ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator"])
+def test_image_channels_are_keyword_only(name):
+    """Not classifiers (no num_classes): the image's channels are keyword-only, next to the sizes."""
+    import inspect
+
+    params = inspect.signature(getattr(models, name)).parameters
+    assert params["channels"].kind is inspect.Parameter.KEYWORD_ONLY
