@@ -22,6 +22,7 @@ from .vgg import (VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19,
                   vgg_small)
 from .xception import Xception, xception, xception_small
 from .autoencoders import ConvAutoencoder, DenoisingAutoencoder, MLPAutoencoder, check_unit_images
+from .gan import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 
 __all__ = [
     "AlexNet", "alexnet", "alexnet_small",
@@ -34,4 +35,5 @@ __all__ = [
     "vgg_small",
     "Xception", "xception", "xception_small",
     "MLPAutoencoder", "ConvAutoencoder", "DenoisingAutoencoder", "check_unit_images",
+    "MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator",
 ]

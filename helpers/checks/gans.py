@@ -1,0 +1,459 @@
+"""Checks for weeks 5-6's GAN exercises (notebooks 04-06).
+
+04 · the two players' losses (CS231n's GAN assignment, checked against reference values computed
+here with ``F.binary_cross_entropy_with_logits``) and one step of the two-optimiser loop
+(checked by running the reference step on copies of the same models and comparing every
+parameter afterwards). Each result is compared with a table of known mistakes (labels swapped,
+the saturating generator loss, smoothing on the wrong side, sums instead of means, fakes not
+detached, gradients not zeroed, the discriminator updated by the generator's loss ...), so the
+failure names the mistake. ``hidden=True`` adds cases the notebook does not show: extreme
+logits (a naive log(sigmoid) overflows), other batch sizes and smoothing values, stale gradients.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .core import CheckFailure, as_scalar, call, compare, expect, isolated, returns_tuple
+
+__all__ = ["check_discriminator_loss", "check_generator_loss", "check_gan_train_step",
+           "check_transposed_output_size", "check_dcgan_generator",
+           "check_penultimate_features", "check_class_diversity"]
+
+RTOL, ATOL = 1e-5, 1e-7  # float32 losses
+
+
+def _bce(logits, target) -> float:
+    return float(F.binary_cross_entropy_with_logits(logits.detach(), torch.full_like(logits.detach(), float(target))))
+
+
+def _bce_sum(logits, target) -> float:
+    return float(F.binary_cross_entropy_with_logits(logits.detach(), torch.full_like(logits.detach(), float(target)), reduction="sum"))
+
+
+def _logits(n: int, seed: int, scale: float = 2.0) -> torch.Tensor:
+    return (torch.randn(n, generator=torch.Generator().manual_seed(seed)) * scale).requires_grad_()
+
+
+def _naive_bce(logits, target) -> float:
+    """-(t log s + (1 - t) log(1 - s)) with s = sigmoid(x) computed directly: inf/nan for large |x|."""
+    with torch.no_grad():
+        s = torch.sigmoid(logits.double())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(-(target * torch.log(s) + (1 - target) * torch.log(1 - s)).mean())
+
+
+def _loss_value(value, fn, what: str) -> float:
+    expect(torch.is_tensor(value), f"{getattr(fn, '__name__', 'your function')} should return a torch tensor "
+           f"(the optimiser needs loss.backward()), got {type(value).__name__}: don't call .item() here")
+    expect(value.dim() == 0 or value.numel() == 1, f"{what} should be one number (the batch mean), got shape "
+           f"{tuple(value.shape)}: average the per-image losses")
+    return as_scalar(value, what)
+
+
+STABLE_HINT = ("use F.binary_cross_entropy_with_logits (or F.logsigmoid): log(torch.sigmoid(x)) is -inf once "
+               "sigmoid rounds to 0 or 1, e.g. for a logit of -100")
+BCE_ERRORS = ((RuntimeError, "between 0 and 1", "F.binary_cross_entropy wants probabilities; these are LOGITS: "
+               "use F.binary_cross_entropy_with_logits"),
+              (ValueError, "between 0 and 1", "these are LOGITS: use F.binary_cross_entropy_with_logits"))
+
+
+# --------------------------------------------------------------------------------------------
+# 04 · the discriminator's loss
+# --------------------------------------------------------------------------------------------
+
+D_HINT = ("loss = BCE(D(x), 1 - smooth) + BCE(D(G(z)), 0): the mean binary cross-entropy of the real logits "
+          "against the target 1 - smooth, PLUS that of the fake logits against 0 "
+          "(F.binary_cross_entropy_with_logits, mean over the batch)")
+
+
+def _d_cases(hidden: bool):
+    """(real logits, fake logits, smooth)."""
+    cases = [(_logits(8, 1), _logits(8, 2), 0.0), (_logits(8, 3), _logits(8, 4), 0.1)]
+    if hidden:
+        extreme = torch.tensor([-100.0, 100.0, 0.0, 50.0]).requires_grad_()
+        cases += [(_logits(5, 5, 4.0), _logits(7, 6, 4.0), 0.2),    # different batch sizes for the two
+                  (extreme, extreme.detach().flip(0).requires_grad_(), 0.0),
+                  (_logits(16, 7), _logits(16, 8), 0.3)]
+    return cases
+
+
+def _d_mistakes(real, fake, s):
+    return [
+        (_bce(real, 0) + _bce(fake, 1), "the labels are swapped: real images are labelled 1 (or 1 - smooth), fakes 0"),
+        (0.5 * (_bce(real, 1 - s) + _bce(fake, 0)), "ADD the two terms (Goodfellow et al. eq. 1, CS231n); don't average them"),
+        (_bce_sum(real, 1 - s) + _bce_sum(fake, 0), "average over the batch (reduction='mean'), don't sum"),
+        (_bce(real, s) + _bce(fake, 0) if s else None,
+         "one-sided label smoothing makes the real target 1 - smooth (0.9 for smooth = 0.1), not smooth"),
+        (_bce(real, 1) + _bce(fake, 0) if s else None, "the real target must be 1 - smooth: the smoothing is ignored"),
+        (_bce(real, 1 - s) + _bce(fake, s) if s else None,
+         "smoothing is ONE-sided: only the real target moves to 1 - smooth; the fakes keep the target 0"),
+        (-_bce(real, 1 - s) - _bce(fake, 0), "a loss to MINIMISE: the binary cross-entropy is already -log(...)"),
+    ]
+
+
+@isolated
+def check_discriminator_loss(discriminator_loss, hidden: bool = False) -> None:
+    """``discriminator_loss(real_logits, fake_logits, smooth=0.0)`` -> 0-d tensor."""
+    for real, fake, s in _d_cases(hidden):
+        what = f"discriminator_loss for {len(real)} real and {len(fake)} fake logits, smooth={s}"
+        got = call(discriminator_loss, real, fake, smooth=s, hint=D_HINT, errors=BCE_ERRORS)
+        value = _loss_value(got, discriminator_loss, what)
+        expected = _bce(real, 1 - s) + _bce(fake, 0)
+        naive = _naive_bce(real, 1 - s) + _naive_bce(fake, 0)
+        expect(np.isfinite(value) or not np.isfinite(expected), f"{what} is {value}: {STABLE_HINT}")
+        compare(value, expected, what, D_HINT, _d_mistakes(real, fake, s), rtol=RTOL, atol=ATOL)
+        if not np.isfinite(naive):
+            expect(got.requires_grad, f"{what}: the loss must stay connected to the logits (no .detach(), no NumPy)")
+        expect(got.requires_grad, f"{what}: the loss must stay connected to the logits, so backward() reaches D "
+               "(no .detach(), .item() or NumPy inside)")
+
+
+# --------------------------------------------------------------------------------------------
+# 04 · the generator's (non-saturating) loss
+# --------------------------------------------------------------------------------------------
+
+G_HINT = ("the non-saturating generator loss is BCE(D(G(z)), 1) = -mean(log sigmoid(fake_logits)): the "
+          "generator wants its fakes labelled REAL (F.binary_cross_entropy_with_logits against ones)")
+
+
+def _g_cases(hidden: bool):
+    cases = [_logits(8, 11)]
+    if hidden:
+        cases += [_logits(3, 12, 5.0), torch.tensor([-120.0, -30.0, 0.0, 80.0]).requires_grad_(), _logits(32, 13)]
+    return cases
+
+
+@isolated
+def check_generator_loss(generator_loss, hidden: bool = False) -> None:
+    """``generator_loss(fake_logits)`` -> 0-d tensor, the non-saturating loss."""
+    for fake in _g_cases(hidden):
+        what = f"generator_loss for {len(fake)} fake logits"
+        got = call(generator_loss, fake, hint=G_HINT, errors=BCE_ERRORS)
+        value = _loss_value(got, generator_loss, what)
+        expected = _bce(fake, 1)
+        expect(np.isfinite(value), f"{what} is {value}: {STABLE_HINT}")
+        compare(value, expected, what, G_HINT, [
+            (-_bce(fake, 0), "this is the SATURATING loss mean(log(1 - D(G(z)))) of the minimax game: its gradient "
+                             "vanishes while D rejects the fakes; minimise BCE(D(G(z)), 1) instead"),
+            (_bce(fake, 0), "the target is the discriminator's (0 = fake): the generator wants its fakes called "
+                            "REAL, target 1"),
+            (_bce_sum(fake, 1), "average over the batch (reduction='mean'), don't sum"),
+            (float(-fake.detach().mean()), "-mean(D(G(z))) is the WGAN critic's generator loss; this GAN's "
+                                           "discriminator outputs logits of a probability: use the BCE against 1"),
+            (_bce(fake, 0.9), "label smoothing belongs to the discriminator's real targets only; the generator's "
+                              "target is 1"),
+        ], rtol=RTOL, atol=ATOL)
+        expect(got.requires_grad, f"{what}: the loss must stay connected to the logits (no .detach(), .item() or NumPy)")
+
+
+# --------------------------------------------------------------------------------------------
+# 04 · one training step of the two-optimiser loop
+# --------------------------------------------------------------------------------------------
+
+STEP_HINT = ("one step: d_optimizer.zero_grad(); fake = generator(z); d_loss = discriminator_loss("
+             "discriminator(real), discriminator(fake.detach()), smooth); d_loss.backward(); d_optimizer.step(); "
+             "then g_optimizer.zero_grad(); g_loss = generator_loss(discriminator(fake)); g_loss.backward(); "
+             "g_optimizer.step(); return (d_loss.item(), g_loss.item())")
+
+
+def _players(seed: int, latent: int, size: int):
+    from ..models.gan import MLPDiscriminator, MLPGenerator
+
+    torch.manual_seed(seed)
+    return MLPGenerator(latent, 8, size=size), MLPDiscriminator(8, size=size)
+
+
+def _reference_step(G, D, real, z, g_opt, d_opt, smooth, *, detach=True, zero=True, g_detach=False,
+                    d_in_g=False, g_first=False, ignore_smooth=False):
+    """The step, with the usual slips switchable."""
+    s = 0.0 if ignore_smooth else smooth
+    if zero == "top":  # both zeroed once, before anything runs
+        d_opt.zero_grad()
+        g_opt.zero_grad()
+
+    def d_phase():
+        if zero is True:
+            d_opt.zero_grad()
+        fake = G(z)
+        loss = (F.binary_cross_entropy_with_logits(D(real), torch.full((len(real),), 1 - s))
+                + F.binary_cross_entropy_with_logits(D(fake.detach() if detach else fake), torch.zeros(len(z))))
+        loss.backward()
+        d_opt.step()
+        return loss.item()
+
+    def g_phase():
+        if zero is True:
+            g_opt.zero_grad()
+        fake = G(z)
+        logit = D(fake.detach() if g_detach else fake)
+        loss = F.binary_cross_entropy_with_logits(logit, torch.ones(len(z)))
+        if loss.requires_grad:
+            loss.backward()
+        g_opt.step()
+        if d_in_g:
+            d_opt.step()
+        return loss.item()
+
+    if g_first:
+        g, d = g_phase(), d_phase()
+    else:
+        d, g = d_phase(), g_phase()
+    return d, g
+
+
+def _flat(model) -> np.ndarray:
+    return torch.cat([p.detach().flatten() for p in model.parameters()]).double().numpy()
+
+
+def _setup(case):
+    seed, n, latent, size, smooth, lr, stale = case
+    G, D = _players(seed, latent, size)
+    g = torch.Generator().manual_seed(seed + 1)
+    real = torch.rand(n, 1, size, size, generator=g) * 2 - 1
+    z = torch.randn(n, latent, generator=g)
+    g_opt, d_opt = torch.optim.SGD(G.parameters(), lr=lr), torch.optim.SGD(D.parameters(), lr=lr)
+    if stale:  # gradients left over from an earlier backward: a step must zero them first
+        for p in (*G.parameters(), *D.parameters()):
+            p.grad = torch.full_like(p, 0.5)
+    return G, D, real, z, g_opt, d_opt, smooth
+
+
+def _run(case, **slip):
+    G, D, real, z, g_opt, d_opt, smooth = _setup(case)
+    d, g = _reference_step(G, D, real, z, g_opt, d_opt, smooth, **slip)
+    return d, g, _flat(G), _flat(D)
+
+
+STEP_ERRORS = ((RuntimeError, "does not require grad", "the generator's loss has no path back to G: don't detach "
+                 "the fakes in the generator's step (only in the discriminator's)"),
+               (RuntimeError, "backward through the graph a second time", "d_loss.backward() went through G and freed "
+                "its graph: detach the fakes in the discriminator's step (discriminator(fake.detach())), so the "
+                "generator's loss can still backward through G"))
+
+SLIPS = [
+    (dict(detach=False, zero="top"), "the fakes are not detached in the discriminator's step (fake.detach()): "
+                                     "D's loss pushed gradients into G, and G's update applied them"),
+    (dict(zero=False), "zero the gradients before each backward (d_optimizer.zero_grad(), g_optimizer.zero_grad()): "
+                       "they are ADDED to what an earlier backward left"),
+    (dict(detach=False, zero=False), "the fakes are not detached in the discriminator's step (fake.detach()), and "
+                                     "stale gradients are not zeroed: D's loss leaked into G"),
+    (dict(g_detach=True), "the generator's step must not detach the fakes: its loss has to flow back through D "
+                          "into G"),
+    (dict(d_in_g=True), "only g_optimizer steps after the generator's loss: D's parameters got gradients from it "
+                        "too, and d_optimizer.step() must not apply them"),
+    (dict(g_first=True), "the discriminator's update comes first, then the generator's (against the updated D)"),
+    (dict(ignore_smooth=True), "pass smooth on to discriminator_loss: the real targets are 1 - smooth"),
+]
+
+
+@isolated
+def check_gan_train_step(gan_train_step, hidden: bool = False) -> None:
+    """``gan_train_step(generator, discriminator, real, z, g_optimizer, d_optimizer, smooth=0.0)``
+    -> ``(d_loss, g_loss)`` floats; compared with the reference step on copies of the same players."""
+    #        seed, N, latent, size, smooth, lr, stale grads
+    cases = [(1, 6, 3, 4, 0.0, 0.1, False), (2, 6, 3, 4, 0.1, 0.1, True)]
+    if hidden:
+        cases += [(3, 5, 4, 6, 0.2, 0.5, True), (4, 9, 2, 4, 0.0, 0.3, True)]
+    for case in cases:
+        G, D, real, z, g_opt, d_opt, smooth = _setup(case)
+        what = f"after one step (N={case[1]}, latent {case[2]}, smooth={smooth}, SGD lr {case[5]}" \
+               + (", stale gradients in .grad)" if case[6] else ")")
+        real_in, z_in = real.clone(), z.clone()
+        got = returns_tuple(call(gan_train_step, G, D, real_in, z_in, g_opt, d_opt, smooth=smooth, hint=STEP_HINT,
+                                 errors=STEP_ERRORS),
+                            2, "(d_loss, g_loss)", gan_train_step)
+        for v, name in zip(got, ("d_loss", "g_loss")):
+            expect(not torch.is_tensor(v) or v.dim() == 0, f"{name} should be one number (loss.item())")
+        expect(torch.equal(real, real_in) and torch.equal(z, z_in), "gan_train_step changed real or z in place")
+        d, g, g_params, d_params = _run(case)
+        wrongs = [(_run(case, **slip), why) for slip, why in SLIPS]
+        compare(_flat(D), d_params, "the discriminator's parameters " + what, STEP_HINT,
+                [(w[3], why) for w, why in wrongs], rtol=1e-5, atol=1e-7)
+        compare(_flat(G), g_params, "the generator's parameters " + what, STEP_HINT,
+                [(w[2], why) for w, why in wrongs], rtol=1e-5, atol=1e-7)
+        compare(as_scalar(got[0], "d_loss"), d, "d_loss " + what, "return d_loss as computed BEFORE the update "
+                "(d_loss.item())", rtol=1e-5, atol=1e-7)
+        compare(as_scalar(got[1], "g_loss"), g, "g_loss " + what, "return g_loss as computed against the updated D "
+                "(g_loss.item())", rtol=1e-5, atol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# 05 · transposed convolutions and the DCGAN generator
+# --------------------------------------------------------------------------------------------
+
+TCONV_HINT = ("a transposed convolution places the kernel at every stride-th position and crops `padding` "
+              "pixels from each side: H_out = (H - 1) * stride - 2 * padding + kernel (nn.ConvTranspose2d, "
+              "output_padding 0, dilation 1)")
+
+
+@isolated
+def check_transposed_output_size(transposed_output_size, hidden: bool = False) -> None:
+    """``transposed_output_size(h, kernel, stride, padding)`` -> int, as ``nn.ConvTranspose2d`` computes it."""
+    cases = [(7, 4, 2, 1), (1, 7, 1, 0)]
+    if hidden:
+        cases += [(14, 4, 2, 1), (5, 3, 2, 0), (4, 5, 3, 2), (9, 3, 1, 1), (2, 2, 2, 0)]
+    for h, k, s, p in cases:
+        what = f"transposed_output_size(h={h}, kernel={k}, stride={s}, padding={p})"
+        got = as_scalar(call(transposed_output_size, h, kernel=k, stride=s, padding=p, hint=TCONV_HINT), what,
+                        integer=True)
+        expected = nn_out = torch.nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, h, h)).shape[-1]
+        compare(got, expected, what, TCONV_HINT, [
+            ((h + 2 * p - k) // s + 1, "that is the size after an ordinary (strided) convolution, which shrinks; "
+                                       "its transpose goes the other way: (H - 1) * stride - 2 * padding + kernel"),
+            ((h - 1) * s + k, "padding is cropped from BOTH sides of the output: subtract 2 * padding"),
+            ((h - 1) * s - p + k, "padding is cropped from both sides: subtract 2 * padding, not padding"),
+            (h * s, "H * stride is only right for kernel = stride + 2 * padding (e.g. 4, 2, 1): use "
+                    "(H - 1) * stride - 2 * padding + kernel"),
+            ((h - 1) * s + 2 * p + k, "padding crops the output of a transposed convolution: subtract 2 * padding"),
+        ])
+        assert nn_out == expected
+
+
+DCGAN_G_HINT = ("Radford et al.'s generator: z (N, latent_dim) -> nn.Unflatten(1, (latent_dim, 1, 1)) -> "
+                "ConvTranspose2d(latent_dim, 2w, 7) [7x7] -> BatchNorm2d -> ReLU -> ConvTranspose2d(2w, w, 4, 2, 1) "
+                "[14x14] -> BatchNorm2d -> ReLU -> ConvTranspose2d(w, 1, 4, 2, 1) [28x28] -> Tanh")
+
+
+@isolated
+def check_dcgan_generator(dcgan_generator, hidden: bool = False) -> None:
+    """``dcgan_generator(latent_dim, width)`` -> an ``nn.Module`` mapping z (N, latent_dim) to
+    (N, 1, 28, 28) images in [-1, 1], built to the DCGAN guidelines."""
+    from torch import nn
+
+    cases = [(16, 8, 4)]
+    if hidden:
+        cases += [(100, 16, 3), (2, 4, 1), (32, 3, 7)]
+    for latent, width, n in cases:
+        what = f"dcgan_generator(latent_dim={latent}, width={width})"
+        G = call(dcgan_generator, latent, width, hint=DCGAN_G_HINT)
+        expect(isinstance(G, nn.Module), f"{what} should return an nn.Module (nn.Sequential), got {type(G).__name__}")
+        layers = list(G.modules())
+        kinds = [type(m) for m in layers]
+        expect(not any(issubclass(k, (nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)) for k in kinds),
+               f"{what}: no pooling or nn.Upsample in a DCGAN: the transposed convolutions learn the upsampling")
+        tconvs = [m for m in layers if isinstance(m, nn.ConvTranspose2d)]
+        expect(len(tconvs) >= 2, f"{what}: upsample with nn.ConvTranspose2d layers (stride 2 doubles the size). "
+               + DCGAN_G_HINT)
+        expect(any(issubclass(k, nn.BatchNorm2d) for k in kinds),
+               f"{what}: the guidelines put BatchNorm2d after every hidden transposed convolution")
+        expect(any(issubclass(k, nn.ReLU) for k in kinds), f"{what}: the generator's hidden layers use ReLU")
+        last = [m for m in layers if not list(m.children())][-1]
+        expect(isinstance(last, nn.Tanh), f"{what}: the last layer must be nn.Tanh, so images come out in [-1, 1] like "
+               f"the scaled real ones, got {type(last).__name__}" + (" (a sigmoid gives [0, 1])"
+                                                                     if isinstance(last, nn.Sigmoid) else ""))
+        before_last = [m for m in layers if not list(m.children())][-2]
+        expect(not isinstance(before_last, nn.BatchNorm2d), f"{what}: no BatchNorm on the output layer (Radford et "
+               "al.: it made samples oscillate); the last transposed convolution feeds Tanh directly")
+        z = torch.randn(n, latent) * 3
+        G.train()
+        out = call(G, z, hint=f"z has shape (N, latent_dim) = {tuple(z.shape)}: start with nn.Unflatten(1, "
+                   f"(latent_dim, 1, 1)) so the first transposed convolution sees (N, latent_dim, 1, 1)")
+        expect(tuple(out.shape) == (n, 1, 28, 28), f"{what} maps z {tuple(z.shape)} to {tuple(out.shape)}, expected "
+               f"({n}, 1, 28, 28): 1x1 -> 7x7 (kernel 7) -> 14x14 -> 28x28 (kernel 4, stride 2, padding 1). "
+               + DCGAN_G_HINT)
+        expect(float(out.detach().min()) >= -1 and float(out.detach().max()) <= 1, f"{what}: outputs must lie in [-1, 1] (Tanh)")
+        widths = sorted({m.out_channels for m in tconvs[:-1]})
+        expect(width in widths, f"{what}: the layer before the output should have `width` = {width} channels, the "
+               f"one before it 2 * width; got hidden widths {widths}")
+
+
+# --------------------------------------------------------------------------------------------
+# 06 · measuring a GAN: a classifier's features, the diversity of its predictions
+# --------------------------------------------------------------------------------------------
+
+FEAT_HINT = ("the features are LeNet-5's penultimate layer: everything up to and including F6's ReLU (84 numbers "
+             "per image), without the output layer; e.g. nn.Sequential(*list(classifier.children())[:-1]), "
+             "which shares the trained weights")
+
+
+@isolated
+def check_penultimate_features(penultimate_features, hidden: bool = False) -> None:
+    """``penultimate_features(classifier)`` -> module: (N, 1, 28, 28) -> (N, 84), LeNet-5's F6 activations."""
+    from torch import nn
+
+    from ..models.lenet import lenet5
+
+    sizes = [5] + ([1, 17] if hidden else [])
+    for seed, n in enumerate(sizes):
+        torch.manual_seed(seed)
+        model = lenet5()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.05 * torch.randn_like(p))      # not a fresh initialisation: copies would differ
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        x = torch.rand(n, 1, 28, 28) * 2 - 1
+        with torch.no_grad():
+            c5 = model.flatten(model.c5(model.s4(model.c3(model.s2(model.c1(x))))))
+            expected = model.f6(c5)
+            logits = model(x)
+            f6_linear = model.f6[0](c5)
+        what = f"penultimate_features(lenet5)(x) for x of shape {tuple(x.shape)}"
+        features = call(penultimate_features, model, hint=FEAT_HINT)
+        expect(isinstance(features, nn.Module), f"penultimate_features should return an nn.Module (torchmetrics calls "
+               f"it on batches of images), got {type(features).__name__}")
+        with torch.no_grad():
+            got = call(features, x.clone(), hint=FEAT_HINT)
+        got = got.detach() if torch.is_tensor(got) else got
+        compare(got, expected.numpy(), what, FEAT_HINT, [
+            (logits.numpy(), "these are the 10 LOGITS: leave the output layer out, the features are F6's 84 activations"),
+            (c5.numpy(), "these are C5's 120 activations: one layer too early, include F6 (Linear 120 -> 84 and its ReLU)"),
+            (f6_linear.numpy(), "include F6's ReLU: the features are the activations F6 passes to the output layer"),
+        ], rtol=1e-5, atol=1e-6)
+        after = model.state_dict()
+        expect(set(after) == set(state) and all(torch.equal(state[k], after[k]) for k in state)
+               and model(x).shape == (n, 10), "don't change the classifier (no layer replaced, no weights touched): "
+               "build a new module from its layers")
+
+
+DIV_HINT = ("counts[c] = how many images were predicted as class c, for every c in range(num_classes) "
+            "(np.bincount(..., minlength=num_classes)); entropy in BITS of p = counts / counts.sum(): "
+            "-sum p log2 p over the classes with p > 0 (0 log 0 = 0); never = the classes with count 0, a list")
+
+
+def _diversity(pred, k):
+    counts = np.bincount(pred, minlength=k)
+    p = counts / counts.sum()
+    nz = p[p > 0]
+    return counts, float(-(nz * np.log2(nz)).sum()), [c for c in range(k) if counts[c] == 0]
+
+
+@isolated
+def check_class_diversity(class_diversity, hidden: bool = False) -> None:
+    """``class_diversity(predicted, num_classes)`` -> ``(counts, entropy_bits, never)``."""
+    rng = np.random.default_rng(3)
+    cases = [(np.array([0, 1, 1, 3, 3, 3, 3, 9]), 10), (rng.integers(0, 10, 200), 10)]
+    if hidden:
+        cases += [(np.array([2, 2, 2]), 5),                       # one class only: entropy 0
+                  (np.arange(4).repeat(3), 4),                    # uniform: log2(4) = 2 bits
+                  (np.array([4, 0, 4, 0]), 7), (rng.integers(0, 3, 50), 3)]
+    for pred, k in cases:
+        what = f"class_diversity for {len(pred)} predictions, num_classes={k}"
+        counts, entropy, never = _diversity(pred, k)
+        got = returns_tuple(call(class_diversity, pred.copy(), num_classes=k, hint=DIV_HINT), 3,
+                            "(counts, entropy_bits, never)", class_diversity)
+        got_counts = np.asarray(got[0])
+        expect(got_counts.shape == (k,), f"{what}: counts has shape {got_counts.shape}, expected ({k},): one entry per "
+               f"class, zeros included (np.bincount(predicted, minlength=num_classes))")
+        compare(got_counts, counts, what + ": counts", DIV_HINT, [
+            (counts / counts.sum(), "counts are numbers of images, not fractions")])
+        nats = entropy * np.log(2)
+        p = counts / counts.sum()
+        e = as_scalar(got[1], what + ": entropy_bits")
+        expect(np.isfinite(e), f"{what}: the entropy is {e}: classes with p = 0 add nothing (0 log 0 = 0); "
+               "skip them before taking the log")
+        compare(e, entropy, what + ": entropy_bits", DIV_HINT, [
+            (nats, "that is the entropy in nats (natural log): use np.log2, bits, so ten equal classes give "
+                   "log2(10) = 3.32"),
+            (float(-(counts[counts > 0] * np.log2(counts[counts > 0])).sum()),
+             "take the entropy of the probabilities p = counts / counts.sum(), not of the counts"),
+            (float((p[p > 0] * np.log2(p[p > 0])).sum()), "the entropy is -sum p log2 p: the sign is missing"),
+        ])
+        expect(isinstance(got[2], (list, tuple, np.ndarray)), f"{what}: never should be a list of class indices, got "
+               f"{type(got[2]).__name__}" + (" (that looks like how MANY: return WHICH ones)"
+                                             if np.isscalar(got[2]) else ""))
+        expect([int(c) for c in got[2]] == never, f"{what}: never should be {never}, the classes with count 0 in "
+               f"increasing order, got {list(got[2])}")
