@@ -173,41 +173,16 @@ def _middle(skip=True, relu_after=False, bn=True, repeats=3):
 
 # ---------------------------------------------------------------- 11 ResNet
 
-def _block(kind, *, shortcut=True, proj_when="both", bias=False, relu_before_add=False, bn_after_relu=False,
-           expansion=None, stride_on_1x1=False, shortcut_first=False):
+def _block(kind, *, shortcut=True, expansion=None, **variant):
+    """A student's block class: the checks' own mistake variants (``checks._Block``) behind the notebook's
+    ``(c_in, width, stride=1)`` signature; ``shortcut_first`` registers the shortcut before the body."""
     exp_ = expansion if expansion is not None else (1 if kind == "basic" else 4)
 
-    class Block(nn.Module):
+    class Block(checks._Block):
         expansion = exp_
 
         def __init__(self, c_in, width, stride=1):
-            super().__init__()
-            c_out = width * exp_
-
-            def proj():
-                return nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=bias), nn.BatchNorm2d(c_out))
-            need = {"both": stride != 1 or c_in != c_out, "channels": c_in != c_out, "always": True}[proj_when]
-            if shortcut_first:
-                self.shortcut = proj() if need else nn.Identity()
-
-            def cbr(i, o, k, s, last=False):
-                conv = nn.Conv2d(i, o, k, s, k // 2, bias=bias)
-                if last and not relu_before_add:
-                    return nn.Sequential(conv, nn.BatchNorm2d(o))
-                return nn.Sequential(conv, nn.ReLU(), nn.BatchNorm2d(o)) if bn_after_relu else \
-                    nn.Sequential(conv, nn.BatchNorm2d(o), nn.ReLU())
-            if kind == "basic":
-                self.body = nn.Sequential(cbr(c_in, width, 3, stride), cbr(width, c_out, 3, 1, last=True))
-            else:
-                s1, s3 = (stride, 1) if stride_on_1x1 else (1, stride)
-                self.body = nn.Sequential(cbr(c_in, width, 1, s1), cbr(width, width, 3, s3),
-                                          cbr(width, c_out, 1, 1, last=True))
-            if not shortcut_first:
-                self.shortcut = (proj() if need else nn.Identity()) if shortcut else None
-
-        def forward(self, x):
-            out = self.body(x)
-            return F.relu(out) if self.shortcut is None else F.relu(out + self.shortcut(x))
+            super().__init__(c_in, width, stride, kind, shortcut="B" if shortcut else "none", expansion=exp_, **variant)
     Block.__name__ = "BasicBlock" if kind == "basic" else "Bottleneck"
     return Block
 

@@ -564,10 +564,20 @@ class _Block(nn.Module):
     """Residual-block variants for the mistakes table."""
 
     def __init__(self, c_in, width, stride, kind, *, shortcut="B", proj_when="both", bias=False,
-                 relu_before_add=False, bn_after_relu=False, expansion=None, stride_on_1x1=False):
+                 relu_before_add=False, bn_after_relu=False, expansion=None, stride_on_1x1=False,
+                 shortcut_first=False):
         super().__init__()
         exp = expansion if expansion is not None else (1 if kind == "basic" else 4)
         c_out = width * exp
+        need = {"both": stride != 1 or c_in != c_out, "channels": c_in != c_out, "always": True}[proj_when]
+        if shortcut == "none":
+            short = None
+        elif need:
+            short = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=bias), nn.BatchNorm2d(c_out))
+        else:
+            short = nn.Identity()
+        if shortcut_first:  # registered before the body (its parameters come first in the state dict)
+            self.shortcut = short
 
         def cbr(i, o, k, s, last=False):
             conv = nn.Conv2d(i, o, k, s, k // 2, bias=bias)
@@ -581,13 +591,8 @@ class _Block(nn.Module):
         else:
             s1, s3 = (stride, 1) if stride_on_1x1 else (1, stride)
             self.body = nn.Sequential(cbr(c_in, width, 1, s1), cbr(width, width, 3, s3), cbr(width, c_out, 1, 1, last=True))
-        need = {"both": stride != 1 or c_in != c_out, "channels": c_in != c_out, "always": True}[proj_when]
-        if shortcut == "none":
-            self.shortcut = None
-        elif need:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=bias), nn.BatchNorm2d(c_out))
-        else:
-            self.shortcut = nn.Identity()
+        if not shortcut_first:
+            self.shortcut = short
 
     def forward(self, x):
         out = self.body(x)
