@@ -300,3 +300,20 @@ def test_fixture_notebooks_are_the_course_anatomy():
         nbformat.validate(nb)
         assert any(c.metadata["nbgrader"]["solution"] for c in nb.cells)
         assert any("### BEGIN HIDDEN TESTS" in c.source for c in nb.cells)
+
+
+def test_grading_progress_keeps_the_order_and_counts_notebooks(monkeypatch, capsys):
+    import time
+    from types import SimpleNamespace
+
+    from helpers.grading.pipeline import _run_with_progress
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("DIC_QUIET", raising=False)
+    found = [SimpleNamespace(student=f"s{i}", week="week1", delay=0.05 * (3 - i)) for i in range(3)]
+    done = _run_with_progress(lambda f: (time.sleep(f.delay), f.student)[1], found, [6, 6, 6], jobs=3)
+    assert done == ["s0", "s1", "s2"]                    # finished in the other order, returned in this one
+    assert "18/18" in capsys.readouterr().err            # the bar counts student x notebook
+    monkeypatch.setenv("DIC_QUIET", "1")
+    assert _run_with_progress(lambda f: f.student, found, [6, 6, 6], jobs=2) == ["s0", "s1", "s2"]
+    assert "notebook" not in capsys.readouterr().err     # quiet under CI

@@ -354,3 +354,29 @@ def test_summary_leaves_the_random_state_and_reports_bad_input():
     assert torch.equal(torch.random.get_rng_state(), state)
     with pytest.raises(ValueError, match=re.escape("lenet5 expects images of shape (N, 1, 28, 28), got (1, 3, 28, 28)")):
         summary(model, (3, 28, 28))
+
+
+# ---------------------------------------------------------------- the blocks name the shape they expect
+from helpers.models.googlenet import Inception, InceptionAux  # noqa: E402
+from helpers.models.resnet import BasicBlock, Bottleneck  # noqa: E402
+from helpers.models.xception import SeparableConv2d, XceptionBlock  # noqa: E402
+
+BLOCKS = {
+    "BasicBlock": lambda: BasicBlock(16, 32, 2),
+    "Bottleneck": lambda: Bottleneck(16, 8, 1),
+    "Inception": lambda: Inception(16, 8, 4, 8, 2, 4, 4),
+    "InceptionAux": lambda: InceptionAux(16, 10),
+    "SeparableConv2d": lambda: SeparableConv2d(16, 24),
+    "XceptionBlock": lambda: XceptionBlock(16, [24, 24], downsample=True),
+}
+
+
+@pytest.mark.parametrize("name", BLOCKS)
+def test_blocks_take_their_channels_and_name_the_expected_shape(name):
+    block = BLOCKS[name]().eval()
+    with torch.no_grad():
+        assert block(torch.zeros(2, 16, 9, 7)).shape[0] == 2      # odd, non-square maps are fine
+        for bad in (torch.zeros(2, 15, 9, 7), torch.zeros(16, 9, 7)):
+            with pytest.raises(ValueError, match=rf"{name} expects feature maps of shape \(N, 16, H, W\), got "
+                                                 rf"\({', '.join(map(str, bad.shape))}\)"):
+                block(bad)

@@ -11,7 +11,8 @@
   the remaining cells are marked "not executed" instead of failing the whole notebook --
   nbgrader alone would drop every grade of the student's assignment;
 * output is capped per cell while it arrives (a notebook printing gigabytes cannot exhaust
-  the grader's memory); JavaScript outputs and scripted HTML are dropped;
+  the grader's memory); what the student wrote is made safe to render for mentors
+  (``helpers.grading.sanitize``: nh3 cleans HTML and markdown, scripts and SVG are dropped);
 * the kernel's working directory belongs to the sandbox user only while the notebook runs
   (the notebooks nbgrader keeps there, hidden tests restored, are made unreadable to it);
   then every process of that user is killed and whatever the notebook created there
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import shutil
 import signal
 import time
@@ -34,6 +34,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
 from . import guard
+from .sanitize import sanitize_cell
 
 GUARD_ERROR = "GradingGuardError"
 
@@ -115,27 +116,6 @@ def quarantine(folder: str, before: dict[str, str]) -> list[str]:
     return removed
 
 
-_SCRIPTED_HTML = re.compile(r"<\s*script|javascript:|\son\w+\s*=|<\s*iframe", re.IGNORECASE)
-
-
-def _drop_active_content(cell: NotebookNode) -> None:
-    if cell.cell_type != "code":
-        return
-    kept = []
-    for out in cell.get("outputs", []):
-        data = out.get("data")
-        if data is not None:
-            for mime in [m for m in data if "javascript" in m or m.startswith("application/vnd.jupyter.widget")]:
-                del data[mime]
-            html = data.get("text/html")
-            if html is not None and _SCRIPTED_HTML.search(html if isinstance(html, str) else "".join(html)):
-                del data["text/html"]
-            if not data:
-                continue
-        kept.append(out)
-    cell.outputs = kept
-
-
 class GuardedExecute(Execute):
     """nbgrader ``Execute`` with the integrity prologue, kill-on-hang, output caps and cleanup."""
 
@@ -171,7 +151,7 @@ class GuardedExecute(Execute):
             if removed:
                 self.log.warning("removed what the notebook created in %s: %s", folder, ", ".join(removed[:20]))
         for cell in nb.cells:
-            _drop_active_content(cell)
+            sanitize_cell(cell)
         self._check_markers(nb, originals)
         return nb, resources
 

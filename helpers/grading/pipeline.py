@@ -23,12 +23,13 @@ import os
 import shutil
 import tempfile
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from ..config import quiet
 from . import results, sandbox
 from .course import Course, ensure_course, release, run_nbgrader
 from .results import CellScore, Outcome
@@ -143,8 +144,7 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
                     raise GradingAborted(f"helpers/ changed while grading {f.student} ({f.week}); restore it "
                                          "(git checkout helpers) and grade as root to isolate kernels")
 
-        with ThreadPoolExecutor(max(1, jobs)) as pool:
-            outcomes = list(pool.map(job, found))
+        outcomes = _run_with_progress(job, found, [len(release_nbs[f.week]) for f in found], jobs)
         notes = []
         if course.gradebook.read_bytes() != gradebook_before:  # only a kernel running as us could do that
             course.gradebook.write_bytes(gradebook_before)
@@ -170,6 +170,21 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
             log(f"work folder kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_with_progress(job, found: list, notebooks: list[int], jobs: int) -> list:
+    """``[job(f) for f in found]`` on ``jobs`` threads, with a progress bar over student x notebook and its
+    ETA (quiet under CI / DIC_QUIET); the results keep the order of ``found``."""
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool, \
+            tqdm(total=sum(notebooks), unit="notebook", desc="grading", disable=quiet()) as bar:
+        futures = {pool.submit(job, f): i for i, f in enumerate(found)}
+        for future in as_completed(futures):
+            i = futures[future]
+            bar.set_postfix_str(f"{found[i].student} {found[i].week}", refresh=False)
+            bar.update(notebooks[i])
+        return [future.result() for future in futures]
 
 
 def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits, preload, stop) -> Outcome:

@@ -33,7 +33,7 @@ from collections import OrderedDict, namedtuple
 import torch
 from torch import nn
 
-from .validation import check_images
+from .validation import check_feature_map, check_images
 
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux2", "aux1"])
 
@@ -66,6 +66,7 @@ class Inception(nn.Module):
     def __init__(self, c_in, n1x1, n3x3red, n3x3, n5x5red, n5x5, pool_proj,
                  batch_norm=True, k5=3):
         super().__init__()
+        self.c_in = c_in
         self.branch1x1 = conv_block(c_in, n1x1, 1, batch_norm=batch_norm)
         self.branch3x3 = nn.Sequential(conv_block(c_in, n3x3red, 1, batch_norm=batch_norm),
                                        conv_block(n3x3red, n3x3, 3, 1, 1, batch_norm))
@@ -76,6 +77,7 @@ class Inception(nn.Module):
         self.out_channels = n1x1 + n3x3 + n5x5 + pool_proj
 
     def forward(self, x):
+        check_feature_map(x, "Inception", self.c_in)
         branches = (self.branch1x1, self.branch3x3, self.branch5x5, self.branch_pool)
         return torch.cat([branch(x) for branch in branches], dim=1)
 
@@ -92,6 +94,11 @@ class InceptionAux(nn.Sequential):
             fc1=nn.Sequential(nn.Linear(conv * 16, fc), nn.ReLU(), nn.Dropout(0.7)),
             fc2=nn.Linear(fc, num_classes),
         ))
+        self.c_in = c_in
+
+    def forward(self, x):
+        check_feature_map(x, "InceptionAux", self.c_in)
+        return super().forward(x)
 
 
 class GoogLeNet(nn.Module):

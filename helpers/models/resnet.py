@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .validation import check_images
+from .validation import check_feature_map, check_images
 
 
 def conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequential:
@@ -62,11 +62,13 @@ class BasicBlock(nn.Module):
     def __init__(self, c_in: int, width: int, stride: int = 1, option: str = "B",
                  stride_on_1x1: bool = False):
         super().__init__()   # stride_on_1x1: no 1x1 conv here; kept so both blocks share a signature
+        self.c_in = c_in
         self.conv1 = conv_bn(c_in, width, 3, stride)
         self.conv2 = conv_bn(width, width, 3)
         self.shortcut = shortcut(c_in, width, stride, option)
 
     def forward(self, x):
+        check_feature_map(x, "BasicBlock", self.c_in)
         out = self.conv2(F.relu(self.conv1(x)))
         return F.relu(out + self.shortcut(x))
 
@@ -80,12 +82,14 @@ class Bottleneck(nn.Module):
                  stride_on_1x1: bool = False):
         super().__init__()
         s1, s3 = (stride, 1) if stride_on_1x1 else (1, stride)
+        self.c_in = c_in
         self.conv1 = conv_bn(c_in, width, 1, s1)
         self.conv2 = conv_bn(width, width, 3, s3)
         self.conv3 = conv_bn(width, width * 4, 1)
         self.shortcut = shortcut(c_in, width * 4, stride, option)
 
     def forward(self, x):
+        check_feature_map(x, "Bottleneck", self.c_in)
         out = self.conv3(F.relu(self.conv2(F.relu(self.conv1(x)))))
         return F.relu(out + self.shortcut(x))
 

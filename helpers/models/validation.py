@@ -23,3 +23,9 @@ def check_images(x: torch.Tensor, arch: str, in_channels: int,
               and x.shape[2] >= min_size and x.shape[3] >= min_size)
     if not ok:
         raise ValueError(f"{arch} expects images of shape {expected}, got {tuple(x.shape)}")
+
+
+def check_feature_map(x: torch.Tensor, block: str, c_in: int) -> None:
+    """Raise ``ValueError`` unless ``x`` is a batch of feature maps (N, c_in, H, W) for ``block``."""
+    if x.dim() != 4 or x.shape[1] != c_in:
+        raise ValueError(f"{block} expects feature maps of shape (N, {c_in}, H, W), got {tuple(x.shape)}")

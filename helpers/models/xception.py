@@ -24,7 +24,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .validation import check_images
+from .validation import check_feature_map, check_images
 
 
 class SeparableConv2d(nn.Sequential):
@@ -36,6 +36,11 @@ class SeparableConv2d(nn.Sequential):
             depthwise=nn.Conv2d(c_in, c_in, 3, padding=1, groups=c_in, bias=False),
             pointwise=nn.Conv2d(c_in, c_out, 1, bias=False),
         ))
+        self.c_in = c_in
+
+    def forward(self, x):
+        check_feature_map(x, "SeparableConv2d", self.c_in)
+        return super().forward(x)
 
 
 def sepconv_bn(c_in: int, c_out: int, relu_before: bool = True) -> nn.Sequential:
@@ -51,6 +56,7 @@ class XceptionBlock(nn.Module):
 
     def __init__(self, c_in: int, widths: list[int], downsample: bool, relu_first: bool = True):
         super().__init__()
+        self.c_in = c_in
         layers, c = [], c_in
         for i, width in enumerate(widths):
             layers.append(sepconv_bn(c, width, relu_before=relu_first or i > 0))
@@ -64,6 +70,7 @@ class XceptionBlock(nn.Module):
         self.residual = nn.Sequential(*layers)
 
     def forward(self, x):
+        check_feature_map(x, "XceptionBlock", self.c_in)
         return self.residual(x) + self.shortcut(x)
 
 
