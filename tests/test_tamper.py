@@ -1,12 +1,13 @@
 """The tamper suite, graded for real: one sandboxed autograde per cheating or broken submission.
 
-One grading run (module fixture: 34 students of the fixture assignment, two at a time) and a
+One grading run (module fixture: 35 students of the fixture assignment, two at a time) and a
 second run over a few of them from LMS-style zips. For each case: the score it deserves,
 every other student still graded, the submission folders untouched, re-grading gives the
 same grades.csv, and the sandbox held (nothing leaked, no gradebook written, no process
 left, no file clobbered).
 """
 import ast
+import re
 import csv
 import hashlib
 import os
@@ -201,3 +202,26 @@ def test_student_cannot_read_hidden_tests(graded, isolated):
 def test_student_cannot_write_the_gradebook(graded, isolated):
     text = autograded_text(graded, "writes_gradebook")
     assert "WROTE" not in text and text.count("denied") == 2, text
+
+
+def test_feedback_runs_no_student_script(graded):
+    """HTML, markdown outputs and markdown cells are cleaned before nbgrader renders the feedback."""
+    from test_sanitize import active
+
+    pages = sorted((graded["course"].course / "feedback" / "html_injection" / WEEK).glob("*.html"))
+    assert pages
+    text = ""
+    for page in pages:
+        body = page.read_text()
+        body = body[body.index("<body"):]
+        # the template's own scripts and styles (MathJax, require.js) never say alert; the student's did
+
+        text += re.sub(r"<(script|style)[^>]*>(?:(?!</\\1>).)*</\\1>",
+                       lambda m: m.group(0) if "alert" in m.group(0) else "", body, flags=re.S)
+    assert not active(text), active(text)
+    assert "<b>kept</b>" in text                          # the harmless part of the output is still shown
+    autograded = graded["course"].course / "autograded" / "html_injection" / WEEK
+    for path in autograded.glob("*.ipynb"):               # formgrader renders these
+        for cell in nbformat.read(path, as_version=4).cells:
+            html = [o.get("data", {}).get("text/html", "") for o in cell.get("outputs", [])]
+            assert not any(active(h if isinstance(h, str) else "".join(h)) for h in html)

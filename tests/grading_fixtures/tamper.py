@@ -282,6 +282,23 @@ def _with_code(answers, prefix_of: str, code_fn):
     return build
 
 
+INJECTION = (
+    "from IPython.display import HTML, Markdown, display\n"
+    "display(HTML('<img src=x onerror=\"alert(1)\"><a href=\"&#106;avascript:alert(2)\">link</a><b>kept</b>'))\n"
+    "display(Markdown('[m](javascript:alert(3)) <img src=x onerror=alert(4)>'))\n"
+)
+
+
+def _html_injection(folder, release, source, ctx):
+    """Correct answers, outputs and a markdown cell of their own that would run script in a mentor's browser."""
+    nbs = answered(release, {**CORRECT, "mse": INJECTION + CORRECT["mse"]})
+    first = nbs[sorted(nbs)[0]]
+    first.cells.insert(1, nbformat.v4.new_markdown_cell(
+        "<script>alert(5)</script><img/src=x onerror=alert(6)> [x](javascript:alert(7)) "
+        "<a href='jav&#x09;ascript:alert(8)'>y</a> <details open ontoggle=alert(9)>z</details>"))
+    write(folder, nbs)
+
+
 CASES = [
     Case("reference", "the source notebooks, solutions and all", FULL, lambda f, r, s, c: write(f, s)),
     Case("untouched", "the release as handed out", ZERO, _simple({})),
@@ -348,6 +365,8 @@ CASES = [
          _with_code(CORRECT, "mse", _symlinks)),
     Case("background_process", "correct, and starts a daemon that outlives the cell", FULL,
          _with_code(CORRECT, "mse", _daemon)),
+    Case("html_injection", "correct, with HTML/markdown outputs and a markdown cell carrying script", FULL,
+         _html_injection),
 ]
 
 
