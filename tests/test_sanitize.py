@@ -61,6 +61,7 @@ MARKDOWN = [
     '<div style="background:url(javascript:alert(1))">x</div>',
     '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
     "<details open ontoggle=alert(1)>x</details>",
+    "<script>alert(5)</script><img/src=x onerror=alert(6)> [x](javascript:alert(7)) <a href='jav&#x09;ascript:alert(8)'>y</a>",
 ]
 HTML = MARKDOWN + ['<form action="javascript:alert(1)"><input type=submit></form>', "<math><mi xlink:href=javascript:alert(1)>x</mi></math>"]
 

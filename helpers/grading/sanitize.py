@@ -15,7 +15,7 @@ through :func:`sanitize_cell`:
 """
 from __future__ import annotations
 
-from html import unescape
+from html import escape, unescape
 
 import nh3
 from nbconvert.filters import markdown2html
@@ -37,11 +37,17 @@ def clean_html(html: str) -> str:
 
 
 def clean_markdown(source: str) -> str:
-    """Markdown as HTML a browser can show safely; the markdown itself if its HTML needs no cleaning."""
-    html = markdown2html(source)
-    cleaned = clean_html(html)
-    # nh3 re-serialises entities (&#183; -> ·); anything else it changed was removed as unsafe
-    return source if unescape(cleaned) == unescape(html) else cleaned
+    """Markdown a browser can show safely once rendered: the markdown itself if its HTML needs no
+    cleaning, else cleaned HTML that stays clean when the template renders it as markdown again
+    (cleaning can leave text such as ``[x](javascript:...)`` that only the next rendering makes a link)."""
+    for _ in range(5):
+        html = markdown2html(source)
+        cleaned = clean_html(html)
+        # nh3 re-serialises entities (&#183; -> ·); anything else it changed was removed as unsafe
+        if unescape(cleaned) == unescape(html):
+            return source
+        source = cleaned
+    return escape(source)   # still changing: show it as text
 
 
 def _text(value) -> str:
