@@ -191,6 +191,10 @@ def test_zips_are_extracted_safely(tmp_path):
     ("exec('x = 1')", ("note", "calls exec")),
     ("import os\nos._exit(0)", ("note", "calls os._exit")),
     ("!ls", ("note", "runs a shell command")),
+    ("from helpers.scratch import conv_forward", ("note", "uses the reference implementation (helpers.scratch)")),
+    ("from helpers import models\nBlock = models.resnet.BasicBlock", ("note", "uses the reference implementation (helpers.models)")),
+    ("import helpers.scratch.optim as o\nadam = o.adam", ("note", "uses the reference implementation (helpers.scratch)")),
+    ("def f(x):\n    return checks._reference(x)", ("note", "uses the reference implementation (helpers.checks)")),
 ])
 def test_scan_flags(code, finding):
     assert finding in scan.scan([code])

@@ -8,8 +8,10 @@ Two levels:
             and ``ctypes`` tricks; any mention of the grader (``helpers.grading``, nbgrader).
             The notebook's scores are held at 0 and flagged "needs manual grade", so a mentor
             looks before anything counts (formgrader can override).
-``note``    unusual but possibly innocent (``exec``, ``os._exit``, ``signal``, subprocesses):
-            reported only.
+``note``    unusual but possibly innocent (``exec``, ``os._exit``, ``signal``, subprocesses), or an
+            answer that uses the course's reference implementations (``helpers.scratch``,
+            ``helpers.models``, ``helpers.checks``) instead of writing its own: reported only, for
+            the mentor to judge (an exercise may legitimately build on an earlier week's helper).
 
 The scan complements the runtime guard (``helpers.grading.guard``): the guard catches what
 actually changed, the scan catches attempts aimed at the guard itself. Obfuscated code
@@ -37,6 +39,7 @@ NOTE_CALLS = {"exec", "eval", "compile", "__import__", "os._exit", "os.kill", "o
               "globals", "importlib.reload", "importlib.import_module"}
 TAMPER_MODULES = ("ctypes", "helpers.grading", "nbgrader", "gc")
 NOTE_MODULES = ("subprocess", "socket", "multiprocessing", "signal", "importlib", "builtins")
+REFERENCE_TREES = ("helpers.scratch", "helpers.models", "helpers.checks")
 GRADER_WORDS = ("helpers.grading", "nbgrader", "dic-guard", "gradebook")
 
 
@@ -94,9 +97,16 @@ class _Scanner(ast.NodeVisitor):
         module = node.module or ""
         for alias in node.names:
             self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+            self._reference(f"{module}.{alias.name}")
         self._module(module)
 
+    def _reference(self, name: str | None) -> None:
+        for tree in REFERENCE_TREES:
+            if name and (name == tree or name.startswith(tree + ".")):
+                self._flag("note", f"uses the reference implementation ({tree})")
+
     def _module(self, name: str) -> None:
+        self._reference(name)
         if any(name == m or name.startswith(m + ".") for m in TAMPER_MODULES):
             self._flag("tamper", f"imports {name}")
         elif any(name == m or name.startswith(m + ".") for m in NOTE_MODULES):
@@ -157,6 +167,7 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Attribute(self, node):
+        self._reference(self._resolve(_dotted(node)))
         if node.attr in HOOK_ATTRS and (_dotted(node) or "").startswith("get_ipython()"):
             self._flag("tamper", f"uses IPython's {node.attr}")
         elif node.attr in {"input_transformers_cleanup", "input_transformers_post", "ast_transformers",
