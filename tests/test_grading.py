@@ -1,4 +1,4 @@
-"""Mentor tooling, the fast parts: release checks, normalizing submissions, the static scan, the guard.
+"""Mentor tooling, the fast parts: release checks, normalizing submissions, the static scan, the sandbox's argv.
 
 The sandboxed autograde itself is exercised by test_tamper.py (fixture assignment) and
 test_grading_roundtrip.py (the course's weeks).
@@ -18,10 +18,9 @@ import numpy as np
 import pytest
 
 from grading_fixtures.assignment import HIDDEN_SENTINEL, POINTS, WEEK, notebooks, released_course
-from helpers.grading import guard, scan
+from helpers.grading import scan
 from helpers.grading.course import Course, check_release
 from helpers.grading.execute import quarantine, listing, trusted_imports
-from helpers.grading.kernel import _blocker
 from helpers.grading.results import export, trusted_cells
 from helpers.grading.submissions import Found, discover, expand_zips, normalize, prepare
 
@@ -177,27 +176,41 @@ def test_zips_are_extracted_safely(tmp_path):
 
 # -- static scan ------------------------------------------------------------------------------
 @pytest.mark.parametrize("code, finding", [
-    ("import helpers.checks.week1 as c\nc.check_mse = lambda *a, **k: None", ("tamper", "rebinds helpers.checks.week1.check_mse")),
-    ("import numpy as np\nnp.allclose = lambda *a, **k: True", ("tamper", "rebinds numpy.allclose")),
-    ("from helpers import checks\nsetattr(checks, 'close', print)", ("tamper", "calls setattr on helpers.checks")),
-    ("import torch\ntorch.Tensor.__eq__ = lambda s, o: True", ("tamper", "rebinds torch.Tensor.__eq__")),
-    ("import sys\nsys.modules['helpers.checks'] = object()", ("tamper", "writes into sys.modules")),
-    ("import sys\nsys.excepthook = print", ("tamper", "rebinds sys.excepthook")),
-    ("get_ipython().input_transformers_cleanup.append(f)", ("tamper", "uses IPython's input_transformers_cleanup")),
-    ("ip = get_ipython()\nip.set_custom_exc((Exception,), h)", ("tamper", "uses IPython's set_custom_exc")),
-    ("__builtins__['len'] = lambda x: 0", ("tamper", "uses __builtins__")),
-    ("import gc\ngc.get_referrers(x)", ("tamper", "imports gc")),
-    ("open('../../../grade' 'book.db')", ("tamper", "mentions the grader")),
+    ("from helpers import scratch\ndef relu(x):\n    return scratch.relu_forward(x)[0]",
+     ("flag", "answers relu with the reference implementation helpers.scratch.relu_forward")),
+    ("from helpers.scratch import softmax\ndef softmax_rows(s):\n    return softmax(s)",
+     ("flag", "answers softmax_rows with the reference implementation helpers.scratch.softmax")),
+    ("import helpers.scratch.optim as o\ndef adam(w, dw, config):\n    return o.adam(w, dw, config)",
+     ("flag", "answers adam with the reference implementation helpers.scratch.optim.adam")),
+    ("import nbgrader.api", ("flag", "imports nbgrader.api")),
+    ("from helpers.grading import execute", ("flag", "imports helpers.grading")),
+    ("open('../../../grade' 'book.db')", ("flag", "reaches for grader files (open)")),
+    ("import pathlib\npathlib.Path('/srv/course/source/week1').read_text()",
+     ("flag", "reaches for grader files (pathlib.Path)")),
     ("exec('x = 1')", ("note", "calls exec")),
     ("import os\nos._exit(0)", ("note", "calls os._exit")),
     ("!ls", ("note", "runs a shell command")),
-    ("from helpers.scratch import conv_forward", ("note", "uses the reference implementation (helpers.scratch)")),
-    ("from helpers import models\nBlock = models.resnet.BasicBlock", ("note", "uses the reference implementation (helpers.models)")),
-    ("import helpers.scratch.optim as o\nadam = o.adam", ("note", "uses the reference implementation (helpers.scratch)")),
+    ("from helpers.scratch import conv_forward_naive\ndef train(x):\n    return conv_forward_naive(x)",
+     ("note", "uses the reference implementation (helpers.scratch)")),
+    ("from helpers import models\nBlock = models.resnet.BasicBlock",
+     ("note", "uses the reference implementation (helpers.models)")),
     ("def f(x):\n    return checks._reference(x)", ("note", "uses the reference implementation (helpers.checks)")),
 ])
 def test_scan_flags(code, finding):
     assert finding in scan.scan([code])
+
+
+@pytest.mark.parametrize("code", [
+    'def mse(p, y):\n    """Checked by nbgrader against the gradebook (helpers.grading)."""\n    return 0.0',
+    "checks = {}\nchecks['a'] = 1\nF = {}\nF['relu'] = 2",
+    "import types\nlayer = types.SimpleNamespace()\nlayer.kernel = [[1, 0], [0, 1]]",
+    "import torch\ntorch.set_default_dtype(torch.float64)",
+    "import numpy as np\nnp.seterr(all='raise')\nnp.seterr(all='warn')",
+    "import numpy as np\nnp.allclose = lambda *a, **k: True",        # cannot change a verdict any more
+    "print('my gradebook: 10/10')",
+])
+def test_scan_never_flags_what_cannot_change_a_verdict(code):
+    assert [f for f in scan.scan([code]) if f[0] == "flag"] == []
 
 
 def test_scan_leaves_ordinary_answers_alone():
@@ -208,68 +221,40 @@ def test_scan_leaves_ordinary_answers_alone():
     assert scan.scan([answer, "this is not python ("]) == []
 
 
-# -- the in-kernel guard ----------------------------------------------------------------------
-@pytest.fixture
-def snapshot():
-    """A guard snapshot of this process; afterwards the original helpers.checks modules come back."""
-    import helpers
-    import helpers.checks  # noqa: F401 - loaded before the snapshot, as in a kernel
-
-    saved = {k: v for k, v in sys.modules.items() if k == "helpers.checks" or k.startswith("helpers.checks.")}
-    guard.snapshot()
-    yield
-    guard._state.clear()
-    guard._purge_fresh_modules()
-    sys.modules.update(saved)
-    helpers.checks = saved["helpers.checks"]
-
-
-def test_guard_detects_replaced_numpy_and_import_hooks(snapshot, monkeypatch):
-    assert guard.verify() == []
-    monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
-    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, object()])
-    problems = guard.verify()
-    assert "numpy.allclose was replaced" in problems and "sys.meta_path was changed" in problems
-    with pytest.raises(AssertionError, match="integrity check failed.*numpy.allclose"):
-        guard.before_test("nonce", "test_x")
-
-
-def test_guard_reloads_checks_so_monkeypatching_them_does_not_help(snapshot, capsys, monkeypatch):
-    import helpers.checks as checks
-
-    monkeypatch.setattr(checks, "close", lambda *a, **k: None)  # what a student does; it "passes" now
-    checks.close(1.0, 2.0, hint="")
-    guard.before_test("n0nce", "test_mse")
-    from helpers.checks import close  # the test cell's own import: a fresh module
-
-    assert close is not checks.close
-    with pytest.raises(AssertionError, match="off by"):
-        close(1.0, 2.0, hint="")
-    assert "[dic-guard n0nce test_mse]" in capsys.readouterr().out
-
-
-def test_guard_without_snapshot_fails_closed():
-    guard._state.clear()
-    with pytest.raises(AssertionError, match="no integrity snapshot"):
-        guard.before_test("n", "g")
-
-
-def test_prologue_is_one_line_and_replays_trusted_imports():
-    line = guard.prologue("abc", "test_mse", trusted_imports("import numpy as np\nx = 1\nfrom helpers.checks import (\n  close)"))
-    assert line.count("\n") == 1
-    assert "before_test('abc', 'test_mse'); import numpy as np; from helpers.checks import close" in line
-
-
 # -- sandbox pieces ----------------------------------------------------------------------------
-def test_blocker_finds_untraversable_ancestor():
-    with tempfile.TemporaryDirectory(dir="/tmp") as base:  # below /tmp: every ancestor is traversable
-        os.chmod(base, 0o755)
-        locked = Path(base) / "home"
-        (locked / "lib" / "python").mkdir(parents=True)
-        os.chmod(locked, 0o700)
-        assert _blocker(str(locked / "lib" / "python")) == str(locked)
-        os.chmod(locked, 0o755)
-        assert _blocker(str(locked / "lib" / "python")) is None
+def _config(uid):
+    return {"bwrap": "/usr/bin/bwrap", "prlimit": "/usr/bin/prlimit", "setpriv": "/usr/bin/setpriv",
+            "python": sys.executable, "hide": [str(ROOT), "/root"], "expose": [sys.prefix, str(ROOT / "helpers")],
+            "writable": [], "locks": [], "uid": uid, "tmpfs_bytes": 1 << 20, "blank": "/dev/null",
+            "limits": {"memory": 1 << 30, "cpu": 60, "file_size": 1 << 20, "nproc": 64}}
+
+
+def test_kernel_argv_hides_first_then_binds_back(tmp_path):
+    from helpers.grading.launch import bwrap_argv
+
+    (tmp_path / "01_arrays.ipynb").write_text("{}")
+    argv = bwrap_argv(_config(62000), str(tmp_path), "/tmp/k.json", ["--HistoryManager.hist_file=:memory:"])
+    text = " ".join(argv)
+    assert argv[0] == "/usr/bin/bwrap" and "--unshare-net" in argv and "--die-with-parent" in argv
+    assert "--new-session" in argv and "--unshare-ipc" in argv and "--unshare-pid" in argv
+    for hidden in ("/tmp", "/dev/shm", "/run/lock", str(ROOT)):
+        assert f"--tmpfs {hidden} " in text, hidden
+    assert text.index(f"--tmpfs {ROOT} ") < text.index(f"--ro-bind {ROOT / 'helpers'} ")
+    assert f"--ro-bind /dev/null {tmp_path / '01_arrays.ipynb'}" in text       # earlier graded copies: covered
+    assert "/usr/bin/setpriv --reuid=62000" in text and "--no-new-privs" in argv
+    assert "--nproc=64" in text and "--as=1073741824" in text and "--cpu=60" in text
+    assert argv[-1] == "--HistoryManager.hist_file=:memory:"
+    mentor = bwrap_argv(_config(None), str(tmp_path), "/tmp/k.json")
+    assert "--unshare-all" in mentor and "/usr/bin/setpriv" not in mentor
+
+
+def test_grading_refuses_without_bubblewrap(course, tmp_path, monkeypatch):
+    import helpers.grading.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap.*--unsafe-no-sandbox"):
+        sandbox.plan(course, tmp_path)
+    assert not sandbox.plan(course, tmp_path, sandbox=False).sandboxed
 
 
 def test_quarantine_removes_what_the_notebook_left(tmp_path):
@@ -321,3 +306,27 @@ def test_grading_progress_keeps_the_order_and_counts_notebooks(monkeypatch, caps
     monkeypatch.setenv("DIC_QUIET", "1")
     assert _run_with_progress(lambda f: f.student, found, [6, 6, 6], jobs=2) == ["s0", "s1", "s2"]
     assert "notebook" not in capsys.readouterr().err     # quiet under CI
+
+
+def test_mentee_bundle_holds_no_hidden_case(course, tmp_path):
+    """make release's bundle: release notebooks, helpers without grading/ and without hidden cases;
+    the visible checks still pass a right answer, the hidden ones refuse to run."""
+    from helpers.grading.bundle import build_bundle, strip_hidden
+
+    out = build_bundle(course, [WEEK], tmp_path / "bundle", log=lambda *a: None)
+    assert (out / WEEK / "01_arrays.ipynb").is_file() and not (out / "helpers" / "grading").exists()
+    assert HIDDEN_SENTINEL not in "".join(p.read_text() for p in (out / WEEK).glob("*.ipynb"))
+    source = (ROOT / "helpers" / "checks" / "week2.py").read_text()
+    stripped = (out / "helpers" / "checks" / "week2.py").read_text()
+    assert "(224, 7, 2, 3, 1)" in source and "(224, 7, 2, 3, 1)" not in stripped   # _CONV_HIDDEN's cases
+    hack = (out / "helpers" / "checks" / "hackathon.py").read_text()
+    assert "(9, 3, 7, 11, 1)" not in hack and "(16, 3, 12, 12, 0)" in hack          # x if hidden else y
+    probe = ("import numpy as np, sys\nfrom helpers.checks import week1\n"
+             "assert week1.__file__.startswith(sys.argv[1])\n"
+             "mse = lambda p, y: float(((np.asarray(p) - np.asarray(y)) ** 2).mean())\n"
+             "week1.check_mse(mse)\n"
+             "try:\n    week1.check_mse(mse, hidden=True)\nexcept PermissionError as err:\n    print('refused:', err)\n")
+    env = {**os.environ, "PYTHONPATH": str(out), "PYTHONSAFEPATH": "1"}
+    run = subprocess.run([sys.executable, "-c", probe, str(out)], cwd=out, env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "refused: hidden cases are graded by your mentor" in run.stdout, run.stderr[-2000:]
+    assert "[1, 2]" not in strip_hidden("def f(hidden):\n    if hidden:\n        return [1, 2]\n")

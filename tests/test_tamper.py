@@ -1,10 +1,12 @@
-"""The tamper suite, graded for real: one sandboxed autograde per cheating or broken submission.
+"""The tamper suite, graded for real: one sandboxed autograde per cheating, broken or innocent submission.
 
-One grading run (module fixture: 35 students of the fixture assignment, two at a time) and a
-second run over a few of them from LMS-style zips. For each case: the score it deserves,
-every other student still graded, the submission folders untouched, re-grading gives the
-same grades.csv, and the sandbox held (nothing leaked, no gradebook written, no process
-left, no file clobbered).
+One grading run (module fixture: every case of ``grading_fixtures.tamper``, two at a time) and a
+second run over a few of them from LMS-style zips. For each case: the score it deserves, every
+other student still graded, the submission folders untouched, re-grading gives the same
+grades.csv, and the sandbox held: nothing leaked, no gradebook written, no process, file or
+shared-memory segment left, the repository, the datasets and the venv unchanged.
+
+``.ci/run`` runs this module twice: as root and as an unprivileged user it creates.
 """
 import ast
 import re
@@ -20,19 +22,40 @@ import pytest
 
 from grading_fixtures import tamper
 from grading_fixtures.assignment import HIDDEN_SENTINEL, WEEK, released_course
-from helpers.grading.execute import GUARD_ERROR
 from helpers.grading.pipeline import grade
 from helpers.grading.sandbox import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
-LIMITS = Limits(cell_timeout=5, timeout=120, memory=2 << 30)
-RERUN = ["correct", "infinite_loop", "os_exit", "monkeypatch_checks", "reads_hidden_tests", "empty_folder"]
+LIMITS = Limits(cell_timeout=5, timeout=120, memory=4 << 30)
+RERUN = ["correct", "infinite_loop", "os_exit", "monkeypatch_checks", "reads_hidden_tests", "empty_folder",
+         "reference_answer"]
 
 
 def digest(folder: Path) -> dict:
     return {str(p.relative_to(folder)): (hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir",
                                          p.lstat().st_mode)
             for p in sorted(folder.rglob("*")) if not p.is_symlink()}
+
+
+def listing(folder: Path) -> dict:
+    """Names, sizes and modification times under a folder (the venv, the datasets): cheap and enough."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in filenames + dirnames:
+            p = Path(dirpath, name)
+            st = p.lstat()
+            out[str(p.relative_to(folder))] = (st.st_size, st.st_mtime_ns) if p.is_file() else "dir"
+    return out
+
+
+def host_state() -> dict:
+    import subprocess
+    import sys
+
+    from helpers.data import data_root
+
+    status = subprocess.run(["git", "-c", "safe.directory=*", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    return {"git": status, "data": listing(data_root()), "venv": listing(Path(sys.prefix))}
 
 
 def processes_with(token: str) -> list[int]:
@@ -62,10 +85,12 @@ def graded(tmp_path_factory):
                          str(ROOT / "tests" / "grading_fixtures" / "assignment.py")],
         "sentinel": HIDDEN_SENTINEL, "gradebooks": [str(course.gradebook)], "canary": str(canary),
         "daemon_token": "dic-daemon-" + secrets.token_hex(6),
+        "channel_token": "dic-channel-" + secrets.token_hex(6), "sysv_key": 0x5EED0000 + secrets.randbelow(1 << 16),
     }
     submissions = base / "submissions"
     tamper.build_all(submissions, rel, src, ctx)
     before = digest(submissions)
+    host = host_state()
     log = []
     report = grade(course, submissions, [WEEK], jobs=2, limits=LIMITS, log=log.append)
     first_csv = (course.root / "grades.csv").read_text()
@@ -79,6 +104,7 @@ def graded(tmp_path_factory):
                     zf.write(path, str(path.relative_to(submissions)))
     report2 = grade(course, again, [WEEK], jobs=2, limits=LIMITS, feedback=False, log=log.append)
     return {"course": course, "report": report, "report2": report2, "before": before, "after": digest(submissions),
+            "host_before": host, "host_after": host_state(),
             "submissions": submissions, "first_csv": first_csv, "ctx": ctx, "canary": canary, "log": log}
 
 
@@ -112,7 +138,7 @@ def test_grades_csv_has_every_student_and_exercise(graded):
         row = by[case.student]
         assert float(row["score"]) == sum(case.expected.values()) and row["max_score"] == "4"
         assert float(row[f"{WEEK}/01_arrays/test_relu"]) == case.expected[tamper.RELU]
-        assert ("TAMPER" in row["flags"]) == case.held
+        assert ("REVIEW" in row["flags"]) == case.held
 
 
 def test_regrading_from_zips_is_idempotent(graded):
@@ -126,28 +152,70 @@ def test_submission_folders_are_never_modified(graded):
     assert graded["after"] == graded["before"]
 
 
-def test_tampered_scores_are_held_for_review_in_the_gradebook(graded):
+def test_flagged_answers_keep_their_score_and_wait_for_review(graded):
     from nbgrader.api import Gradebook
 
+    o = outcome(graded, "reference_answer")
+    assert o.score == 4 and any("reference implementation helpers.scratch.relu_forward" in f for f in o.flags)
     with Gradebook(graded["course"].db_url) as gb:
-        held = gb.find_submission(WEEK, "monkeypatch_checks")
-        assert all(g.needs_manual_grade for nb in held.notebooks for g in nb.grades)
+        held = gb.find_submission(WEEK, "reference_answer")
+        assert held.score == 4 and all(g.needs_manual_grade for nb in held.notebooks for g in nb.grades)
         clean = gb.find_submission(WEEK, "correct")
         assert not any(g.needs_manual_grade for nb in clean.notebooks for g in nb.grades)
         assert clean.score == 4
 
 
-def test_runtime_defences_are_what_stopped_the_hidden_attacks(graded):
-    """The exec-hidden cases got past the static scan; the guard and the re-check caught them."""
-    why = {s: [c.why for c in outcome(graded, s).cells] for s in
-           ("patch_numpy_hidden", "blank_tests_hidden", "monkeypatch_hidden", "swallow_errors_hidden")}
-    assert all("integrity check failed" in w and "numpy.allclose" in w for w in why["patch_numpy_hidden"][:2])
-    assert all(w.startswith(GUARD_ERROR) for w in why["blank_tests_hidden"][:2])
-    assert all("off by" in w for w in why["monkeypatch_hidden"])  # the real checks ran
-    assert all("integrity check failed" in w and "custom exception" in w for w in why["swallow_errors_hidden"][:2])
+def test_verdicts_come_from_the_grader_whatever_the_kernel_patched(graded):
+    """Patched checks, NumPy, hooks, tracers, import machinery, builtins, sys.modules, the session:
+    the grader's own checks still ran (their hints are in the feedback), and nothing was judged in a kernel."""
+    for student in ("monkeypatch_checks", "monkeypatch_hidden", "patch_numpy_hidden", "blank_tests_hidden",
+                    "swallow_errors_hidden", "patch_during_test", "tracer", "import_machinery", "builtins_import",
+                    "fake_sys_modules", "startup_file", "gradebook_sabotage"):
+        whys = [c.why for c in outcome(graded, student).cells]
+        # the tracer can also break the grader's first request to that kernel: then that cell scores 0 as "could
+        # not talk to the kernel" -- never a pass
+        assert all("off by" in w or w.startswith("DeadKernelError: the grader could not talk") for w in whys), \
+            (student, whys)
+    whys = [c.why for c in outcome(graded, "session_patch").cells]
+    assert all("not answered yet" in w for w in whys), whys
+    assert not any("judged in the student's kernel" in n for o in graded["report"].outcomes for n in o.notes)
     assert not outcome(graded, "sigint_ignored").error
-    assert "ignored the interrupt" in outcome(graded, "sigint_ignored").cells[1].why
+    assert "ran longer than" in outcome(graded, "sigint_ignored").cells[1].why
     assert "kernel died" in outcome(graded, "os_exit").cells[0].why
+
+
+def test_innocent_code_is_neither_flagged_nor_marked_down(graded):
+    o = outcome(graded, "innocent")
+    assert o.score == 4 and not o.flags, (o.flags, [c.why for c in o.cells])
+
+
+def test_kill_all_reaches_no_one_else(graded):
+    """kill(-1) from a kernel: its PID namespace holds only itself, so every other student is graded as usual."""
+    o = outcome(graded, "kill_all")
+    assert o.score == 4 and o.error is None
+    assert all(o.error is None for o in graded["report"].outcomes)
+
+
+def test_no_channel_between_students_and_nothing_left_on_the_host(graded):
+    token = graded["ctx"]["channel_token"]
+    text = autograded_text(graded, "channel_reader")
+    assert "channels seen: [] sysv: -1" in text, text
+    for folder in ("/run/lock", "/dev/shm", "/tmp", "/var/tmp"):
+        assert not list(Path(folder).glob(token + "*")), folder
+    key = f"{graded['ctx']['sysv_key']:d}"
+    shm = Path("/proc/sysvipc/shm")
+    if shm.exists():
+        assert not any(line.split()[0] == key for line in shm.read_text().splitlines()[1:] if line.split())
+
+
+def test_nothing_planted_and_the_host_unchanged(graded):
+    text = autograded_text(graded, "pth_planting")
+    assert "PLANTED" not in text and "denied" in text, text
+    assert "SABOTAGED" not in autograded_text(graded, "gradebook_sabotage")
+    before, after = graded["host_before"], graded["host_after"]
+    assert after["git"] == before["git"]
+    assert after["data"] == before["data"]
+    assert after["venv"] == before["venv"]
 
 
 def test_huge_output_is_capped(graded):
@@ -173,15 +241,13 @@ def test_feedback_and_report_for_every_graded_student(graded):
         else:
             assert any(html.glob("*.html")), case.student
     text = (course.root / "report.md").read_text()
-    assert "monkeypatch_checks" in text and "TAMPER" in text
+    assert "reference_answer" in text and "REVIEW" in text
 
 
 @pytest.fixture
 def isolated(graded):
     plan = graded["report"].plan
-    if not plan.switch_user:
-        pytest.skip(f"kernels are not isolated on this machine ({plan.describe()}): reading hidden tests and "
-                    "writing the gradebook stay possible, see MENTORS.md")
+    assert plan.sandboxed, plan.describe()
     return plan
 
 
@@ -190,13 +256,11 @@ def test_student_cannot_read_hidden_tests(graded, isolated):
     assert "LEAKED" not in text
     for path in graded["ctx"]["secret_files"] + ["01_arrays.ipynb", "../../../gradebook.db", "../../../nbgrader_config.py"]:
         assert f"denied {path} " in text, (path, text)
-    assert not [line for line in text.splitlines() if line.startswith("read ")], text
-    if isolated.namespaces:  # a private /tmp: this student's sandbox folder (and exposed installs) only
-        line = next(line for line in text.splitlines() if line.startswith("tmp holds"))
-        entries = set(ast.literal_eval(line[len("tmp holds "):]))
-        installs = {Path(p).relative_to("/tmp").parts[0] for p in isolated.expose if p.startswith("/tmp/")}
-        assert len([e for e in entries - installs if e.startswith("dic-grading-")]) == 1 and \
-            len(entries - installs) == 1, line
+    line = next(line for line in text.splitlines() if line.startswith("tmp holds"))
+    entries = set(ast.literal_eval(line[len("tmp holds "):]))
+    # its home, the way to its own folder, and the (empty) mount points of what is hidden under /tmp
+    hidden = {Path(h).relative_to("/tmp").parts[0] for h in isolated.hide if h.startswith("/tmp/")}
+    assert all(e == "home" or e.startswith("dic-grading-") or e in hidden for e in entries), line
 
 
 def test_student_cannot_write_the_gradebook(graded, isolated):

@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailure", "as_array", "as_scalar", "expect", "close", "same", "compare", "unchanged",
-    "call", "not_implemented_guard", "returns_tuple", "forbidden", "isolated",
+    "call", "not_implemented_guard", "returns_tuple", "forbidden", "isolated", "is_subclass", "local_only",
     "check_param_count", "check_output_shape",
 ]
 
@@ -165,6 +165,23 @@ def call(fn, *args, hint: str = "", fp_traps: bool = False, errors=(), **kwargs)
             if isinstance(err, kind) and text in str(err):
                 raise CheckFailure(f"{_name(fn)} raised {type(err).__name__}: {why} ({str(err)[:200]})") from err
         raise CheckFailure(f"{_name(fn)} raised {type(err).__name__}: {str(err)[:300]}. {hint}") from err
+
+
+def is_subclass(cls, base) -> bool:
+    """``isinstance(cls, type) and issubclass(cls, base)``, also for a class that lives in the student's kernel
+    while the grader judges the cell (``helpers.grading.remote``: its handle knows the class's MRO)."""
+    names = getattr(cls, "_class_mro", None)
+    if isinstance(names, list):
+        return f"{base.__module__}.{base.__qualname__}" in names
+    return isinstance(cls, type) and issubclass(cls, base)
+
+
+def local_only(obj, why: str) -> None:
+    """A check that needs ``obj`` in its own process (it shares tensors with it step after step): when the
+    grader judges the cell from outside the student's kernel, the cell is judged in the kernel instead."""
+    refuse = getattr(obj, "_grading_local_only", None)
+    if callable(refuse):
+        refuse(why)
 
 
 def returns_tuple(value, n: int, names: str, fn) -> tuple:

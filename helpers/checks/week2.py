@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (CheckFailure, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
+from .core import (CheckFailure, local_only, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
                    expect, forbidden, isolated, not_implemented_guard, returns_tuple, same, unchanged)
 
 
@@ -223,6 +223,7 @@ def _residual_cases(hidden: bool):
 def check_residual(Residual, hidden: bool = False) -> None:
     """``Residual(block, shortcut=None)``: an nn.Module whose forward is ``block(x) + x`` (or
     ``block(x) + shortcut(x)`` when a shortcut module is given, for a block that changes the shape)."""
+    local_only(Residual, "the check asks whether its own block's parameters are the model's parameters")
     for block, shortcut, shape in _residual_cases(hidden):
         args = (block,) if shortcut is None else (block, shortcut)
         model = call(Residual, *args, hint=RESIDUAL_HINT)
@@ -864,6 +865,7 @@ def _ckpt_case(kind: str, seed: int):
 def check_save_resume(save_training_state, load_training_state, hidden: bool = False) -> None:
     """``save_training_state(path, model, optimizer, epoch)`` writes a file;
     ``load_training_state(path, model, optimizer) -> epoch`` restores both and returns the epoch."""
+    local_only(save_training_state, "the check reads the file the student's code wrote")
     import tempfile
     from pathlib import Path
 
@@ -1058,6 +1060,7 @@ def _transfer_case(kind: str, seed: int):
 @isolated
 def check_transfer_model(transfer_model, hidden: bool = False) -> None:
     """``transfer_model(backbone, num_features, num_classes) -> (model, head_params)``."""
+    local_only(transfer_model, "the check asks whether its own backbone's parameters are frozen in place")
     cases = [("mlp", 2, 101)]
     if hidden:
         cases += [("conv", 5, 102), ("mlp", 10, 103)]

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import as_array, call, compare, expect, isolated, returns_tuple
+from .core import as_array, call, compare, expect, is_subclass, isolated, local_only, returns_tuple
 
 __all__ = [
     "check_sgd", "check_sgd_momentum", "check_nesterov", "check_rmsprop", "check_adam",
@@ -344,8 +344,9 @@ def _opt_walk(make, name, defaults, groups, lr_changes, zero, seed):
 @isolated
 def check_scratch_optimizer(ScratchOptimizer, hidden: bool = False) -> None:
     """``ScratchOptimizer(params, rule, **config)`` running a scratch rule equals torch.optim over 100 steps."""
-    expect(isinstance(ScratchOptimizer, type) and issubclass(ScratchOptimizer, torch.optim.Optimizer),
+    expect(is_subclass(ScratchOptimizer, torch.optim.Optimizer),
            "ScratchOptimizer should be a class derived from torch.optim.Optimizer")
+    local_only(ScratchOptimizer, "the optimiser steps the check's own parameters, 100 times")
     for i, (name, rule, defaults, groups, lr_changes, zero) in enumerate(_opt_cases(hidden)):
         base = {**_TORCH_DEFAULTS.get(name, {}), **_to_torch(name, defaults)}
         expected = _opt_walk(lambda pg: _TORCH_CLS[name]([{**{k: v for k, v in g.items() if k == "params"},

@@ -5,13 +5,14 @@
 
 Modules (one job each):
     course       the nbgrader course root under build/grading, staging weeks, releasing
+    bundle       the mentee bundle: release notebooks and helpers without hidden cases
     submissions  finding submissions (folders or zips) and normalizing untrusted notebooks
-    scan         static scan of student code for tampering
-    sandbox      one student's autograde: private course root, limits, its own uid
-    supervise    runs a command so that nothing it starts outlives it
-    kernel       the sandboxed kernel launcher (namespaces, privilege drop, snapshot)
-    guard        in-kernel integrity checks run before every graded cell
-    execute      nbgrader's Execute step hardened (prologues, kill-on-hang, output caps)
+    scan         static scan of student code: what a mentor should look at
+    sandbox      one student's autograde: private course root, nbgrader in its own process
+    launch       the kernel spec's launcher: the kernel under bubblewrap with limits
+    execute      nbgrader's Execute step: graded cells judged in the grader, kill-on-hang, output caps
+    remote       running a graded cell in the grader, calling the student's code in the kernel
+    agent        the untrusted side of that: runs inside the student's kernel
     results      re-checking scores, the main gradebook, grades.csv
     pipeline     ``grade()``: all of the above for a folder of submissions
 """

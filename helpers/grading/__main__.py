@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .course import REPO, Course, release
-from .sandbox import Limits, plan
+from .sandbox import Limits, SandboxUnavailable, plan
 
 GiB = 1 << 30
 
@@ -38,7 +38,8 @@ def main(argv=None) -> int:
     gr.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     gr.add_argument("--stop-after-last-test", action="store_true",
                     help="do not run cells after each notebook's last graded cell (faster)")
-    gr.add_argument("--no-isolation", action="store_true", help="run kernels as yourself (debugging only)")
+    gr.add_argument("--unsafe-no-sandbox", action="store_true",
+                    help="run kernels without bubblewrap, as yourself: trusted notebooks only")
     gr.add_argument("--keep-work", action="store_true", help="keep the per-student sandboxes for inspection")
     sub.add_parser("export", help="rewrite grades.csv from the gradebook")
     sub.add_parser("sandbox", help="report what isolation grading gets on this machine")
@@ -46,7 +47,10 @@ def main(argv=None) -> int:
     course = Course(root=Path(args.root).resolve(), weeks_root=Path(args.weeks_root).resolve())
 
     if args.command == "release":
-        release(course, args.week)
+        from .bundle import build_bundle
+
+        done = release(course, args.week)
+        build_bundle(course, sorted(done))
         return 0
     if args.command == "export":
         from .results import export
@@ -56,7 +60,11 @@ def main(argv=None) -> int:
     if args.command == "sandbox":
         with tempfile.TemporaryDirectory(prefix="dic-grading-") as work:
             os.chmod(work, 0o711)
-            print(plan(course, Path(work)).describe())
+            try:
+                print(plan(course, Path(work)).describe())
+            except SandboxUnavailable as err:
+                print(f"no sandbox: {err}", file=sys.stderr)
+                return 2
         return 0
 
     from .pipeline import GradingAborted, grade
@@ -65,7 +73,10 @@ def main(argv=None) -> int:
     try:
         report = grade(course, Path(args.submissions), args.week, jobs=args.jobs, limits=limits,
                        feedback=not args.no_feedback, stop_after_last_test=args.stop_after_last_test,
-                       isolate=not args.no_isolation, keep_work=args.keep_work)
+                       sandbox_kernels=not args.unsafe_no_sandbox, keep_work=args.keep_work)
+    except SandboxUnavailable as err:
+        print(f"grading refused: {err}", file=sys.stderr)
+        return 2
     except GradingAborted as err:
         print(f"grading aborted: {err}", file=sys.stderr)
         return 2

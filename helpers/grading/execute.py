@@ -1,42 +1,41 @@
-"""nbgrader's Execute step, hardened for untrusted notebooks (runs in the root-owned grader process).
+"""nbgrader's Execute step for untrusted notebooks (runs in the grader's own nbgrader process).
 
-:class:`GuardedExecute` replaces nbgrader's ``Execute`` in the sandbox's autograde pipeline:
+:class:`TrustedExecute` replaces nbgrader's ``Execute`` in each student's autograde pipeline:
 
-* every graded cell first runs the integrity prologue (``helpers.grading.guard``): checks
-  modules are reloaded fresh, the trusted imports of the locked cells are replayed, and a
-  marker with a per-run nonce is printed; afterwards the prologue and marker are removed
-  again, and a graded cell whose marker is missing gets an error (score 0);
-* a cell that outlives the timeout is interrupted; if the kernel ignores the interrupt
-  (``signal.signal(SIGINT, SIG_IGN)``) or dies (``os._exit``, memory limit) it is killed, and
-  the remaining cells are marked "not executed" instead of failing the whole notebook --
-  nbgrader alone would drop every grade of the student's assignment;
-* output is capped per cell while it arrives (a notebook printing gigabytes cannot exhaust
-  the grader's memory); what the student wrote is made safe to render for mentors
-  (``helpers.grading.sanitize``: nh3 cleans HTML and markdown, scripts and SVG are dropped);
-* the kernel's working directory belongs to the sandbox user only while the notebook runs
-  (the notebooks nbgrader keeps there, hidden tests restored, are made unreadable to it);
-  then every process of that user is killed and whatever the notebook created there
-  (files, symlinks aimed at the gradebook) is removed before nbgrader writes its results.
+* a graded test cell is never sent to the student's kernel: it runs here, in the grader's
+  process, on the grader's own modules, and calls the student's functions in the kernel through
+  :mod:`helpers.grading.remote`; its outputs (the check's hint on failure) are what nbgrader
+  scores. Patching NumPy, torch, builtins, the import system, the kernel's session or the checks
+  inside the kernel can then only change what the student's functions return. A cell that must
+  hand a grader-side object to the student's code (:class:`~helpers.grading.remote.NotRemotable`)
+  is run in the kernel instead, and ``verdict_log`` records it;
+* a cell that outlives the timeout is interrupted; if the kernel ignores the interrupt or dies,
+  it is killed, and the remaining cells are marked "not executed" instead of failing the whole
+  notebook (nbgrader alone would drop every grade of the student's assignment);
+* output is capped per cell while it arrives; what the student wrote is made safe to render for
+  mentors (``helpers.grading.sanitize``: nh3 cleans HTML and markdown, scripts and SVG dropped);
+* as root, the notebook's folder belongs to the kernel's uid only while the notebook runs; then
+  every process of that uid is killed and whatever the notebook created there is removed before
+  nbgrader writes its results.
 """
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat.notebooknode import NotebookNode
+from nbclient.util import run_sync
+from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from . import guard
+from . import remote
 from .sanitize import sanitize_cell
-
-GUARD_ERROR = "GradingGuardError"
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -50,40 +49,6 @@ def trusted_imports(source: str) -> list[str]:
     except SyntaxError:
         return []
     return [ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-
-
-def user_processes(uid: int) -> list[int]:
-    """Live (non-zombie) processes whose real or effective uid is ``uid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path("/proc", entry, "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uids = fields.get("Uid", "").split()
-        if uids[:2] and str(uid) in uids[:2] and not fields.get("State", "").strip().startswith("Z"):
-            found.append(int(entry))
-    return found
-
-
-def kill_user(uid: int, rounds: int = 50) -> int:
-    """SIGKILL every process of the sandbox user (a uid reserved for this one student)."""
-    killed = 0
-    for _ in range(rounds):
-        pids = user_processes(uid)
-        if not pids:
-            break
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-        time.sleep(0.05)
-    return killed
 
 
 def listing(folder: str) -> dict[str, str]:
@@ -116,79 +81,50 @@ def quarantine(folder: str, before: dict[str, str]) -> list[str]:
     return removed
 
 
-class GuardedExecute(Execute):
-    """nbgrader ``Execute`` with the integrity prologue, kill-on-hang, output caps and cleanup."""
+class TrustedExecute(Execute):
+    """nbgrader ``Execute``: graded cells judged in the grader's process, kill-on-hang, output caps, cleanup."""
 
-    guard_nonce = Unicode("", help="per-run secret printed by each graded cell's prologue").tag(config=True)
-    sandbox_uid = Integer(-1, help="uid the kernel runs as (-1: same user as the grader)").tag(config=True)
-    sandbox_gid = Integer(-1).tag(config=True)
+    sandbox_uid = Integer(-1, help="uid the kernel runs as (-1: not switched)").tag(config=True)
     max_output_bytes = Integer(1_000_000, help="output kept per cell; the rest is dropped").tag(config=True)
     stop_after_last_test = Bool(False, help="do not execute cells after the last graded cell").tag(config=True)
+    verdict_log = Unicode("", help="JSON file recording where each graded cell was judged").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        if not self.guard_nonce:
-            raise ValueError("GuardedExecute.guard_nonce must be set")
         folder = resources["metadata"]["path"]
-        originals = self._add_prologues(nb)
+        self._notebook = resources["metadata"].get("name", "notebook") + ".ipynb"
         grade_indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and utils.is_grade(c)]
         self._last_index = max(grade_indices) if (grade_indices and self.stop_after_last_test) else len(nb.cells)
         self._dead: str | None = None
         self._output_used: dict[int, int] = {}
+        self._imports: list[str] = []
+        self._carry: dict = {}
+        self._remote = None
+        self._verdicts: dict[str, str] = {}
+        self._count = 0
         before = listing(folder)
-        if self.sandbox_uid >= 0:
-            # nbgrader keeps the notebooks it is grading here, hidden tests restored: not for the kernel
-            for name in os.listdir(folder):
-                if name.endswith(".ipynb") and os.path.isfile(os.path.join(folder, name)):
-                    os.chmod(os.path.join(folder, name), 0o600)
-            os.chown(folder, self.sandbox_uid, self.sandbox_gid if self.sandbox_gid >= 0 else self.sandbox_uid)
         try:
             nb, resources = super().preprocess(nb, resources, km)
         finally:
             if self.sandbox_uid >= 0:
-                kill_user(self.sandbox_uid)
+                from .sandbox import kill_uid
+
+                kill_uid(self.sandbox_uid)
                 os.chown(folder, os.getuid(), os.getgid())
             removed = quarantine(folder, before)
             if removed:
                 self.log.warning("removed what the notebook created in %s: %s", folder, ", ".join(removed[:20]))
+            self._save_verdicts()
         for cell in nb.cells:
             sanitize_cell(cell)
-        self._check_markers(nb, originals)
         return nb, resources
 
-    # -- graded cells -------------------------------------------------------------------
-    def _add_prologues(self, nb) -> dict[str, str]:
-        originals, imports = {}, []
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
-            if utils.is_grade(cell):
-                grade_id = cell.metadata.nbgrader["grade_id"]
-                originals[grade_id] = cell.source
-                cell.source = guard.prologue(self.guard_nonce, grade_id, list(imports)) + cell.source
-            elif utils.is_locked(cell):
-                imports += trusted_imports(cell.source)
-        return originals
-
-    def _check_markers(self, nb, originals: dict[str, str]) -> None:
-        for cell in nb.cells:
-            if cell.cell_type != "code" or not utils.is_grade(cell):
-                continue
-            grade_id = cell.metadata.nbgrader["grade_id"]
-            cell.source = originals.get(grade_id, cell.source)
-            marker = guard.MARKER.format(nonce=self.guard_nonce, grade_id=grade_id)
-            seen, kept = False, []
-            for out in cell.outputs:
-                if out.output_type == "stream" and marker in out.text:
-                    seen = True
-                    out.text = "\n".join(line for line in out.text.split("\n") if marker not in line)
-                    if not out.text.strip():
-                        continue
-                kept.append(out)
-            cell.outputs = kept
-            if not seen and not any(o.output_type == "error" for o in kept):
-                cell.outputs.append(error_output(
-                    GUARD_ERROR, "this test cell did not run as written (its code was changed before it "
-                                 "ran); scored 0 and held for review"))
+    def _save_verdicts(self) -> None:
+        if not self.verdict_log:
+            return
+        path = Path(self.verdict_log)
+        data = json.loads(path.read_text()) if path.is_file() else {}
+        data[self._notebook] = self._verdicts
+        path.write_text(json.dumps(data, indent=1))
 
     # -- execution ----------------------------------------------------------------------
     def preprocess_cell(self, cell, resources, index):
@@ -199,6 +135,13 @@ class GuardedExecute(Execute):
         if self._dead:
             cell.outputs = [error_output("NotExecuted", f"not run: {self._dead}")]
             return cell, resources
+        if utils.is_grade(cell):
+            return self._judge(cell, resources, index)
+        if utils.is_locked(cell):
+            self._imports += trusted_imports(cell.source)
+        return self._in_kernel(cell, resources, index)
+
+    def _in_kernel(self, cell, resources, index):
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -213,6 +156,75 @@ class GuardedExecute(Execute):
                                     "the kernel was stopped"))
         return cell, self.resources
 
+    def _judge(self, cell, resources, index):
+        """Run a graded test cell here, calling the student's code in the kernel."""
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        try:
+            outputs, error = remote.run_test_cell(cell.source, self._imports, self._channel(), self._carry)
+        except remote.NotRemotable as why:
+            self._verdicts[grade_id] = f"kernel: {why}"
+            self._imports += trusted_imports(cell.source)
+            return self._in_kernel(cell, resources, index)
+        except remote.KernelGone as why:
+            outputs, error = [], error_output("DeadKernelError", str(why))
+        self._imports += trusted_imports(cell.source)   # test cells are trusted too (restored by nbgrader)
+        self._verdicts[grade_id] = "grader"
+        self._count += 1
+        cell.outputs = [from_dict(o) for o in outputs] + ([from_dict(error)] if error else [])
+        cell.execution_count = self._count
+        return cell, resources
+
+    # -- the channel to the agent in the kernel --------------------------------------------
+    def _channel(self) -> remote.Remote:
+        if self._remote is None:
+            install = ("import sys as _s, types as _t\n_m = _t.ModuleType('_dic_agent')\n"
+                       f"exec(compile({remote.AGENT_SOURCE!r}, '<grader agent>', 'exec'), _m.__dict__)\n"
+                       "_s.modules['_dic_agent'] = _m\ndel _s, _t, _m\n")
+            reply = self._execute(install, {})
+            if reply["content"].get("status") != "ok":
+                raise remote.KernelGone("the grader could not talk to the kernel")
+            self._remote = remote.Remote(self._send)
+        return self._remote
+
+    def _execute(self, code: str, expressions: dict) -> dict:
+        try:
+            return run_sync(self.kc.execute_interactive)(
+                code, silent=True, store_history=False, user_expressions=expressions, allow_stdin=False,
+                timeout=self.timeout, output_hook=lambda msg: None)
+        except TimeoutError:
+            self._stop_call()
+            raise remote.KernelGone(f"the student's code ran longer than {self.timeout}s") from None
+        except (DeadKernelError, RuntimeError) as err:
+            self._dead = "the kernel died in an earlier cell"
+            raise remote.KernelGone(f"the kernel died while the grader called the student's code ({err})") from None
+
+    def _stop_call(self) -> None:
+        """Interrupt a call that ran too long; a kernel that ignores it is killed."""
+        try:
+            run_sync(self.km.interrupt_kernel)()
+            run_sync(self.kc.get_shell_msg)(timeout=5)
+        except Exception:  # noqa: BLE001 - ignored the interrupt or died: stop it
+            self._kill_kernel()
+            self._dead = "the kernel was stopped in an earlier cell"
+
+    def _send(self, text: str) -> str:
+        if self._dead:
+            raise remote.KernelGone(f"not run: {self._dead}")
+        reply = self._execute("", {"r": f"__import__('sys').modules['_dic_agent'].serve({text!r})"})
+        found = reply.get("content", {}).get("user_expressions", {}).get("r", {})
+        if found.get("status") != "ok":
+            raise ValueError(f"the kernel did not answer the grader ({found.get('ename', 'no reply')})")
+        data = found.get("data", {}).get("text/plain", "")
+        if not isinstance(data, str) or len(data) > remote.MAX_REPLY:
+            raise ValueError("the kernel's answer is malformed")
+        try:
+            value = ast.literal_eval(data)
+        except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
+            raise ValueError("the kernel's answer is malformed") from err
+        if not isinstance(value, str):
+            raise ValueError("the kernel's answer is malformed")
+        return value
+
     def _kill_kernel(self) -> None:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         if process is not None:
@@ -221,7 +233,9 @@ class GuardedExecute(Execute):
             except (ProcessLookupError, PermissionError):
                 process.kill()
         if self.sandbox_uid >= 0:
-            kill_user(self.sandbox_uid)
+            from .sandbox import kill_uid
+
+            kill_uid(self.sandbox_uid)
 
     def output(self, outs, msg, display_id, cell_index):
         size = _message_size(msg)

@@ -4,22 +4,24 @@ Order of work for ``grade(course, submissions, weeks)``:
 
 1. release the weeks that are not released yet (the gradebook must know their tests);
 2. find ``SUBMISSIONS/<student>/<week>/`` folders (or expand LMS zips into a scratch folder);
-3. probe once what isolation the machine allows (:func:`helpers.grading.sandbox.plan`);
+3. check once that bubblewrap works here (:func:`helpers.grading.sandbox.plan`; refuses otherwise);
 4. read and normalize every submission (before any student code runs);
 5. per student and week, in parallel (``jobs``): scan the student's code, autograde in a
-   private course root (:func:`helpers.grading.sandbox.run_autograde`), re-check the scores
+   private course root (:func:`helpers.grading.sandbox.run_autograde`: nbgrader judges the
+   graded cells in its own process, the kernel runs under bubblewrap), re-check the scores
    (:func:`helpers.grading.results.collect`);
 6. sequentially: record every outcome in the main gradebook and course folders, generate
    feedback HTML, rewrite ``grades.csv`` and ``report.md``.
 
 A failure in one student's job becomes that student's error (scored 0, marked for manual
-grading), never the run's -- except when the course's own code changed during the run,
-which aborts it (only possible when the kernels run as the grader's own user).
+grading), never the run's -- except when the course's own code changed during the run, which
+aborts it (only possible with ``--unsafe-no-sandbox``).
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import shutil
 import tempfile
 import traceback
@@ -52,7 +54,7 @@ class Report:
     def table(self) -> str:
         lines = [f"{'student':<20} {'week':<8} {'score':>9}  issues"]
         for o in self.outcomes:
-            issues = [f"TAMPER {f}" for f in o.flags] + ([f"ERROR {o.error}"] if o.error else [])
+            issues = [f"REVIEW {f}" for f in o.flags] + ([f"ERROR {o.error}"] if o.error else [])
             issues = [f"counted {g}: {nb}" for g, nb in o.counted.items()] + issues
             lines.append(f"{o.student:<20} {o.week:<8} {o.score:>4g}/{o.max_score:<4g}  {'; '.join(issues)[:100]}")
         return "\n".join(lines)
@@ -80,11 +82,6 @@ def released_weeks(course: Course) -> set[str]:
         return {a.name for a in gb.assignments}
 
 
-def _needs_torch(course: Course, week: str) -> bool:
-    text = "".join(p.read_text(errors="replace") for p in course.release(week).glob("*.ipynb"))
-    return "torch" in text or "from helpers import" in text or "import helpers." in text
-
-
 def _weeks_in(folder: Path, candidates: list[str]) -> list[str]:
     present = {p.name for student in folder.iterdir() if student.is_dir() for p in student.iterdir() if p.is_dir()}
     return [w for w in candidates if w in present]
@@ -92,7 +89,7 @@ def _weeks_in(folder: Path, candidates: list[str]) -> list[str]:
 
 def grade(course: Course, submissions: Path, weeks: list[str] | None = None, jobs: int = 2,
           limits: sandbox.Limits | None = None, feedback: bool = True, stop_after_last_test: bool = False,
-          isolate: bool = True, extra_hide: list[Path] = (), keep_work: bool = False, log=print) -> Report:
+          sandbox_kernels: bool = True, extra_hide: list[Path] = (), keep_work: bool = False, log=print) -> Report:
     limits = limits or sandbox.Limits()
     submissions = Path(submissions).resolve()
     if not submissions.is_dir():
@@ -116,35 +113,50 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
         found, skipped = discover(folder, weeks)
         for line in skipped:
             log(f"skipped {line}")
-        plan = sandbox.plan(course, work, [submissions, *extra_hide], isolate, log)
+        plan = sandbox.plan(course, work, [submissions, *extra_hide], sandbox_kernels, log)
         log(f"sandbox: {plan.describe()}")
         template = results.template_gradebook(course, work / "template.db")
         os.chmod(template, 0o600)
         trusted = {w: results.trusted_cells(course, w) for w in weeks}
         release_nbs = {w: {p.name: nbformat.read(p, as_version=4) for p in sorted(course.release(w).glob("*.ipynb"))}
                        for w in weeks}
-        preload = {w: ["torch", "torch._dynamo"] if _needs_torch(course, w) else [] for w in weeks}
         # read every submission before any student code runs (nothing can change them under us)
         prepared = {(f.student, f.week): prepare(f, release_nbs[f.week]) for f in found}
-        helpers_digest = tree_digest(sandbox.HELPERS) if not plan.switch_user else None
+        helpers_digest = tree_digest(sandbox.HELPERS) if not plan.sandboxed else None
+        jobs = max(1, jobs)
+        leases = sandbox.lease_uids(jobs if plan.switch_user else 0)
+        uids = leases.__enter__() or [None] * jobs
+        slots = queue.Queue()   # per job slot: a warm nbgrader worker, and (as root) the kernels' own uid
+        workers = [sandbox.Worker() for _ in range(jobs)]
+        for uid, worker in zip(uids, workers):
+            slots.put((uid, worker))
         gradebook_before = course.gradebook.read_bytes()
         submissions_before = tree_digest(submissions)
 
         def job(f: Found) -> Outcome:
+            uid, worker = slots.get()
             try:
                 return _grade_one(f, prepared[(f.student, f.week)], plan, work, template, trusted[f.week], course,
-                                  limits, preload[f.week], stop_after_last_test)
+                                  limits, uid, worker, stop_after_last_test)
             except Exception as err:  # noqa: BLE001 - one student's failure stays theirs
                 outcome = Outcome(f.student, f.week, error=f"grader failed: {type(err).__name__}: {err}")
                 outcome.cells = [CellScore(t.notebook, t.grade_id, t.max_score, 0.0) for t in trusted[f.week]]
                 outcome.notes.append(traceback.format_exc(limit=3))
                 return outcome
             finally:
+                if uid is not None:
+                    sandbox.kill_uid(uid)
+                slots.put((uid, worker))
                 if helpers_digest is not None and tree_digest(sandbox.HELPERS) != helpers_digest:
                     raise GradingAborted(f"helpers/ changed while grading {f.student} ({f.week}); restore it "
-                                         "(git checkout helpers) and grade as root to isolate kernels")
+                                         "(git checkout helpers) and grade without --unsafe-no-sandbox")
 
-        outcomes = _run_with_progress(job, found, [len(release_nbs[f.week]) for f in found], jobs)
+        try:
+            outcomes = _run_with_progress(job, found, [len(release_nbs[f.week]) for f in found], jobs)
+        finally:
+            for worker in workers:
+                worker.close()
+            leases.__exit__(None, None, None)
         notes = []
         if course.gradebook.read_bytes() != gradebook_before:  # only a kernel running as us could do that
             course.gradebook.write_bytes(gradebook_before)
@@ -187,13 +199,13 @@ def _run_with_progress(job, found: list, notebooks: list[int], jobs: int) -> lis
         return [future.result() for future in futures]
 
 
-def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits, preload, stop) -> Outcome:
+def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits, uid, worker, stop) -> Outcome:
     outcome = Outcome(f.student, f.week, notes=prepared.notes, submitted=prepared.notebooks,
                       timestamp=prepared.timestamp)
     flagged = set()
     for name, code in prepared.student_cells.items():
         for level, what in scan(code):
-            if level == "tamper":
+            if level == "flag":
                 outcome.flags.append(f"{name}: {what}")
                 flagged.add(name)
             else:
@@ -202,12 +214,16 @@ def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits
         outcome.cells = [CellScore(t.notebook, t.grade_id, t.max_score, 0.0, None, "not submitted") for t in trusted]
         return outcome
     run = sandbox.run_autograde(plan, work, f.student, f.week, template, prepared.notebooks, course.release(f.week),
-                                prepared.timestamp, limits, preload, stop)
+                                prepared.timestamp, limits, uid, worker, stop)
     if run.timed_out:
         outcome.error = f"grading stopped after {limits.timeout}s"
     elif run.returncode != 0:
         tail = [line for line in run.log.splitlines() if "ERROR" in line][-3:]
         outcome.error = "nbgrader failed: " + (" / ".join(tail)[:300] or f"exit {run.returncode}")
+    for notebook, verdicts in sorted(run.verdicts.items()):
+        for grade_id, where in sorted(verdicts.items()) if isinstance(verdicts, dict) else []:
+            if str(where).startswith("kernel"):
+                outcome.notes.append(f"{notebook}/{grade_id}: judged in the student's kernel ({where[8:]})")
     return results.collect(outcome, run.course, trusted, flagged)
 
 
@@ -223,7 +239,7 @@ def write_report(course: Course, report: Report) -> Path:
     for o in report.outcomes:
         if o.notes or o.flags or o.error:
             lines.append(f"## {o.student} / {o.week}: {o.score:g} of {o.max_score:g}")
-            lines += [f"- TAMPER: {x}" for x in o.flags] + ([f"- ERROR: {o.error}"] if o.error else [])
+            lines += [f"- REVIEW: {x}" for x in o.flags] + ([f"- ERROR: {o.error}"] if o.error else [])
             lines += [f"- {x.strip()}" for x in o.notes]
             lines += [f"- {c.notebook}/{c.grade_id}: {c.score:g}/{c.max_score:g} ({c.why})" for c in o.cells if c.why]
             lines.append("")

@@ -5,7 +5,7 @@ cell the grader re-derives the score from the autograded notebook nbgrader wrote
 sandbox user's processes were killed): the cell must be there once, hold exactly the test
 code of the gradebook (hidden tests included), have run, and show no error and no stderr
 (nbgrader's rule). The score kept is the lower of this re-check and nbgrader's own; a
-notebook the static scan flags as tampering scores 0 and is marked for manual grading.
+notebook the static scan flags keeps its score and is marked for manual grading.
 Scores then go into the main gradebook (so formgrader shows them), and ``grades.csv`` is
 rewritten from that gradebook, deterministically (re-running a grading gives the same file).
 """
@@ -54,7 +54,7 @@ class Outcome:
     week: str
     cells: list[CellScore] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)      # tampering: held for manual grading
+    flags: list[str] = field(default_factory=list)      # for a mentor's review (manual grade)
     error: str | None = None                              # the grading itself failed
     notebooks: dict[str, Path] = field(default_factory=dict)  # autograded notebooks to keep
     submitted: dict[str, bytes] = field(default_factory=dict)
@@ -173,7 +173,7 @@ def collect(outcome: Outcome, course_dir: Path, trusted: list[TrustedCell], flag
         if theirs is not None and theirs > recheck:
             outcome.notes.append(f"{t.notebook}/{t.grade_id}: nbgrader gave {theirs:g}, re-check {recheck:g} ({why})")
         if t.notebook in flagged:
-            score, why = 0.0, "held for review (see flags)"
+            why = "; ".join(x for x in (why, "flagged for review (score kept)") if x)
         outcome.cells.append(CellScore(t.notebook, t.grade_id, t.max_score, score, theirs, why))
     return outcome
 
@@ -213,7 +213,7 @@ def save_flags(course: Course, outcomes: list[Outcome]) -> None:
     data = json.loads(path.read_text()) if path.exists() else {}
     for o in outcomes:
         key = f"{o.week}/{o.student}"
-        issues = [f"TAMPER {f}" for f in o.flags] + ([f"ERROR {o.error}"] if o.error else [])
+        issues = [f"REVIEW {f}" for f in o.flags] + ([f"ERROR {o.error}"] if o.error else [])
         data[key] = issues
     path.write_text(json.dumps(dict(sorted(data.items())), indent=1) + "\n")
 

@@ -1,243 +1,221 @@
-"""One student's autograde in its own sandbox: private course root, limits, its own user.
+"""One student's autograde: a private course root, nbgrader in its own process, kernels under bubblewrap.
 
-For each student and week the grader builds a throw-away nbgrader course root that holds
-only what that autograde needs -- the student's (normalized) notebooks, the release's support
-files and a root-only copy of the gradebook without any other student in it -- and runs
-``nbgrader autograde`` there in a process of its own (``helpers.grading.supervise``) with
+For each student and week the grader builds a throw-away nbgrader course root holding only what
+that autograde needs -- the student's (normalized) notebooks, the release's support files and a
+copy of the gradebook without any other student -- and runs ``nbgrader autograde`` there as a
+process of its own, in its own session, with a wall-clock limit after which its whole process
+group is killed (and with it every kernel: bubblewrap's ``--die-with-parent``).
 
-* resource limits (``setrlimit``): address space, CPU seconds, file size, no core dumps; its
-  own session; a wall-clock limit, after which everything it started is killed;
-* a clean environment: quick profile, one thread, a private HOME/TMPDIR, ``helpers`` pinned
-  to this checkout (``PYTHONPATH``), the working directory never on ``sys.path``;
-* the kernel started through ``helpers.grading.kernel`` (see there), which -- when the grader
-  runs as root -- enters a private mount and network namespace that hides the course's source
-  notebooks, the repository's tests and ``.git``, the main course root and the submissions,
-  and drops to a uid reserved for this student alone (so it cannot read the private
-  gradebook, write course files, or signal another student's kernel).
+nbgrader runs in a child of a warm worker process (:mod:`helpers.grading.worker`). It is trusted: it runs the graded test cells in its own process
+(:mod:`helpers.grading.remote`). Only the student's kernel is untrusted, and it starts under
+bubblewrap from the kernel spec (:mod:`helpers.grading.launch`): read-only root, private tmpfs
+folders, nothing of the course, the other students or the mentor in view, no network, limits.
+As root the kernel gets this job's own uid; as another mentor, a user namespace.
 
-:func:`plan` probes once per grading run what this machine allows and falls back (and says
-so) where it cannot isolate: not root, no mount namespaces, an interpreter the sandbox user
-cannot read.
+:func:`plan` checks once per grading run that bubblewrap is installed and works here; if it does
+not, grading refuses and says how to fix it, unless ``--unsafe-no-sandbox`` was given.
 """
 from __future__ import annotations
 
 import fcntl
 import json
 import os
-import pwd
-import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-from . import supervise
-from .execute import user_processes
 
 REPO = Path(__file__).resolve().parents[2]
 HELPERS = REPO / "helpers"
 KERNEL_NAME = "dic-sandbox"
-UID_RANGE = range(62000, 63000)
-LOCK_DIR = Path(tempfile.gettempdir()) / "dic-grading-uids"
+UID_BASE = 62000            # as root: each job slot's kernels run as a uid of their own from here (no account needed)
+UID_COUNT = 1000
+LEASES = Path("/run/lock/dic-grading-uids")
+TIMED_OUT = 124
 GiB = 1 << 30
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; `make grading-sandbox` "
+                "does it as root) and allow user namespaces, or pass --unsafe-no-sandbox for trusted notebooks only")
+
+
+class SandboxUnavailable(RuntimeError):
+    pass
 
 
 @dataclass
 class Limits:
-    cell_timeout: int = 120          # seconds per cell (nbgrader interrupts, then kills)
+    cell_timeout: int = 120          # seconds per cell (the kernel is interrupted, then killed)
     timeout: int = 1800              # wall-clock seconds per student and week
-    memory: int = 8 * GiB            # address space per process (nbgrader, kernel)
-    file_size: int = 512 << 20       # largest file a process may write
-    nproc: int = 256                 # processes + threads of the sandbox user (root only)
+    memory: int = 8 * GiB            # address space of the kernel
+    cpu: int = 1800                  # CPU seconds per kernel (one notebook)
+    file_size: int = 512 << 20       # largest file the kernel may write
+    nproc: int = 256                 # processes + threads of the kernel's uid (root mentors)
     output: int = 1_000_000          # output bytes kept per cell
+    tmpfs: int = 512 << 20           # each private tmpfs (/tmp, /dev/shm, ...)
 
 
 @dataclass
 class Plan:
-    """What isolation this machine allows, decided once per grading run."""
+    """How kernels are isolated in this grading run."""
 
-    root: bool
-    switch_user: bool = False
-    namespaces: bool = False
+    sandboxed: bool
+    root: bool = False
+    bwrap: str = ""
     hide: list[str] = field(default_factory=list)
     expose: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def switch_user(self) -> bool:
+        return self.sandboxed and self.root
+
     def describe(self) -> str:
-        if self.switch_user:
-            who = "a separate uid per student" + (" in a private mount+network namespace" if self.namespaces else "")
+        if not self.sandboxed:
+            who = "kernels run unsandboxed as the grader's own user (--unsafe-no-sandbox)"
         else:
-            who = "the grader's own user (NOT isolated: see MENTORS.md)"
-        return f"kernels run as {who}" + ("; " + "; ".join(self.notes) if self.notes else "")
+            user = "its own uid per job" if self.root else "the mentor's uid in a user namespace"
+            who = f"kernels run under bubblewrap ({user}; read-only root, private /tmp, no network)"
+        return who + ("; " + "; ".join(self.notes) if self.notes else "")
 
 
-def _env(private: Path, home: Path) -> dict[str, str]:
-    venv_bin = str(Path(sys.executable).parent)
-    env = {
-        "PATH": os.pathsep.join([venv_bin, "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": str(home), "TMPDIR": str(home / "tmp"), "MPLCONFIGDIR": str(home / ".mpl"),
-        "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTER_PATH": str(private / "jupyter"), "JUPYTER_CONFIG_DIR": str(private / "jupyter-config"),
-        "JUPYTER_DATA_DIR": str(private / "jupyter"), "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONPATH": str(private / "pypath"), "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-        "DIC_PROFILE": "quick", "DIC_QUIET": "1", "DIC_THREADS": "1", "DIC_GRADING_SANDBOX": "1",
-        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-    }
+def _env(home: Path, runtime: Path | None = None) -> dict[str, str]:
+    """The environment of nbgrader (and, through it, of the kernel): quick profile, one thread."""
     from helpers.data import data_root
 
-    env["DIC_DATA"] = str(data_root())
-    return env
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        "PATH": os.pathsep.join([venv_bin, "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": str(home), "TMPDIR": str(runtime or home), "MPLCONFIGDIR": str(home / ".mpl"),
+        "IPYTHONDIR": str(home / ".ipython"), "JUPYTER_RUNTIME_DIR": str(runtime or home / "runtime"),
+        "JUPYTER_PATH": str(home / "jupyter"), "JUPYTER_CONFIG_DIR": str(home / "jupyter-config"),
+        "JUPYTER_DATA_DIR": str(home / "jupyter"), "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONPATH": str(REPO), "PYTHONSAFEPATH": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "DIC_PROFILE": "quick", "DIC_QUIET": "1", "DIC_THREADS": "1", "DIC_GRADING_SANDBOX": "1",
+        "DIC_DATA": str(data_root()),
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+    }
 
 
-# -- uids ------------------------------------------------------------------------------
-@contextmanager
-def lease_uid():
-    """Reserve an unused uid for one student's run (file lock; released on exit)."""
-    LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
-    for uid in UID_RANGE:
-        try:
-            pwd.getpwuid(uid)
-            continue  # a real account
-        except KeyError:
-            pass
-        handle = open(LOCK_DIR / f"{uid}.lock", "w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        if user_processes(uid):
-            handle.close()
-            continue
-        try:
-            yield uid
-        finally:
-            handle.close()
-        return
-    raise RuntimeError(f"no free sandbox uid in {UID_RANGE.start}-{UID_RANGE.stop - 1}")
+# -- the plan ---------------------------------------------------------------------------
+def _hides(course, work: Path, extra: list[Path]) -> list[str]:
+    """Where hidden tests, gradebooks and other people's files live."""
+    paths = [REPO, Path(course.root), Path(course.weeks_root), work, *extra, Path.home(), Path("/root")]
+    return sorted({str(Path(p).resolve()) for p in paths if Path(p).is_dir()})
 
 
-# -- probing ---------------------------------------------------------------------------
-def _default_hides(course) -> list[Path]:
-    """Where hidden tests and other students' work live: source weeks, tests, git, the course root."""
-    hides = sorted(REPO.glob("week*")) + sorted(Path(course.weeks_root).glob("week*"))
-    hides += [REPO / "tests", REPO / ".git", REPO / "build", Path(course.root)]
-    return [p for p in hides if p.is_dir()]
+def _exposes() -> list[str]:
+    from helpers.data import data_root
+
+    paths = [Path(sys.base_prefix), Path(sys.prefix), HELPERS, data_root()]
+    return sorted({str(p.resolve()) for p in paths if p.exists()})
 
 
 def open_data_permissions(log=print) -> int:
-    """Let other users read the (public) datasets: provisioning may leave folders mode 700."""
+    """Let other uids read the (public) datasets: provisioning may leave folders mode 700.
+
+    Only folders are checked one by one (tens of thousands of image files would take seconds);
+    the files of a folder that had to be opened are opened too.
+    """
     from helpers.data import data_root
 
     root, changed = data_root(), 0
     if not root.is_dir():
         return 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name, bits in [(dirpath, 0o005)] + [(os.path.join(dirpath, f), 0o004) for f in filenames]:
-            st = os.lstat(name)
-            if not os.path.islink(name) and st.st_mode & bits != bits and st.st_uid == os.getuid():
-                os.chmod(name, st.st_mode | bits)
+    for dirpath, _, filenames in os.walk(root):
+        st = os.lstat(dirpath)
+        if st.st_mode & 0o005 == 0o005 or st.st_uid != os.getuid():
+            continue
+        os.chmod(dirpath, st.st_mode | 0o005)
+        changed += 1
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            fst = os.lstat(path)
+            if not os.path.islink(path) and fst.st_mode & 0o004 == 0 and fst.st_uid == os.getuid():
+                os.chmod(path, fst.st_mode | 0o004)
                 changed += 1
     if changed:
-        log(f"made {changed} dataset paths under {root} readable for the sandbox user")
+        log(f"made {changed} dataset paths under {root} readable for the sandboxed kernels")
     return changed
 
 
-def plan(course, work: Path, extra_hide: list[Path] = (), isolate: bool = True, log=print) -> Plan:
-    """Decide how to isolate kernels on this machine (probes a sandboxed interpreter once)."""
-    p = Plan(root=os.geteuid() == 0)
-    if not isolate:
-        p.notes.append("isolation switched off (--no-isolation)")
-        return p
-    if not p.root:
-        p.notes.append("grader is not root: no per-student user, no hidden paths")
-        return p
-    from helpers.data import data_root
-
-    private_hint = work.resolve()
-    expose = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), HELPERS.resolve(), data_root()}
-    hides = [h.resolve() for h in [*_default_hides(course), *extra_hide] if Path(h).is_dir()]
-    # never hide anything the kernel needs, or the folder it works in
-    keep = [*expose, private_hint]
-    hides = [h for h in hides if not any(k == h or h in k.parents for k in keep)]
-    open_data_permissions(log)
-    for namespaces in (True, False):
-        ok, detail = _probe(work, namespaces, [str(h) for h in hides], [str(e) for e in expose])
-        if ok:
-            p.switch_user, p.namespaces = True, namespaces
-            if namespaces:
-                p.hide, p.expose = [str(h) for h in hides], [str(e) for e in expose]
-            else:
-                p.notes.append(f"mount namespaces unavailable ({detail}): course files readable by path")
-            return p
-        p.notes.append(f"{'namespaced ' if namespaces else ''}sandbox user unusable: {detail}")
+def plan(course, work: Path, extra_hide: list[Path] = (), sandbox: bool = True, log=print) -> Plan:
+    """Check that bubblewrap works here (once per run); refuse with a clear reason when it does not."""
+    if not sandbox:
+        return Plan(sandboxed=False, notes=["NOT isolated: the notebooks can read and change what you can"])
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
+    for tool in ("prlimit", "setpriv"):
+        if shutil.which(tool) is None:
+            raise SandboxUnavailable(f"{tool} (util-linux) is not installed")
+    p = Plan(sandboxed=True, root=os.geteuid() == 0, bwrap=bwrap, hide=_hides(course, work, list(extra_hide)),
+             expose=_exposes())
+    if p.root:
+        open_data_permissions(log)
+    probe = Path(tempfile.mkdtemp(prefix="probe-", dir=work))
+    try:
+        with lease_uids(1 if p.root else 0) as leased:
+            uid = leased[0] if leased else None
+            config = _config(p, Limits(), probe, uid)
+            out = _probe(p, config, probe, uid)
+    except subprocess.TimeoutExpired as err:
+        raise SandboxUnavailable(f"bubblewrap did not start a kernel within 120 s: {INSTALL_HINT}") from err
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+    if out.returncode != 0:
+        detail = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
+        raise SandboxUnavailable(f"bubblewrap does not work here ({detail}): {INSTALL_HINT}")
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    inside = [*p.expose, str(probe)]   # what must show: the installs and the kernel's own folder
+    seen = [h for h in report["seen"] if not any(e == h or e.startswith(h + "/") for e in inside)]
+    if p.root and report["uid"] == 0:
+        raise SandboxUnavailable("the kernel did not drop root")
+    if seen:
+        raise SandboxUnavailable(f"the sandbox still shows {seen}")
     return p
 
 
-def _probe(work: Path, namespaces: bool, hide: list[str], expose: list[str]) -> tuple[bool, str]:
-    private = Path(tempfile.mkdtemp(prefix="probe-", dir=work))
-    try:
-        with lease_uid() as uid:
-            home = _make_home(private, uid)
-            _pin_helpers(private)
-            cmd = [sys.executable, "-m", "helpers.grading.kernel", "--uid", str(uid), "--gid", str(uid), "--probe"]
-            if namespaces:
-                cmd += [f"--hide={h}" for h in hide] + [f"--expose={e}" for e in expose]
-                cmd += [f"--keep={private}", "--isolate-net", "--private-locks"]
-            try:
-                out = subprocess.run(cmd, env=_env(private, home), cwd=home, capture_output=True, text=True, timeout=120)
-            except subprocess.TimeoutExpired:
-                return False, "probe timed out"
-            if out.returncode != 0:
-                return False, (out.stderr.strip().splitlines() or ["exit %d" % out.returncode])[-1]
-            report = json.loads(out.stdout.strip().splitlines()[-1])
-            failed = {k: v for k, v in report["imports"].items() if v != "ok"}
-            if failed:
-                return False, f"imports fail as uid {uid}: {failed}"
-            if report.get("data", {}).get("unreadable"):
-                return False, f"datasets unreadable: {report['data']['unreadable']}"
-            if report.get("locks"):
-                return False, f"dataset lock files not usable: {report['locks'][:3]}"
-            visible = [k for k, v in report["hidden"].items() if v == "visible"]
-            if visible:
-                return False, f"paths not hidden: {visible}"
-            return True, "ok"
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
+def _probe(p: Plan, config: dict, probe: Path, uid: int | None):
+    """Start Python the way a kernel starts, in ``probe``; it reports its uid and what of the hidden it sees."""
+    code = ("import numpy, ipykernel.kernelapp, importlib.util, os, json; assert importlib.util.find_spec('helpers.checks'); "
+            "print(json.dumps({'uid': os.getuid(), 'seen': [h for h in %r if os.listdir(h)]}))" % (p.hide,))
+    from .launch import bwrap_argv
 
-
-# -- one student's private course root -------------------------------------------------
-def _make_home(private: Path, uid: int | None) -> Path:
-    home = private / "home"
-    for sub in ("", "tmp", ".mpl", ".ipython", "runtime"):
-        (home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-        if uid is not None:
-            os.chown(home / sub, uid, uid)
-    return home
-
-
-def _pin_helpers(private: Path) -> None:
-    """``helpers`` imports from this checkout, whatever the venv's editable install points at."""
-    (private / "pypath").mkdir(exist_ok=True)
-    link = private / "pypath" / "helpers"
-    if not link.exists():
-        link.symlink_to(HELPERS.resolve(), target_is_directory=True)
-
-
-def kernel_argv(p: Plan, uid: int | None, limits: Limits, preload: list[str], private: Path) -> list[str]:
-    argv = [sys.executable, "-m", "helpers.grading.kernel"]
+    argv = bwrap_argv(config, str(probe), "/dev/null")
+    argv = argv[:argv.index("ipykernel_launcher") - 1] + ["-c", code]
     if uid is not None:
-        argv += ["--uid", str(uid), "--gid", str(uid), "--nproc", str(limits.nproc)]
-    if p.namespaces:
-        argv += [f"--hide={h}" for h in p.hide] + [f"--expose={e}" for e in p.expose]
-        argv += [f"--keep={private}", "--isolate-net", "--private-locks"]
-    for name in preload:
-        argv += ["--preload", name]
-    return argv + ["--", "-f", "{connection_file}"]
+        for path in [*config["writable"], str(probe)]:
+            os.chown(path, uid, uid)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=probe, env=_env(probe))
+
+
+def _config(p: Plan, limits: Limits, private: Path, uid: int | None) -> dict:
+    from helpers.data import data_root
+
+    locks = []
+    root = data_root()
+    for name in sorted(os.listdir(root)) if root.is_dir() else []:
+        shared = root / name
+        if name.startswith(".") and name.endswith(".lock") and shared.is_file() and not shared.is_symlink():
+            own = private / "locks" / name
+            own.parent.mkdir(exist_ok=True)
+            own.touch()
+            locks.append([str(own), str(shared)])
+    runtime = private / "runtime"
+    runtime.mkdir(exist_ok=True)
+    blank = private / "blank"   # laid over the notebooks in the kernel's folder: unreadable, empty
+    blank.touch()
+    os.chmod(blank, 0)
+    return {"blank": str(blank), "bwrap": p.bwrap, "prlimit": shutil.which("prlimit"), "setpriv": shutil.which("setpriv"),
+            "python": sys.executable, "hide": p.hide, "expose": p.expose, "writable": [str(runtime)],
+            "locks": locks, "uid": uid, "tmpfs_bytes": limits.tmpfs,
+            "limits": {"memory": limits.memory, "cpu": limits.cpu, "file_size": limits.file_size,
+                       "nproc": limits.nproc}}
 
 
 CONFIG = """\
@@ -245,26 +223,25 @@ CONFIG = """\
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
                                     SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from helpers.grading.execute import GuardedExecute
+from helpers.grading.execute import TrustedExecute
 
 c = get_config()
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.db_url = {db_url!r}
 c.Autograde.create_student = True
-c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+c.Autograde.autograde_preprocessors = [TrustedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.OverwriteCells.add_missing_cells = False  # the grader restores deleted test cells itself, before nbgrader
-c.GuardedExecute.kernel_name = {kernel!r}
-c.GuardedExecute.timeout = {cell_timeout}
-c.GuardedExecute.startup_timeout = 120
-c.GuardedExecute.iopub_timeout = 4
-c.GuardedExecute.guard_nonce = {nonce!r}
-c.GuardedExecute.sandbox_uid = {uid}
-c.GuardedExecute.sandbox_gid = {uid}
-c.GuardedExecute.max_output_bytes = {output}
-c.GuardedExecute.stop_after_last_test = {stop}
+c.TrustedExecute.kernel_name = {kernel!r}
+c.TrustedExecute.timeout = {cell_timeout}
+c.TrustedExecute.startup_timeout = 120
+c.TrustedExecute.iopub_timeout = 4
+c.TrustedExecute.sandbox_uid = {uid}
+c.TrustedExecute.max_output_bytes = {output}
+c.TrustedExecute.stop_after_last_test = {stop}
+c.TrustedExecute.verdict_log = {verdicts!r}
 c.KernelManager.transport = {transport!r}
-if {transport!r} == "ipc":  # Unix sockets in the sandbox user's runtime folder (absolute: cwd differs)
+if {transport!r} == "ipc":  # Unix sockets in the folder the sandbox shares (absolute: cwd differs)
     c.KernelManager.ip = {ipc!r}
 c.LimitOutput.max_lines = 1000
 """
@@ -272,66 +249,176 @@ c.LimitOutput.max_lines = 1000
 
 @dataclass
 class Run:
-    """What one sandboxed autograde left behind (read by the trusted grader afterwards)."""
+    """What one autograde left behind (read by the grader afterwards)."""
 
     private: Path
     course: Path
     returncode: int
     log: str
-    nonce: str
     timed_out: bool
+    verdicts: dict = field(default_factory=dict)
 
 
 def run_autograde(p: Plan, work: Path, student: str, week: str, gradebook: Path, notebooks: dict[str, bytes],
-                  support: Path | None, timestamp: str | None, limits: Limits, preload: list[str],
-                  stop_after_last_test: bool = False) -> Run:
+                  support: Path | None, timestamp: str | None, limits: Limits, uid: int | None,
+                  worker: Worker, stop_after_last_test: bool = False) -> Run:
     """Stage one student's notebooks in a private course root and autograde them there."""
     private = Path(tempfile.mkdtemp(prefix="s-", dir=work))
     os.chmod(private, 0o711)
     course = private / "course"
-    course.mkdir(mode=0o711)
-    with (lease_uid() if p.switch_user else _no_uid()) as uid:
-        home = _make_home(private, uid)
-        _pin_helpers(private)
-        shutil.copyfile(gradebook, course / "gradebook.db")
-        os.chmod(course / "gradebook.db", 0o600)
-        submitted = course / "submitted" / student / week
-        submitted.mkdir(parents=True)
-        for name, data in notebooks.items():
-            (submitted / name).write_bytes(data)
-        if timestamp:
-            (submitted / "timestamp.txt").write_text(timestamp + "\n")
-        source = course / "source" / week
-        source.mkdir(parents=True)
-        if support is not None and support.is_dir():
-            shutil.copytree(support, source, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
-        spec = private / "jupyter" / "kernels" / KERNEL_NAME
-        spec.mkdir(parents=True)
-        (spec / "kernel.json").write_text(json.dumps({
-            "argv": kernel_argv(p, uid, limits, preload, private), "display_name": "grading sandbox", "language": "python"}))
-        nonce = secrets.token_hex(12)
-        config = course / "nbgrader_config.py"
-        config.write_text(CONFIG.format(
-            root=str(course), db_url=f"sqlite:///{course / 'gradebook.db'}", kernel=KERNEL_NAME,
-            cell_timeout=limits.cell_timeout, nonce=nonce, uid=-1 if uid is None else uid, output=limits.output,
-            stop=stop_after_last_test, transport="ipc" if p.namespaces else "tcp",
-            ipc=str(home / "runtime" / "kernel")))
+    course.mkdir(mode=0o700)
+    home = private / "home"
+    home.mkdir(mode=0o700)
+    shutil.copyfile(gradebook, course / "gradebook.db")
+    submitted = course / "submitted" / student / week
+    submitted.mkdir(parents=True)
+    for name, data in notebooks.items():
+        (submitted / name).write_bytes(data)
+    if timestamp:
+        (submitted / "timestamp.txt").write_text(timestamp + "\n")
+    source = course / "source" / week
+    source.mkdir(parents=True)
+    if support is not None and support.is_dir():
+        shutil.copytree(support, source, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb"))
+    # the autograded folder is where kernels work: reachable through course/ (0700) only for root,
+    # so let the job's uid traverse the path to it (nothing else in course/ is readable to it)
+    for folder in (course, course / "autograded", course / "autograded" / student):
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, 0o711)
+    uid = uid if p.switch_user else None
+    spec = home / "jupyter" / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    if p.sandboxed:
+        config = private / "sandbox.json"
+        config.write_text(json.dumps(_config(p, limits, private, uid)))
         os.chmod(config, 0o600)
-        argv = [week, "--student", student, "--force", f"--CourseDirectory.root={course}"]
-        rc = supervise.run(argv, course, _env(private, home), private / "log.txt", limits.timeout, uid,
-                           limits.memory, limits.file_size)
-        timed_out = rc == supervise.TIMED_OUT
-    return Run(private=private, course=course, returncode=rc, nonce=nonce, timed_out=timed_out,
-               log=_tail(private / "log.txt"))
+        # the file itself, not -m: importing the helpers.grading package would load nbgrader (seconds)
+        argv = [sys.executable, str(Path(__file__).with_name("launch.py")), str(config), "{connection_file}"]
+    else:
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.ignore_cwd=True"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "grading sandbox",
+                                                  "language": "python"}))
+    verdicts = private / "verdicts.json"
+    cfg = course / "nbgrader_config.py"
+    cfg.write_text(CONFIG.format(
+        root=str(course), db_url=f"sqlite:///{course / 'gradebook.db'}", kernel=KERNEL_NAME,
+        cell_timeout=limits.cell_timeout, uid=-1 if uid is None else uid, output=limits.output,
+        stop=stop_after_last_test, transport="ipc" if p.sandboxed else "tcp",
+        ipc=str(private / "runtime" / "kernel"), verdicts=str(verdicts)))
+    argv = [week, "--student", student, "--force", f"--CourseDirectory.root={course}"]
+    runtime = private / "runtime"   # connection files and sockets: the folder the sandbox shares
+    runtime.mkdir(exist_ok=True)
+    rc = worker.run(argv, course, _env(home, runtime), private / "log.txt", limits.timeout)
+    found = {}
+    if verdicts.is_file():
+        try:
+            found = json.loads(verdicts.read_text())
+        except ValueError:
+            found = {}
+    return Run(private=private, course=course, returncode=rc, timed_out=rc == TIMED_OUT,
+               log=_tail(private / "log.txt"), verdicts=found)
+
+
+class Worker:
+    """A warm nbgrader process (:mod:`helpers.grading.worker`) serving one job slot's autogrades."""
+
+    def __init__(self):
+        self.process = None
+
+    def _start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "DIC_QUIET": "1"}
+        self.process = subprocess.Popen([sys.executable, "-m", "helpers.grading.worker"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                                        cwd=REPO, start_new_session=True)
+        if json.loads(self.process.stdout.readline() or "{}").get("ready") is not True:
+            raise RuntimeError("the grading worker did not start")
+
+    def run(self, argv: list[str], cwd: Path, env: dict, log: Path, timeout: float) -> int:
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        job = {"argv": argv, "cwd": str(cwd), "env": env, "log": str(log), "timeout": timeout}
+        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.flush()
+        reply = self.process.stdout.readline()
+        if not reply:
+            self.close()
+            raise RuntimeError("the grading worker died")
+        return int(json.loads(reply)["rc"])
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@contextmanager
+def lease_uids(count: int):
+    """Reserve ``count`` kernel uids for this grading run, exclusive among every grading run on the machine
+    (a file lock per uid, held until the run ends; a uid with live processes is skipped)."""
+    if count <= 0:
+        yield []
+        return
+    LEASES.mkdir(mode=0o700, parents=True, exist_ok=True)
+    held = []
+    try:
+        for uid in range(UID_BASE, UID_BASE + UID_COUNT):
+            if len(held) == count:
+                break
+            handle = open(LEASES / f"{uid}.lock", "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            if _pids_of(uid):
+                handle.close()
+                continue
+            held.append((uid, handle))
+        if len(held) < count:
+            raise RuntimeError(f"no free kernel uid in {UID_BASE}-{UID_BASE + UID_COUNT - 1}")
+        yield [uid for uid, _ in held]
+    finally:
+        for _, handle in held:
+            handle.close()
+
+
+def _pids_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def kill_uid(uid: int, rounds: int = 50) -> int:
+    """SIGKILL every process running as ``uid`` (a job's own kernel uid; root only)."""
+    killed = 0
+    for _ in range(rounds):
+        pids = _pids_of(uid)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.05)
+    return killed
 
 
 def _tail(path: Path, size: int = 64 << 10) -> str:
-    """The end of a log a notebook may have flooded (its kernel's stderr lands there too)."""
+    """The end of a log a notebook may have flooded."""
+    if not path.is_file():
+        return ""
     with open(path, "rb") as f:
         f.seek(max(0, path.stat().st_size - size))
         return f.read().decode(errors="replace")
 
 
-@contextmanager
-def _no_uid():
-    yield None
+__all__ = ["Limits", "Plan", "Run", "SandboxUnavailable", "plan", "run_autograde", "kill_uid", "asdict"]

@@ -1,46 +1,34 @@
-"""Static scan of the code a student wrote, for what has no place in an exercise answer.
+"""Static scan of the code a student wrote: what a mentor should look at. It never changes a score.
 
-Two levels:
+Verdicts are computed in the grader's process (``helpers.grading.remote``), so patching NumPy,
+torch, builtins or the checks inside the kernel cannot change them, and the scan no longer
+looks for it. What is left worth a mentor's eye:
 
-``tamper``  code that reaches for the grading machinery: rebinding attributes of ``helpers``,
-            NumPy, torch, ``builtins`` or the import system; IPython's execution hooks
-            (input/AST transformers, custom exception handlers, ``run_cell``); frame, ``gc``
-            and ``ctypes`` tricks; any mention of the grader (``helpers.grading``, nbgrader).
-            The notebook's scores are held at 0 and flagged "needs manual grade", so a mentor
-            looks before anything counts (formgrader can override).
-``note``    unusual but possibly innocent (``exec``, ``os._exit``, ``signal``, subprocesses), or an
-            answer that uses the course's reference implementations (``helpers.scratch``,
-            ``helpers.models``, ``helpers.checks``) instead of writing its own: reported only, for
-            the mentor to judge (an exercise may legitimately build on an earlier week's helper).
-
-The scan complements the runtime guard (``helpers.grading.guard``): the guard catches what
-actually changed, the scan catches attempts aimed at the guard itself. Obfuscated code
-(``exec`` of an encoded string) is only seen as a ``note`` here; the guard still applies.
+``flag``  an answer built on the course's reference implementation *of the same exercise*
+          (``def relu`` that calls ``scratch.relu_forward``: the names match, or one extends the other), or code that reaches for the grader
+          (imports nbgrader or ``helpers.grading``; opens a gradebook or course file). The scores
+          stand; the notebook is marked "needs manual grade" in the gradebook and listed in the
+          report.
+``note``  unusual but possibly innocent: other uses of ``helpers.scratch`` / ``models`` /
+          ``checks`` (an exercise may build on an earlier week's helper), ``exec``, ``os._exit``,
+          subprocesses, shell commands. Reported only.
 """
 from __future__ import annotations
 
 import ast
 
-# objects whose attributes a graded answer has no business rebinding: these exactly, and anything
-# inside helpers or NumPy
-PROTECTED = ("builtins", "math", "torch", "torch.nn", "torch.nn.functional", "torch.testing", "torch.linalg",
-             "torch.Tensor", "torch.nn.Module", "sys", "sys.modules", "sys.meta_path", "sys.path_hooks", "importlib")
-PROTECTED_TREES = ("helpers", "numpy")
-DEFAULT_ALIASES = {"np": "numpy", "torch": "torch", "F": "torch.nn.functional", "nn": "torch.nn", "sys": "sys",
-                   "math": "math", "builtins": "builtins", "helpers": "helpers", "checks": "helpers.checks"}
-HOOK_ATTRS = {"input_transformers_cleanup", "input_transformers_post", "ast_transformers", "set_custom_exc",
-              "custom_exceptions", "CustomTB", "InteractiveTB", "showtraceback", "_showtraceback", "run_cell",
-              "run_cell_async", "run_code", "run_ast_nodes", "transform_cell", "display_pub", "displayhook",
-              "kernel", "register_magic_function"}
-TAMPER_CALLS = {"sys.settrace", "sys.setprofile", "threading.settrace", "sys._getframe", "inspect.currentframe",
-                "inspect.stack", "inspect.getouterframes", "gc.get_objects", "gc.get_referrers", "gc.get_referents"}
-NOTE_CALLS = {"exec", "eval", "compile", "__import__", "os._exit", "os.kill", "os.killpg", "os.fork", "os.system",
-              "os.popen", "sys.exit", "exit", "quit", "signal.signal", "signal.alarm", "setattr", "delattr",
-              "globals", "importlib.reload", "importlib.import_module"}
-TAMPER_MODULES = ("ctypes", "helpers.grading", "nbgrader", "gc")
-NOTE_MODULES = ("subprocess", "socket", "multiprocessing", "signal", "importlib", "builtins")
 REFERENCE_TREES = ("helpers.scratch", "helpers.models", "helpers.checks")
-GRADER_WORDS = ("helpers.grading", "nbgrader", "dic-guard", "gradebook")
+GRADER_MODULES = ("helpers.grading", "nbgrader")
+# the names of grader files: only inside calls that open or list files, never in prose
+GRADER_FILES = ("gradebook", "nbgrader_config", "/source/", "/autograded/", "/release/", "template.db")
+FILE_CALLS = {"open", "io.open", "os.open", "os.listdir", "os.scandir", "os.walk", "os.stat", "os.remove",
+              "os.unlink", "os.rename", "os.replace", "shutil.copy", "shutil.copyfile", "shutil.rmtree",
+              "shutil.move", "glob.glob", "Path", "pathlib.Path", "sqlite3.connect"}
+NOTE_CALLS = {"exec", "eval", "compile", "__import__", "os._exit", "os.kill", "os.killpg", "os.fork", "os.system",
+              "os.popen", "sys.exit", "signal.signal", "importlib.import_module"}
+NOTE_MODULES = ("subprocess", "socket", "multiprocessing", "ctypes")
+DEFAULT_ALIASES = {"np": "numpy", "torch": "torch", "sys": "sys", "os": "os", "helpers": "helpers",
+                   "checks": "helpers.checks", "scratch": "helpers.scratch", "models": "helpers.models"}
 
 
 def _ipython_to_python(source: str) -> str:
@@ -60,16 +48,22 @@ def _dotted(node) -> str | None:
     if isinstance(node, ast.Name):
         parts.append(node.id)
         return ".".join(reversed(parts))
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython":
-        parts.append("get_ipython()")
-        return ".".join(reversed(parts))
     return None
+
+
+def _strings(node) -> list[str]:
+    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
 class _Scanner(ast.NodeVisitor):
     def __init__(self, aliases: dict[str, str]):
         self.aliases = dict(aliases)
         self.found: list[tuple[str, str]] = []
+        self.defined: set[str] = set()      # the exercise's own functions and classes (this cell)
+
+    def _flag(self, level: str, what: str) -> None:
+        if (level, what) not in self.found:
+            self.found.append((level, what))
 
     def _resolve(self, dotted: str | None) -> str | None:
         if dotted is None:
@@ -78,19 +72,27 @@ class _Scanner(ast.NodeVisitor):
         base = self.aliases.get(head)
         return (base + ("." + rest if rest else "")) if base else dotted
 
-    def _flag(self, level: str, what: str) -> None:
-        if (level, what) not in self.found:
-            self.found.append((level, what))
+    def _reference(self, name: str | None) -> None:
+        for tree in REFERENCE_TREES:
+            if name and (name == tree or name.startswith(tree + ".")):
+                leaf = name.rsplit(".", 1)[-1]
+                same = sorted(d for d in self.defined if leaf == d or leaf.startswith(d + "_") or d.startswith(leaf + "_"))
+                if same:
+                    self._flag("flag", f"answers {same[0]} with the reference implementation {name}")
+                else:
+                    self._flag("note", f"uses the reference implementation ({tree})")
 
-    def _protected(self, owner: str | None) -> bool:
-        """Is ``owner`` (the object whose attribute or item is set) one of the grader's?"""
-        return bool(owner) and (owner in PROTECTED or any(owner == p or owner.startswith(p + ".")
-                                                          for p in PROTECTED_TREES))
+    def _module(self, name: str) -> None:
+        self._reference(name)
+        if any(name == m or name.startswith(m + ".") for m in GRADER_MODULES):
+            self._flag("flag", f"imports {name}")
+        elif any(name == m or name.startswith(m + ".") for m in NOTE_MODULES):
+            self._flag("note", f"imports {name}")
 
-    # imports --------------------------------------------------------------------------
     def visit_Import(self, node):
         for alias in node.names:
-            self.aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            local = alias.asname or alias.name.split(".")[0]
+            self.aliases[local] = alias.name if alias.asname else alias.name.split(".")[0]
             self._module(alias.name)
 
     def visit_ImportFrom(self, node):
@@ -100,88 +102,32 @@ class _Scanner(ast.NodeVisitor):
             self._reference(f"{module}.{alias.name}")
         self._module(module)
 
-    def _reference(self, name: str | None) -> None:
-        for tree in REFERENCE_TREES:
-            if name and (name == tree or name.startswith(tree + ".")):
-                self._flag("note", f"uses the reference implementation ({tree})")
-
-    def _module(self, name: str) -> None:
-        self._reference(name)
-        if any(name == m or name.startswith(m + ".") for m in TAMPER_MODULES):
-            self._flag("tamper", f"imports {name}")
-        elif any(name == m or name.startswith(m + ".") for m in NOTE_MODULES):
-            self._flag("note", f"imports {name}")
-
-    # rebinding -----------------------------------------------------------------------
-    def _target(self, target) -> None:
-        if isinstance(target, (ast.Tuple, ast.List)):
-            for t in target.elts:
-                self._target(t)
-            return
-        if isinstance(target, ast.Attribute):
-            name = self._resolve(_dotted(target))
-            if self._protected(self._resolve(_dotted(target.value))):
-                self._flag("tamper", f"rebinds {name}")
-            elif target.attr in HOOK_ATTRS:
-                self._flag("tamper", f"rebinds IPython's {target.attr}")
-        elif isinstance(target, ast.Subscript):
-            base = target.value
-            if isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id == "vars" and base.args:
-                base = base.args[0]
-            if isinstance(base, ast.Attribute) and base.attr == "__dict__":
-                base = base.value
-            name = self._resolve(_dotted(base))
-            if self._protected(name):
-                self._flag("tamper", f"writes into {name}")
-
-    def visit_Assign(self, node):
-        for target in node.targets:
-            self._target(target)
-        self.generic_visit(node)
-
-    def visit_AugAssign(self, node):
-        self._target(node.target)
-        self.generic_visit(node)
-
-    def visit_AnnAssign(self, node):
-        self._target(node.target)
-        self.generic_visit(node)
-
-    def visit_Delete(self, node):
-        for target in node.targets:
-            self._target(target)
-        self.generic_visit(node)
-
-    # calls and attributes ----------------------------------------------------------------
-    def visit_Call(self, node):
-        name = self._resolve(_dotted(node.func))
-        if name in TAMPER_CALLS:
-            self._flag("tamper", f"calls {name}")
-        elif name in ("setattr", "delattr") and node.args:
-            target = self._resolve(_dotted(node.args[0]))
-            self._flag("tamper" if self._protected(target) else "note", f"calls {name} on {target or 'an object'}")
-        elif name in NOTE_CALLS:
-            self._flag("note", f"calls {name}")
-        elif name and name.endswith(".system") and name.startswith("get_ipython()"):
-            self._flag("note", "runs a shell command")
-        self.generic_visit(node)
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Store):   # a local of that name is the student's own, not a module
+            self.aliases.pop(node.id, None)
+        elif isinstance(node.ctx, ast.Load) and node.id in self.aliases:
+            self._reference(self.aliases[node.id])
 
     def visit_Attribute(self, node):
-        self._reference(self._resolve(_dotted(node)))
-        if node.attr in HOOK_ATTRS and (_dotted(node) or "").startswith("get_ipython()"):
-            self._flag("tamper", f"uses IPython's {node.attr}")
-        elif node.attr in {"input_transformers_cleanup", "input_transformers_post", "ast_transformers",
-                           "set_custom_exc", "custom_exceptions"}:
-            self._flag("tamper", f"uses IPython's {node.attr}")
+        dotted = _dotted(node)
+        if dotted is None:
+            self.generic_visit(node)
+            return
+        self._reference(self._resolve(dotted))
+
+    def visit_Call(self, node):
+        name = self._resolve(_dotted(node.func))
+        if name in NOTE_CALLS:
+            self._flag("note", f"calls {name}")
+        if name in FILE_CALLS or (name or "").endswith((".read_text", ".read_bytes", ".open")):
+            texts = [s for arg in [*node.args, *[k.value for k in node.keywords]] for s in _strings(arg)]
+            if any(marker in text for text in texts for marker in GRADER_FILES):
+                self._flag("flag", f"reaches for grader files ({name})")
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("system", "getoutput") and \
+                isinstance(func.value, ast.Call) and _dotted(func.value.func) == "get_ipython":
+            self._flag("note", "runs a shell command")
         self.generic_visit(node)
-
-    def visit_Name(self, node):
-        if node.id == "__builtins__":
-            self._flag("tamper", "uses __builtins__")
-
-    def visit_Constant(self, node):
-        if isinstance(node.value, str) and any(w in node.value for w in GRADER_WORDS):
-            self._flag("tamper", "mentions the grader")
 
 
 def scan(sources: list[str]) -> list[tuple[str, str]]:
@@ -193,5 +139,7 @@ def scan(sources: list[str]) -> list[tuple[str, str]]:
             tree = ast.parse(code)
         except (SyntaxError, ValueError, RecursionError):
             continue  # it will fail when run; nothing to judge statically
+        scanner.defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                                      ast.ClassDef))}
         scanner.visit(tree)
     return scanner.found

@@ -7,7 +7,8 @@ are correct unless a case says otherwise, so a lost point is the grader's doing 
 one the student's tampering.
 
 Several cases hide their code from the static scan (``_obfuscated``: ``exec`` of a hex
-string) on purpose: they test the runtime defences -- the sandbox, the guard -- on their own.
+string) on purpose: what stops them is that verdicts are computed in the grader's process and
+the kernel runs under bubblewrap, not that the scan saw them.
 """
 from __future__ import annotations
 
@@ -299,6 +300,153 @@ def _html_injection(folder, release, source, ctx):
     write(folder, nbs)
 
 
+# -- attacks on the grader's process (all of them run in the kernel only, so none may help) ------
+STUB = {"mse": "def mse(pred, y):\n    raise NotImplementedError()",
+        "relu": "def relu(x):\n    raise NotImplementedError()",
+        "scale": "def scale(x, s):\n    raise NotImplementedError()"}
+SESSION_PATCH = (  # every error reply the kernel sends becomes "ok"; every error output is dropped
+    "import jupyter_client.session as _s\n"
+    "_send = _s.Session.send\n"
+    "def _quiet(self, stream, msg_or_type, content=None, *a, **k):\n"
+    "    if isinstance(msg_or_type, str) and msg_or_type == 'error':\n"
+    "        return None\n"
+    "    if isinstance(content, dict) and content.get('status') == 'error':\n"
+    "        content = {'status': 'ok', 'execution_count': content.get('execution_count'), 'user_expressions': {}}\n"
+    "    return _send(self, stream, msg_or_type, content, *a, **k)\n"
+    "_s.Session.send = _quiet\n")
+DURING_TEST = (  # patch NumPy while each cell runs, restore it before the next (a pre/post hook pair)
+    "import numpy as _np\n"
+    "_orig = dict(vars(_np))\n"
+    "def _on(*a, **k):\n"
+    "    vars(_np)['allclose'] = lambda *a, **k: True\n"
+    "    vars(_np)['isfinite'] = lambda x: _np.ones_like(x, bool)\n"
+    "def _off(*a, **k):\n"
+    "    vars(_np).update(_orig)\n"
+    "get_ipython().events.register('pre_run_cell', _on)\n"
+    "get_ipython().events.register('post_run_cell', _off)\n")
+TRACER = (  # a tracer that rewrites every comparison result it can find
+    "import sys, threading\n"
+    "def _t(frame, event, arg):\n"
+    "    if event == 'return' and frame.f_code.co_name in ('allclose', 'close', 'compare'):\n"
+    "        frame.f_locals.update(a=frame.f_locals.get('e'))\n"
+    "    return _t\n"
+    "sys.settrace(_t)\nthreading.settrace(_t)\n")
+IMPORT_MACHINERY = (  # a finder that serves a helpers.checks whose comparisons always pass
+    "import sys, types, importlib.abc, importlib.machinery\n"
+    "class _Fake(importlib.abc.MetaPathFinder, importlib.abc.Loader):\n"
+    "    def find_spec(self, name, path, target=None):\n"
+    "        if name.startswith('helpers.checks'):\n"
+    "            return importlib.machinery.ModuleSpec(name, self)\n"
+    "    def create_module(self, spec):\n"
+    "        m = types.ModuleType(spec.name)\n"
+    "        m.close = lambda *a, **k: None\n"
+    "        m.not_implemented_guard = lambda fn, *a, **k: None\n"
+    "        return m\n"
+    "    def exec_module(self, module):\n"
+    "        pass\n"
+    "for _n in [n for n in sys.modules if n.startswith('helpers.checks')]:\n"
+    "    del sys.modules[_n]\n"
+    "sys.meta_path.insert(0, _Fake())\n"
+    "import helpers\nhelpers.__path__.insert(0, '/nonexistent')\n")
+BUILTINS = (  # __import__ hands out a fake checks module; the cell's globals get fake builtins too
+    "import builtins, types\n"
+    "_imp = builtins.__import__\n"
+    "_fake = types.SimpleNamespace(close=lambda *a, **k: None, not_implemented_guard=lambda *a, **k: None)\n"
+    "def _import(name, *a, **k):\n"
+    "    return _fake if name.startswith('helpers.checks') else _imp(name, *a, **k)\n"
+    "builtins.__import__ = _import\n"
+    "globals()['__builtins__'] = dict(vars(builtins), __import__=_import)\n")
+FAKE_MODULES = (  # replace functools (used by the checks core) and the checks in sys.modules
+    "import sys, types\n"
+    "_f = types.ModuleType('functools')\n"
+    "_f.wraps = lambda fn: (lambda g: g)\n"
+    "sys.modules['functools'] = _f\n"
+    "_c = types.ModuleType('helpers.checks')\n"
+    "_c.close = lambda *a, **k: None\n"
+    "_c.not_implemented_guard = lambda *a, **k: None\n"
+    "sys.modules['helpers.checks'] = _c\n")
+STARTUP_FILE = (  # plant code that the next notebook's kernel would run first
+    "import os, pathlib\n"
+    "_code = 'import helpers.checks as c\\nc.close = lambda *a, **k: None\\n'\n"
+    "for _d in [os.environ.get('IPYTHONDIR', ''), os.path.expanduser('~/.ipython'), '.ipython']:\n"
+    "    try:\n"
+    "        p = pathlib.Path(_d or '.ipython') / 'profile_default' / 'startup'\n"
+    "        p.mkdir(parents=True, exist_ok=True)\n"
+    "        (p / '00-x.py').write_text(_code)\n"
+    "    except OSError as err:\n"
+    "        print('denied', _d, type(err).__name__)\n")
+PTH_PLANT = (  # a .pth file in the venv runs in every later Python process
+    "import site, sys, pathlib\n"
+    "for _d in [*site.getsitepackages(), sys.prefix]:\n"
+    "    try:\n"
+    "        (pathlib.Path(_d) / 'zz-dic.pth').write_text('import os; os.environ[\"PWNED\"] = \"1\"\\n')\n"
+    "        print('PLANTED', _d)\n"
+    "    except OSError as err:\n"
+    "        print('denied', _d, type(err).__name__)\n")
+KILL_ALL = ("import os, signal\n"   # everything it may signal: in its PID namespace, nothing but itself
+            "for _pid in (-1, os.getppid(), 1):\n"
+            "    try:\n        os.kill(_pid, signal.SIGKILL)\n        print('killed', _pid)\n"
+            "    except OSError as err:\n        print('could not kill', _pid, type(err).__name__)\n")
+INNOCENT = {  # answers that look odd to a naive scanner or change the kernel's numerics: all full marks
+    "mse": ("import numpy as np\nnp.seterr(all='raise')\n"
+            "def mse(pred, y):\n"
+            "    \"\"\"Mean squared error. (The nbgrader gradebook checks this against helpers.grading.)\"\"\"\n"
+            "    checks = {}\n    checks['n'] = np.asarray(y).size\n"
+            "    return float(((np.asarray(pred) - np.asarray(y)) ** 2).sum() / checks['n'])"),
+    "relu": ("import types\nF = {}\nF['relu'] = 'mine'\nlayer = types.SimpleNamespace()\n"
+             "layer.kernel = np.ones((3, 3))\n"
+             "import torch\ntorch.set_default_dtype(torch.float64)\n"
+             "def relu(x):\n    return np.maximum(x, 0.0)"),
+}
+REFERENCE_ANSWER = {"relu": "from helpers import scratch\ndef relu(x):\n    return scratch.relu_forward(x)[0]"}
+
+
+def _channel_writer(ctx) -> str:
+    token = ctx["channel_token"]
+    return (
+        "import os, pathlib\n"
+        f"for _d in ['/run/lock', '/dev/shm', '/tmp', '/var/tmp']:\n"
+        "    try:\n"
+        f"        (pathlib.Path(_d) / {token!r}).write_text('from another student')\n"
+        "    except OSError as err:\n"
+        "        print('denied', _d, type(err).__name__)\n"
+        "try:\n"
+        "    from multiprocessing import shared_memory\n"
+        f"    shared_memory.SharedMemory(name={token!r}, create=True, size=64).buf[:4] = b'abcd'\n"
+        "except Exception as err:\n"
+        "    print('no shm', type(err).__name__)\n"
+        "import ctypes\n"
+        "_libc = ctypes.CDLL(None)\n"
+        f"print('sysv', _libc.shmget({ctx['sysv_key']}, 4096, 0o1666))\n")
+
+
+def _channel_reader(ctx) -> str:
+    token = ctx["channel_token"]
+    return (
+        "import os, time, glob\ntime.sleep(3)\n"
+        f"_seen = [p for d in ['/run/lock', '/dev/shm', '/tmp', '/var/tmp'] for p in glob.glob(d + '/' + {token!r} + '*')]\n"
+        "import ctypes\n"
+        f"_id = ctypes.CDLL(None).shmget({ctx['sysv_key']}, 0, 0)\n"
+        "print('channels seen:', _seen, 'sysv:', _id)\n")
+
+
+def _gradebook_sabotage(ctx) -> str:
+    """Every gradebook a student could guess: the main one, the template, the other students' copies."""
+    return (
+        "import glob, sqlite3\n"
+        f"_targets = {ctx['gradebooks']!r} + glob.glob('/tmp/dic-grading-*/template.db') + "
+        "glob.glob('/tmp/dic-grading-*/s-*/course/gradebook.db') + glob.glob('/tmp/*/grading/course/gradebook.db')\n"
+        "print('targets', len(_targets))\n"
+        "for _p in _targets:\n"
+        "    try:\n"
+        "        _c = sqlite3.connect(_p)\n"
+        "        _c.execute('delete from grade_cells')\n"
+        "        _c.commit()\n"
+        "        print('SABOTAGED', _p)\n"
+        "    except Exception as err:\n"
+        "        print('denied', _p, type(err).__name__)\n")
+
+
 CASES = [
     Case("reference", "the source notebooks, solutions and all", FULL, lambda f, r, s, c: write(f, s)),
     Case("untouched", "the release as handed out", ZERO, _simple({})),
@@ -346,7 +494,7 @@ CASES = [
          {**ZERO, SCALE: 1}, _shadow, notes=("extra files",)),
     Case("garbage_timestamp", "correct, timestamp.txt is garbage", FULL, _timestamp, notes=("timestamp.txt",)),
     Case("monkeypatch_checks", "wrong answers, helpers.checks functions replaced", ZERO,
-         _with_code(ALL_WRONG, "mse", PATCH_CHECKS), held=True),
+         _with_code(ALL_WRONG, "mse", PATCH_CHECKS)),
     Case("monkeypatch_hidden", "wrong answers, helpers.checks replaced via exec (scan cannot see it)", ZERO,
          _with_code(ALL_WRONG, "mse", _obfuscated(PATCH_CHECKS))),
     Case("patch_numpy_hidden", "wrong answers, numpy.allclose/isfinite replaced via exec", ZERO,
@@ -367,6 +515,35 @@ CASES = [
          _with_code(CORRECT, "mse", _daemon)),
     Case("html_injection", "correct, with HTML/markdown outputs and a markdown cell carrying script", FULL,
          _html_injection),
+    # the red team's kinds of attack on verdicts: each runs in the kernel, where no verdict is made
+    Case("session_patch", "stubs, and the kernel's Session.send turns every error into ok", ZERO,
+         _with_code(STUB, "mse", _obfuscated(SESSION_PATCH))),
+    Case("patch_during_test", "wrong answers, NumPy patched by a pre_run_cell hook and restored after", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(DURING_TEST))),
+    Case("tracer", "wrong answers, sys.settrace rewriting comparisons", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(TRACER))),
+    Case("import_machinery", "wrong answers, a meta-path finder serving a fake helpers.checks", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(IMPORT_MACHINERY))),
+    Case("builtins_import", "wrong answers, builtins.__import__ and __builtins__ replaced", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(BUILTINS))),
+    Case("fake_sys_modules", "wrong answers, fake functools and helpers.checks in sys.modules", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(FAKE_MODULES))),
+    Case("startup_file", "wrong answers, an IPython startup file planted for the next notebook", ZERO,
+         _with_code(ALL_WRONG, "mse", _obfuscated(STARTUP_FILE))),
+    Case("pth_planting", "correct, and tries to plant a .pth file in the venv", FULL,
+         _with_code(CORRECT, "mse", _obfuscated(PTH_PLANT))),
+    Case("channel_writer", "correct, leaves files in /run/lock, /dev/shm, /tmp and shared memory", FULL,
+         _with_code(CORRECT, "mse", _channel_writer)),
+    Case("channel_reader", "correct, looks for what another student left there", FULL,
+         _with_code(CORRECT, "relu", _channel_reader)),
+    Case("gradebook_sabotage", "wrong answers, tries to empty every gradebook it can find", ZERO,
+         _with_code(ALL_WRONG, "mse", lambda ctx: _obfuscated(_gradebook_sabotage(ctx)))),
+    Case("kill_all", "correct, and kill(-1), its parent and pid 1 with SIGKILL: no one else is in reach", FULL,
+         _with_code(CORRECT, "mse", KILL_ALL)),
+    Case("innocent", "docstring naming nbgrader, locals called checks and F, layer.kernel =, float64 default, "
+                     "np.seterr(all='raise')", FULL, _simple(_answers(**INNOCENT))),
+    Case("reference_answer", "relu answered by calling the course's reference relu", FULL,
+         _simple(_answers(**REFERENCE_ANSWER)), held=True),
 ]
 
 

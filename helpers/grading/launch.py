@@ -1,0 +1,100 @@
+"""Kernel launcher for grading: ``python helpers/grading/launch.py CONFIG CONNECTION_FILE [OPTIONS]``.
+
+The per-student kernel spec written by :mod:`helpers.grading.sandbox` starts this. It runs as the
+grader (trusted), reads the sandbox description the grader wrote (CONFIG, JSON), and replaces
+itself with bubblewrap running the IPython kernel:
+
+* read-only root; tmpfs over every path the grader hides (the repository, the course roots,
+  the submissions, the grading work folder, the mentor's home), with the installs the kernel
+  needs (Python, the venv, ``helpers``, the datasets) bound back read-only;
+* fresh tmpfs on ``/tmp``, ``/var/tmp``, ``/dev/shm``, ``/run/lock``; the notebook's own folder
+  and the socket folder writable, every notebook already in that folder (an earlier notebook's
+  graded copy, hidden tests restored) covered by an empty file nobody may read;
+* no network, own IPC, PID and UTS namespaces (``--unshare-all`` for a non-root mentor, whose
+  uid is mapped into a user namespace), ``--die-with-parent``, ``--new-session``; limits set with
+  ``prlimit``: address space, CPU seconds, file size, processes, no core dumps;
+* as root, bubblewrap keeps the init user namespace and the kernel becomes this job's own
+  unprivileged uid (``setpriv --no-new-privs``: every capability gone), which is given the
+  connection file and the two writable folders.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def bwrap_argv(config: dict, cwd: str, connection_file: str, extra: list[str] = ()) -> list[str]:
+    uid = config.get("uid")
+    # as root: every namespace but the user one, so that the kernel can become a real unprivileged uid
+    # (setpriv below); as anyone else: all of them, the mentor's uid mapped into a user namespace
+    unshare = ["--unshare-all"] if uid is None else ["--unshare-ipc", "--unshare-pid", "--unshare-net",
+                                                      "--unshare-uts", "--unshare-cgroup-try"]
+    argv = [config["bwrap"], *unshare, "--die-with-parent", "--new-session",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    tmpfs = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock", *config["hide"]]
+    for path in tmpfs:
+        if os.path.isdir(path) and not os.path.islink(path):
+            argv += ["--size", str(config["tmpfs_bytes"]), "--tmpfs", path]
+    binds = [("--ro-bind", p) for p in config["expose"] if os.path.exists(p)]
+    binds += [("--bind", p) for p in config["writable"] if os.path.isdir(p)]
+    binds += [("--bind", cwd)]
+    # the folders bubblewrap creates on a tmpfs to mount onto are 0700: open the way to each bind
+    covered = [p for p in tmpfs if os.path.isdir(p) and not os.path.islink(p)]
+    parents = set()
+    for _, path in binds:
+        parent = os.path.dirname(path)
+        while parent not in ("/", "") and parent not in covered:
+            if any(parent.startswith(c.rstrip("/") + "/") for c in covered):
+                parents.add(parent)
+            parent = os.path.dirname(parent)
+    for parent in sorted(parents, key=lambda p: (p.count("/"), p)):
+        argv += ["--perms", "0755", "--dir", parent]
+    for flag, path in sorted(set(binds), key=lambda b: (b[1].count("/"), b[1])):
+        argv += [flag, path, path]
+    for private, shared in config.get("locks", []):
+        if os.path.isfile(private) and os.path.isfile(shared):
+            argv += ["--bind", private, shared]
+    for name in sorted(os.listdir(cwd)):
+        path = os.path.join(cwd, name)
+        if name.endswith(".ipynb") and os.path.isfile(path) and not os.path.islink(path):
+            argv += ["--ro-bind", config["blank"], path]
+    home = "/tmp/home"
+    argv += ["--unsetenv", "JPY_PARENT_PID",  # pid 1 of its namespace is its parent: --die-with-parent instead
+             "--perms", "0777", "--dir", home, "--setenv", "HOME", home, "--setenv", "TMPDIR", "/tmp",
+             "--setenv", "IPYTHONDIR", f"{home}/.ipython", "--setenv", "MPLCONFIGDIR", f"{home}/.mpl",
+             "--setenv", "JUPYTER_RUNTIME_DIR", f"{home}/runtime", "--chdir", cwd]
+    limits = config["limits"]
+    argv.append("--")
+    if uid is not None:  # drops every capability with root: the kernel is an ordinary user from here on
+        argv += [config["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+    argv += [config["prlimit"], f"--as={limits['memory']}", f"--cpu={limits['cpu']}",
+             f"--fsize={limits['file_size']}", "--core=0"]
+    if config.get("uid") is not None:
+        argv.append(f"--nproc={limits['nproc']}")
+    argv += ["--", config["python"], "-m", "ipykernel_launcher", "-f", connection_file,
+             "--IPKernelApp.ignore_cwd=True", "--HistoryManager.hist_file=:memory:",
+             *[a for a in extra if a.startswith("--") and "=" in a]]
+    return argv
+
+
+def main(argv=None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2:
+        raise SystemExit("usage: python -m helpers.grading.launch CONFIG CONNECTION_FILE [--Kernel.option=value ...]")
+    with open(argv[0]) as f:
+        config = json.load(f)
+    connection_file, cwd = os.path.abspath(argv[1]), os.getcwd()
+    uid = config.get("uid")
+    if uid is not None:  # the kernel's own uid may read its connection file and write its folders
+        os.chown(connection_file, uid, uid)
+        for folder in [*config["writable"], cwd]:
+            os.chown(folder, uid, uid)
+        for private, _ in config.get("locks", []):
+            os.chown(private, uid, uid)
+    command = bwrap_argv(config, cwd, connection_file, argv[2:])
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
