@@ -330,3 +330,27 @@ def test_mentee_bundle_holds_no_hidden_case(course, tmp_path):
     run = subprocess.run([sys.executable, "-c", probe, str(out)], cwd=out, env=env, capture_output=True, text=True)
     assert run.returncode == 0 and "refused: hidden cases are graded by your mentor" in run.stdout, run.stderr[-2000:]
     assert "[1, 2]" not in strip_hidden("def f(hidden):\n    if hidden:\n        return [1, 2]\n")
+
+
+def test_dataset_files_are_readable_by_the_sandboxed_kernels(tmp_path, monkeypatch):
+    """The kernels run as another uid: a manifest left 0600 by an atomic write hid MNIST from them."""
+    from helpers.data._files import MANIFEST, atomic_write_text
+    from helpers.grading.sandbox import open_data_permissions
+
+    monkeypatch.setenv("DIC_DATA", str(tmp_path))
+    tmp_path.chmod(0o755)
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "mnist" / MANIFEST, "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "mnist" / MANIFEST).stat().st_mode) == 0o644
+    (tmp_path / "mnist" / MANIFEST).chmod(0o600)          # as an older provisioning left it
+    (tmp_path / "fashion").mkdir(mode=0o700)
+    (tmp_path / "fashion" / "x.npy").write_bytes(b"")
+    (tmp_path / "fashion" / "x.npy").chmod(0o600)
+    assert open_data_permissions(log=lambda *a: None) == 3
+    for path in ("mnist/" + MANIFEST, "fashion/x.npy"):
+        assert (tmp_path / path).stat().st_mode & 0o004, path
+    assert (tmp_path / "fashion").stat().st_mode & 0o005 == 0o005
+    assert open_data_permissions(log=lambda *a: None) == 0

@@ -117,9 +117,14 @@ def verify(folder: Path, name: str, deep: bool | None = None) -> dict:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename; the file gets the mode a plain open() would give
+    (mkstemp's 0600 would hide the manifests from the grading sandbox's kernels, another uid)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    umask = os.umask(0o022)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

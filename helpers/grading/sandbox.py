@@ -22,12 +22,13 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,7 +85,7 @@ class Plan:
 
 def _env(home: Path, runtime: Path | None = None) -> dict[str, str]:
     """The environment of nbgrader (and, through it, of the kernel): quick profile, one thread."""
-    from helpers.data import data_root
+    from helpers.data import MANIFEST, data_root
 
     venv_bin = str(Path(sys.executable).parent)
     return {
@@ -109,7 +110,7 @@ def _hides(course, work: Path, extra: list[Path]) -> list[str]:
 
 
 def _exposes() -> list[str]:
-    from helpers.data import data_root
+    from helpers.data import MANIFEST, data_root
 
     paths = [Path(sys.base_prefix), Path(sys.prefix), HELPERS, data_root()]
     return sorted({str(p.resolve()) for p in paths if p.exists()})
@@ -121,23 +122,27 @@ def open_data_permissions(log=print) -> int:
     Only folders are checked one by one (tens of thousands of image files would take seconds);
     the files of a folder that had to be opened are opened too.
     """
-    from helpers.data import data_root
+    from helpers.data import MANIFEST, data_root
 
     root, changed = data_root(), 0
     if not root.is_dir():
         return 0
+    def open_file(path: str) -> int:
+        fst = os.lstat(path)
+        if stat.S_ISREG(fst.st_mode) and fst.st_mode & 0o004 == 0 and fst.st_uid == os.getuid():
+            os.chmod(path, fst.st_mode | 0o004)
+            return 1
+        return 0
+
     for dirpath, _, filenames in os.walk(root):
         st = os.lstat(dirpath)
         if st.st_mode & 0o005 == 0o005 or st.st_uid != os.getuid():
+            if MANIFEST in filenames:   # written by an older atomic write (mode 0600): every dataset reads it
+                changed += open_file(os.path.join(dirpath, MANIFEST))
             continue
         os.chmod(dirpath, st.st_mode | 0o005)
         changed += 1
-        for name in filenames:
-            path = os.path.join(dirpath, name)
-            fst = os.lstat(path)
-            if not os.path.islink(path) and fst.st_mode & 0o004 == 0 and fst.st_uid == os.getuid():
-                os.chmod(path, fst.st_mode | 0o004)
-                changed += 1
+        changed += sum(open_file(os.path.join(dirpath, name)) for name in filenames)
     if changed:
         log(f"made {changed} dataset paths under {root} readable for the sandboxed kernels")
     return changed
@@ -195,7 +200,7 @@ def _probe(p: Plan, config: dict, probe: Path, uid: int | None):
 
 
 def _config(p: Plan, limits: Limits, private: Path, uid: int | None) -> dict:
-    from helpers.data import data_root
+    from helpers.data import MANIFEST, data_root
 
     locks = []
     root = data_root()
@@ -421,4 +426,5 @@ def _tail(path: Path, size: int = 64 << 10) -> str:
         return f.read().decode(errors="replace")
 
 
-__all__ = ["Limits", "Plan", "Run", "SandboxUnavailable", "plan", "run_autograde", "kill_uid", "asdict"]
+__all__ = ["Limits", "Plan", "Run", "SandboxUnavailable", "plan", "run_autograde", "kill_uid", "lease_uids",
+           "open_data_permissions"]
