@@ -84,6 +84,15 @@ class Tolerance:
             return abs(math.log10(b / a)) <= self.orders
         return abs(new - committed) <= max(self.abs, self.rel * abs(committed)) + 1e-12  # the bound itself is in
 
+    def used(self, committed, new) -> float | None:
+        """The share of an ``abs``/``rel`` tolerance a move spends (1.0 = at the bound); None otherwise."""
+        if not self.compared or self.exact or self.orders is not None:
+            return None
+        if not isinstance(committed, float) or not isinstance(new, float) or math.isnan(committed + new):
+            return None
+        bound = max(self.abs, self.rel * abs(committed))
+        return abs(new - committed) / bound if bound > 0 else None
+
 
 @dataclass(frozen=True)
 class Declared:
@@ -171,8 +180,12 @@ def parse_lines(text: str) -> tuple[dict, dict]:
     return metrics, specs
 
 
-def compare(committed: dict, new: dict, specs: dict, where: str = "") -> list[str]:
-    """One message per metric that moved beyond its tolerance (or appeared / disappeared)."""
+def compare(committed: dict, new: dict, specs: dict, where: str = "", spent: list | None = None) -> list[str]:
+    """One message per metric that moved beyond its tolerance (or appeared / disappeared).
+
+    With ``spent``, each compared metric with an ``abs``/``rel`` tolerance appends
+    ``(share of the tolerance used, message)`` to it: how close the run came to failing.
+    """
     problems = []
     prefix = f"{where}: " if where else ""
     for name in sorted(set(committed) | set(new)):
@@ -186,7 +199,10 @@ def compare(committed: dict, new: dict, specs: dict, where: str = "") -> list[st
             a, b = committed[name], new[name]
         elif not tol.exact:
             a, b = float(a), float(b)
+        message = f"{prefix}metric {name!r}: committed {committed[name]!r}, now {new[name]!r}, tolerance {tol.spec}"
         if not tol.holds(a, b):
-            problems.append(f"{prefix}metric {name!r}: committed {committed[name]!r}, now {new[name]!r}, "
-                            f"tolerance {tol.spec}")
+            problems.append(message)
+        share = tol.used(a, b)
+        if spent is not None and share is not None:
+            spent.append((share, message))
     return problems

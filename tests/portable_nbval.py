@@ -18,7 +18,8 @@ next. This plugin changes what nbval compares, and nothing else:
    loss: there every number is masked, integers too, and the text around them stays exact.
 
 Images are not compared (nbval's default). The summary counts how many cells were compared
-exactly, with masked decimals, and by metrics.
+exactly, with masked decimals, and by metrics, and lists the metrics that used at least half
+of their tolerance: the ones another CPU may push over.
 """
 from __future__ import annotations
 
@@ -28,11 +29,13 @@ from collections import Counter
 from helpers import metrics
 
 VARY_TAG = "numbers-vary"
+NEAR = 0.5   # the summary lists metrics that moved by at least this share of their tolerance
 INTEGER = re.compile(r"(?<![\w.<])[-+]?\d[\d,]*(?![\w])")
 DECIMAL = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE][-+]?\d))(?:[eE][-+]?\d+)?(?![\d.])"
                      r"|(?<![\w.])[-+]?(?:nan|inf)(?![\w.])")
 SPACES = re.compile(r"[ \t]+")
 _counts: Counter = Counter()
+_spent: list = []   # (share of its tolerance a metric used, message), for the summary
 
 
 def mask(text: str, integers: bool = False) -> str:
@@ -88,7 +91,9 @@ def pytest_configure(config):
             (old, _), (new, specs) = _metrics(ref), _metrics(test)
             where = self.fspath.relto(self.config.rootdir) or str(self.fspath)
             try:
-                problems = metrics.compare(old, new, specs, where=f"{where} cell {self.cell_num}")
+                spent = []
+                problems = metrics.compare(old, new, specs, where=f"{where} cell {self.cell_num}", spent=spent)
+                self.user_properties.extend(("nbval_spent", item) for item in spent)
             except ValueError as err:
                 problems = [str(err)]
             if problems:
@@ -104,6 +109,8 @@ def pytest_runtest_logreport(report):
         for key, value in report.user_properties:
             if key == "nbval_compare":
                 _counts[value] += 1
+            elif key == "nbval_spent":
+                _spent.append(tuple(value))
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -112,4 +119,9 @@ def pytest_terminal_summary(terminalreporter):
         parts = ", ".join(f"{n} {kind}" for kind, n in sorted(_counts.items()))
         terminalreporter.section("nbval comparisons (code cells)")
         terminalreporter.write_line(f"{total} cells compared: {parts}")
+    close = sorted((s for s in _spent if s[0] >= NEAR), reverse=True)
+    if close:
+        terminalreporter.section(f"metrics that used >= {NEAR:.0%} of their tolerance")
+        for share, message in close[:20]:
+            terminalreporter.write_line(f"{share:6.0%}  {message}")
 

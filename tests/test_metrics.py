@@ -51,6 +51,21 @@ def test_compare_names_notebook_metric_values_and_tolerance():
     assert metrics.compare({"e": "4.1e-09"}, {"e": "9.0e-09"}, {"e": "orders=1,floor=1e-12"}) == []
 
 
+def test_compare_reports_the_share_of_each_tolerance_used():
+    spent = []
+    problems = metrics.compare({"val_acc": 0.80, "loss": 2.0, "err": "1e-9", "n": 3},
+                               {"val_acc": 0.815, "loss": 2.0, "err": "9e-9", "n": 3},
+                               {"val_acc": "abs=0.02", "loss": "rel=0.05,abs=0.01", "err": "orders=1,floor=1e-12",
+                                "n": "exact"}, where="w.ipynb", spent=spent)
+    assert problems == []
+    shares = {message.split("'")[1]: share for share, message in spent}
+    assert set(shares) == {"val_acc", "loss"}                     # orders and exact have no share to spend
+    assert shares["val_acc"] == pytest.approx(0.75) and shares["loss"] == 0.0
+    assert Tolerance(abs=0.02).used(0.5, 0.54) == pytest.approx(2.0)   # beyond the bound: more than 1
+    assert Tolerance(rel=0.1).used(2.0, 2.1) == pytest.approx(0.5)
+    assert Tolerance(abs=0.02).used(0.5, float("nan")) is None and Tolerance().used(1.0, 1.0) is None
+
+
 def test_parse_lines_reads_what_report_prints(capsys):
     from helpers import config
 
