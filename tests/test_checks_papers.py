@@ -187,6 +187,15 @@ def _block(kind, *, shortcut=True, expansion=None, **variant):
     return Block
 
 
+class _ExtraInLastStages(_block("basic")):
+    """Right on every case the check builds, one parameter too many where ResNet-18 has 256+ channels."""
+
+    def __init__(self, c_in, width, stride=1):
+        super().__init__(c_in, width, stride)
+        if c_in >= 256:
+            self.extra = torch.nn.Parameter(torch.zeros(1))
+
+
 WRONG = [
     Wrong("check_alexnet_layer", _alexnet(groups=False), "groups ignored"),
     Wrong("check_alexnet_layer", _alexnet(pool=(2, 2)), "pooling 2/2"),
@@ -227,6 +236,7 @@ WRONG = [
           public_passes=True),
     Wrong("check_basic_block", _block("basic", proj_when="always"), "an identity shortcut"),
     Wrong("check_basic_block", _block("basic", bias=True), "no bias"),
+    Wrong("check_basic_block", _ExtraInLastStages, "ResNet-18 built from your BasicBlock", public_passes=True),
     Wrong("check_basic_block", _block("basic", relu_before_add=True), "last ReLU comes after the addition"),
     Wrong("check_basic_block", _block("basic", bn_after_relu=True), "BatchNorm goes right after"),
     Wrong("check_bottleneck", _block("bottleneck", shortcut=False), "shortcut is missing"),

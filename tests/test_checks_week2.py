@@ -208,6 +208,23 @@ _ds_first_item = _dataset(lambda self, i: _item(self, 0))
 _ds_transform_twice = _dataset(lambda self, i: (_item(self, i)[0] if self.transform is None else
                                                 self.transform(self.transform(self.images[i])), int(self.labels[i])))
 _ds_assert = _dataset(_item, check=False)
+
+
+def _item_ran_twice(self, i):
+    if self.transform is not None:
+        self.transform(self.images[i])          # a result thrown away: the transform still ran
+    return _item(self, i)
+
+
+def _item_cached(self, i):
+    cache = self.__dict__.setdefault("cache", {})
+    if i not in cache:
+        cache[i] = _item(self, i)
+    return cache[i]
+
+
+_ds_ran_twice = _dataset(_item_ran_twice)
+_ds_cached = _dataset(_item_cached)
 _ds_tensor_label = _dataset(lambda self, i: (_item(self, i)[0], torch.as_tensor(np.asarray(self.labels[i]))))
 
 
@@ -606,6 +623,8 @@ WRONG = [
     Wrong("check_array_dataset", _ds_len_minus_one, "off by one"),
     Wrong("check_array_dataset", _ds_no_transform, "transform was not applied"),
     Wrong("check_array_dataset", _ds_eager, "while the dataset was built"),
+    Wrong("check_array_dataset", _ds_ran_twice, "ran twice for one read"),
+    Wrong("check_array_dataset", _ds_cached, "kept from the first read"),
     Wrong("check_array_dataset", _ds_float_label, "should be an int"),
     Wrong("check_array_dataset", _ds_no_check, "raise ValueError naming both lengths"),
     Wrong("check_array_dataset", _DatasetAssert, "raised AssertionError: raise ValueError"),

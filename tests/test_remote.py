@@ -216,3 +216,49 @@ def test_classes_answer_is_subclass_and_a_check_can_ask_for_its_own_process(kern
     core.local_only(torch.nn.Linear(1, 1), "local objects are fine")
     with pytest.raises(remote.NotRemotable, match="steps the parameters"):
         core.local_only(found["Opt"], "steps the parameters")
+
+
+def test_a_deep_copy_of_the_students_object_is_made_in_the_kernel(kernel):
+    """The paper checks load the reference's weights into a deep copy of the student's block: the copy is
+    made in the kernel (a new handle); a shallow copy or a pickle would need the object here and sends
+    the cell to the kernel instead."""
+    import copy
+    import pickle
+
+    ns, r = kernel
+    student(ns, "import torch\nblock = torch.nn.Linear(2, 2)\n")
+    block = r.fetch(["block"])["block"]
+    twin = copy.deepcopy(block).double()
+    assert isinstance(twin, remote.Handle) and twin._id != block._id
+    twin.load_state_dict({"weight": torch.eye(2, dtype=torch.float64), "bias": torch.zeros(2)}, strict=False)
+    assert torch.equal(twin(torch.tensor([[1.0, 2.0]], dtype=torch.float64)), torch.tensor([[1.0, 2.0]]).double())
+    assert ns["block"].weight.dtype == torch.float32 and not torch.equal(ns["block"].weight, torch.eye(2))
+    for attempt in (copy.copy, pickle.dumps):
+        with pytest.raises(remote.NotRemotable, match="grader's process"):
+            attempt(block)
+
+
+@pytest.mark.parametrize("pool, ok", [("(3, 2)", True), ("(2, 2)", False)])
+def test_a_paper_check_judged_from_outside_passes_the_block_and_names_the_mistake(kernel, pool, ok):
+    ns, r = kernel
+    student(ns, "from helpers.checks.papers import _alex\n"
+                "def alexnet_layer(c_in, c_out, *, kernel, stride, padding, groups, lrn, pool):\n"
+                f"    return _alex(c_in, c_out, kernel, stride, padding, groups, lrn, pool, pool_args={pool})\n")
+    outputs, error = run("papers.check_alexnet_layer(alexnet_layer)", ["from helpers.checks import papers"], r)
+    if ok:
+        assert error is None, error
+    else:
+        assert error["ename"] == "CheckFailure" and "overlapping 3x3 windows" in error["evalue"], error
+
+
+def test_the_students_own_object_as_an_argument_stays_in_the_kernel(kernel):
+    """A visible test passing the student's module (a handle) to the student's function: its in-place
+    changes are the kernel's own, nothing is copied back onto the handle (week3/03 failed here)."""
+    ns, r = kernel
+    student(ns, "import torch\nblock = torch.nn.Sequential(torch.nn.ReLU())\n"
+                "def tag(model, x):\n    model.seen = int(x.sum())\n    return x * 2\n")
+    found = r.fetch(["block", "tag"])
+    assert torch.equal(found["tag"](found["block"], torch.ones(3)), torch.full((3,), 2.0))
+    assert ns["block"].seen == 3
+    cell = "assert int(tag(block, torch.ones(2)).sum()) == 4 and block.seen == 2"
+    assert run(cell, ["import torch"], r) == ([], None)

@@ -21,7 +21,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailure", "as_array", "as_scalar", "expect", "close", "same", "compare", "unchanged",
-    "call", "not_implemented_guard", "returns_tuple", "forbidden", "isolated", "is_subclass", "local_only",
+    "call", "not_implemented_guard", "returns_tuple", "forbidden", "isolated", "is_subclass", "is_remote", "local_only",
     "check_param_count", "check_output_shape",
 ]
 
@@ -174,6 +174,11 @@ def is_subclass(cls, base) -> bool:
     if isinstance(names, list):
         return f"{base.__module__}.{base.__qualname__}" in names
     return isinstance(cls, type) and issubclass(cls, base)
+
+
+def is_remote(obj) -> bool:
+    """Whether ``obj`` is the student's object living in their kernel while the grader judges the cell."""
+    return callable(getattr(obj, "_grading_local_only", None))
 
 
 def local_only(obj, why: str) -> None:

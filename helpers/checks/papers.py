@@ -33,7 +33,7 @@ _res = importlib.import_module("helpers.models.resnet")       # functions of the
 _vggmod = importlib.import_module("helpers.models.vgg")
 _xc = importlib.import_module("helpers.models.xception")
 
-from .core import CheckFailure, call, check_param_count, expect, isolated
+from .core import CheckFailure, call, check_param_count, expect, is_remote, isolated
 
 __all__ = [
     "check_alexnet_layer", "check_vgg_features", "check_inception", "check_inception_aux",
@@ -55,12 +55,18 @@ def _build(factory, what: str, hint: str) -> nn.Module:
     return module
 
 
-def _units(module: nn.Module) -> list[list[torch.Tensor]]:
-    """The module's tensors (parameters, then buffers, per layer) in registration order, grouped in
+def _named(module: nn.Module, recurse: bool = True, prefix: str = "") -> list[tuple[str, torch.Tensor]]:
+    """(state-dict name, tensor) of the module's parameters, then its buffers."""
+    own = list(module.named_parameters(recurse=recurse)) + list(module.named_buffers(recurse=recurse))
+    return [(f"{prefix}.{name}" if prefix else name, t) for name, t in own]
+
+
+def _units(module: nn.Module) -> list[list[tuple[str, torch.Tensor]]]:
+    """The module's named tensors (parameters, then buffers, per layer) in registration order, grouped in
     units: a layer with weights, plus the normalisation layers right after it (a conv and its BN)."""
     units = []
-    for m in module.modules():
-        own = list(m.parameters(recurse=False)) + list(m.buffers(recurse=False))
+    for prefix, m in module.named_modules():
+        own = _named(m, recurse=False, prefix=prefix)
         if not own:
             continue
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and units:
@@ -71,15 +77,15 @@ def _units(module: nn.Module) -> list[list[torch.Tensor]]:
 
 
 def _pairings(src: nn.Module, dst: nn.Module, limit: int = 24):
-    """Candidate lists of (source tensor, destination tensor) pairs, most likely first: registration
+    """Candidate lists of (source, destination) pairs of named tensors, most likely first: registration
     order when the shapes agree; then unit by unit (a layer and its BatchNorm), source units matched
     with destination units of the same shapes (a shortcut defined before the convolutions), every
     order of units that share their shapes (a bottleneck's conv3 and projection), up to ``limit``."""
-    a, b = list(src.parameters()) + list(src.buffers()), list(dst.parameters()) + list(dst.buffers())
-    if len(a) == len(b) and all(x.shape == y.shape for x, y in zip(a, b)):
+    a, b = _named(src), _named(dst)
+    if len(a) == len(b) and all(x.shape == y.shape for (_, x), (_, y) in zip(a, b)):
         yield list(zip(a, b))
     su, du = _units(src), _units(dst)
-    key = lambda u: tuple(tuple(t.shape) for t in u)  # noqa: E731
+    key = lambda u: tuple(tuple(t.shape) for _, t in u)  # noqa: E731
     groups = {}
     for u in du:
         groups.setdefault(key(u), []).append(u)
@@ -143,12 +149,18 @@ def _same_weights(src: nn.Module, dst: nn.Module) -> nn.Module | None:
 
 
 def _with_weights(src: nn.Module, dst: nn.Module):
-    """Float64 copies of ``dst`` holding ``src``'s weights, one per candidate pairing."""
+    """Float64 copies of ``dst`` holding ``src``'s weights, one per candidate pairing. Where ``dst`` is the
+    student's block in the kernel (a grader judging the cell from outside), the copy is made there and the
+    weights go in by name, through ``load_state_dict``."""
     dst = copy.deepcopy(dst).double()
+    remote = is_remote(dst)
     for pairs in _pairings(src, dst):
-        with torch.no_grad():
-            for a, b in pairs:
-                b.copy_(a)
+        if remote:
+            dst.load_state_dict({name: a.detach() for (_, a), (name, _) in pairs}, strict=False)
+        else:
+            with torch.no_grad():
+                for (_, a), (_, b) in pairs:
+                    b.copy_(a)
         yield dst
 
 
@@ -631,20 +643,36 @@ def _check_block(Block, kind, cases, hint):
 
 
 def _in_resnet(Block, depth, expected, what):
-    """Plug the student's block class into helpers.models.ResNet (Table 1) and count its parameters."""
+    """Plug the student's block class into helpers.models.ResNet (Table 1) and count its parameters:
+    the network is laid out with stand-ins that record each block's (c_in, width, stride), and one
+    block of the student's per distinct configuration is built and counted (so this works also when
+    the class lives in the student's kernel and only its instances' tensors come back)."""
     expansion = getattr(Block, "expansion", None)
     expect(expansion == _res.TABLE1[depth][0].expansion,
            f"{what}.expansion should be {_res.TABLE1[depth][0].expansion} (output channels = expansion * width)")
+    layout = []
 
-    class Plugged(Block):
-        def __init__(self, c_in, width, stride=1, **_):
-            super().__init__(c_in, width, stride=stride)
+    def stand_in(c_in, width, stride=1, **_):
+        layout.append((c_in, width, stride))
+        return nn.Identity()
 
-    Plugged.__name__ = Block.__name__
+    stand_in.expansion = expansion
     with torch.device("meta"):
-        model = call(lambda: _res.ResNet(Plugged, _res.TABLE1[depth][1]), hint=f"building ResNet-{depth} from {what}")
-    check_param_count(model, expected, f"ResNet-{depth} built from your {what} (Table 1) should have "
-                                       f"{expected:,} parameters, as torchvision's")
+        skeleton = _res.ResNet(stand_in, _res.TABLE1[depth][1])
+    per_block = {}
+    for c_in, width, stride in dict.fromkeys(layout):
+        label = f"{what}({c_in}, {width}, stride={stride})"
+        per_block[c_in, width, stride] = _n(_build(lambda: Block(c_in, width, stride=stride), label,
+                                                   f"building ResNet-{depth} from {what}"))
+    stage_of = [i for i, n in enumerate(_res.TABLE1[depth][1]) for _ in range(n)]   # layout is in stage order
+    stages: dict[str, int] = {}
+    for config, i in zip(layout, stage_of):
+        stages[f"conv{i + 2}_x"] = stages.get(f"conv{i + 2}_x", 0) + per_block[config]
+    total = _n(skeleton) + sum(stages.values())
+    if total != expected:
+        parts = ", ".join(f"{name}: {n:,}" for name, n in stages.items())
+        raise CheckFailure(f"ResNet-{depth} built from your {what} (Table 1) has {total:,} parameters, expected "
+                           f"{expected:,} ({total - expected:+,}) as torchvision's; blocks per stage: {parts}")
 
 
 RESNET18_PARAMS, RESNET50_PARAMS = 11_689_512, 25_557_032

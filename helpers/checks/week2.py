@@ -450,14 +450,16 @@ DATASET_HINT = ("class ArrayDataset(Dataset): __init__ checks len(images) == len
 
 
 class _CountingTransform:
-    """A transform that records how often it ran and marks its output (2 * x + 1, as float)."""
+    """A transform that records how often it ran and marks its output with that count: its k-th call
+    returns 2 * x + k (as float). The count shows in what the dataset returns, so it is seen also where
+    the dataset lives in another process (a graded cell's student kernel) and only its items come back."""
 
     def __init__(self):
         self.calls = 0
 
     def __call__(self, x):
         self.calls += 1
-        return torch.as_tensor(np.asarray(x), dtype=torch.float32) * 2 + 1
+        return torch.as_tensor(np.asarray(x), dtype=torch.float32) * 2 + self.calls
 
 
 def _dataset_cases(hidden: bool):
@@ -508,16 +510,20 @@ def check_array_dataset(ArrayDataset, hidden: bool = False) -> None:
                "it in __getitem__, to the item being read, so random augmentations are drawn anew each time and "
                "nothing is converted twice")
         i = n - 1
-        x, label = returns_tuple(call(ds.__getitem__, i, hint=DATASET_HINT), 2, "(image, label)", ds.__getitem__)
         raw = np.asarray(images[i], dtype=np.float64)
-        compare(as_array(x, f"dataset[{i}]'s image with a transform"), raw * 2 + 1,
-                f"dataset[{i}]'s image with a transform", "return transform(images[i]) when a transform was given",
-                [(raw, "the transform was not applied: return self.transform(self.images[i]) when it is not None"),
-                 ((raw * 2 + 1) * 2 + 1, "the transform was applied twice")])
-        expect(_label_value(label, f"dataset[{i}] with a transform") == int(labels[i]),
-               "the label changed: the transform applies to the image only")
-        expect(transform.calls == 1, f"reading one item ran the transform {transform.calls} times: call it once, "
-                                     "on that item's image")
+        for read in (1, 2):  # the k-th run of the transform adds k: each read must run it exactly once
+            x, label = returns_tuple(call(ds.__getitem__, i, hint=DATASET_HINT), 2, "(image, label)",
+                                     ds.__getitem__)
+            compare(as_array(x, f"dataset[{i}]'s image with a transform"), raw * 2 + read,
+                    f"dataset[{i}]'s image with a transform (read {read})",
+                    "return transform(images[i]) when a transform was given, computed anew on every read",
+                    [(raw, "the transform was not applied: return self.transform(self.images[i]) when it is not None"),
+                     ((raw * 2 + read) * 2 + read + 1, "the transform was applied twice, to its own output"),
+                     (raw * 2 + read + 1, "the transform ran twice for one read: call it once, on that item's image"),
+                     *([(raw * 2 + 1, "the transform's result was kept from the first read: call it in __getitem__ on "
+                                      "every read, so random augmentations are drawn anew each time")] if read > 1 else [])])
+            expect(_label_value(label, f"dataset[{i}] with a transform") == int(labels[i]),
+                   "the label changed: the transform applies to the image only")
         if n > 1 and not isinstance(images, list):  # the default collate stacks equal-sized items
             loader = torch.utils.data.DataLoader(ArrayDataset(images, labels), batch_size=n)
             xb, yb = call(next, iter(loader), hint="a DataLoader could not batch your items")

@@ -871,16 +871,30 @@ LENET_SHAPES = OrderedDict(c1=(6, 28, 28), s2=(6, 14, 14), c3=(16, 10, 10), s4=(
 LENET_PARAMS = 61_706
 
 
+class _ShapeHook:
+    """A forward hook that keeps the shape of its layer's output (one image's). A plain object of the
+    checks, so it also goes to a student's kernel when the grader judges the cell from outside; there
+    the hook the layer holds is read back after the forward pass."""
+
+    def __init__(self, name: str):
+        self.name, self.shape = name, None
+
+    def __call__(self, module, inputs, output):
+        self.shape = tuple(output.shape[1:])
+
+
 def _layer_shapes(model, x) -> dict:
-    shapes, handles = {}, []
     children = dict(model.named_children())
-    for name in LENET_SHAPES:
-        if name in children:
-            handles.append(children[name].register_forward_hook(
-                lambda m, i, o, name=name: shapes.__setitem__(name, tuple(o.shape[1:]))))
+    hooked = [(name, children[name]) for name in LENET_SHAPES if name in children]
+    handles = [layer.register_forward_hook(_ShapeHook(name)) for name, layer in hooked]
     try:
         with torch.no_grad():
             call(model, x, hint=LENET_HINT)
+        shapes = {}
+        for name, layer in hooked:   # the hook as the layer holds it (in a student's kernel: its copy there)
+            for hook in list(layer._forward_hooks.values()):
+                if getattr(hook, "name", None) == name and isinstance(getattr(hook, "shape", None), tuple):
+                    shapes[name] = hook.shape
     finally:
         for h in handles:
             h.remove()
@@ -930,7 +944,7 @@ def check_lenet5(ModifiedLeNet5, hidden: bool = False) -> None:
             expect(got == want, f"layer {name} outputs {got} per image, expected {want}{tip}. {LENET_HINT}")
         check_param_count(model, LENET_PARAMS, LENET_HINT)
         check_output_shape(model, (3, 1, 28, 28), (3, 10), LENET_HINT)
-        kinds = {type(m) for m in model.modules()}
+        kinds = {m.__class__ for m in model.modules()}   # __class__: also for the layers of a remote model
         want_pool, other_pool = (nn.MaxPool2d, nn.AvgPool2d) if pool == "max" else (nn.AvgPool2d, nn.MaxPool2d)
         expect(want_pool in kinds and other_pool not in kinds, f"pool={pool!r} should use {want_pool.__name__} in S2 and S4")
         want_act, other_act = (nn.ReLU, nn.Tanh) if act == "relu" else (nn.Tanh, nn.ReLU)

@@ -281,6 +281,10 @@ def _op(req):
         args, kwargs = _calls[req["call"]]
         target.backward(decode(req["grad"]))
         return {"post": _post(args, kwargs)}
+    if op == "deepcopy":
+        import copy
+
+        return encode(copy.deepcopy(target))
     if op == "getattr":
         return encode(getattr(target, req["name"]))
     if op == "setattr":

@@ -387,6 +387,8 @@ def _is_frame(value) -> bool:
 
 
 def _mutable(value) -> bool:
+    if type(value) is Handle:   # the student's own object: it changed where it lives, in the kernel
+        return False
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, (torch.nn.Module, torch.optim.Optimizer, torch.Generator)):
         return True
@@ -579,6 +581,18 @@ class Handle:
         def refuse(why: str):
             raise NotRemotable(why)
         return refuse
+
+    def __deepcopy__(self, memo):
+        """A deep copy made in the kernel (the paper checks load weights into a copy of the student's block)."""
+        return self._remote.value(op="deepcopy", h=self._id)
+
+    # a shallow copy or a pickle would need the student's object in this process: judged in the kernel
+    def __copy__(self):
+        raise NotRemotable("copying the student's object needs it in the grader's process")
+
+    def __reduce_ex__(self, protocol):
+        raise NotRemotable("pickling the student's object needs it in the grader's process")
+
     @property
     def __class__(self):  # isinstance(handle, nn.Module) holds for a student's module
         return _claimed_class(self._mro)
