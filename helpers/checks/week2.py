@@ -518,7 +518,7 @@ def check_array_dataset(ArrayDataset, hidden: bool = False) -> None:
                     f"dataset[{i}]'s image with a transform (read {read})",
                     "return transform(images[i]) when a transform was given, computed anew on every read",
                     [(raw, "the transform was not applied: return self.transform(self.images[i]) when it is not None"),
-                     ((raw * 2 + read) * 2 + read + 1, "the transform was applied twice, to its own output"),
+                     ((raw * 2 + 2 * read - 1) * 2 + 2 * read, "the transform was applied twice, to its own output"),
                      (raw * 2 + read + 1, "the transform ran twice for one read: call it once, on that item's image"),
                      *([(raw * 2 + 1, "the transform's result was kept from the first read: call it in __getitem__ on "
                                       "every read, so random augmentations are drawn anew each time")] if read > 1 else [])])

@@ -1,0 +1,66 @@
+"""Grade every source notebook of the course as one student: full marks expected, and where each cell is judged.
+
+    python benchmarks/regrade_course.py                    # every week with graded notebooks
+    python benchmarks/regrade_course.py week2 week3        # some weeks
+
+The week's source notebooks (solutions in place) are released and submitted as the student
+``source``, then graded with ``helpers.grading.pipeline.grade`` (bubblewrap, verdicts in the
+grader's process). The reference answers must get every point; a lost point is a bug in judging
+from outside the kernel. Prints points per week, every lost cell with its reason, the cells judged
+in the student's kernel instead (``checks.core.local_only`` or a value that cannot travel), and the
+seconds; exits 1 if a point was lost. Records go to ``benchmarks/results/grading_speed.md``.
+``make test``'s round trip does the same for the first graded notebook of each week only.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from helpers.grading.course import Course, release  # noqa: E402
+from helpers.grading.pipeline import grade  # noqa: E402
+from helpers.grading.sandbox import Limits  # noqa: E402
+
+
+def main(weeks: list[str]) -> int:
+    weeks = weeks or Course(weeks_root=ROOT).weeks()
+    with tempfile.TemporaryDirectory(prefix="dic-regrade-") as tmp:
+        base = Path(tmp)
+        course = Course(root=base / "grading", weeks_root=base / "weeks")
+        for week in weeks:
+            (course.weeks_root / week).mkdir(parents=True)
+            for notebook in sorted((ROOT / week).glob("*.ipynb")):
+                shutil.copy(notebook, course.weeks_root / week)
+        release(course, weeks, log=lambda *a: None)
+        submissions = base / "submissions"
+        for week in weeks:
+            shutil.copytree(course.source(week), submissions / "source" / week,
+                            ignore=lambda _, names: [n for n in names if not n.endswith(".ipynb")])
+        start = time.time()
+        report = grade(course, submissions, weeks, jobs=2, limits=Limits(cell_timeout=300, timeout=3600),
+                       feedback=False, stop_after_last_test=True, log=lambda *a: None)
+        seconds = time.time() - start
+    lost_any = False
+    for o in report.outcomes:
+        got, most = sum(c.score for c in o.cells), sum(c.max_score for c in o.cells)
+        print(f"{o.week}: {got:g}/{most:g}" + (f"  error: {o.error}" if o.error else "") +
+              (f"  flags: {o.flags}" if o.flags else ""))
+        for c in o.cells:
+            if c.score != c.max_score:
+                lost_any = True
+                print(f"  LOST {c.notebook} {c.grade_id} {c.score:g}/{c.max_score:g}: {c.why[:300]}")
+        for note in o.notes:
+            if "judged in the student's kernel" in note:
+                print(f"  kernel: {note}")
+        lost_any |= o.error is not None or got != most
+    print(f"{seconds:.0f} s for {len(weeks)} week(s)")
+    return 1 if lost_any else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
