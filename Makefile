@@ -8,25 +8,31 @@ LOCK := requirements.lock
 # the lock holds exact versions for the platform named in its header; elsewhere pyproject's ranges
 PLATFORM := $(shell $(PYTHON) -c 'import platform, sys; print(f"{sys.platform} {platform.machine()} cp{sys.version_info[0]}{sys.version_info[1]}")' 2>/dev/null)
 LOCKED := $(shell grep -qx '\# platform: $(PLATFORM)' $(LOCK) 2>/dev/null && echo yes)
-# another CPU, emulated on this one: oneDNN, MKL and OpenBLAS held to AVX2 kernels (make test-other-cpu)
-OTHER_CPU := ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORETYPE=Haswell
-# fixed thread count + quiet progress bars: same machine and profile -> same outputs
-export DIC_THREADS ?= 1
+# the reproducible CPU mode (helpers/reproducible.env, helpers/config.py): the same kernels and one thread,
+# so every x86-64 CPU with AVX2 prints the committed outputs byte for byte. DIC_FAST=1 switches it off
+# (faster; last digits then differ by CPU). Elsewhere (ARM, macOS) outputs run but are not compared.
+MODE_VARS := $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' helpers/reproducible.env)
+ifeq ($(shell uname -sm),Linux x86_64)
+ifeq ($(filter-out 0,$(DIC_FAST)),)
+include helpers/reproducible.env
+export $(MODE_VARS)
+endif
+endif
 export DIC_QUIET ?= 1
 export PYTHONHASHSEED := 0
 WEEKS = $(shell $(PY) -m helpers.course)
 JOBS ?= 2
 
-NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with tests/nbval_sanitize.cfg
-PLUGINS := -p tests.time_table -p tests.portable_nbval
+NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=120
+PLUGINS := -p tests.time_table -p tests.exact_nbval
 
-.PHONY: setup lock data run test test-other-cpu lab refresh bench clean help
+.PHONY: setup kernel lock data run test reproducibility lab refresh bench clean help
 help:
 	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
 	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
-	@echo "make test-other-cpu  the notebooks under nbval again, with AVX2-only kernels (another CPU)"
+	@echo "make reproducibility  every notebook again with AVX2-only kernels (another CPU): outputs that differ"
 	@echo "make lock     re-resolve pyproject.toml's dependencies into requirements.lock"
-	@echo "make lab      JupyterLab on the course with the project's kernel"
+	@echo "make lab      JupyterLab on the course with the project's kernel (reproducible mode; DIC_FAST=1 for speed)"
 	@echo "make data     provision every dataset into \$$DIC_DATA (default ./data)"
 	@echo "make refresh  re-execute notebooks in place (fresh committed outputs, quick profile)"
 	@echo "make bench    run the benchmark scripts"
@@ -41,8 +47,12 @@ else
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 endif
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (Deep into CNNs)" >/dev/null
 	@touch $(STAMP)
+	@$(MAKE) --no-print-directory kernel
+
+# the Jupyter kernel spec, with the reproducible mode's environment in it (DIC_FAST=1 make kernel: without)
+kernel:
+	$(PY) -m helpers.config install-kernel
 
 setup: $(STAMP)
 
@@ -58,14 +68,14 @@ run: data
 test: data grading-sandbox
 	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope $(PLUGINS) $(NBVAL) tests $(WEEKS)
 
-test-other-cpu: data
-	$(OTHER_CPU) DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope $(PLUGINS) $(NBVAL) $(WEEKS)
+reproducibility: data
+	DIC_PROFILE=quick $(PY) benchmarks/reproducibility.py --avx2 --jobs $(JOBS)
 
-lab: data
+lab: data kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
 
 refresh: data
-	DIC_PROFILE=quick $(PY) -m helpers.runner --inplace $(or $(NB),$(WEEKS))
+	DIC_PROFILE=quick $(PY) -m helpers.runner --inplace --jobs $(JOBS) $(or $(NB),$(WEEKS))
 
 bench: setup
 	$(PY) benchmarks/loader_speed.py

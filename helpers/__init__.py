@@ -3,7 +3,9 @@
 Modules (one job each):
     config   profile (quick|full), seeding, device pick, the metrics report
     course   the week folders (week1 ... week5_6) and their notebooks, in syllabus order
-    metrics  tolerances of the reported metrics and their comparison
+    metrics  the [metrics] line a notebook reports
+    outputs  what of an output is compared with the committed one (exactly, in the reproducible mode)
+    runner   headless execution of the notebooks (make run, make refresh)
     data     dataset registry and offline-capable provisioning
     train    the training engine: fit runs a step with callbacks; evaluate, predict,
              fit_adversarial

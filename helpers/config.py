@@ -8,16 +8,24 @@ Every notebook starts with::
 ``DIC_PROFILE=quick`` runs CPU-sized subsets (each notebook <= 60 s on a 2-core CPU);
 ``DIC_PROFILE=full`` runs the real experiment. Without the variable, ``full`` is chosen
 when CUDA or MPS is available and ``quick`` otherwise.
+
+The **reproducible CPU mode** makes every x86-64 CPU with AVX2 print the same bytes: one kernel
+path for torch (ATen's AVX2 kernels, MKL's conditional numerical reproducibility, oneDNN and
+NNPACK off), NumPy (OpenBLAS's Haswell kernels, NumPy's loops at AVX2) and one thread. Its
+load-time half is the environment in ``helpers/reproducible.env`` (the Makefile and the course's
+Jupyter kernel set it before Python starts); ``setup()`` adds the run-time half and prints which
+mode it found. ``DIC_FAST=1`` switches it off.
 """
 from __future__ import annotations
 
 import os
+import platform
 import random
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-
-from .metrics import within  # noqa: F401  (config.within(x, rel=...) in a report call)
 
 PROFILES = ("quick", "full")
 DEFAULT_SEED = 0
@@ -82,6 +90,92 @@ def quiet() -> bool:
     return any(os.environ.get(k) for k in ("CI", "DIC_QUIET")) or os.environ.get("DIC_PROGRESS") == "0"
 
 
+ENV_FILE = Path(__file__).with_name("reproducible.env")
+
+
+def reproducible_env() -> dict[str, str]:
+    """The load-time settings of the reproducible CPU mode, from ``helpers/reproducible.env``."""
+    env = {}
+    for line in ENV_FILE.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    return env
+
+
+def fast() -> bool:
+    """``DIC_FAST=1``: the reproducible CPU mode is switched off (faster; last digits differ by CPU)."""
+    return os.environ.get("DIC_FAST", "").strip() not in ("", "0")
+
+
+def mode_unavailable() -> str | None:
+    """Why the reproducible mode cannot hold on this machine, or None where it can (x86-64 Linux with AVX2)."""
+    machine = platform.machine().lower()
+    if machine not in ("x86_64", "amd64"):
+        return f"this is {sys.platform} {machine}: exact outputs are recorded on x86-64 with AVX2"
+    if sys.platform != "linux":
+        return f"this is {sys.platform}: exact outputs are recorded on Linux x86-64"
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    if " avx2" not in flags or " fma" not in flags:
+        return "this CPU has no AVX2/FMA: exact outputs are recorded on CPUs that have them"
+    return None
+
+
+def _openblas_coretypes() -> set[str]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return set()
+    return {i.get("architecture") for i in threadpool_info() if i.get("internal_api") == "openblas"}
+
+
+def mode_problems() -> list[str]:
+    """What keeps this process from the reproducible mode's kernels (empty when it is in force)."""
+    import torch
+
+    problems = [f"{name} is not {value!r}" for name, value in reproducible_env().items()
+                if os.environ.get(name) != value]
+    if torch.backends.cpu.get_cpu_capability() != "AVX2":
+        problems.append(f"ATen runs its {torch.backends.cpu.get_cpu_capability()} kernels, not AVX2")
+    if torch.backends.mkldnn.enabled or torch.backends.nnpack.enabled:
+        problems.append("oneDNN/NNPACK are on for CPU tensors")
+    if torch.get_num_threads() != 1:
+        problems.append(f"torch runs {torch.get_num_threads()} threads")
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    if __cpu_features__.get("X86_V4"):
+        problems.append("NumPy dispatches its AVX-512 loops")
+    if _openblas_coretypes() - {"Haswell"}:
+        problems.append(f"OpenBLAS runs its {'/'.join(sorted(_openblas_coretypes()))} kernels, not Haswell")
+    return problems
+
+
+def reproducible_mode(device=None) -> str:
+    """Switch on the run-time half of the reproducible CPU mode; return one line saying which mode runs.
+
+    The load-time half (``helpers/reproducible.env``) must already be in the environment: a library
+    reads it when it loads, so setting it here would be too late. Nothing is changed on a GPU run, or
+    with ``DIC_FAST=1``.
+    """
+    import torch
+
+    if device is not None and torch.device(device).type != "cpu":
+        return f"{torch.device(device).type}: outputs differ from the committed CPU outputs"
+    if fast():
+        return "fast CPU mode (DIC_FAST=1): last digits differ from the committed outputs"
+    if reason := mode_unavailable():
+        return f"CPU outputs not reproducible here ({reason})"
+    torch.backends.mkldnn.enabled = False      # oneDNN picks kernels and blockings by CPU
+    torch.backends.nnpack.enabled = False      # so does NNPACK (by cache size)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.set_num_threads(1)
+    if problems := mode_problems():
+        return ("CPU mode incomplete: " + "; ".join(problems[:3]) +
+                " (start Jupyter with `make lab`, or set helpers/reproducible.env before Python starts)")
+    return "reproducible CPU mode"
+
+
 @dataclass(frozen=True)
 class Setup:
     profile: str
@@ -97,28 +191,45 @@ class Setup:
 
 
 def setup(seed: int = DEFAULT_SEED, verbose: bool = True) -> Setup:
-    """Seed, pick the device, and print one line saying what runs where."""
+    """Seed, pick the device, switch on the reproducible CPU mode, and print one line saying what runs where."""
     import torch
 
     s = Setup(profile=profile(), device=pick_device(), seed=seed_everything(seed))
     threads = os.environ.get("DIC_THREADS")
-    if threads:  # make run/test fix this, so reruns on one machine print the same numbers
+    if threads:
         torch.set_num_threads(int(threads))
+    mode = reproducible_mode(s.device)
     if verbose:
-        print(f"profile: {s.profile} | device: {s.device.type} | seed: {s.seed} | torch {torch.__version__}")
+        print(f"profile: {s.profile} | device: {s.device.type} | seed: {s.seed} | torch {torch.__version__} | {mode}")
     return s
 
 
 def report(**metrics) -> dict:
-    """Print a notebook's key metrics, with the tolerance each is regression-tested within.
-
-    Two lines: ``[metrics] {...}`` (``make run`` collects it into its table) and
-    ``[tolerances] {...}``. A metric's tolerance comes from its kind, read from its name
-    (``*_acc`` ±0.02, ``*_loss`` 5 %, ``*_err`` one order of magnitude, ints exact; the table
-    is in ``helpers.metrics``), or is declared here: ``report(speedup=within(r, rel=0.3))``.
-    """
+    """Print a notebook's key metrics as one line, ``[metrics] {...}``: ``make run`` collects it into
+    its table, and nbval compares it exactly, like every other output (floats rounded to 4 places)."""
     from .metrics import format_report
 
-    clean, lines = format_report(metrics)
-    print("\n".join(lines))
+    clean, line = format_report(metrics)
+    print(line)
     return clean
+
+
+def install_kernel(fast_mode: bool = False) -> dict:
+    """Install the course's Jupyter kernel spec into this environment, with the mode's environment in it
+    (unless ``fast_mode``): a kernel started by JupyterLab gets the variables before Python starts."""
+    from ipykernel.kernelspec import install
+
+    env = {} if fast_mode or mode_unavailable() else reproducible_env()
+    install(prefix=sys.prefix, kernel_name="python3", display_name="Python 3 (Deep into CNNs)", env=env)
+    return env
+
+
+if __name__ == "__main__":   # python -m helpers.config install-kernel | env
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "install-kernel":
+        installed = install_kernel(fast_mode=fast())
+        print("kernel 'python3' installed:", "reproducible CPU mode" if installed else "fast CPU mode (no environment)")
+    elif command == "env":
+        print("\n".join(f"{k}={v}" for k, v in reproducible_env().items()))
+    else:
+        sys.exit("usage: python -m helpers.config install-kernel | env")

@@ -254,13 +254,19 @@ def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimi
         call(callbacks, "on_epoch_end", run)
         history.log("seconds", time.perf_counter() - start)
         if verbose:
-            print(f"{line}  ({history['seconds'][-1]:.1f}s)")
+            print(line + _clock(history))
         if run.stop:
             if verbose and run.stop_reason:
                 print(run.stop_reason)
             break
     call(callbacks, "on_fit_end", run)
     return history
+
+
+def _clock(history: History) -> str:
+    """The epoch's wall-clock seconds for the epoch line, where a person watches (not in quiet runs, whose
+    outputs are committed and compared exactly: seconds never repeat; ``history["seconds"]`` keeps them)."""
+    return "" if quiet() else f"  ({history['seconds'][-1]:.1f}s)"
 
 
 def fit_adversarial(generator: nn.Module, discriminator: nn.Module, loader, g_optimizer, d_optimizer, *,
@@ -300,5 +306,5 @@ def fit_adversarial(generator: nn.Module, discriminator: nn.Module, loader, g_op
         line = "  |  ".join(_epoch_part(history, part, meter.means()) for part, meter in meters.items())
         history.log("seconds", time.perf_counter() - start)
         if verbose:
-            print(f"epoch {epoch:2d}  {line}  ({history['seconds'][-1]:.1f}s)")
+            print(f"epoch {epoch:2d}  {line}" + _clock(history))
     return history

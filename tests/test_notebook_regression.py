@@ -1,7 +1,7 @@
 """The notebook regression tests bite: helpers broken on purpose make nbval fail.
 
-`make test` runs nbval over every notebook (tests/portable_nbval.py: text and integers
-exact, metrics within their tolerances). Here single notebooks run under nbval with a
+`make test` runs nbval over every notebook (tests/exact_nbval.py: every output compared
+exactly, in the reproducible CPU mode). Here single notebooks run under nbval with a
 helper broken on purpose, the way a careless edit would break it, and each run must fail
 where the broken result shows. Four breakages:
 
@@ -63,8 +63,8 @@ def run_nbval(notebook: Path, extra_path: Path | None = None) -> subprocess.Comp
     env = dict(os.environ, DIC_PROFILE="quick", DIC_QUIET="1", DIC_THREADS="1", DIC_DATA=str(data_root()))
     if extra_path is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")])
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.portable_nbval", "-q",
-           "--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(ROOT / "tests/nbval_sanitize.cfg"),
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.exact_nbval", "-q",
+           "--nbval", "--nbval-current-env",
            "-c", os.devnull, "--rootdir", str(ROOT), str(notebook)]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 

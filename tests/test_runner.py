@@ -34,12 +34,31 @@ def test_inplace_refreshes_outputs_only_on_success(tmp_path):
     assert nbformat.read(bad, as_version=4).cells[0].outputs == []  # the source is left as it was
 
 
-def test_runner_says_when_metrics_moved_beyond_tolerance(tmp_path, capsys, monkeypatch):
+def test_runner_counts_outputs_that_differ_from_the_committed_ones(tmp_path, monkeypatch):
     monkeypatch.setenv("DIC_PROFILE", "quick")
-    path = write(tmp_path / "drift.ipynb", "from helpers import config", "config.report(test_acc=0.91, steps=3)")
+    monkeypatch.delenv("DIC_FAST", raising=False)
+    path = write(tmp_path / "drift.ipynb", "from helpers import config", "_ = config.report(test_acc=0.91, steps=3)",
+                 "print('same')")
     nb = nbformat.read(path, as_version=4)
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text='[metrics] {"test_acc": 0.5, "steps": 3}\n')]
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="same\n")]
     nbformat.write(nb, path)
     row = runner.execute(path, timeout=60)
     assert row["error"] is None and row["metrics"] == {"test_acc": 0.91, "steps": 3}
-    assert row["drift"] == ["metric 'test_acc': committed 0.5, now 0.91, tolerance abs=0.02"]
+    assert row["drift"] == ["metric 'test_acc': committed 0.5, now 0.91"]
+    if runner.compared() is None:
+        assert row["differs"] == ["code cell 1 output 0 (stream:stdout): committed '[metrics] {\"test_acc\": 0.5, "
+                                  "\"steps\": 3}', now '[metrics] {\"test_acc\": 0.91, \"steps\": 3}'"]
+    monkeypatch.setenv("DIC_FAST", "1")
+    assert runner.execute(path, timeout=60)["differs"] is None   # fast mode: nothing to compare against
+
+
+def test_kernels_get_the_mode_unless_it_is_switched_off(monkeypatch):
+    from helpers import config
+
+    monkeypatch.delenv("DIC_FAST", raising=False)
+    monkeypatch.delenv("MKL_CBWR", raising=False)
+    if config.mode_unavailable() is None:
+        assert runner.kernel_env()["MKL_CBWR"] == "COMPATIBLE"
+    monkeypatch.setenv("DIC_FAST", "1")
+    assert "MKL_CBWR" not in runner.kernel_env()

@@ -166,13 +166,18 @@ def test_default_step_is_bit_identical_to_a_hand_written_loop():
     assert torch.equal(torch.get_rng_state(), ref_rng), "the default path must draw no extra random numbers"
 
 
-def test_epoch_line_format(capsys):
+@pytest.mark.parametrize("quiet", [True, False])
+def test_epoch_line_format(capsys, monkeypatch, quiet):
+    """The epoch's seconds are shown to a person, not in quiet runs (committed outputs, compared exactly)."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("DIC_QUIET", "1" if quiet else "")
     x, y = blobs(64)
-    train.fit(nn.Linear(2, 3), train.TensorLoader(x, y, batch_size=16), train.TensorLoader(x, y, batch_size=64))
-    line = capsys.readouterr().out.strip()
+    history = train.fit(nn.Linear(2, 3), train.TensorLoader(x, y, batch_size=16), train.TensorLoader(x, y, batch_size=64))
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    clock = "" if quiet else r"  \(\d+\.\ds\)"
     assert re.fullmatch(r"epoch  1  train loss \d\.\d{4} acc \d\.\d{3}  \|  "
-                        r"val loss \d\.\d{4} acc \d\.\d{3}  \(\d+\.\ds\)",
-                        line), line
+                        r"val loss \d\.\d{4} acc \d\.\d{3}" + clock, line), line
+    assert history["seconds"][0] > 0
 
 
 class TinyAutoencoder(nn.Module):

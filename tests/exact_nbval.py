@@ -1,0 +1,78 @@
+"""pytest plugin (``-p tests.exact_nbval``): nbval compares every output exactly.
+
+nbval re-executes each notebook and compares each code cell's outputs with the committed ones.
+The committed outputs were recorded in the reproducible CPU mode (``helpers/config.py``,
+``helpers/reproducible.env``), where every x86-64 CPU with AVX2 prints the same bytes, so this
+plugin compares text, numbers, tables and figures (PNG bytes) exactly, after sanitising only what
+is not a result (``helpers/outputs.py``: addresses, paths, torch's build suffix). Cells tagged
+``timing`` have their durations masked (and their figures of timings skipped); cells tagged
+``machine`` depend on what the machine has cached and are skipped.
+
+The mode's environment is set here for the kernels nbval starts (they inherit it), so a plain
+``pytest --nbval`` gets it too; ``DIC_FAST`` is ignored. Where the mode cannot hold (ARM, macOS,
+a CPU without AVX2) every notebook still runs and must not raise, and one line says that outputs
+were not compared and why.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+from helpers import config as dic_config, outputs
+
+_counts: Counter = Counter()
+_state: dict = {}
+
+
+def pytest_configure(config):
+    if not config.option.nbval:
+        return
+    _state["unavailable"] = dic_config.mode_unavailable()
+    _state["fast"] = dic_config.fast()
+    if _state["unavailable"] is None:
+        os.environ.update(dic_config.reproducible_env())
+    os.environ.pop("DIC_FAST", None)
+    from nbval.plugin import IPyNbCell
+
+    if getattr(IPyNbCell, "_exact", False):
+        return
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        meta = self.cell.get("metadata", {})
+        kind = ("not compared" if _state["unavailable"] else "machine-dependent, skipped" if outputs.MACHINE_TAG in
+                meta.get("tags", []) else "timings masked" if outputs.TIMING_TAG in meta.get("tags", []) else "exact")
+        self.user_properties.append(("nbval_compare", kind))
+        if _state["unavailable"]:
+            return True
+        committed, new = {"cell_type": "code", "metadata": meta, "outputs": ref}, \
+                         {"cell_type": "code", "metadata": meta, "outputs": test}
+        problems = outputs.differences({"cells": [committed]}, {"cells": [new]})
+        if problems:
+            self.comparison_traceback = [
+                "outputs differ from the committed ones (compared exactly: the reproducible CPU mode prints the "
+                "same bytes on every x86-64 CPU with AVX2; a changed result needs `make refresh`):",
+                *[p.replace("code cell 0 ", "") for p in problems]]
+            return False
+        return True
+
+    IPyNbCell.compare_outputs, IPyNbCell._exact = compare_outputs, True
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        for key, value in report.user_properties:
+            if key == "nbval_compare":
+                _counts[value] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _counts:
+        return
+    terminalreporter.section("nbval comparisons (code cells)")
+    total = sum(_counts.values())
+    terminalreporter.write_line(f"{total} cells: " + ", ".join(f"{n} {kind}" for kind, n in sorted(_counts.items())))
+    if _state.get("unavailable"):
+        terminalreporter.write_line(f"outputs were NOT compared: {_state['unavailable']}; every notebook ran "
+                                    "without an error")
+    elif _state.get("fast"):
+        terminalreporter.write_line("DIC_FAST was set: ignored here, the notebooks ran in the reproducible CPU mode")
