@@ -26,7 +26,7 @@ JOBS ?= 2
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=120
 PLUGINS := -p tests.time_table -p tests.exact_nbval
 
-.PHONY: setup kernel lock data run test reproducibility lab refresh bench clean help
+.PHONY: setup kernel lock data run test reproducibility full-profile lab refresh bench clean help
 help:
 	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
 	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
@@ -36,6 +36,7 @@ help:
 	@echo "make data     provision every dataset into \$$DIC_DATA (default ./data)"
 	@echo "make refresh  re-execute notebooks in place (fresh committed outputs, quick profile)"
 	@echo "make bench    run the benchmark scripts"
+	@echo "make full-profile  every notebook with DIC_PROFILE=full on a GPU, results record in benchmarks/results/"
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +77,9 @@ lab: data kernel
 
 refresh: data
 	DIC_PROFILE=quick $(PY) -m helpers.runner --inplace --jobs $(JOBS) $(or $(NB),$(WEEKS))
+
+full-profile: data
+	$(PY) benchmarks/full_profile.py
 
 bench: setup
 	$(PY) benchmarks/loader_speed.py
