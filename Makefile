@@ -72,8 +72,9 @@ test: data grading-sandbox
 reproducibility: data
 	DIC_PROFILE=quick $(PY) benchmarks/reproducibility.py --avx2 --jobs $(JOBS)
 
+# a person watches: progress bars and epoch seconds on (DIC_QUIET is for CI and make run/test)
 lab: data kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
+	DIC_QUIET= $(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
 
 refresh: data
 	DIC_PROFILE=quick $(PY) -m helpers.runner --inplace --jobs $(JOBS) $(or $(NB),$(WEEKS))
@@ -115,7 +116,7 @@ grade: data grading-sandbox
 	$(PY) -m helpers.grading --root $(GRADING) grade --submissions $(SUBMISSIONS) $(foreach w,$(WEEK),--week $(w)) $(GRADE_ARGS)
 
 formgrader: data
-	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) --ServerApp.default_url=/formgrader
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) --LabApp.default_url=/formgrader
 
 # hackathon leaderboards (MENTORS.md "Leaderboard"): validate, score and rank every submission.csv
 HACKATHON ?=
