@@ -23,7 +23,7 @@ def test_close_rejects_wrong_shape_nan_and_value():
         checks.close(np.zeros(3), np.zeros(2), "my hint")
     with pytest.raises(AssertionError, match="NaN or inf. stabilise"):
         checks.close(np.array([np.nan]), [0.0], "stabilise")
-    with pytest.raises(AssertionError, match="off by up to 1. average"):
+    with pytest.raises(AssertionError, match=r"off by up to 1 \(first at index \[0\]: yours 2\)\. average"):
         checks.close(np.array([2.0]), [1.0], "average")
 
 
@@ -84,8 +84,10 @@ def test_compare_names_the_known_mistake_and_otherwise_the_hint():
     checks.compare(right, right, "x", "hint", [(wrong, "doubled")])
     with pytest.raises(AssertionError, match="x is wrong: doubled"):
         checks.compare(wrong, right, "x", "hint", [(None, "skipped"), (wrong, "doubled")])
-    with pytest.raises(AssertionError, match="x is off by up to 5. hint"):
+    with pytest.raises(AssertionError, match=r"x is off by up to 5 \(first at index \[0\]: yours 6\). hint"):
         checks.compare(right + 5, right, "x", "hint", [(wrong, "doubled")])
+    with pytest.raises(AssertionError, match=r"x is off by up to 1\. hint"):   # one number: no index
+        checks.compare(3.0, 2.0, "x", "hint")
     checks.compare(np.array([np.nan]), np.array([np.nan]), "x", "hint")  # a NaN that is expected
 
 
@@ -154,3 +156,22 @@ def test_isolated_seeds_and_restores_the_random_state():
     torch.manual_seed(5)
     assert draw() == draw()  # seeded: the same numbers every call
     assert (np.random.rand(), torch.rand(1).item()) == (after_np, after_torch)
+
+
+def test_a_learner_sees_the_hint_in_a_few_lines_and_no_helpers_source(tmp_path):
+    """In a real kernel, a failing check's error output is the hint in <= 12 lines: no frame, no source of
+    helpers (whose lines would show the reference answer), however long the hint."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(
+        "import numpy as np\nfrom helpers.checks import core\n"
+        "core.compare(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 2.5]), 'the loss', 'average, do not sum. ' * 30)")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    error = next(o for o in nb.cells[0].outputs if o.output_type == "error")
+    shown = "\n".join(error.traceback)
+    assert error.ename == "CheckFailure" and len(error.traceback) <= 12, shown
+    assert "the loss is off by up to 0.5 (first at index [2]: yours 3)" in shown and "average, do not sum" in shown
+    assert "helpers/" not in shown and "core.py" not in shown and "np.allclose" not in shown, shown

@@ -27,7 +27,22 @@ __all__ = [
 
 
 class CheckFailure(AssertionError):
-    """Raised by the check machinery itself (not by the student's code): passed on unchanged."""
+    """Raised by the check machinery itself (not by the student's code): passed on unchanged.
+
+    In Jupyter a learner sees only the hint, a few lines (IPython shows what ``_render_traceback_``
+    returns instead of the traceback): no frame of helpers' source, which would show the reference.
+    """
+
+    MAX_LINES = 12
+    WIDTH = 100
+
+    def _render_traceback_(self) -> list[str]:
+        import textwrap
+
+        body = [piece for line in str(self).splitlines() for piece in (textwrap.wrap(line, self.WIDTH) or [""])]
+        if len(body) > self.MAX_LINES - 1:
+            body = body[:self.MAX_LINES - 2] + ["..."]
+        return ["\x1b[0;31mcheck failed\x1b[0m"] + body
 
 
 NOT_ANSWERED = "this exercise is not answered yet: replace `raise NotImplementedError()`"
@@ -90,7 +105,10 @@ def close(actual, expected, hint: str, what: str = "the result", *, rtol: float 
         raise CheckFailure(f"{what} contains NaN or inf. {hint}")
     if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
         worst = np.nanmax(np.abs(a - e)) if np.any(np.isfinite(a - e)) else np.inf
-        raise CheckFailure(f"{what} is off by up to {worst:.3g}. {hint}")
+        bad = ~np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if a.ndim else ()
+        first = f" (first at index {list(where)}: yours {a[where]:.6g})" if where else ""
+        raise CheckFailure(f"{what} is off by up to {worst:.3g}{first}. {hint}")
 
 
 def same(a, b, *, rtol: float = 1e-6, atol: float = 1e-8) -> bool:
