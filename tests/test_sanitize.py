@@ -33,7 +33,8 @@ class _Active(HTMLParser):
             value = re.sub(r"[\x00-\x20]", "", value or "").lower()
             if name.startswith("on"):
                 self.found.append(f"{tag} {name}=")
-            if name in self.URLS and re.match(r"(javascript|vbscript|data):", value):
+            inert_image = tag == "img" and name == "src" and re.match(r"data:image/(png|jpeg|gif);base64,[a-z0-9+/=]*$", value)
+            if name in self.URLS and re.match(r"(javascript|vbscript|data):", value) and not inert_image:
                 self.found.append(f"{tag} {name}={value[:20]}")
             if name == "style" and "javascript:" in value:
                 self.found.append(f"{tag} style")
@@ -115,6 +116,26 @@ def test_ordinary_student_markdown_keeps_its_markdown():
     assert clean_markdown(answer) == answer
 
 
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+# an image output's metadata and data go into the template's <img> attributes: they must not break out
+IMAGE_TRICKS = [
+    new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"},
+               metadata={"image/png": {"width": '1" onerror="alert(1)', "height": "2><script>alert(2)</script>"}}),
+    new_output("display_data", data={"image/png": PNG + '" onerror="alert(3)'}),
+    new_output("display_data", data={"image/jpeg": "x\"><script>alert(4)</script>"}),
+    new_output("display_data", data={"image/png": PNG}, metadata={"unconfined": True, "image/png": {"width": 300}}),
+]
+
+
+def test_image_outputs_keep_numeric_sizes_and_real_base64_only():
+    cell = new_code_cell("x", outputs=[nbformat.from_dict(o) for o in IMAGE_TRICKS])
+    sanitize_cell(cell)
+    first, kept = cell.outputs[0], cell.outputs[-1]
+    assert first.metadata == {} and first.data["image/png"] == PNG          # the size that was a script: gone
+    assert len(cell.outputs) == 2        # the two whose "base64" carried markup: gone (they had nothing else)
+    assert kept.metadata == {"image/png": {"width": 300}} and kept.data["image/png"] == PNG
+
+
 def test_feedback_page_rendered_by_nbgrader_holds_no_student_script(tmp_path):
     """The page a mentor opens: nbgrader's feedback template over a sanitised notebook."""
     import nbgrader
@@ -122,7 +143,7 @@ def test_feedback_page_rendered_by_nbgrader_holds_no_student_script(tmp_path):
 
     nb = new_notebook(cells=[new_markdown_cell(p) for p in MARKDOWN] + [new_code_cell("x", outputs=[
         new_output("display_data", data={"text/html": p}) for p in HTML] + [
-        new_output("display_data", data={"text/markdown": p}) for p in MARKDOWN])])
+        new_output("display_data", data={"text/markdown": p}) for p in MARKDOWN] + IMAGE_TRICKS)])
     formgrader = f"{nbgrader.__path__[0]}/server_extensions/formgrader"   # as nbgrader's GenerateFeedback sets it up
     exporter = HTMLExporter(template_name="feedback", extra_template_basedirs=[f"{formgrader}/templates"],
                             extra_template_paths=[f"{formgrader}/static/node_modules/bootstrap/dist/css"])

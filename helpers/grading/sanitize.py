@@ -11,10 +11,13 @@ through :func:`sanitize_cell`:
 * markdown outputs and markdown cells are rendered to HTML first (nbconvert's own renderer, math
   kept for MathJax), then cleaned; a cell whose HTML is already clean keeps its markdown;
 * SVG, JavaScript and widget outputs are dropped (an SVG can carry scripts); a plain-text or PNG
-  version of the same output, if any, stays.
+  version of the same output, if any, stays;
+* image data and output metadata are written into the template's ``<img>`` attributes: an image
+  stays only if its data is base64, and of the metadata only numeric image widths and heights stay.
 """
 from __future__ import annotations
 
+import re
 from html import escape, unescape
 
 import nh3
@@ -29,6 +32,8 @@ for _tag in ("div", "span", "table", "thead", "tbody", "tr", "th", "td", "pre", 
     ATTRIBUTES.setdefault(_tag, set()).update({"class", "title", "id"})
 ATTRIBUTES.setdefault("img", set()).update({"src", "alt", "width", "height"})
 SCHEMES = {"http", "https", "mailto"}
+IMAGES = ("image/png", "image/jpeg", "image/gif")
+BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 
 
 def clean_html(html: str) -> str:
@@ -54,6 +59,18 @@ def _text(value) -> str:
     return value if isinstance(value, str) else "".join(value)
 
 
+def _image_sizes(metadata) -> dict:
+    """Of an output's metadata, only what the template needs and cannot misuse: numeric image sizes."""
+    kept = {}
+    for mime, value in (metadata.items() if isinstance(metadata, dict) else ()):
+        if mime in IMAGES and isinstance(value, dict):
+            sizes = {k: v for k, v in value.items() if k in ("width", "height")
+                     and isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if sizes:
+                kept[mime] = sizes
+    return kept
+
+
 def sanitize_cell(cell: NotebookNode) -> None:
     """Make one cell safe to render, in place (see the module docstring)."""
     if cell.cell_type == "markdown":
@@ -71,7 +88,11 @@ def sanitize_cell(cell: NotebookNode) -> None:
                 data["text/html"] = clean_html(markdown2html(_text(data.pop("text/markdown"))))
             if "text/html" in data:
                 data["text/html"] = clean_html(_text(data["text/html"]))
+            for mime in [m for m in IMAGES if m in data and not BASE64.fullmatch(_text(data[m]))]:
+                del data[mime]
             if not data:
                 continue
+        if "metadata" in out:
+            out["metadata"] = _image_sizes(out["metadata"])
         kept.append(out)
     cell.outputs = kept
