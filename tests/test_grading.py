@@ -354,3 +354,28 @@ def test_dataset_files_are_readable_by_the_sandboxed_kernels(tmp_path, monkeypat
         assert (tmp_path / path).stat().st_mode & 0o004, path
     assert (tmp_path / "fashion").stat().st_mode & 0o005 == 0o005
     assert open_data_permissions(log=lambda *a: None) == 0
+
+
+def test_formgrader_autograde_button_refuses_before_removing_anything(course, tmp_path):
+    """`nbgrader autograde` from the checkout (what formgrader's Autograde button runs) refuses outside the
+    sandbox, and the student's earlier autograded notebooks are still there (nbgrader deletes them first)."""
+    import shutil
+
+    from helpers.grading.course import nbgrader_env
+
+    sub = course.course / "submitted" / "formgrader-student" / WEEK
+    sub.mkdir(parents=True)
+    for nb in course.release(WEEK).glob("*.ipynb"):
+        shutil.copy(nb, sub / nb.name)
+    graded = course.course / "autograded" / "formgrader-student" / WEEK
+    graded.mkdir(parents=True)
+    (graded / "01_arrays.ipynb").write_text('{"graded": "earlier"}')
+    env = {k: v for k, v in nbgrader_env().items() if k != "DIC_GRADING_SANDBOX"}
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", WEEK, "--student", "formgrader-student",
+                          "--force", f"--CourseDirectory.root={course.course}",
+                          f"--CourseDirectory.db_url={course.db_url}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "use `make grade" in run.stdout + run.stderr
+    assert (graded / "01_arrays.ipynb").read_text() == '{"graded": "earlier"}'
+    shutil.rmtree(course.course / "autograded" / "formgrader-student")
+    shutil.rmtree(course.course / "submitted" / "formgrader-student")

@@ -264,6 +264,32 @@ def _message_size(msg) -> int:
     return size + sum(len(b) for b in msg.get("buffers", []) or [])
 
 
+REFUSAL = ("autograding runs untrusted student code: use `make grade SUBMISSIONS=...` (python -m helpers.grading "
+           "grade), which sandboxes every student; see MENTORS.md. Nothing was changed.")
+
+
+def refuse_unsandboxed_autograde() -> None:
+    """Make ``nbgrader autograde`` (and formgrader's Autograde button, which runs it) refuse outside the
+    grader's sandbox *before* it touches anything: nbgrader removes a student's autograded folder
+    before converting it, and again when the conversion fails, so a refusal inside the conversion
+    (:class:`RefuseUnsandboxed`) came too late and cost the mentor that student's graded notebooks.
+    The repository's ``nbgrader_config.py`` calls this."""
+    from nbgrader.converters import Autograde
+    from nbgrader.converters.base import NbGraderException
+
+    if getattr(Autograde, "_dic_guarded", False):
+        return
+    start = Autograde.start
+
+    def guarded_start(self):
+        if os.environ.get("DIC_GRADING_SANDBOX") != "1":
+            self.log.error(REFUSAL)
+            raise NbGraderException(REFUSAL)
+        return start(self)
+
+    Autograde.start, Autograde._dic_guarded = guarded_start, True
+
+
 class RefuseUnsandboxed(NbGraderPreprocessor):
     """Stops ``nbgrader autograde`` outside the grader's sandbox (formgrader's "Autograde" button).
 
@@ -274,6 +300,5 @@ class RefuseUnsandboxed(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         if os.environ.get("DIC_GRADING_SANDBOX") != "1":
-            raise RuntimeError("autograding runs untrusted student code: use `make grade SUBMISSIONS=...` "
-                               "(python -m helpers.grading grade), which sandboxes every student; see MENTORS.md")
+            raise RuntimeError(REFUSAL)
         return nb, resources
