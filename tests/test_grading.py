@@ -379,3 +379,33 @@ def test_formgrader_autograde_button_refuses_before_removing_anything(course, tm
     assert (graded / "01_arrays.ipynb").read_text() == '{"graded": "earlier"}'
     shutil.rmtree(course.course / "autograded" / "formgrader-student")
     shutil.rmtree(course.course / "submitted" / "formgrader-student")
+
+
+@pytest.mark.skipif(not __import__("shutil").which("bwrap"), reason="bubblewrap is not installed")
+def test_sandboxed_kernels_cannot_reach_their_uids_keyring():
+    """Keyrings belong to a uid, and uids are reused between students: under the launcher's seccomp filter,
+    add_key / keyctl are refused (EPERM), while the same call outside the filter reaches the keyring."""
+    import platform
+    import shutil
+
+    from helpers.grading.launch import keyring_filter_fd
+
+    if platform.machine() != "x86_64":
+        pytest.skip("the filter is written for x86-64")
+    code = ("import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+            "r = libc.syscall(248, b'user', b'dic-test', b'secret', 6, ctypes.c_int(-4)); "
+            "k = libc.syscall(250, 1, ctypes.c_int(-4), 0, 0, 0); print(r >= 0, k >= 0, ctypes.get_errno())")
+    base = [shutil.which("bwrap"), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid"]
+    if os.geteuid() != 0:
+        base.insert(1, "--unshare-user")
+    plain = subprocess.run(base + ["--", sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    fd = keyring_filter_fd()
+    try:
+        filtered = subprocess.run(base + ["--seccomp", str(fd), "--", sys.executable, "-c", code],
+                                  capture_output=True, text=True, timeout=60, pass_fds=(fd,))
+    finally:
+        os.close(fd)
+    assert filtered.returncode == 0, filtered.stderr
+    assert filtered.stdout.split() == ["False", "False", "1"], filtered.stdout   # both refused, EPERM
+    if plain.returncode == 0 and plain.stdout.startswith("True"):             # the host allows keyrings
+        assert filtered.stdout != plain.stdout

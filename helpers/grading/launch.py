@@ -15,13 +15,46 @@ itself with bubblewrap running the IPython kernel:
   ``prlimit``: address space, CPU seconds, file size, processes, no core dumps;
 * as root, bubblewrap keeps the init user namespace and the kernel becomes this job's own
   unprivileged uid (``setpriv --no-new-privs``: every capability gone), which is given the
-  connection file and the two writable folders.
+  connection file and the two writable folders;
+* on x86-64, a seccomp filter refuses the kernel keyring's system calls (``add_key``,
+  ``request_key``, ``keyctl``: EPERM): keyrings belong to a uid, not to a namespace, and uids are
+  reused from one student to the next, so a key one student's kernel stored was readable by a later one.
 """
 from __future__ import annotations
 
 import json
 import os
+import platform
+import struct
 import sys
+
+# classic BPF for seccomp: x86-64 only (a foreign or x32 system call is refused), and add_key (248),
+# request_key (249), keyctl (250) answered with EPERM; everything else allowed
+_LD, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06
+_ALLOW, _EPERM, _X86_64 = 0x7FFF0000, 0x00050001, 0xC000003E
+KEYRING_FILTER = b"".join(struct.pack("=HBBI", *ins) for ins in (
+    (_LD, 0, 0, 4),             # 0: the architecture
+    (_JEQ, 1, 0, _X86_64),      # 1: x86-64 -> 3
+    (_RET, 0, 0, _EPERM),       # 2: anything else: refused
+    (_LD, 0, 0, 0),             # 3: the system call's number
+    (_JGE, 4, 0, 0x40000000),   # 4: x32 ABI -> 9
+    (_JEQ, 3, 0, 248),          # 5: add_key -> 9
+    (_JEQ, 2, 0, 249),          # 6: request_key -> 9
+    (_JEQ, 1, 0, 250),          # 7: keyctl -> 9
+    (_RET, 0, 0, _ALLOW),       # 8
+    (_RET, 0, 0, _EPERM),       # 9
+))
+
+
+def keyring_filter_fd() -> int | None:
+    """An inheritable pipe holding :data:`KEYRING_FILTER` for ``bwrap --seccomp FD``; None off x86-64."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return None
+    read, write = os.pipe()
+    os.write(write, KEYRING_FILTER)
+    os.close(write)
+    os.set_inheritable(read, True)
+    return read
 
 
 def bwrap_argv(config: dict, cwd: str, connection_file: str, extra: list[str] = ()) -> list[str]:
@@ -32,6 +65,8 @@ def bwrap_argv(config: dict, cwd: str, connection_file: str, extra: list[str] = 
                                                       "--unshare-uts", "--unshare-cgroup-try"]
     argv = [config["bwrap"], *unshare, "--die-with-parent", "--new-session",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    if config.get("seccomp_fd") is not None:
+        argv += ["--seccomp", str(config["seccomp_fd"])]
     tmpfs = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock", *config["hide"]]
     for path in tmpfs:
         if os.path.isdir(path) and not os.path.islink(path):
@@ -92,6 +127,7 @@ def main(argv=None) -> None:
             os.chown(folder, uid, uid)
         for private, _ in config.get("locks", []):
             os.chown(private, uid, uid)
+    config["seccomp_fd"] = keyring_filter_fd()
     command = bwrap_argv(config, cwd, connection_file, argv[2:])
     os.execv(command[0], command)
 
