@@ -23,7 +23,7 @@ export PYTHONHASHSEED := 0
 WEEKS = $(shell $(PY) -m helpers.course)
 JOBS ?= 2
 
-NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=120
+NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300
 PLUGINS := -p tests.time_table -p tests.exact_nbval
 
 .PHONY: setup kernel lock data run test reproducibility full-profile lab refresh bench clean help
