@@ -106,8 +106,8 @@ def alexnet_small(*, in_channels: int = 3, num_classes: int = 10, width_divisor:
     conv1 is 5x5 with stride 1 instead of 11x11 with stride 4, the 3x3/2 pools are
     padded so 28 and 32 both end on a 4x4 grid, kernels are the one-GPU widths divided by
     ``width_divisor`` and fc6/fc7 have ``fc_width`` units (0.49M parameters).
-    BatchNorm after every convolution is on by default: without it this plain 8-layer
-    net needs many more steps to start learning, too slow for a CPU quick profile."""
+    BatchNorm after every convolution is on by default (a later invention than the paper, in
+    place of LRN); ``batch_norm=False`` gives the plain 8-layer net, which learns too, more slowly."""
     widths = tuple(w // width_divisor for w in ONE_GPU_WIDTHS)
     return AlexNet(num_classes=num_classes, in_channels=in_channels, widths=widths,
                    batch_norm=batch_norm, fc_width=fc_width, small=True, arch="alexnet_small")

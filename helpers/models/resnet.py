@@ -182,7 +182,7 @@ def resnet152(*, num_classes: int = 1000, in_channels: int = 3, paper: bool = Fa
 
 def resnet_small(depth: int = 20, *, in_channels: int = 3, num_classes: int = 10) -> ResNet:
     """The CIFAR-10 ResNet of Section 4.2 (depth = 6n + 2: 20, 32, 44, 56, 110), option A
-    shortcuts; ResNet-20 has 0.27M parameters (Table 6). Takes 28x28 or 32x32 images."""
+    shortcuts; ResNet-20 has 0.27M parameters (Table 6). Takes square images of 4x4 or more (the course uses 16x16 to 32x32)."""
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"CIFAR ResNet depth must be 6n + 2 (20, 32, 44, 56, 110), got {depth}")
     n = (depth - 2) // 6
