@@ -18,6 +18,7 @@ by a notebook's graded cell, publicly and inside the hidden-tests block.
 from __future__ import annotations
 
 import inspect
+import linecache
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,9 @@ def namespace(path, base, release=False) -> dict:
     ns = dict(base)
     for cell in solution_cells(path):
         src = release_source(cell.source) if release else cell.source
-        exec(compile(src, f"{path.name}:{cell.metadata.nbgrader.grade_id}", "exec"), ns)
+        filename = f"{path.name}:{cell.metadata.nbgrader.grade_id}"
+        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)  # as IPython does: the
+        exec(compile(src, filename, "exec"), ns)                                     # checks can read the source
     return ns
 
 

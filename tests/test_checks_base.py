@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -175,3 +177,51 @@ def test_a_learner_sees_the_hint_in_a_few_lines_and_no_helpers_source(tmp_path):
     assert error.ename == "CheckFailure" and len(error.traceback) <= 12, shown
     assert "the loss is off by up to 0.5 (first at index [2]: yours 3)" in shown and "average, do not sum" in shown
     assert "helpers/" not in shown and "core.py" not in shown and "np.allclose" not in shown, shown
+
+
+RULES = {"torch.nn.functional.conv2d": "write the loops", "helpers.scratch": "the course's reference is not yours",
+         "torch.autograd": "write the backward pass by hand", ".backward": "write the backward pass by hand"}
+
+
+def _cell(source: str, name: str = "cell-1") -> dict:
+    """Run source as a Jupyter cell runs it (IPython keeps the cell's lines in linecache)."""
+    import linecache
+
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    ns = {}
+    exec(compile(source, name, "exec"), ns)
+    return ns
+
+
+@pytest.mark.parametrize("source, used", [
+    ("import torch.nn.functional as G\ndef f(x, w):\n    return G.conv2d(x, w)", "G.conv2d"),
+    ("import torch\ndef f(x, w):\n    return torch.conv2d(x, w)", "torch.conv2d"),                # the same object
+    ("from helpers.scratch import conv_forward_naive as cf\ndef f(x, w):\n    return cf(x, w, 0, {})", "cf"),
+    ("def f(x, w):\n    from helpers import scratch\n    return scratch.conv_forward_naive(x, w, 0, {})", "scratch"),
+    ("import torch\ndef f(x, w):\n    t = torch.tensor(x, requires_grad=True)\n    t.sum().backward()\n    return t.grad", ".backward"),
+    ("import torch\ndef g(x):\n    return torch.autograd.grad(x.sum(), x)\ndef f(x, w):\n    return g(x)", "torch.autograd.grad"),
+    ("import torch\nclass f(torch.nn.Module):\n    def forward(self, x):\n        return torch.nn.functional.conv2d(x, x)",
+     "torch.nn.functional.conv2d"),
+])
+def test_forbid_finds_forbidden_calls_through_aliases_imports_helpers_and_methods(source, used):
+    f = _cell(source)["f"]
+    assert used in [u for u, _ in checks.forbidden_uses(f, RULES)]
+    with pytest.raises(AssertionError, match=r"f uses \S+: "):
+        checks.forbid(f, RULES)
+
+
+def test_forbid_allows_what_is_not_forbidden_and_what_it_cannot_read():
+    f = _cell("import numpy as np\nimport torch.nn.functional as F\n"
+              "def f(x, w):\n    return F.relu(torch_like(np.pad(x, 1) @ w))\ndef torch_like(a):\n    return a")["f"]
+    assert checks.forbidden_uses(f, RULES) == []
+    ns = {}
+    exec("def g(x):\n    return x.backward()", ns)                # no source on record: nothing to read
+    assert checks.forbidden_uses(ns["g"], RULES) == []
+
+
+def test_forbid_does_not_mistake_a_parameter_or_a_local_variable_for_a_global_of_the_same_name():
+    ns = _cell("import torch.nn.functional as F\nfrom helpers import scratch\nrule = scratch.conv_forward_naive\n"
+               "def f(x, rule, F=None):\n    out = rule(x)\n    scratch = out\n    return scratch + F\n")
+    assert checks.forbidden_uses(ns["f"], RULES) == []
+    ns = _cell("from helpers import scratch\ndef f(x):\n    global scratch\n    return scratch.conv_forward_naive(x)\n")
+    assert checks.forbidden_uses(ns["f"], RULES)

@@ -138,6 +138,19 @@ def _step(*, detach=True, zero="each", g_detach=False, d_in_g=False, g_first=Fal
     return gan_train_step
 
 
+def step_helpers(generator, discriminator, real, z, g_optimizer, d_optimizer, smooth=0.0):
+    from helpers.steps import gan_discriminator_step, gan_generator_step
+    d_optimizer.zero_grad()
+    d = gan_discriminator_step(generator, discriminator, real, latent_dim=z.shape[1])["loss"]
+    d.backward()
+    d_optimizer.step()
+    g_optimizer.zero_grad()
+    g = gan_generator_step(generator, discriminator, real, latent_dim=z.shape[1])["loss"]
+    g.backward()
+    g_optimizer.step()
+    return d.item(), g.item()
+
+
 WRONG = [
     Wrong("check_discriminator_loss", _d(real_target=lambda s: 0.0, fake_target=lambda s: 1.0), "labels are swapped"),
     Wrong("check_discriminator_loss", _d(combine=lambda a, b: (a + b) / 2), "ADD the two terms"),
@@ -164,6 +177,7 @@ WRONG = [
     Wrong("check_gan_train_step", _step(g_first=True), "discriminator's update comes first"),
     Wrong("check_gan_train_step", _step(use_smooth=False), "pass smooth on"),
     Wrong("check_gan_train_step", _step(own_noise=True), "one step: "),
+    Wrong("check_gan_train_step", step_helpers, "uses helpers.steps: the exercise is to write it"),
 ]
 
 RIGHT = [
@@ -197,19 +211,19 @@ def t_float(h, kernel, stride, padding):
     return float((h - 1) * stride - 2 * padding + kernel)
 
 
-def _gen(output="tanh", bn_out=False, last_kernel=4, upsample=False, unflatten=True, bn=True):
+def _gen(output="tanh", bn_out=False, last_kernel=4, upsample=False, unflatten=True, bn=True, act=torch.nn.ReLU,
+         relu_then_bn=False, dropout=False):
     def dcgan_generator(latent_dim, width):
         nn = torch.nn
+
+        def block(c_in, c_out, *args):
+            norm = [nn.BatchNorm2d(c_out)] if bn else []
+            up = ([nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1)] if upsample and args
+                  else [nn.ConvTranspose2d(c_in, c_out, *args, bias=False)])
+            return up + ([act()] + norm if relu_then_bn else norm + [act()]) + ([nn.Dropout(0.3)] if dropout else [])
         layers = [nn.Unflatten(1, (latent_dim, 1, 1))] if unflatten else []
-        layers += [nn.ConvTranspose2d(latent_dim, 2 * width, 7, bias=False)]
-        layers += [nn.BatchNorm2d(2 * width)] if bn else []
-        layers += [nn.ReLU()]
-        if upsample:
-            layers += [nn.Upsample(scale_factor=2), nn.Conv2d(2 * width, width, 3, padding=1)]
-        else:
-            layers += [nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False)]
-        layers += ([nn.BatchNorm2d(width)] if bn else []) + [nn.ReLU(), nn.ConvTranspose2d(width, 1, last_kernel, 2, 1)]
-        layers += [nn.BatchNorm2d(1)] if bn_out else []
+        layers += block(latent_dim, 2 * width, 7) + block(2 * width, width, 4, 2, 1)
+        layers += [nn.ConvTranspose2d(width, 1, last_kernel, 2, 1)] + ([nn.BatchNorm2d(1)] if bn_out else [])
         layers += {"tanh": [nn.Tanh()], "sigmoid": [nn.Sigmoid()], "none": []}[output]
         return nn.Sequential(*layers)
     return dcgan_generator
@@ -217,6 +231,28 @@ def _gen(output="tanh", bn_out=False, last_kernel=4, upsample=False, unflatten=T
 
 def gen_bn_before_tanh(latent_dim, width):
     return _gen(bn_out=True)(latent_dim, width)
+
+
+def gen_shipped(latent_dim, width):
+    from helpers import models
+    return models.DCGANGenerator(latent_dim, width)
+
+
+def gen_module(latent_dim, width):
+    """Another right answer: a module of its own, the code reshaped with view."""
+    nn = torch.nn
+
+    class G(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.b1 = nn.ConvTranspose2d(latent_dim, 2 * width, 7, bias=False), nn.BatchNorm2d(2 * width)
+            self.c2, self.b2 = nn.ConvTranspose2d(2 * width, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width)
+            self.c3 = nn.ConvTranspose2d(width, 1, 4, 2, 1)
+
+        def forward(self, z):
+            h = F.relu(self.b1(self.c1(z.view(len(z), -1, 1, 1))))
+            return torch.tanh(self.c3(F.relu(self.b2(self.c2(h)))))
+    return G()
 
 
 # ---------------------------------------------------------------- 06 features, diversity
@@ -241,6 +277,15 @@ def feat_in_place(classifier):
 def feat_fresh(classifier):
     import helpers.models as m
     return torch.nn.Sequential(*list(m.lenet5().children())[:-1])
+
+
+def feat_copies(classifier):
+    import copy
+    return torch.nn.Sequential(*[copy.deepcopy(m) for m in list(classifier.children())[:-1]])
+
+
+def feat_slice(classifier):
+    return classifier[:-1]
 
 
 def feat_tensor(classifier):
@@ -298,15 +343,20 @@ WRONG += [
     Wrong("check_dcgan_generator", _gen(output="sigmoid"), "a sigmoid gives \\[0, 1\\]"),
     Wrong("check_dcgan_generator", _gen(output="none"), "last layer must be nn.Tanh"),
     Wrong("check_dcgan_generator", gen_bn_before_tanh, "no BatchNorm on the output layer"),
-    Wrong("check_dcgan_generator", _gen(last_kernel=6), "expected \\(4, 1, 28, 28\\)"),
+    Wrong("check_dcgan_generator", _gen(last_kernel=6), "parameters, expected"),
     Wrong("check_dcgan_generator", _gen(upsample=True), "no pooling or nn.Upsample"),
     Wrong("check_dcgan_generator", _gen(unflatten=False), "nn.Unflatten"),
     Wrong("check_dcgan_generator", _gen(bn=False), "BatchNorm2d after every hidden"),
+    Wrong("check_dcgan_generator", _gen(relu_then_bn=True), "before the ReLU"),
+    Wrong("check_dcgan_generator", _gen(act=lambda: torch.nn.LeakyReLU(0.2)), "LeakyReLU is the discriminator's"),
+    Wrong("check_dcgan_generator", _gen(dropout=True), "not in train mode"),
+    Wrong("check_dcgan_generator", gen_shipped, "uses models.DCGANGenerator"),
     Wrong("check_penultimate_features", feat_logits, "10 LOGITS"),
     Wrong("check_penultimate_features", feat_c5, "C5's 120 activations"),
     Wrong("check_penultimate_features", feat_no_relu, "include F6's ReLU"),
     Wrong("check_penultimate_features", feat_in_place, "don't change the classifier"),
-    Wrong("check_penultimate_features", feat_fresh, "off by"),
+    Wrong("check_penultimate_features", feat_fresh, "a fresh lenet5\\(\\) has other"),
+    Wrong("check_penultimate_features", feat_copies, "no copy.deepcopy"),
     Wrong("check_penultimate_features", feat_tensor, "penultimate layer"),
     Wrong("check_class_diversity", _div(minlength=False), "minlength", public_passes=True),
     Wrong("check_class_diversity", _div(log=np.log), "nats"),
@@ -318,6 +368,8 @@ WRONG += [
 ]
 RIGHT += [
     Right("check_penultimate_features", feat_forward, "a module calling the named layers"),
+    Right("check_penultimate_features", feat_slice, "slicing the LeNet5 (an nn.Sequential subclass)"),
+    Right("check_dcgan_generator", gen_module, "a module of its own, z.view in forward"),
     Right("check_class_diversity", div_scipy, "scipy.stats.entropy(counts, base=2) normalises itself"),
 ]
 

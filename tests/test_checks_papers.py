@@ -4,10 +4,14 @@ stubs fail as "not answered", typical wrong blocks fail with the hint naming the
 the hidden cases catch pass the public ones), and other right answers pass. Plus: the paper numbers
 the checks hold are the ones helpers.models reproduces.
 """
+import importlib
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import torchvision
 from torch import nn
 
 from checks_harness import Right, Week, Wrong, make_tests
@@ -196,6 +200,126 @@ class _ExtraInLastStages(_block("basic")):
             self.extra = torch.nn.Parameter(torch.zeros(1))
 
 
+# ---------------------------------------------------------------- the reference, train mode, the input, dtypes
+
+def _vgg_from_helpers(cfg, *, in_channels=3, batch_norm=False):
+    """Wrong: helpers.models' VGG stages (the reference) instead of the loop the exercise is."""
+    from helpers.models.vgg import make_stage
+    layers, c = [], in_channels
+    for i, v in enumerate(cfg):
+        stage, c = (nn.MaxPool2d(2, 2), c) if v == "M" else make_stage(i, [f"conv3-{v}"], c, batch_norm)
+        layers.append(stage)
+    return nn.Sequential(*layers)
+
+
+class _SepFromHelpers(importlib.import_module("helpers.models.xception").SeparableConv2d):
+    """Wrong: the shipped block, subclassed."""
+
+
+class _BasicFromTorchvision(torchvision.models.resnet.BasicBlock):
+    """Wrong: torchvision's block with a downsample built to the notebook's signature."""
+    expansion = 1
+
+    def __init__(self, c_in, width, stride=1):
+        project = stride != 1 or c_in != width
+        super().__init__(c_in, width, stride, downsample=checks._res.conv_bn(c_in, width, 1, stride) if project else None)
+
+
+def _alexnet_dropout(c_in, c_out, **kw):
+    """Wrong: a dropout after the ReLU (the same output in eval mode)."""
+    layer = _alexnet()(c_in, c_out, **kw)
+    layer.insert(2, nn.Dropout(0.5))
+    return layer
+
+
+class _BasicEvalInside(_block("basic")):
+    """Wrong: switches itself to eval mode, so BatchNorm never uses the batch's statistics."""
+
+    def forward(self, x):
+        self.eval()
+        return super().forward(x)
+
+
+class _BasicAddsInPlace(_block("basic")):
+    """Wrong: out = shortcut(x); out += body(x): with the identity shortcut that is x, changed in place."""
+
+    def forward(self, x):
+        out = self.shortcut(x)
+        out += self.body(x)
+        return F.relu(out)
+
+
+def _middle_keras_momentum(channels):
+    """Wrong: Keras's BatchNorm momentum 0.99 (PyTorch's 0.1 is 1 - Keras's)."""
+    block = _middle()(channels)
+    for m in block.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = 0.99
+    return block
+
+
+class _InceptionPreallocated(_inception()):
+    """Right: fills a preallocated output (torch's default dtype, float32)."""
+
+    def forward(self, x):
+        out = torch.empty(x.shape[0], self.out_channels, *x.shape[2:])
+        out[:] = torch.cat([b(x) for b in (self.branch1x1, self.branch3x3, self.branch5x5, self.branch_pool)], 1)
+        return out
+
+
+class _AuxFunctional(nn.Module):
+    """Right: F.dropout(training=self.training) in forward, layers registered out of order."""
+
+    def __init__(self, c_in, num_classes):
+        super().__init__()
+        self.fc2, self.conv, self.fc1 = nn.Linear(1024, num_classes), nn.Conv2d(c_in, 128, 1), nn.Linear(2048, 1024)
+
+    def forward(self, x):
+        x = F.relu(self.fc1(torch.flatten(F.relu(self.conv(F.avg_pool2d(x, 5, 3))), 1)))
+        return self.fc2(F.dropout(x, 0.7, self.training))
+
+
+class _SepRawParameters(nn.Module):
+    """Right: raw nn.Parameters (pointwise first) and F.conv2d."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.pw, self.dw = nn.Parameter(torch.randn(c_out, c_in, 1, 1)), nn.Parameter(torch.randn(c_in, 1, 3, 3))
+
+    def forward(self, x):
+        return F.conv2d(F.conv2d(x, self.dw, padding=1, groups=self.dw.shape[0]), self.pw)
+
+
+class _MiddleBatchNormsFirst(nn.Module):
+    """Right: the BatchNorms registered before the convolutions, F.relu (in place on fresh tensors)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.bn = nn.ModuleList(nn.BatchNorm2d(c) for _ in range(3))
+        self.sep = nn.ModuleList(_sep()(c, c) for _ in range(3))
+
+    def forward(self, x):
+        out = x
+        for i in range(3):
+            out = self.bn[i](self.sep[i](F.relu(out, inplace=i > 0)))
+        return out + x
+
+
+class _VggSequential(nn.Sequential):
+    """Right: an nn.Sequential subclass with its own __init__ and the paper's layer names."""
+
+    def __init__(self, cfg, *, in_channels=3, batch_norm=False):
+        layers, c, stage, n = OrderedDict(), in_channels, 1, 1
+        for v in cfg:
+            if v == "M":
+                layers[f"pool{stage}"], stage, n = nn.MaxPool2d(2), stage + 1, 1
+                continue
+            layers[f"conv{stage}_{n}"] = nn.Conv2d(c, v, 3, padding="same")
+            layers.update({f"bn{stage}_{n}": nn.BatchNorm2d(v)} if batch_norm else {})
+            layers[f"relu{stage}_{n}"], c, n = nn.ReLU(inplace=True), v, n + 1
+        super().__init__(layers)
+
+
 WRONG = [
     Wrong("check_alexnet_layer", _alexnet(groups=False), "groups ignored"),
     Wrong("check_alexnet_layer", _alexnet(pool=(2, 2)), "pooling 2/2"),
@@ -220,7 +344,8 @@ WRONG = [
     Wrong("check_inception", _inception(pool_proj=False), "pool proj"),
     Wrong("check_inception_aux", _aux(pool=(5, 5)), "stride 3"),
     Wrong("check_inception_aux", _aux(relu=False), "ReLUs after"),
-    Wrong("check_inception_aux", _aux(p=0.4), "Dropout\\(p=0.7\\)"),
+    Wrong("check_inception_aux", _aux(p=0.5), "Dropout\\(p=0.7\\)"),
+    Wrong("check_inception_aux", _aux(p=0.4), "not in train mode"),
     Wrong("check_separable_conv", _sep(swapped=True), "swapped"),
     Wrong("check_separable_conv", _sep(groups_one=True), "groups=1 makes"),
     Wrong("check_separable_conv", _sep(bias=True), "no biases"),
@@ -245,9 +370,21 @@ WRONG = [
     Wrong("check_bottleneck", _block("bottleneck", bn_after_relu=True), "BatchNorm goes right after"),
     Wrong("check_bottleneck", _block("bottleneck", expansion=1), "expands to 4 \\* width"),
     Wrong("check_bottleneck", _block("bottleneck", bias=True), "no bias"),
+    Wrong("check_vgg_features", _vgg_from_helpers, "uses helpers.models"),
+    Wrong("check_separable_conv", _SepFromHelpers, "built on helpers.models.xception.SeparableConv2d"),
+    Wrong("check_basic_block", _BasicFromTorchvision, "built on torchvision.models.resnet.BasicBlock"),
+    Wrong("check_alexnet_layer", _alexnet_dropout, "not in train mode"),
+    Wrong("check_basic_block", _BasicEvalInside, "not in train mode"),
+    Wrong("check_basic_block", _BasicAddsInPlace, "changes its input tensor in place"),
+    Wrong("check_middle_flow_block", _middle_keras_momentum, "momentum=0.1"),
 ]
 
 RIGHT = [
+    Right("check_inception", _InceptionPreallocated, "a float32 output"),
+    Right("check_inception_aux", _AuxFunctional, "F.dropout in forward, another registration order"),
+    Right("check_separable_conv", _SepRawParameters, "raw parameters, pointwise registered first"),
+    Right("check_middle_flow_block", _MiddleBatchNormsFirst, "BatchNorms registered before the convolutions"),
+    Right("check_vgg_features", _VggSequential, "an nn.Sequential subclass"),
     Right("check_alexnet_layer", _alexnet_functional, "the same layers in forward"),
     Right("check_inception", _InceptionListed, "the module wrapped in another"),
     Right("check_bottleneck", _block("bottleneck", stride_on_1x1=True), "the paper's stride on the first 1x1"),

@@ -110,8 +110,36 @@ def _conv_back_over_n(dout, cache):
     return dx, dw / dout.shape[0], db
 
 
-def _conv_fast(x, w, b, conv_param):
-    return scratch.conv_forward_fast(x, w, b, conv_param)
+def _conv_vectorised(x, w, b, conv_param, dtype=np.float64):
+    s, p = conv_param["stride"], conv_param["pad"]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))).astype(dtype)
+    fields = np.lib.stride_tricks.sliding_window_view(xp, w.shape[2:], axis=(2, 3))[:, :, ::s, ::s]
+    return np.einsum("nchwij,fcij->nfhw", fields, w.astype(dtype)) + b[None, :, None, None].astype(dtype), (x, w, b, conv_param)
+
+
+def _conv_float32(x, w, b, conv_param):
+    return _conv_vectorised(x, w, b, conv_param, np.float32)
+
+
+def _conv_torch(x, w, b, conv_param):
+    out = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=conv_param["stride"],
+                   padding=conv_param["pad"])
+    return out.numpy(), (x, w, b, conv_param)
+
+
+def _conv_reference(x, w, b, conv_param):
+    return _helper(x, w, b, conv_param)
+
+
+def _helper(*args):
+    return scratch.conv_forward_naive(*args)
+
+
+def _conv_back_autograd(dout, cache):
+    x, w, b, conv_param = cache
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    F.conv2d(xt, wt, bt, stride=conv_param["stride"], padding=conv_param["pad"]).backward(torch.from_numpy(dout))
+    return xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
 
 
 # ---------------------------------------------------------------- 01 pooling
@@ -187,8 +215,15 @@ def _avg_back(divide=True, add=True):
     return avg_pool_backward
 
 
-def _scratch_max_forward(x, pool_param):
-    return scratch.max_pool_forward(x, pool_param)
+def _max_pool_unfold(x, pool_param):
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    return torch.from_numpy(x).unfold(2, ph, s).unfold(3, pw, s).amax(dim=(-2, -1)).numpy(), (x, pool_param)
+
+
+def _max_pool_float32(x, pool_param):
+    ph, pw, s = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    fields = np.lib.stride_tricks.sliding_window_view(x.astype(np.float32), (ph, pw), axis=(2, 3))[:, :, ::s, ::s]
+    return fields.max(axis=(-2, -1)), (x, pool_param)
 
 
 # ---------------------------------------------------------------- 02 filters
@@ -203,8 +238,8 @@ def _filter(flip=False, pad="same", mode="constant", keep_dtype=False):
         kh, kw = k.shape
         ph, pw = {"same": (kh // 2, kw // 2), "none": (0, 0), "square": (kh // 2, kh // 2)}[pad]
         padded = np.pad(img, ((ph, ph), (pw, pw)), mode=mode)
-        out = F.conv2d(torch.tensor(padded)[None, None], torch.tensor(np.ascontiguousarray(k), dtype=torch.float64)[None, None])
-        out = out[0, 0].numpy()
+        out = scratch.conv_forward_fast(padded[None, None], np.ascontiguousarray(k, float)[None, None], np.zeros(1),
+                                        {"stride": 1, "pad": 0})[0][0, 0]
         return out.astype(image.dtype) if keep_dtype else out
     return apply_filter
 
@@ -229,6 +264,8 @@ def _effect(kind):
         elif kind == "corner":
             kh, kw = kernel.shape
             total = kernel[kh // 2:, kw // 2:].sum()
+        elif kind == "loose":
+            total = round(float(kernel.sum()), 2)
         elif kind == "bool":
             return bool(np.isclose(kernel.sum(), 1))
         else:
@@ -298,14 +335,15 @@ def _get_submodule(model, x, layer_name):
 
 # ---------------------------------------------------------------- 04 the classic MLP, early stopping
 
-def _mlp(dropout="hidden", act=nn.ReLU, softmax=False, check_shape=True, fixed_hidden=None, bias=True):
+def _mlp(dropout="hidden", act=nn.ReLU, softmax=False, check_shape=True, fixed_hidden=None, bias=True, out_relu=False):
     class MnistMLP(nn.Module):
         def __init__(self, hidden=512, p_drop=0.2):
             super().__init__()
             h = fixed_hidden or hidden
             drop = (lambda: nn.Dropout(p_drop)) if dropout == "hidden" else nn.Identity
-            self.net = nn.Sequential(nn.Linear(784, h, bias=bias), act(), drop(), nn.Linear(h, h), act(), drop(),
-                                     nn.Linear(h, 10), *([nn.Dropout(p_drop)] if dropout == "logits" else []))
+            self.net = nn.Sequential(nn.Linear(784, h, bias=bias), act(), drop(), nn.Linear(h, h), act(),
+                                     nn.Dropout(p_drop) if dropout == "second only" else drop(), nn.Linear(h, 10),
+                                     *([nn.Dropout(p_drop)] if dropout == "logits" else []), *([nn.ReLU()] if out_relu else []))
 
         def forward(self, x):
             if check_shape == "4d-only":
@@ -317,6 +355,18 @@ def _mlp(dropout="hidden", act=nn.ReLU, softmax=False, check_shape=True, fixed_h
             out = self.net(x.reshape(-1, 784) if check_shape == "reshape" else x.flatten(1))
             return out.softmax(1) if softmax else out
     return MnistMLP
+
+
+class _MlpFunctional(nn.Module):
+    def __init__(self, hidden=512, p_drop=0.2):
+        super().__init__()
+        self.p, self.fc1, self.fc2, self.out = p_drop, nn.Linear(784, hidden), nn.Linear(hidden, hidden), nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        if not (x.dim() == 4 and tuple(x.shape[1:]) == (1, 28, 28)) and not (x.dim() == 2 and x.shape[1] == 784):
+            raise ValueError(f"expected (N, 1, 28, 28) or (N, 784), got {tuple(x.shape)}")
+        x = F.dropout(F.relu(self.fc1(x.flatten(1))), self.p, self.training)
+        return self.out(F.dropout(F.relu(self.fc2(x)), self.p, self.training))
 
 
 def _stopping(strict=True, late=False, zero_based=False, best_of_all=False, never=False, check_patience=True):
@@ -340,20 +390,21 @@ def _stopping(strict=True, late=False, zero_based=False, best_of_all=False, neve
 
 # ---------------------------------------------------------------- 05 CNN, label smoothing
 
-def _cnn(pad=1, dropout=True, fixed_p=None, check_shape=True, softmax=False, functional_dropout=False, side=None):
+def _cnn(pad=1, dropout=True, fixed_p=None, check_shape=True, softmax=False, functional_dropout=False, side=None,
+         block_relu=(True, True, True), one_dropout=False, functional=False):
     class CifarCNN(nn.Module):
         def __init__(self, in_channels=3, num_classes=10, width=16, hidden=500, p_drop=0.25, image_size=32):
             super().__init__()
             self.in_channels, self.image_size, self.p = in_channels, image_size, p_drop
             blocks, c = [], in_channels
-            for c_out in (width, 2 * width, 4 * width):
-                blocks += [nn.Conv2d(c, c_out, 3, padding=pad), nn.ReLU(), nn.MaxPool2d(2)]
+            for relu, c_out in zip(block_relu, (width, 2 * width, 4 * width)):
+                blocks += [nn.Conv2d(c, c_out, 3, padding=pad), nn.ReLU() if relu else nn.Identity(), nn.MaxPool2d(2)]
                 c = c_out
             self.features = nn.Sequential(*blocks)
             s = side if side is not None else image_size // 8
             drop = (lambda: nn.Dropout(fixed_p if fixed_p is not None else p_drop)) if dropout and not functional_dropout \
                 else nn.Identity
-            self.head = nn.Sequential(nn.Flatten(), drop(), nn.Linear(c * s * s, hidden), nn.ReLU(), drop(),
+            self.head = nn.Sequential(nn.Flatten(), nn.Identity() if one_dropout else drop(), nn.Linear(c * s * s, hidden), nn.ReLU(), drop(),
                                       nn.Linear(hidden, num_classes))
 
         def forward(self, x):
@@ -361,6 +412,11 @@ def _cnn(pad=1, dropout=True, fixed_p=None, check_shape=True, softmax=False, fun
                 raise ValueError(f"expected (N, {self.in_channels}, {self.image_size}, {self.image_size})")
             if functional_dropout:
                 x = F.dropout(x, self.p)
+            if functional:   # the same layers' weights, the parameterless steps as functions
+                for conv in self.features[::3]:
+                    x = F.max_pool2d(F.relu(conv(x)), 2)
+                x = F.dropout(x.flatten(1), self.p, self.training)
+                return self.head[-1](F.dropout(F.relu(self.head[2](x)), self.p, self.training))
             out = self.head(self.features(x))
             return out.softmax(1) if softmax else out
     return CifarCNN
@@ -382,8 +438,6 @@ def _smooth(mode="right"):
         else:
             q = (1 - smoothing) * onehot + smoothing / c
         per = -(q * logp).sum(1)
-        if mode == "library":
-            return F.cross_entropy(logits, targets, label_smoothing=smoothing)
         if mode == "item":
             return torch.tensor(per.mean().item())
         return per.sum() if mode == "sum" else per.mean()
@@ -392,11 +446,15 @@ def _smooth(mode="right"):
 
 # ---------------------------------------------------------------- 06 LeNet-5
 
+def _smooth_library(logits, targets, smoothing):
+    return F.cross_entropy(logits, targets, label_smoothing=smoothing)
+
+
 def _size(plus_one=True, pad_twice=True, stride=True, ceil=False, floats=False, check=True):
     def conv_output_size(size, *, kernel, stride_=None, padding=0, **kw):
         s = kw.get("stride", 1) if stride else 1
         p = 2 * padding if pad_twice else padding
-        if check and kernel > size + 2 * padding:
+        if check and kernel > size + (0 if check == "unpadded" else 2 * padding):
             raise ValueError("kernel larger than the padded input")
         span = size + p - kernel
         out = (span / s) if floats else (-(-span // s) if ceil else span // s)
@@ -405,7 +463,8 @@ def _size(plus_one=True, pad_twice=True, stride=True, ceil=False, floats=False, 
 
 
 def _lenet(pad=2, names=("c1", "s2", "c3", "s4", "c5", "f6", "output"), honour_pool=True, honour_act=True,
-           softmax=False, f6_act=True, check_shape=True, default_pool="max", check_args=True):
+           softmax=False, f6_act=True, check_shape=True, default_pool="max", check_args=True, dropout=False,
+           functional=False):
     from collections import OrderedDict
 
     class ModifiedLeNet5(nn.Module):
@@ -417,19 +476,41 @@ def _lenet(pad=2, names=("c1", "s2", "c3", "s4", "c5", "f6", "output"), honour_p
             activation = activation if honour_act else "relu"
             P = nn.MaxPool2d if pool == "max" else nn.AvgPool2d
             A = nn.ReLU if activation == "relu" else nn.Tanh
+            self.act = torch.tanh if activation == "tanh" else F.relu
+            A = nn.Identity if functional else A
             layers = [nn.Sequential(nn.Conv2d(1, 6, 5, padding=pad), A()), P(2), nn.Sequential(nn.Conv2d(6, 16, 5), A()),
                       P(2), nn.Sequential(nn.Conv2d(16, 120, 5 if pad == 2 else 4), A()),
-                      nn.Sequential(nn.Flatten(), nn.Linear(120, 84), *([A()] if f6_act else [])), nn.Linear(84, 10)]
+                      nn.Sequential(nn.Flatten(), nn.Linear(120, 84), *([A()] if f6_act else []),
+                                    *([nn.Dropout(0.5)] if dropout else [])), nn.Linear(84, 10)]
             for name, layer in zip(names, layers):
                 self.add_module(name, layer)
 
         def forward(self, x):
             if check_shape and not (x.dim() == 4 and tuple(x.shape[1:]) == (1, 28, 28)):
                 raise ValueError(f"expected (N, 1, 28, 28), got {tuple(x.shape)}")
-            for layer in self.children():
+            for name, layer in self.named_children():
                 x = layer(x)
+                x = self.act(x) if functional and name in ("c1", "c3", "c5", "f6") else x
             return x.softmax(1) if softmax else x
     return ModifiedLeNet5
+
+
+class _lenet5_sequential(nn.Sequential):
+    def __init__(self, pool="max", activation="relu"):
+        from collections import OrderedDict
+
+        if pool not in ("max", "avg") or activation not in ("relu", "tanh"):
+            raise ValueError("pool must be 'max' or 'avg', activation 'relu' or 'tanh'")
+        P, A = (nn.MaxPool2d if pool == "max" else nn.AvgPool2d), (nn.ReLU if activation == "relu" else nn.Tanh)
+        super().__init__(OrderedDict(c1=nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), A()), s2=P(2),
+                                     c3=nn.Sequential(nn.Conv2d(6, 16, 5), A()), s4=P(2),
+                                     c5=nn.Sequential(nn.Conv2d(16, 120, 5), A(), nn.Flatten()),
+                                     f6=nn.Sequential(nn.Linear(120, 84), A()), output=nn.Linear(84, 10)))
+
+    def forward(self, x):
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"expected (N, 1, 28, 28), got {tuple(x.shape)}")
+        return super().forward(x)
 
 
 WRONG = [
@@ -493,7 +574,9 @@ WRONG = [
     Wrong("check_activation_maps", _hooked(unknown="none"), "returned a value"),
     Wrong("check_activation_maps", _hooked(detach=False), "detached"),
 
-    Wrong("check_mnist_mlp", _mlp(dropout="none"), "every row should be the output layer's bias"),
+    Wrong("check_mnist_mlp", _mlp(dropout="none"), "no dropout"),
+    Wrong("check_mnist_mlp", _mlp(dropout="second only"), "the first hidden layer has no dropout"),
+    Wrong("check_mnist_mlp", _mlp(act=nn.ReLU, out_relu=True), "a ReLU after the output layer"),
     Wrong("check_mnist_mlp", _mlp(dropout="logits"), "dropout is applied to the logits"),
     Wrong("check_mnist_mlp", _mlp(softmax=True), "probabilities"),
     Wrong("check_mnist_mlp", _mlp(act=nn.Identity), "no ReLU"),
@@ -511,7 +594,9 @@ WRONG = [
     Wrong("check_cifar_cnn", _cnn(pad=0), "RuntimeError"),
     Wrong("check_cifar_cnn", _cnn(dropout=False), "needs nn.Dropout"),
     Wrong("check_cifar_cnn", _cnn(fixed_p=0.5), "using the p_drop argument"),
-    Wrong("check_cifar_cnn", _cnn(functional_dropout=True), "needs nn.Dropout"),
+    Wrong("check_cifar_cnn", _cnn(functional_dropout=True), "two forward passes"),
+    Wrong("check_cifar_cnn", _cnn(block_relu=(True, False, True)), "block 2 has no ReLU"),
+    Wrong("check_cifar_cnn", _cnn(one_dropout=True), "before the first Linear layer too"),
     Wrong("check_cifar_cnn", _cnn(softmax=True), "probabilities"),
     Wrong("check_cifar_cnn", _cnn(check_shape=False), "accepted|not a ValueError"),
     Wrong("check_cifar_cnn", _cnn(side=4), "for CifarCNN"),
@@ -519,7 +604,7 @@ WRONG = [
     Wrong("check_label_smoothing", _smooth("other"), r"e / \(C - 1\)"),
     Wrong("check_label_smoothing", _smooth("sum"), "MEAN over the batch"),
     Wrong("check_label_smoothing", _smooth("naive"), "NaN or inf", public_passes=True),
-    Wrong("check_label_smoothing", _smooth("library"), "write the loss from log_softmax yourself"),
+    Wrong("check_label_smoothing", _smooth_library, "write the loss from log_softmax yourself"),
     Wrong("check_label_smoothing", _smooth("item"), "keep the autograd graph"),
     Wrong("check_label_smoothing", _smooth("no range"), "smoothing 1.5", public_passes=True),
     Wrong("check_conv_output_size", _size(plus_one=False), r"forgot the \+ 1"),
@@ -537,24 +622,35 @@ WRONG = [
     Wrong("check_lenet5", _lenet(check_shape=False), "not a ValueError"),
     Wrong("check_lenet5", _lenet(default_pool="avg"), "the defaults are the modified network"),
     Wrong("check_lenet5", _lenet(check_args=False), "pool='min'", public_passes=True),
+    Wrong("check_lenet5", _lenet(dropout=True), "has no dropout"),
+    # from-scratch exercises: forbidden calls, read from the answer's source (helpers followed)
+    Wrong("check_conv_forward", _conv_torch, "uses F.conv2d: write it with NumPy"),
+    Wrong("check_conv_forward", _conv_reference, r"uses scratch.conv_forward_naive: helpers.scratch is the course's"),
+    Wrong("check_conv_backward", {"conv_forward": _conv_float32, "conv_backward": _conv_back_autograd},
+          r"uses (\.backward|torch\.tensor): "),
+    Wrong("check_max_pool_forward", _max_pool_unfold, "uses torch.from_numpy"),
+    Wrong("check_conv_output_size", _size(check="unpadded"), "raise only when kernel > size", public_passes=True),
+    Wrong("check_kernel_effect", _effect("loose"), "returned 'keep', expected 'scale'", public_passes=True),
 ]
 
 RIGHT = [
-    Right("check_conv_forward", _conv_fast, "the im2col reference from helpers.scratch"),
-    Right("check_conv_backward", {"conv_forward": _conv_fast, "conv_backward": scratch.conv_backward_fast},
-          "the reference layers, with their own cache"),
-    Right("check_max_pool_backward", {"max_pool_forward": _scratch_max_forward,
-                                      "max_pool_backward": scratch.max_pool_backward}),
-    Right("check_avg_pool_backward", {"avg_pool_forward": scratch.avg_pool_forward,
-                                      "avg_pool_backward": scratch.avg_pool_backward}),
+    Right("check_conv_forward", _conv_vectorised, "sliding windows and einsum instead of loops"),
+    Right("check_conv_forward", _conv_float32, "computed in float32"),
+    Right("check_conv_backward", {"conv_forward": _conv_float32}, "the loops' backward on a float32 forward's cache"),
+    Right("check_max_pool_forward", _max_pool_float32, "vectorised, float32"),
+    Right("check_max_pool_backward", {"max_pool_forward": _max_pool_float32}),
     Right("check_sobel_kernels", lambda: ([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])),
           "integer lists and arrays"),
     Right("check_apply_filter", _filter_scratch_loops, "the loops of helpers.scratch"),
     Right("check_kernel_effect", _effect_flat_image, "read off a filtered flat image"),
     Right("check_activation_maps", _get_submodule, "get_submodule, the output kept without detach under no_grad"),
     Right("check_lenet5", _lenet(), "conv blocks as Sequentials, the flatten inside F6"),
+    Right("check_lenet5", _lenet(functional=True), "F.relu / torch.tanh in forward instead of activation modules"),
+    Right("check_lenet5", _lenet5_sequential, "an nn.Sequential subclass with named children"),
+    Right("check_cifar_cnn", _cnn(functional=True), "F.relu, F.max_pool2d and F.dropout(training=self.training)"),
     Right("check_cifar_cnn", _cnn(), "an error message naming the shape without the word 'shape'"),
     Right("check_mnist_mlp", _mlp(), "an nn.Sequential inside, the error naming the shapes"),
+    Right("check_mnist_mlp", _MlpFunctional, "F.relu and F.dropout(training=self.training) in forward"),
     Right("check_label_smoothing", _smooth(), "one_hot instead of scatter"),
     Right("check_early_stopping_epochs", _stopping(), "the loop written another way"),
 ]

@@ -128,8 +128,46 @@ def _adam(correct=True, t_from_0=False, eps_inside=False, decay_after=False, in_
 
 def adam_new_dict(w, dw, config=None):
     """Returns a fresh config dict each call instead of updating the given one (right)."""
-    nxt, c = scratch.adam(w, dw, dict(config) if config is not None else None)
+    nxt, c = ref("adam")(w, dw, dict(config) if config is not None else None)
     return nxt, dict(c)
+
+
+def adam_float32(w, dw, config=None):
+    """The moments and the result in float32 (right: precision is not the lesson)."""
+    nxt, c = ref("adam")(w.astype(np.float32), dw.astype(np.float32), config)
+    return nxt.astype(np.float32), c
+
+
+def sgd_torch(w, dw, config=None):
+    c = _defaults(config, learning_rate=1e-2, weight_decay=0.0)
+    p = torch.tensor(w, requires_grad=True)
+    p.grad = torch.tensor(dw)
+    torch.optim.SGD([p], lr=c["learning_rate"], weight_decay=c["weight_decay"]).step()
+    return p.detach().numpy(), c
+
+
+def sgd_grad_in_place(w, dw, config=None):
+    c = _defaults(config, learning_rate=1e-2, weight_decay=0.0)
+    dw += c["weight_decay"] * w
+    return w - c["learning_rate"] * dw, c
+
+
+_VELOCITY = {}
+
+
+def momentum_global(w, dw, config=None):
+    """The velocity in a module-level variable: every parameter shares it."""
+    c = _defaults(config, learning_rate=1e-2, momentum=0.9, weight_decay=0.0)
+    _VELOCITY["v"] = c["momentum"] * _VELOCITY.get("v", 0.0) + dw + c["weight_decay"] * w
+    return w - c["learning_rate"] * _VELOCITY["v"], c
+
+
+def nesterov_cs231n(w, dw, config=None):
+    """CS231n's form v = mu v - lr g; w += -mu v_prev + (1 + mu) v: the same walk at a constant learning rate (right)."""
+    c = _defaults(config, learning_rate=1e-2, momentum=0.9, weight_decay=0.0)
+    mu, v_prev = c["momentum"], c.get("velocity", np.zeros_like(w))
+    c["velocity"] = mu * v_prev - c["learning_rate"] * (dw + c["weight_decay"] * w)
+    return w - mu * v_prev + (1 + mu) * c["velocity"], c
 
 
 class _Opt(torch.optim.Optimizer):
@@ -194,6 +232,15 @@ class OptNotInPlace(_Opt):
                 conf = self.state[p].setdefault("config", {})
                 conf.update({k: v for k, v in group.items() if k != "params"})
                 self.rule(p.detach().numpy().copy(), p.grad.numpy(), conf)   # the result is thrown away
+
+
+class OptTorchAdam(_Opt):
+    """Ignores the rule and steps torch.optim.Adam."""
+
+    def step(self, closure=None):
+        if not hasattr(self, "inner"):
+            self.inner = torch.optim.Adam([{"params": g["params"], "lr": g["learning_rate"]} for g in self.param_groups])
+        self.inner.step()
 
 
 class OptPlain(torch.optim.Optimizer):
@@ -269,6 +316,24 @@ def dropout_backward_ignores_mask(dout, cache):
     return dout
 
 
+def dropout_torch(x, dropout_param):
+    if dropout_param.get("seed") is not None:
+        torch.manual_seed(dropout_param["seed"])
+    out = F.dropout(torch.from_numpy(x), dropout_param["p"], training=dropout_param["mode"] == "train").numpy()
+    return out, (dropout_param["mode"], out / x)
+
+
+def dropout_in_place(x, dropout_param):
+    out, cache = ref("dropout_forward")(x.copy(), dropout_param)
+    x[...] = out
+    return x, cache
+
+
+def dropout_float32(x, dropout_param):
+    out, cache = ref("dropout_forward")(x, dropout_param)
+    return out.astype(np.float32), cache
+
+
 # ---------------------------------------------------------------- 03 batch normalisation
 
 def _bn(unbiased_forward=False, biased_running=False, cs231n=False, eval_updates=False, always_train=False):
@@ -316,6 +381,26 @@ def _bn_back(mean_terms=True, var_term=True, mean_term=True, use_gamma=True, dbe
     return batchnorm_backward
 
 
+def bn_scratch(x, gamma, beta, bn_param):
+    return scratch.batchnorm_forward(x, gamma, beta, bn_param)
+
+
+def bn_float32(x, gamma, beta, bn_param):
+    """Computed in float32 (right: precision is not the lesson)."""
+    out, cache = ref("batchnorm_forward")(x.astype(np.float32), gamma.astype(np.float32), beta.astype(np.float32), bn_param)
+    return out.astype(np.float32), cache
+
+
+def bn_backward_autograd(dout, cache):
+    """Redoes the forward pass in torch and lets autograd differentiate it."""
+    mode, x_hat, gamma, inv = cache
+    xt, gt = torch.tensor(x_hat, requires_grad=True), torch.tensor(gamma, requires_grad=True)
+    bt = torch.zeros_like(gt, requires_grad=True)
+    out = F.batch_norm(xt, None, None, gt, bt, training=mode == "train", eps=0.0) if mode == "train" else xt * gt + bt
+    out.backward(torch.tensor(dout))
+    return xt.grad.numpy() * inv, gt.grad.numpy(), bt.grad.numpy()
+
+
 def bn_test_mode_like_train(dout, cache):
     """Backward that always uses the train-mode formula (wrong in test mode: caught by the hidden cases)."""
     mode, x_hat, gamma, inv = cache
@@ -343,6 +428,9 @@ WRONG = [
     Wrong("check_sgd", sgd_decay_after, "after the step and not scaled", public_passes=True),
     Wrong("check_sgd", sgd_ignores_decay, "off by", public_passes=True),
     Wrong("check_sgd", sgd_no_defaults, "config=None", public_passes=True),
+    Wrong("check_sgd", sgd_torch, r"uses torch\.optim\.SGD: torch\.optim is what the check compares with"),
+    Wrong("check_sgd", sgd_grad_in_place, r"changed dw in place", public_passes=True),
+    Wrong("check_sgd_momentum", momentum_global, r"share one state"),
     Wrong("check_sgd_momentum", _momentum(dampened=True), "SUMS"),
     Wrong("check_sgd_momentum", _momentum(keep=False), "kept between calls"),
     Wrong("check_sgd_momentum", _momentum(decay_after=True), "BEFORE it enters the velocity", public_passes=True),
@@ -362,6 +450,7 @@ WRONG = [
     Wrong("check_scratch_optimizer", OptSharedConfig, "shared by several parameters"),
     Wrong("check_scratch_optimizer", OptNotInPlace, "off by"),
     Wrong("check_scratch_optimizer", _Opt, "NotImplementedError|not answered"),
+    Wrong("check_scratch_optimizer", OptTorchAdam, r"uses torch\.optim\.Adam: run the given rule"),
     Wrong("check_l2_penalty", l2_no_half, "no 1/2"),
     Wrong("check_l2_penalty", l2_grad_doubled, "2 \\* lam \\* w"),
     Wrong("check_l2_penalty", l2_sign_grad, "L1's gradient"),
@@ -375,6 +464,8 @@ WRONG = [
     Wrong("check_dropout_forward", _dropout(test="scaled"), "test mode multiplied by 1 - p"),
     Wrong("check_dropout_forward", _dropout(test="dropout"), "test mode returns x unchanged"),
     Wrong("check_dropout_forward", _dropout(seeded=False), "same dropout_param\\['seed'\\]", public_passes=True),
+    Wrong("check_dropout_forward", dropout_torch, r"uses F\.dropout: nn\.Dropout / F\.dropout is what the check"),
+    Wrong("check_dropout_forward", dropout_in_place, r"changed x in place"),
     Wrong("check_dropout_backward", {"dropout_backward": dropout_backward_unscaled}, "not rescaled"),
     Wrong("check_dropout_backward", {"dropout_backward": dropout_backward_ignores_mask}, "ignores the mask"),
     Wrong("check_batchnorm_forward", _bn(unbiased_forward=True), "UNBIASED variance"),
@@ -382,7 +473,9 @@ WRONG = [
     Wrong("check_batchnorm_forward", _bn(cs231n=True), "CS231n's convention"),
     Wrong("check_batchnorm_forward", _bn(eval_updates=True), "changed in test mode"),
     Wrong("check_batchnorm_forward", _bn(always_train=True), "batch's own statistics"),
+    Wrong("check_batchnorm_forward", bn_scratch, r"uses scratch\.batchnorm_forward: helpers\.scratch is the reference"),
     Wrong("check_batchnorm_backward", {"batchnorm_backward": _bn_back(mean_terms=False)}, "missing the terms"),
+    Wrong("check_batchnorm_backward", {"batchnorm_backward": bn_backward_autograd}, r"uses (F\.batch_norm|\.backward)"),
     Wrong("check_batchnorm_backward", {"batchnorm_backward": _bn_back(var_term=False)}, "variance term"),
     Wrong("check_batchnorm_backward", {"batchnorm_backward": _bn_back(mean_term=False)}, "mean term"),
     Wrong("check_batchnorm_backward", {"batchnorm_backward": _bn_back(use_gamma=False)}, "forgot gamma"),
@@ -398,15 +491,11 @@ RIGHT = [
     Right("check_sgd_momentum", momentum_cs231n, "CS231n's form: equal at a constant learning rate"),
     Right("check_adam", adam_new_dict, "a new config dict each call"),
     Right("check_adam", _adam(in_place=True), "w updated in place and returned"),
+    Right("check_adam", adam_float32, "float32"),
+    Right("check_nesterov", nesterov_cs231n, "CS231n's form"),
     Right("check_scratch_optimizer", OptPlain, "state kept elsewhere, p.data replaced"),
-    Right("check_dropout_forward", scratch.dropout_forward, "the helpers reference"),
-    Right("check_dropout_backward", {"dropout_forward": scratch.dropout_forward,
-                                     "dropout_backward": scratch.dropout_backward}, "the helpers reference"),
-    Right("check_batchnorm_forward", scratch.batchnorm_forward, "the helpers reference"),
-    Right("check_batchnorm_backward", {"batchnorm_forward": scratch.batchnorm_forward,
-                                       "batchnorm_backward": scratch.batchnorm_backward}, "the helpers reference"),
-    Right("check_spatial_batchnorm", {"spatial_batchnorm_forward": scratch.spatial_batchnorm_forward,
-                                      "spatial_batchnorm_backward": scratch.spatial_batchnorm_backward}),
+    Right("check_dropout_forward", dropout_float32, "float32"),
+    Right("check_batchnorm_forward", bn_float32, "float32"),
 ]
 
 globals().update(make_tests(WEEK, WRONG, RIGHT))
@@ -415,9 +504,26 @@ globals().update(make_tests(WEEK, WRONG, RIGHT))
 # ---------------------------------------------------------------- beyond the harness
 
 @pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "nesterov", "rmsprop", "adam"])
-def test_helpers_references_pass_the_checks(rule):
-    """helpers.scratch.optim's rules are the references the checks describe: they pass too."""
+def test_helpers_references_pass_the_checks(rule, monkeypatch):
+    """helpers.scratch.optim's rules are the references the checks describe: they pass too (forbidden to a
+    learner, so the forbidden-calls test is switched off here)."""
+    monkeypatch.setattr(checks, "forbid", lambda *args, **kwargs: None)
     getattr(checks, f"check_{rule}")(getattr(scratch, rule), hidden=True)
+
+
+def _adam_step(w, dw, config):
+    from helpers.scratch import optim as reference
+    return reference.adam(w, dw, config)
+
+
+def adam_via_helper(w, dw, config=None):
+    return _adam_step(w, dw, config)
+
+
+def test_forbidden_calls_are_found_through_helpers_and_aliases():
+    """A rule that reaches helpers.scratch through its own helper function and an aliased import is caught."""
+    with pytest.raises(AssertionError, match=r"adam uses (reference\.adam|helpers\.scratch): helpers\.scratch is the"):
+        checks.check_adam(adam_via_helper)
 
 
 @pytest.mark.parametrize("rule, torch_cls, kwargs", [

@@ -93,6 +93,21 @@ def xn_float32_torch(shape, rng, gain=1.0):
     return torch.nn.init.xavier_normal_(torch.empty(*shape), gain=gain)
 
 
+def xu_scratch(shape, rng, gain=1.0):
+    return scratch_init.xavier_uniform(shape, rng, gain)
+
+
+def xu_float32(shape, rng, gain=1.0):
+    fi, fo = _fans(shape)
+    a = gain * math.sqrt(6 / (fi + fo))
+    return rng.uniform(-a, a, size=shape).astype(np.float32)
+
+
+def he_torch_seeded(shape, rng, mode="fan_in"):
+    g = torch.Generator().manual_seed(int(rng.integers(2 ** 31)))
+    return torch.nn.init.kaiming_normal_(torch.empty(*shape, dtype=torch.float64), mode=mode, generator=g).numpy()
+
+
 def he_swapped(shape, rng, mode="fan_in"):
     fi, fo = _fans(shape)
     return rng.normal(0, math.sqrt(2 / (fo if mode == "fan_in" else fi)), size=shape)
@@ -145,6 +160,10 @@ def step_every_step(step, *, base_lr, step_size, gamma=0.1):
 
 def step_size_one_only(step, *, base_lr, step_size, gamma=0.1):   # right only when step_size == 1 ... never public
     return base_lr * gamma ** (step // 5)
+
+
+def step_torch(step, *, base_lr, step_size, gamma=0.1):
+    return float(checks.torch_lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size, gamma), step + 1, base_lr)[-1])
 
 
 def exp_early(step, *, base_lr, gamma):
@@ -297,7 +316,11 @@ WRONG = [
     Wrong("check_xavier_normal", xn_no_field, r"leave out the receptive field"),
     Wrong("check_xavier_normal", xn_drawn_uniform, r"looks uniform"),
     Wrong("check_xavier_normal", xn_gain_ignored, r"gain is ignored", public_passes=True),
-    Wrong("check_xavier_normal", xn_float32_torch, r"NumPy array|must draw from the `rng`"),
+    Wrong("check_xavier_normal", xn_float32_torch, r"uses torch\.nn\.init\.xavier_normal_: torch\.nn\.init is what"),
+    Wrong("check_xavier_uniform", xu_scratch, r"uses scratch_init\.xavier_uniform: helpers\.scratch is the reference"),
+    Wrong("check_he_normal", he_torch_seeded, r"uses torch\.nn\.init\.kaiming_normal_"),
+    Wrong("check_step_lr", step_torch, r"uses (torch\.optim\.lr_scheduler\.StepLR|checks\.torch_lrs)"),
+    Wrong("check_one_cycle_lr", oc_torch, r"uses (torch\.optim\.lr_scheduler\.OneCycleLR|checks\.torch_lrs)"),
     Wrong("check_he_normal", he_swapped, r"fan_in and fan_out are swapped"),
     Wrong("check_he_normal", he_no_gain, r"ReLU gain sqrt\(2\) is missing"),
     Wrong("check_he_normal", he_no_field, r"leaves out the receptive field"),
@@ -332,13 +355,10 @@ WRONG = [
 ]
 
 RIGHT = [
-    Right("check_xavier_uniform", lambda shape, rng, gain=1.0: scratch_init.xavier_uniform(shape, rng, gain),
-          "helpers.scratch.init's version"),
-    Right("check_xavier_normal", lambda shape, rng, gain=1.0: scratch_init.xavier_normal(shape, rng, gain)),
-    Right("check_he_normal", lambda shape, rng, mode="fan_in": scratch_init.he_normal(shape, rng, mode)),
+    Right("check_xavier_uniform", xu_float32, "float32"),
     Right("check_exponential_lr", exp_tensor, "a 0-d tensor is accepted"),
     Right("check_cosine_lr", cos_numpy, "a NumPy float is accepted"),
-    Right("check_one_cycle_lr", oc_torch, "torch's own values"),
+    Right("check_cosine_lr", lambda step, **kw: np.float32(cos_numpy(step, **kw)), "float32"),
 ]
 
 globals().update(make_tests(WEEK, WRONG, RIGHT))

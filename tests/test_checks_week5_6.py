@@ -10,6 +10,7 @@ from torch import nn
 
 from checks_harness import Right, Week, Wrong, make_tests
 from helpers.checks import week5_6 as checks
+from helpers import models as helpers_models
 from helpers.train import psnr as helpers_psnr
 
 CHECKS = {
@@ -26,14 +27,16 @@ WEEK = Week("week5_6", checks, CHECKS, base={"np": np, "torch": torch, "nn": nn,
 
 # ---------------------------------------------------------------- 01 MLP autoencoder
 
-def _mlp(sigmoid=True, relu=True, unflatten=True, names=("encoder", "decoder"), hidden_layer=True):
+def _mlp(sigmoid=True, relu=True, unflatten=True, names=("encoder", "decoder"), hidden_layer=True, act=None,
+         dropout=False):
     class Wrong(nn.Module):
         def __init__(self, k, hidden=128):
             super().__init__()
-            act = nn.ReLU if relu else nn.Identity
+            act_ = act or (nn.ReLU if relu else nn.Identity)
+            drop = [nn.Dropout(0.2)] if dropout else []
             if hidden_layer:
-                enc = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), act(), nn.Linear(hidden, k))
-                dec = [nn.Linear(k, hidden), act(), nn.Linear(hidden, 784)]
+                enc = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), act_(), *drop, nn.Linear(hidden, k))
+                dec = [nn.Linear(k, hidden), act_(), nn.Linear(hidden, 784)]
             else:
                 enc = nn.Sequential(nn.Flatten(), nn.Linear(784, k))
                 dec = [nn.Linear(k, 784)]
@@ -46,6 +49,23 @@ def _mlp(sigmoid=True, relu=True, unflatten=True, names=("encoder", "decoder"), 
         def forward(self, x):
             return getattr(self, self.names[1])(getattr(self, self.names[0])(x))
     return Wrong
+
+
+class MLPShipped(helpers_models.MLPAutoencoder):
+    """The course's model, renamed."""
+
+
+class MLPDecoderFirst(nn.Module):
+    """Right: the decoder registered first, the reshape written with view."""
+
+    def __init__(self, k, hidden=128):
+        super().__init__()
+        self.decoder = nn.Sequential(nn.Linear(k, hidden), nn.ReLU(), nn.Linear(hidden, 784), nn.Sigmoid(),
+                                     nn.Unflatten(-1, (1, 28, 28)))
+        self.encoder = nn.Sequential(nn.Flatten(start_dim=1), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, k))
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
 
 
 def loss_sum(x_hat, x):
@@ -96,6 +116,10 @@ def psnr_no_range(x_hat, x, data_range=1.0):
     return 10 * torch.log10(1 / ((x_hat - x) ** 2).flatten(1).mean(1))
 
 
+def psnr_helpers(x_hat, x, data_range=1.0):
+    return helpers_psnr(x_hat, x, data_range)
+
+
 def psnr_f_mse(x_hat, x, data_range=1.0):
     mse = F.mse_loss(x_hat, x, reduction="none").mean(dim=(1, 2, 3))
     return 20 * torch.log10(torch.as_tensor(data_range)) - 10 * torch.log10(mse)
@@ -129,7 +153,7 @@ def ct_by_torch(size, *, kernel_size, stride=1, padding=0, output_padding=0, dil
     return layer(torch.zeros(1, 1, size, size)).shape[-1]
 
 
-def _decoder(output_padding=1, sigmoid=True, upsample=False, unused=False):
+def _decoder(output_padding=1, sigmoid=True, upsample=False, unused=False, mid=nn.ReLU):
     class Dec(nn.Module):
         def __init__(self, k, channels=16):
             super().__init__()
@@ -139,13 +163,37 @@ def _decoder(output_padding=1, sigmoid=True, upsample=False, unused=False):
             up2 = (nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(c, 1, 3, padding=1)) if upsample else
                    nn.ConvTranspose2d(c, 1, 3, stride=2, padding=1, output_padding=output_padding))
             self.layers = nn.Sequential(nn.Linear(k, 2 * c * 49), nn.ReLU(), nn.Unflatten(1, (2 * c, 7, 7)), up1,
-                                        nn.ReLU(), up2, *([nn.Sigmoid()] if sigmoid else []))
+                                        mid(), up2, *([nn.Sigmoid()] if sigmoid else []))
             if unused:
                 self.extra = nn.Linear(3, 3)
 
         def forward(self, z):
             return self.layers(z)
     return Dec
+
+
+class DecShipped(nn.Module):
+    def __init__(self, k, channels=16):
+        super().__init__()
+        self.layers = helpers_models.ConvAutoencoder(k, channels).decoder
+
+    def forward(self, z):
+        return self.layers(z)
+
+
+class DecFunctional(nn.Module):
+    """Right: layers as attributes, activations and reshape in forward."""
+
+    def __init__(self, k, channels=16):
+        super().__init__()
+        self.c = channels
+        self.fc = nn.Linear(k, 2 * channels * 49)
+        self.up1 = nn.ConvTranspose2d(2 * channels, channels, kernel_size=3, stride=2, padding=1, output_padding=1)
+        self.up2 = nn.ConvTranspose2d(channels, 1, kernel_size=3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, z):
+        h = F.relu(self.fc(z)).view(-1, 2 * self.c, 7, 7)
+        return torch.sigmoid(self.up2(F.relu(self.up1(h))))
 
 
 # ---------------------------------------------------------------- 03 noise, denoising step
@@ -172,6 +220,11 @@ def _noise(clamp=True, use_generator=True, in_place=False, squared=False, unifor
             return out
         raise ValueError(kind)
     return add_noise
+
+
+def noise_reseeded(x, kind="gaussian", factor=0.5, amount=0.2, generator=None):
+    torch.manual_seed(generator.initial_seed())          # same numbers as the generator's, drawn from the global RNG
+    return _noise(use_generator=False)(x, kind, factor, amount)
 
 
 def noise_where(x, kind="gaussian", factor=0.5, amount=0.2, generator=None):
@@ -229,6 +282,9 @@ WRONG = [
     Wrong("check_mlp_autoencoder", _mlp(unflatten=False), "Unflatten"),
     Wrong("check_mlp_autoencoder", _mlp(names=("enc", "dec")), r"needs a \.encoder"),
     Wrong("check_mlp_autoencoder", _mlp(hidden_layer=False), "parameters, expected"),
+    Wrong("check_mlp_autoencoder", _mlp(act=nn.LeakyReLU), "not LeakyReLU"),
+    Wrong("check_mlp_autoencoder", _mlp(dropout=True), "not in train mode"),
+    Wrong("check_mlp_autoencoder", MLPShipped, "derives from helpers.models"),
     Wrong("check_reconstruction_loss", loss_sum, "SUM of squared errors"),
     Wrong("check_reconstruction_loss", loss_per_image, "sums the pixels of each image"),
     Wrong("check_reconstruction_loss", loss_rmse, "RMSE"),
@@ -241,6 +297,7 @@ WRONG = [
     Wrong("check_psnr", psnr_ln, "natural log"),
     Wrong("check_psnr", psnr_unsquared, "square the data range", public_passes=True),
     Wrong("check_psnr", psnr_no_range, "use data_range", public_passes=True),
+    Wrong("check_psnr", psnr_helpers, "uses helpers_psnr: the exercise is to write it"),
     Wrong("check_conv_transpose_output_size", ct_conv_formula, "Conv2d's formula"),
     Wrong("check_conv_transpose_output_size", ct_no_output_padding, "add output_padding"),
     Wrong("check_conv_transpose_output_size", ct_no_dilation, "dilation spreads", public_passes=True),
@@ -249,9 +306,12 @@ WRONG = [
     Wrong("check_conv_decoder", _decoder(output_padding=0), "output_padding=1"),
     Wrong("check_conv_decoder", _decoder(sigmoid=False), "Sigmoid"),
     Wrong("check_conv_decoder", _decoder(upsample=True), "ConvTranspose2d"),
-    Wrong("check_conv_decoder", _decoder(unused=True), "no gradient"),
+    Wrong("check_conv_decoder", _decoder(unused=True), "parameters, expected"),
+    Wrong("check_conv_decoder", _decoder(mid=nn.Identity), "ReLU between the two transposed"),
+    Wrong("check_conv_decoder", DecShipped, "uses helpers_models.ConvAutoencoder"),
     Wrong("check_add_noise", _noise(clamp=False), r"clamp\(0, 1\)"),
     Wrong("check_add_noise", _noise(use_generator=False), "global RNG"),
+    Wrong("check_add_noise", noise_reseeded, "reseeded torch's global RNG"),
     Wrong("check_add_noise", _noise(in_place=True), "in place"),
     Wrong("check_add_noise", _noise(squared=True), r"factor \*\* 2"),
     Wrong("check_add_noise", _noise(uniform=True), "torch.randn"),
@@ -264,6 +324,7 @@ WRONG = [
     Wrong("check_denoising_step", step_psnr_vs_noisy, "not the noisy inputs"),
     Wrong("check_denoising_step", step_psnr_mean, r"per image, shape \(N,\)"),
     Wrong("check_denoising_step", step_no_psnr, "dict with 'loss' and 'psnr'"),
+    Wrong("check_denoising_step", step_helpers, "uses reconstruction_step"),
 ]
 
 RIGHT = [
@@ -271,7 +332,8 @@ RIGHT = [
     Right("check_psnr", psnr_f_mse, "20 log10(range) - 10 log10(mse)"),
     Right("check_conv_transpose_output_size", ct_by_torch, "asking PyTorch"),
     Right("check_add_noise", noise_where, "torch.where / torch.clip"),
-    Right("check_denoising_step", step_helpers, "reconstruction_step(target='y')"),
+    Right("check_mlp_autoencoder", MLPDecoderFirst, "registered in another order: weights are matched by shape"),
+    Right("check_conv_decoder", DecFunctional, "attributes and F.relu / torch.sigmoid in forward"),
 ]
 
 globals().update(make_tests(WEEK, WRONG, RIGHT))

@@ -321,14 +321,21 @@ def test_mentee_bundle_holds_no_hidden_case(course, tmp_path):
     assert "(224, 7, 2, 3, 1)" in source and "(224, 7, 2, 3, 1)" not in stripped   # _CONV_HIDDEN's cases
     hack = (out / "helpers" / "checks" / "hackathon.py").read_text()
     assert "(9, 3, 7, 11, 1)" not in hack and "(16, 3, 12, 12, 0)" in hack          # x if hidden else y
+    w1 = (out / "helpers" / "checks" / "week1.py").read_text()       # records: fixtures, not references
+    assert (out / "helpers" / "checks" / "fixtures" / "week1.pkl").is_file()
+    for reference in ("np.mean((pred - y) ** 2)", "def _mse_grad", "EXERCISES", "1 - _ss("):
+        assert reference in (ROOT / "helpers" / "checks" / "week1.py").read_text() and reference not in w1
     probe = ("import numpy as np, sys\nfrom helpers.checks import week1\n"
              "assert week1.__file__.startswith(sys.argv[1])\n"
              "mse = lambda p, y: float(((np.asarray(p) - np.asarray(y)) ** 2).mean())\n"
              "week1.check_mse(mse)\n"
+             "try:\n    week1.check_mse(lambda p, y: float(((p - y) ** 2).sum()))\n"
+             "except AssertionError as err:\n    print('wrong:', err)\n"
              "try:\n    week1.check_mse(mse, hidden=True)\nexcept PermissionError as err:\n    print('refused:', err)\n")
     env = {**os.environ, "PYTHONPATH": str(out), "PYTHONSAFEPATH": "1"}
     run = subprocess.run([sys.executable, "-c", probe, str(out)], cwd=out, env=env, capture_output=True, text=True)
     assert run.returncode == 0 and "refused: hidden cases are graded by your mentor" in run.stdout, run.stderr[-2000:]
+    assert "wrong: mse on 4 points is wrong: MSE must average over the batch (np.mean), not sum" in run.stdout
     assert "[1, 2]" not in strip_hidden("def f(hidden):\n    if hidden:\n        return [1, 2]\n")
 
 

@@ -380,3 +380,10 @@ def test_blocks_take_their_channels_and_name_the_expected_shape(name):
             with pytest.raises(ValueError, match=rf"{name} expects feature maps of shape \(N, 16, H, W\), got "
                                                  rf"\({', '.join(map(str, bad.shape))}\)"):
                 block(bad)
+
+
+def test_lenet5_slices_into_a_plain_sequential_of_its_own_layers():
+    net = models.lenet5()
+    features = net[:-1]                                   # a learner's natural "all but the last layer"
+    assert type(features) is torch.nn.Sequential and features.f6 is net.f6
+    assert features(torch.zeros(2, 1, 28, 28)).shape == (2, 84) and net[-1] is net.output

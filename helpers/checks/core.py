@@ -16,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import numbers
+from tokenize import TokenError
 
 import numpy as np
 
 __all__ = [
     "CheckFailure", "as_array", "as_scalar", "expect", "close", "same", "compare", "unchanged",
-    "call", "not_implemented_guard", "returns_tuple", "forbidden", "isolated", "is_subclass", "is_remote", "local_only",
+    "call", "not_implemented_guard", "returns_tuple", "forbidden", "forbid", "forbidden_uses", "isolated", "is_subclass", "is_remote", "local_only",
     "check_param_count", "check_output_shape",
 ]
 
@@ -234,6 +235,192 @@ def forbidden(targets, hint: str):
                 delattr(owner, name)
             else:
                 setattr(owner, name, original)
+
+
+def _source_tree(fn):
+    """The syntax tree of a function's source, or None. Read through linecache, where IPython keeps its cells
+    (``inspect.getsource`` would first scan every loaded module, a second on a first call)."""
+    import ast
+    import inspect
+    import linecache
+    import textwrap
+
+    code = getattr(fn, "__code__", None)
+    lines = linecache.getlines(code.co_filename) if code is not None else []
+    if not lines:
+        return None
+    try:
+        return ast.parse(textwrap.dedent("".join(inspect.getblock(lines[code.co_firstlineno - 1:]))))
+    except (SyntaxError, IndentationError, IndexError, TokenError):
+        return None
+
+
+def _functions_of(obj) -> list:
+    """The Python functions an answer consists of: the function itself, or a class's methods."""
+    import inspect
+
+    if inspect.isfunction(obj):
+        return [inspect.unwrap(obj)]
+    if isinstance(obj, type):
+        return [f for v in vars(obj).values() for f in ([v.__func__] if isinstance(v, (staticmethod, classmethod)) else [v])
+                if inspect.isfunction(f)]
+    return []
+
+
+def _resolve(chain: list[str], scope: dict):
+    """Follow ``a.b.c`` from ``scope`` through modules and classes only (never a student's object's
+    ``__getattr__``); the object reached, or None where the chain leaves modules and classes."""
+    import builtins
+    import types
+
+    obj = scope.get(chain[0], getattr(builtins, chain[0], None))
+    for name in chain[1:]:
+        if not isinstance(obj, (types.ModuleType, type)):
+            return None
+        obj = _static_getattr(obj, name)
+    return obj
+
+
+def _static_getattr(owner, name):
+    """``getattr`` that never runs an object's own code (properties, ``__getattr__``)."""
+    import inspect
+
+    try:
+        return inspect.getattr_static(owner, name)
+    except AttributeError:
+        return None
+
+
+def _dotted(node) -> list[str] | None:
+    import ast
+
+    chain = []
+    while isinstance(node, ast.Attribute):
+        chain.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        return [node.id] + chain[::-1]
+    return None
+
+
+def _origin(obj) -> str:
+    """A dotted name for a module, a function or a class ('' if it has none)."""
+    import types
+
+    if isinstance(obj, types.ModuleType):
+        return obj.__name__
+    module = getattr(obj, "__module__", None)
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return f"{module}.{name}" if isinstance(module, str) and isinstance(name, str) else ""
+
+
+def forbidden_uses(answer, rules: dict[str, str]) -> list[tuple[str, str]]:
+    """What an answer (a function or a class) uses that its exercise forbids, read from its source.
+
+    rules: ``{dotted name: why}``. A dotted name forbids that object and, for a module, everything in it
+    (``"helpers.scratch"``, ``"torch.nn.functional.conv2d"``, ``"torch.autograd"``); ``".backward"``
+    forbids a method of that name on anything. Names are resolved through the answer's globals and the
+    imports in its body, aliases included, and the answer's own helper functions (defined where it is)
+    are read too. Returns ``(what it used, why)`` pairs; an answer whose source cannot be read gives [].
+    """
+    import ast
+    import importlib
+
+    targets, methods = [], {}
+    for name, why in rules.items():
+        if name.startswith("."):
+            methods[name[1:]] = why
+            continue
+        parts, obj = name.split("."), None
+        for i in range(len(parts), 0, -1):
+            try:
+                obj = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            for attr in parts[i:]:
+                obj = _static_getattr(obj, attr)
+            break
+        targets.append((name, obj, why))
+
+    def verdict(obj, shown):
+        origin = _origin(obj) if obj is not None else ""
+        for name, target, why in targets:
+            if (target is not None and obj is target) or (origin and (origin == name or origin.startswith(name + "."))):
+                return (shown, why)
+        return None
+
+    found, seen, todo = [], set(), list(_functions_of(answer))
+    home = getattr(answer, "__module__", None)
+    while todo:
+        fn = todo.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        tree = _source_tree(fn)
+        if tree is None:
+            continue
+        scope = dict(fn.__globals__)
+        for name in _local_names(tree):        # parameters and local variables hide globals of the same name
+            scope[name] = None
+        for node in ast.walk(tree):            # imports inside the function body
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    scope[(a.asname or a.name).split(".")[0]] = importlib.import_module(a.name if a.asname else a.name.split(".")[0]) \
+                        if _importable(a.name) else None
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level and _importable(node.module):
+                module = importlib.import_module(node.module)
+                for a in node.names:
+                    scope[a.asname or a.name] = _static_getattr(module, a.name) if a.name != "*" else None
+                    hit = verdict(module, node.module)
+                    if hit:
+                        found.append(hit)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in methods:
+                found.append((f".{node.attr}", methods[node.attr]))
+            chain = _dotted(node) if isinstance(node, (ast.Attribute, ast.Name)) else None
+            if not chain:
+                continue
+            obj = _resolve(chain, scope)
+            hit = verdict(obj, ".".join(chain)) if obj is not None else None
+            if hit:
+                found.append(hit)
+            elif obj is not None and getattr(obj, "__module__", None) == home and (_functions_of(obj)):
+                todo.extend(_functions_of(obj))            # the answer's own helpers
+    return list(dict.fromkeys(found))
+
+
+def _local_names(tree) -> set[str]:
+    """Names a function's source binds itself: parameters (its own, its lambdas' and nested functions'),
+    assignments, loop and ``with`` targets; not those it declares ``global``."""
+    import ast
+
+    names, declared = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            names |= {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if x is not None}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared |= set(node.names)
+    return names - declared
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def forbid(answer, rules: dict[str, str], what: str | None = None) -> None:
+    """Fail if ``answer`` uses what its exercise forbids (:func:`forbidden_uses`), naming the first use."""
+    uses = forbidden_uses(answer, rules)
+    if uses:
+        shown, why = uses[0]
+        raise CheckFailure(f"{what or _name(answer)} uses {shown}: {why}")
 
 
 def isolated(check):

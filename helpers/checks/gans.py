@@ -11,39 +11,37 @@ logits (a naive log(sigmoid) overflows), other batch sizes and smoothing values,
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import CheckFailure, as_scalar, call, compare, expect, isolated, returns_tuple
+from torch import nn
+
+from ..models.gan import DCGANGenerator
+from .core import CheckFailure, as_scalar, call, compare, expect, forbid, isolated, returns_tuple
+from .papers import _compare_module
+from .week5_6 import REFERENCE, no_reference
 
 __all__ = ["check_discriminator_loss", "check_generator_loss", "check_gan_train_step",
            "check_transposed_output_size", "check_dcgan_generator",
            "check_penultimate_features", "check_class_diversity"]
 
 RTOL, ATOL = 1e-5, 1e-7  # float32 losses
+FORBIDDEN = {  # per exercise: what its answer may not use, and why
+    "gan_train_step": {"helpers.gans": REFERENCE, "helpers.steps": REFERENCE, "helpers.train": REFERENCE},
+    "dcgan_generator": {"helpers.models": REFERENCE, "helpers.gans": REFERENCE},
+    "penultimate_features": {"helpers.models": "reuse the trained classifier you are given: a fresh lenet5() has "
+                                               "other, untrained weights"},
+}
 
 
-def _bce(logits, target) -> float:
-    return float(F.binary_cross_entropy_with_logits(logits.detach(), torch.full_like(logits.detach(), float(target))))
-
-
-def _bce_sum(logits, target) -> float:
-    return float(F.binary_cross_entropy_with_logits(logits.detach(), torch.full_like(logits.detach(), float(target)), reduction="sum"))
+def _bce(logits, target, reduction="mean") -> float:
+    logits = logits.detach()
+    return float(F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(target)), reduction=reduction))
 
 
 def _logits(n: int, seed: int, scale: float = 2.0) -> torch.Tensor:
     return (torch.randn(n, generator=torch.Generator().manual_seed(seed)) * scale).requires_grad_()
-
-
-def _naive_bce(logits, target) -> float:
-    """-(t log s + (1 - t) log(1 - s)) with s = sigmoid(x) computed directly: inf/nan for large |x|."""
-    with torch.no_grad():
-        s = torch.sigmoid(logits.double())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return float(-(target * torch.log(s) + (1 - target) * torch.log(1 - s)).mean())
 
 
 def _loss_value(value, fn, what: str) -> float:
@@ -54,6 +52,8 @@ def _loss_value(value, fn, what: str) -> float:
     return as_scalar(value, what)
 
 
+TWICE = ("the discriminator's outputs are LOGITS and F.binary_cross_entropy_with_logits applies the sigmoid itself: "
+         "don't apply torch.sigmoid first")
 STABLE_HINT = ("use F.binary_cross_entropy_with_logits (or F.logsigmoid): log(torch.sigmoid(x)) is -inf once "
                "sigmoid rounds to 0 or 1, e.g. for a logit of -100")
 BCE_ERRORS = ((RuntimeError, "between 0 and 1", "F.binary_cross_entropy wants probabilities; these are LOGITS: "
@@ -85,13 +85,14 @@ def _d_mistakes(real, fake, s):
     return [
         (_bce(real, 0) + _bce(fake, 1), "the labels are swapped: real images are labelled 1 (or 1 - smooth), fakes 0"),
         (0.5 * (_bce(real, 1 - s) + _bce(fake, 0)), "ADD the two terms (Goodfellow et al. eq. 1, CS231n); don't average them"),
-        (_bce_sum(real, 1 - s) + _bce_sum(fake, 0), "average over the batch (reduction='mean'), don't sum"),
+        (_bce(real, 1 - s, "sum") + _bce(fake, 0, "sum"), "average over the batch (reduction='mean'), don't sum"),
         (_bce(real, s) + _bce(fake, 0) if s else None,
          "one-sided label smoothing makes the real target 1 - smooth (0.9 for smooth = 0.1), not smooth"),
         (_bce(real, 1) + _bce(fake, 0) if s else None, "the real target must be 1 - smooth: the smoothing is ignored"),
         (_bce(real, 1 - s) + _bce(fake, s) if s else None,
          "smoothing is ONE-sided: only the real target moves to 1 - smooth; the fakes keep the target 0"),
         (-_bce(real, 1 - s) - _bce(fake, 0), "a loss to MINIMISE: the binary cross-entropy is already -log(...)"),
+        (_bce(real.sigmoid(), 1 - s) + _bce(fake.sigmoid(), 0), TWICE),
     ]
 
 
@@ -103,11 +104,8 @@ def check_discriminator_loss(discriminator_loss, hidden: bool = False) -> None:
         got = call(discriminator_loss, real, fake, smooth=s, hint=D_HINT, errors=BCE_ERRORS)
         value = _loss_value(got, discriminator_loss, what)
         expected = _bce(real, 1 - s) + _bce(fake, 0)
-        naive = _naive_bce(real, 1 - s) + _naive_bce(fake, 0)
         expect(np.isfinite(value) or not np.isfinite(expected), f"{what} is {value}: {STABLE_HINT}")
         compare(value, expected, what, D_HINT, _d_mistakes(real, fake, s), rtol=RTOL, atol=ATOL)
-        if not np.isfinite(naive):
-            expect(got.requires_grad, f"{what}: the loss must stay connected to the logits (no .detach(), no NumPy)")
         expect(got.requires_grad, f"{what}: the loss must stay connected to the logits, so backward() reaches D "
                "(no .detach(), .item() or NumPy inside)")
 
@@ -141,9 +139,10 @@ def check_generator_loss(generator_loss, hidden: bool = False) -> None:
                              "vanishes while D rejects the fakes; minimise BCE(D(G(z)), 1) instead"),
             (_bce(fake, 0), "the target is the discriminator's (0 = fake): the generator wants its fakes called "
                             "REAL, target 1"),
-            (_bce_sum(fake, 1), "average over the batch (reduction='mean'), don't sum"),
+            (_bce(fake, 1, "sum"), "average over the batch (reduction='mean'), don't sum"),
             (float(-fake.detach().mean()), "-mean(D(G(z))) is the WGAN critic's generator loss; this GAN's "
                                            "discriminator outputs logits of a probability: use the BCE against 1"),
+            (_bce(fake.sigmoid(), 1), TWICE),
             (_bce(fake, 0.9), "label smoothing belongs to the discriminator's real targets only; the generator's "
                               "target is 1"),
         ], rtol=RTOL, atol=ATOL)
@@ -255,6 +254,7 @@ def check_gan_train_step(gan_train_step, hidden: bool = False) -> None:
     """``gan_train_step(generator, discriminator, real, z, g_optimizer, d_optimizer, smooth=0.0)``
     -> ``(d_loss, g_loss)`` floats; compared with the reference step on copies of the same players."""
     #        seed, N, latent, size, smooth, lr, stale grads
+    forbid(gan_train_step, FORBIDDEN["gan_train_step"])
     cases = [(1, 6, 3, 4, 0.0, 0.1, False), (2, 6, 3, 4, 0.1, 0.1, True)]
     if hidden:
         cases += [(3, 5, 4, 6, 0.2, 0.5, True), (4, 9, 2, 4, 0.0, 0.3, True)]
@@ -300,7 +300,7 @@ def check_transposed_output_size(transposed_output_size, hidden: bool = False) -
         what = f"transposed_output_size(h={h}, kernel={k}, stride={s}, padding={p})"
         got = as_scalar(call(transposed_output_size, h, kernel=k, stride=s, padding=p, hint=TCONV_HINT), what,
                         integer=True)
-        expected = nn_out = torch.nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, h, h)).shape[-1]
+        expected = torch.nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, h, h)).shape[-1]
         compare(got, expected, what, TCONV_HINT, [
             ((h + 2 * p - k) // s + 1, "that is the size after an ordinary (strided) convolution, which shrinks; "
                                        "its transpose goes the other way: (H - 1) * stride - 2 * padding + kernel"),
@@ -310,7 +310,6 @@ def check_transposed_output_size(transposed_output_size, hidden: bool = False) -
                     "(H - 1) * stride - 2 * padding + kernel"),
             ((h - 1) * s + 2 * p + k, "padding crops the output of a transposed convolution: subtract 2 * padding"),
         ])
-        assert nn_out == expected
 
 
 DCGAN_G_HINT = ("Radford et al.'s generator: z (N, latent_dim) -> nn.Unflatten(1, (latent_dim, 1, 1)) -> "
@@ -318,47 +317,43 @@ DCGAN_G_HINT = ("Radford et al.'s generator: z (N, latent_dim) -> nn.Unflatten(1
                 "[14x14] -> BatchNorm2d -> ReLU -> ConvTranspose2d(w, 1, 4, 2, 1) [28x28] -> Tanh")
 
 
+def _dcgan(latent, w, act=nn.ReLU, out=nn.Tanh, bias=False, swap=False, bn=nn.BatchNorm2d, bn_out=False):
+    """The table of notebook 05, with the usual slips switchable."""
+    def block(c_in, c_out, *args):
+        norm, f = bn(c_out), act()
+        return [nn.ConvTranspose2d(c_in, c_out, *args, bias=bias), *((f, norm) if swap else (norm, f))]
+    return nn.Sequential(nn.Unflatten(1, (latent, 1, 1)), *block(latent, 2 * w, 7), *block(2 * w, w, 4, 2, 1),
+                         nn.ConvTranspose2d(w, 1, 4, 2, 1), *([nn.BatchNorm2d(1)] if bn_out else []), out())
+
+
 @isolated
 def check_dcgan_generator(dcgan_generator, hidden: bool = False) -> None:
-    """``dcgan_generator(latent_dim, width)`` -> an ``nn.Module`` mapping z (N, latent_dim) to
-    (N, 1, 28, 28) images in [-1, 1], built to the DCGAN guidelines."""
-    from torch import nn
-
+    """``dcgan_generator(latent_dim, width)`` -> an ``nn.Module`` mapping z (N, latent_dim) to (N, 1, 28, 28) images
+    in [-1, 1]; compared with ``models.DCGANGenerator(latent_dim, width)`` holding the same weights."""
     cases = [(16, 8, 4)]
     if hidden:
-        cases += [(100, 16, 3), (2, 4, 1), (32, 3, 7)]
-    for latent, width, n in cases:
-        what = f"dcgan_generator(latent_dim={latent}, width={width})"
-        G = call(dcgan_generator, latent, width, hint=DCGAN_G_HINT)
+        cases += [(100, 16, 3), (2, 4, 2), (32, 3, 7)]
+    for latent, w, n in cases:
+        what = f"dcgan_generator(latent_dim={latent}, width={w})"
+        G = call(dcgan_generator, latent, w, hint=DCGAN_G_HINT)
         expect(isinstance(G, nn.Module), f"{what} should return an nn.Module (nn.Sequential), got {type(G).__name__}")
-        layers = list(G.modules())
-        kinds = [m.__class__ for m in layers]   # __class__: also right for a model judged from outside its kernel
-        expect(not any(issubclass(k, (nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)) for k in kinds),
+        no_reference(dcgan_generator, FORBIDDEN["dcgan_generator"], G)
+        expect(not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)) for m in G.modules()),
                f"{what}: no pooling or nn.Upsample in a DCGAN: the transposed convolutions learn the upsampling")
-        tconvs = [m for m in layers if isinstance(m, nn.ConvTranspose2d)]
-        expect(len(tconvs) >= 2, f"{what}: upsample with nn.ConvTranspose2d layers (stride 2 doubles the size). "
-               + DCGAN_G_HINT)
-        expect(any(issubclass(k, nn.BatchNorm2d) for k in kinds),
-               f"{what}: the guidelines put BatchNorm2d after every hidden transposed convolution")
-        expect(any(issubclass(k, nn.ReLU) for k in kinds), f"{what}: the generator's hidden layers use ReLU")
-        last = [m for m in layers if not list(m.children())][-1]
-        expect(isinstance(last, nn.Tanh), f"{what}: the last layer must be nn.Tanh, so images come out in [-1, 1] like "
-               f"the scaled real ones, got {type(last).__name__}" + (" (a sigmoid gives [0, 1])"
-                                                                     if isinstance(last, nn.Sigmoid) else ""))
-        before_last = [m for m in layers if not list(m.children())][-2]
-        expect(not isinstance(before_last, nn.BatchNorm2d), f"{what}: no BatchNorm on the output layer (Radford et "
-               "al.: it made samples oscillate); the last transposed convolution feeds Tanh directly")
-        z = torch.randn(n, latent) * 3
-        G.train()
-        out = call(G, z, hint=f"z has shape (N, latent_dim) = {tuple(z.shape)}: start with nn.Unflatten(1, "
-                   f"(latent_dim, 1, 1)) so the first transposed convolution sees (N, latent_dim, 1, 1)")
-        expect(tuple(out.shape) == (n, 1, 28, 28), f"{what} maps z {tuple(z.shape)} to {tuple(out.shape)}, expected "
-               f"({n}, 1, 28, 28): 1x1 -> 7x7 (kernel 7) -> 14x14 -> 28x28 (kernel 4, stride 2, padding 1). "
-               + DCGAN_G_HINT)
-        expect(float(out.detach().min()) >= -1 and float(out.detach().max()) <= 1, f"{what}: outputs must lie in [-1, 1] (Tanh)")
-        widths = sorted({m.out_channels for m in tconvs[:-1]})
-        expect(width in widths, f"{what}: the layer before the output should have `width` = {width} channels, the "
-               f"one before it 2 * width; got hidden widths {widths}")
+        mistakes = [(lambda: _dcgan(latent, w, out=nn.Sigmoid), "the output layer is nn.Tanh, so images come out in "
+                                                                "[-1, 1] like the scaled real ones (a sigmoid gives [0, 1])"),
+                    (lambda: _dcgan(latent, w, out=nn.Identity), "the last layer must be nn.Tanh: images in [-1, 1]"),
+                    (lambda: _dcgan(latent, w, bn_out=True), "no BatchNorm on the output layer (Radford et al.: it made "
+                                                            "samples oscillate); the last transposed convolution feeds Tanh"),
+                    (lambda: _dcgan(latent, w, bn=lambda c: nn.Identity()), "the guidelines put BatchNorm2d after every "
+                                                                            "hidden transposed convolution"),
+                    (lambda: _dcgan(latent, w, bias=True), "bias=False in the hidden transposed convolutions: BatchNorm "
+                                                          "subtracts the mean, a bias before it is wasted"),
+                    (lambda: _dcgan(latent, w, swap=True), "BatchNorm2d comes right after each transposed convolution, "
+                                                          "before the ReLU"),
+                    (lambda: _dcgan(latent, w, act=lambda: nn.LeakyReLU(0.2)), "the generator's hidden layers use ReLU "
+                                                                               "(LeakyReLU is the discriminator's)")]
+        _compare_module(G, DCGANGenerator(latent, w), torch.randn(n, latent) * 3, what, DCGAN_G_HINT, mistakes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,16 +361,15 @@ def check_dcgan_generator(dcgan_generator, hidden: bool = False) -> None:
 # --------------------------------------------------------------------------------------------
 
 FEAT_HINT = ("the features are LeNet-5's penultimate layer: everything up to and including F6's ReLU (84 numbers "
-             "per image), without the output layer; e.g. nn.Sequential(*list(classifier.children())[:-1]), "
-             "which shares the trained weights")
+             "per image), without the output layer, made of the classifier's own (trained) layers, not copies")
 
 
 @isolated
 def check_penultimate_features(penultimate_features, hidden: bool = False) -> None:
     """``penultimate_features(classifier)`` -> module: (N, 1, 28, 28) -> (N, 84), LeNet-5's F6 activations."""
-    from torch import nn
-
     from ..models.lenet import lenet5
+
+    forbid(penultimate_features, FORBIDDEN["penultimate_features"])
 
     sizes = [5] + ([1, 17] if hidden else [])
     for seed, n in enumerate(sizes):
@@ -403,6 +397,9 @@ def check_penultimate_features(penultimate_features, hidden: bool = False) -> No
             (c5.numpy(), "these are C5's 120 activations: one layer too early, include F6 (Linear 120 -> 84 and its ReLU)"),
             (f6_linear.numpy(), "include F6's ReLU: the features are the activations F6 passes to the output layer"),
         ], rtol=1e-5, atol=1e-6)
+        own = {id(p) for p in model.parameters()}
+        expect(all(id(p) in own for p in features.parameters()), "reuse the classifier's trained layers (no "
+               "copy.deepcopy, no new layers): the features must follow the classifier as it trains")
         after = model.state_dict()
         expect(set(after) == set(state) and all(torch.equal(state[k], after[k]) for k in state)
                and model(x).shape == (n, 10), "don't change the classifier (no layer replaced, no weights touched): "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import as_array, call, close, compare, expect, isolated, returns_tuple, same, unchanged
+from .records import Exercise, checks_of
 from .. import scratch
 
 
@@ -23,108 +24,35 @@ from .. import scratch
 # 01 · linear regression: MSE, its gradient, a gradient-descent step, R²
 # --------------------------------------------------------------------------------------------
 
-MSE_HINT = "mse(pred, y) is the mean over the batch of (pred - y) ** 2: one number"
-
-
-def _mse_mistakes(pred, y):
-    d = np.asarray(pred, float) - np.asarray(y, float)
-    return [
-        (np.sum(d ** 2), "MSE must average over the batch (np.mean), not sum"),
-        (np.mean(np.abs(d)), "square the errors: this is the mean ABSOLUTE error"),
-        (np.mean(d ** 2) / 2, "no 1/2 factor: this course's MSE is mean((pred - y) ** 2)"),
-        (np.sqrt(np.mean(d ** 2)), "don't take the square root: that is the RMSE"),
-        (np.mean(d) ** 2, "square each error, then average (not the square of the mean error)"),
-        (d ** 2, "average the squared errors into one number (np.mean)"),
-    ]
-
-
-@isolated
-def check_mse(mse, hidden: bool = False) -> None:
-    cases = [(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 3.0, 5.0, 8.0]))]  # errors 0, 1, 2, 4 -> 21 / 4
-    if hidden:
-        rng = np.random.default_rng(11)
-        cases += [(rng.normal(size=50), rng.normal(size=50)),
-                  (rng.normal(size=(20, 1)), rng.normal(size=(20, 1))),
-                  (np.array([2.5]), np.array([2.5]))]
-    for pred, y in cases:
-        got = call(mse, pred.copy(), y.copy(), hint=MSE_HINT)
-        compare(got, np.mean((pred - y) ** 2), f"mse on {len(pred)} points", MSE_HINT, _mse_mistakes(pred, y))
-
-
-MSE_GRAD_HINT = ("for pred = X @ w + b and loss mean((pred - y) ** 2): "
-                 "dw = 2 / N * X.T @ (pred - y), db = 2 / N * sum(pred - y)")
-
-
 def _linreg_case(n, d, seed):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n, d)), rng.normal(size=n), rng.normal(size=d), float(rng.normal())
 
 
-@isolated
-def check_mse_grad(mse_grad, hidden: bool = False) -> None:
-    cases = [(np.array([[1.0, 2.0], [0.0, 1.0], [2.0, -1.0]]), np.array([3.0, 1.0, 0.0]), np.array([0.5, -1.0]), 0.25)]
+def _mse_cases(hidden):
+    cases = [(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 3.0, 5.0, 8.0]))]  # errors 0, 1, 2, 4 -> 21 / 4
     if hidden:
-        cases += [_linreg_case(30, 5, 1), _linreg_case(1, 3, 2), _linreg_case(64, 1, 3)]
-    for X, y, w, b in cases:
-        n = len(y)
-        r = X @ w + b - y
-        dw, db = 2 / n * X.T @ r, 2 / n * r.sum()
-        got = returns_tuple(call(mse_grad, X.copy(), y.copy(), w.copy(), b, hint=MSE_GRAD_HINT), 2, "(dw, db)", mse_grad)
-        mistakes = [
-            ((dw / 2, db / 2), "the derivative of (pred - y) ** 2 is 2 * (pred - y): don't forget the factor 2"),
-            ((dw * n, db * n), "divide by N: the loss is a mean, so its gradient carries 1 / N"),
-            ((-dw, -db), "sign: the residual is pred - y (y - pred flips the gradient)"),
-        ]
-        for k, (part, want, shape_hint) in enumerate(((got[0], dw, "dw has one entry per feature: shape (D,)"),
-                                                      (got[1], db, "db is one number: sum the residuals"))):
-            part_mistakes = [(m[0][k], m[1]) for m in mistakes]
-            compare(part, want, f"{'dw' if k == 0 else 'db'} for N = {n}, D = {X.shape[1]}",
-                     f"{shape_hint}. {MSE_GRAD_HINT}", part_mistakes)
+        rng = np.random.default_rng(11)
+        cases += [(rng.normal(size=50), rng.normal(size=50)), (rng.normal(size=(20, 1)), rng.normal(size=(20, 1))),
+                  (np.array([2.5]), np.array([2.5]))]
+    return cases
 
 
-GD_HINT = "one step of gradient descent: w_new = w - lr * dw, b_new = b - lr * db"
+def _mse_grad(X, y, w, b):
+    r = X @ w + b - y
+    return 2 / len(y) * X.T @ r, 2 / len(y) * r.sum()
 
 
-@isolated
-def check_gd_step(gd_step, hidden: bool = False) -> None:
+def _gd_cases(hidden):
     cases = [(np.array([1.0, -2.0]), 0.5, np.array([0.5, 4.0]), -1.0, 0.1)]
     if hidden:
         rng = np.random.default_rng(5)
         cases += [(rng.normal(size=7), float(rng.normal()), rng.normal(size=7), float(rng.normal()), 0.03),
                   (np.zeros(3), 0.0, np.ones(3), 2.0, 1.0)]
-    for w, b, dw, db, lr in cases:
-        w_in = w.copy()
-        got = returns_tuple(call(gd_step, w_in, b, dw.copy(), db, lr, hint=GD_HINT), 2, "(w_new, b_new)", gd_step)
-        unchanged(w, w_in, "gd_step changed w in place: return a new array (w - lr * dw). "
-                            "The notebook starts several runs from the same initial w, which in-place updates would overwrite")
-        for k, (part, want, wrongs) in enumerate((
-                (got[0], w - lr * dw, [(w + lr * dw, "gradient descent moves AGAINST the gradient: subtract lr * dw"),
-                                       (w - dw, "scale the step by the learning rate: w - lr * dw")]),
-                (got[1], b - lr * db, [(b + lr * db, "gradient descent moves AGAINST the gradient: subtract lr * db"),
-                                       (b - db, "scale the step by the learning rate: b - lr * db")]))):
-            compare(part, want, "w_new" if k == 0 else "b_new", GD_HINT, wrongs)
+    return cases
 
 
-R2_HINT = "R² = 1 - sum((y - pred) ** 2) / sum((y - mean(y)) ** 2)"
-
-
-def _r2_mistakes(y, pred):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _r2_wrongs(y, pred)
-
-
-def _r2_wrongs(y, pred):
-    ss_res, ss_tot = np.sum((y - pred) ** 2), np.sum((y - y.mean()) ** 2)
-    return [
-        (ss_res / ss_tot, "that is the unexplained fraction: R² = 1 - SS_res / SS_tot"),
-        (1 - ss_tot / ss_res, "the ratio is upside down: R² = 1 - SS_res / SS_tot"),
-        (max(0.0, 1 - ss_res / ss_tot), "don't clip at 0: R² is negative when the model is worse than predicting the mean"),
-        (1 - ss_res / np.sum((pred - pred.mean()) ** 2), "SS_tot measures the spread of the TRUE values y around their mean"),
-    ]
-
-
-@isolated
-def check_r2_score(r2_score, hidden: bool = False) -> None:
+def _r2_cases(hidden):
     y = np.array([3.0, -0.5, 2.0, 7.0])
     cases = [(y, np.array([2.5, 0.0, 2.0, 8.0]))]  # 1 - 1.5 / 29.1875 = 0.9486...
     if hidden:
@@ -132,10 +60,94 @@ def check_r2_score(r2_score, hidden: bool = False) -> None:
         yr = rng.normal(size=40)
         cases += [(yr, yr + 0.3 * rng.normal(size=40)), (yr, yr.copy()), (yr, np.full(40, yr.mean())),
                   (y, np.array([7.0, 2.0, -0.5, 3.0]))]  # worse than the mean: negative
-    for y_true, pred in cases:
-        want = 1 - np.sum((y_true - pred) ** 2) / np.sum((y_true - y_true.mean()) ** 2)
-        got = call(r2_score, y_true.copy(), pred.copy(), hint=R2_HINT)
-        compare(got, want, f"r2_score on {len(y_true)} points", R2_HINT, _r2_mistakes(y_true, pred))
+    return cases
+
+
+def _rel_cases(hidden):
+    cases = [(np.array([1.0, 2.0, -3.0]), np.array([1.1, 2.0, -3.0])), (np.array([1e-3, 5.0]), np.array([1e-3 + 1e-9, 5.0])),
+             (np.array([1.0, -2.0, 0.5]), np.array([-1.0, -2.0, 0.4]))]  # opposite signs: |a - b| / (|a| + |b|) = 1
+    if hidden:
+        rng = np.random.default_rng(17)
+        a = rng.normal(size=(4, 5))
+        cases += [(np.array([[3.0, -1e-4], [2.0, 0.0]]), np.array([[-3.0, 1e-4], [2.5, 0.0]])),
+                  (a, a + 1e-6 * rng.normal(size=(4, 5))), (np.zeros(3), np.zeros(3)), (a, a.copy()),
+                  (np.array([1e-10, 1.0]), np.array([-1e-10, 1.0]))]
+    return cases
+
+
+def _ss(y, pred):
+    return np.sum((y - pred) ** 2), np.sum((y - y.mean()) ** 2)
+
+
+EXERCISES = [
+    Exercise(
+        "mse", reference=lambda pred, y: np.mean((pred - y) ** 2), cases=_mse_cases,
+        hint="mse(pred, y) is the mean over the batch of (pred - y) ** 2: one number",
+        describe=lambda pred, y: f"mse on {len(pred)} points",
+        mistakes={"MSE must average over the batch (np.mean), not sum": lambda p, y: np.sum((p - y) ** 2),
+                  "square the errors: this is the mean ABSOLUTE error": lambda p, y: np.mean(np.abs(p - y)),
+                  "no 1/2 factor: this course's MSE is mean((pred - y) ** 2)": lambda p, y: np.mean((p - y) ** 2) / 2,
+                  "don't take the square root: that is the RMSE": lambda p, y: np.sqrt(np.mean((p - y) ** 2)),
+                  "square each error, then average (not the square of the mean error)": lambda p, y: np.mean(p - y) ** 2,
+                  "average the squared errors into one number (np.mean)": lambda p, y: (p - y) ** 2},
+        forbidden={"sklearn.metrics": "write the mean of the squared errors yourself"}),
+    Exercise(
+        "mse_grad", reference=_mse_grad, outputs=("dw", "db"),
+        cases=lambda hidden: [(np.array([[1.0, 2.0], [0.0, 1.0], [2.0, -1.0]]), np.array([3.0, 1.0, 0.0]),
+                               np.array([0.5, -1.0]), 0.25)]
+        + ([_linreg_case(30, 5, 1), _linreg_case(1, 3, 2), _linreg_case(64, 1, 3)] if hidden else []),
+        hint="for pred = X @ w + b and loss mean((pred - y) ** 2): dw = 2 / N * X.T @ (pred - y) has one entry per "
+             "feature, db = 2 / N * sum(pred - y) is one number",
+        describe=lambda X, y, w, b: f"N = {len(y)}, D = {X.shape[1]}",
+        mistakes={"the derivative of (pred - y) ** 2 is 2 * (pred - y): don't forget the factor 2":
+                  lambda *a: tuple(g / 2 for g in _mse_grad(*a)),
+                  "divide by N: the loss is a mean, so its gradient carries 1 / N":
+                  lambda *a: tuple(g * len(a[1]) for g in _mse_grad(*a)),
+                  "sign: the residual is pred - y (y - pred flips the gradient)": lambda *a: tuple(-g for g in _mse_grad(*a))},
+        forbidden={"torch": "compute the gradient by hand with NumPy"}),
+    Exercise(
+        "gd_step", reference=lambda w, b, dw, db, lr: (w - lr * dw, b - lr * db), cases=_gd_cases, outputs=("w_new", "b_new"),
+        hint="one step of gradient descent: w_new = w - lr * dw, b_new = b - lr * db",
+        in_place="return a new array (w - lr * dw): the notebook starts several runs from the same initial w, "
+                 "which in-place updates would overwrite",
+        mistakes={"gradient descent moves AGAINST the gradient: subtract lr * dw and lr * db":
+                  lambda w, b, dw, db, lr: (w + lr * dw, b + lr * db),
+                  "scale the step by the learning rate: w - lr * dw, b - lr * db": lambda w, b, dw, db, lr: (w - dw, b - db)}),
+    Exercise(
+        "r2_score", reference=lambda y, p: 1 - _ss(y, p)[0] / _ss(y, p)[1], cases=_r2_cases,
+        hint="R² = 1 - sum((y - pred) ** 2) / sum((y - mean(y)) ** 2)",
+        describe=lambda y, p: f"r2_score on {len(y)} points",
+        mistakes={"that is the unexplained fraction: R² = 1 - SS_res / SS_tot": lambda y, p: _ss(y, p)[0] / _ss(y, p)[1],
+                  "the ratio is upside down: R² = 1 - SS_res / SS_tot": lambda y, p: 1 - _ss(y, p)[1] / _ss(y, p)[0],
+                  "don't clip at 0: R² is negative when the model is worse than predicting the mean":
+                  lambda y, p: max(0.0, 1 - _ss(y, p)[0] / _ss(y, p)[1]),
+                  "SS_tot measures the spread of the TRUE values y around their mean":
+                  lambda y, p: 1 - _ss(y, p)[0] / np.sum((p - p.mean()) ** 2)},
+        forbidden={"sklearn.metrics": "write R² from its two sums yourself"}),
+    Exercise(
+        "sigmoid", reference=scratch.sigmoid, fp_traps=True, rtol=1e-7, atol=1e-12,
+        cases=lambda hidden: [(np.array([-2.0, 0.0, 3.0]),), (np.array([-1000.0, -50.0, 50.0, 1000.0]),)]
+        + ([(np.random.default_rng(4).normal(scale=5, size=(6, 4)),), (np.array([[-745.0, 710.0], [0.0, -1e4]]),)]
+           if hidden else []),
+        hint="sigmoid(z) = 1 / (1 + exp(-z)), computed without overflow: with e = np.exp(-np.abs(z)), take 1 / (1 + e) "
+             "where z >= 0 and e / (1 + e) where z < 0 (np.where evaluates BOTH branches, so never call np.exp on +|z|)",
+        describe=lambda z: f"sigmoid({np.array2string(z, precision=0)})",
+        mistakes={"sign: sigmoid(z) -> 1 for large positive z, so use exp(-z)": lambda z: 1 / (1 + np.exp(np.clip(z, -700, 700)))},
+        forbidden={"scipy.special": "write the stable sigmoid yourself", "torch": "write it in NumPy"}),
+    Exercise(
+        "rel_error", reference=scratch.rel_error, cases=_rel_cases, rtol=1e-6, atol=1e-14,
+        hint="rel_error(a, b) = max over entries of |a - b| / max(1e-8, |a| + |b|): one number; guard the denominator "
+             "with np.maximum(1e-8, |a| + |b|) so that two zeros compare as 0, not NaN",
+        describe=lambda a, b: f"rel_error for arrays of shape {a.shape}",
+        mistakes={"the denominator is |a| + |b|, the sum of the two absolute values, not |a + b|: for entries of opposite "
+                  "sign a + b is near 0 (rel_error(1, -1) must be 1)": lambda a, b: np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a + b))),
+                  "the denominator is |a| + |b|, not max(|a|, |b|)":
+                  lambda a, b: np.max(np.abs(a - b) / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))),
+                  "divide by |a| + |b|: an absolute difference of 1e-6 means little for values near 1e6": lambda a, b: np.max(np.abs(a - b)),
+                  "report the WORST entry (np.max), not the mean: one wrong gradient entry is a bug":
+                  lambda a, b: np.mean(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))),
+                  "reduce to one number with np.max": lambda a, b: np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))}),
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,24 +331,6 @@ def check_train_val_split(train_val_split, hidden: bool = False) -> None:
 # --------------------------------------------------------------------------------------------
 # 03 · binary classification: sigmoid, BCE with logits, linear and ReLU layers, backprop
 # --------------------------------------------------------------------------------------------
-
-SIGMOID_HINT = ("sigmoid(z) = 1 / (1 + exp(-z)), computed without overflow: with e = np.exp(-np.abs(z)), "
-                "take 1 / (1 + e) where z >= 0 and e / (1 + e) where z < 0 (np.where evaluates BOTH branches, "
-                "so never call np.exp on +|z|)")
-
-
-@isolated
-def check_sigmoid(sigmoid, hidden: bool = False) -> None:
-    cases = [np.array([-2.0, 0.0, 3.0]), np.array([-1000.0, -50.0, 50.0, 1000.0])]
-    if hidden:
-        rng = np.random.default_rng(4)
-        cases += [rng.normal(scale=5, size=(6, 4)), np.array([[-745.0, 710.0], [0.0, -1e4]])]
-    for z in cases:
-        got = call(sigmoid, z.copy(), hint=SIGMOID_HINT, fp_traps=True)
-        compare(got, scratch.sigmoid(z), f"sigmoid({np.array2string(z, precision=0)})", SIGMOID_HINT,
-                 [(1 / (1 + np.exp(np.clip(z, -700, 700))), "sign: sigmoid(z) -> 1 for large positive z, so use exp(-z)")],
-                 rtol=1e-7, atol=1e-12)
-
 
 BCE_HINT = ("loss = mean(max(z, 0) - z * y + log1p(exp(-|z|))), the stable form of "
             "-mean(y log σ(z) + (1 - y) log(1 - σ(z))); dz = (σ(z) - y) / N")
@@ -682,37 +676,6 @@ def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
                  mistakes if h != 1e-5 else mistakes[:3], rtol=1e-7, atol=1e-10)
 
 
-REL_ERROR_HINT = "rel_error(a, b) = max over entries of |a - b| / max(1e-8, |a| + |b|): one number"
-
-
-@isolated
-def check_rel_error(rel_error, hidden: bool = False) -> None:
-    cases = [(np.array([1.0, 2.0, -3.0]), np.array([1.1, 2.0, -3.0])), (np.array([1e-3, 5.0]), np.array([1e-3 + 1e-9, 5.0])),
-             (np.array([1.0, -2.0, 0.5]), np.array([-1.0, -2.0, 0.4]))]  # opposite signs: |a - b| / (|a| + |b|) = 1
-    if hidden:
-        cases += [(np.array([[3.0, -1e-4], [2.0, 0.0]]), np.array([[-3.0, 1e-4], [2.5, 0.0]]))]
-        rng = np.random.default_rng(17)
-        a = rng.normal(size=(4, 5))
-        cases += [(a, a + 1e-6 * rng.normal(size=(4, 5))), (np.zeros(3), np.zeros(3)), (a, a.copy()),
-                  (np.array([1e-10, 1.0]), np.array([-1e-10, 1.0]))]
-    for a, b in cases:
-        diff, tot = np.abs(a - b), np.abs(a) + np.abs(b)
-        want = scratch.rel_error(a, b)
-        got = call(rel_error, a.copy(), b.copy(), hint=REL_ERROR_HINT)
-        expect(np.all(np.isfinite(as_array(got, "rel_error(a, b)"))),
-               "rel_error gave NaN or inf: guard the denominator with np.maximum(1e-8, |a| + |b|) so that "
-               "two zeros compare as 0")
-        compare(got, want, f"rel_error for arrays of shape {a.shape}", REL_ERROR_HINT,
-                 [(np.max(diff / np.maximum(1e-8, np.abs(a + b))), "the denominator is |a| + |b|, the sum of the two "
-                   "absolute values, not |a + b|: for entries of opposite sign a + b is near 0 (rel_error(1, -1) must be 1)"),
-                  (np.max(diff / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))), "the denominator is |a| + |b|, "
-                   "not max(|a|, |b|)"),
-                  (np.max(diff), "divide by |a| + |b|: an absolute difference of 1e-6 means little for values near 1e6"),
-                  (np.mean(diff / np.maximum(1e-8, tot)), "report the WORST entry (np.max), not the mean: one wrong "
-                                                          "gradient entry is a bug"),
-                  (diff / np.maximum(1e-8, tot), "reduce to one number with np.max")], rtol=1e-6, atol=1e-14)
-
-
 # --------------------------------------------------------------------------------------------
 # 06 · from NumPy to PyTorch
 # --------------------------------------------------------------------------------------------
@@ -822,3 +785,6 @@ __all__ = [
     "check_numeric_gradient", "check_rel_error",
     "check_nll_loss", "check_mlp_forward", "check_sgd_update",
 ]
+
+
+globals().update(checks_of(EXERCISES, __name__))   # check_mse, check_mse_grad, ...: what the notebooks call

@@ -24,7 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import CheckFailure, as_array, call, compare, expect, isolated, returns_tuple, unchanged
+from .core import (CheckFailure, as_array, call, check_output_shape, compare, expect, forbid, isolated,
+                   returns_tuple, unchanged)
+from .papers import _compare_module, _same_weights
 
 __all__ = [
     "check_conv_forward", "check_conv_backward",
@@ -35,6 +37,35 @@ __all__ = [
 ]
 
 RTOL, ATOL = 1e-7, 1e-10  # float64 against torch: a correct loop agrees to ~1e-15
+
+_LOOPS = "write it with NumPy (loops, or slicing): "
+_OWN = "helpers.scratch is the course's reference implementation of these layers: write your own"
+FORBIDDEN = {  # exercise -> {dotted name: why}: what its answer may not call (read from its source by core.forbid)
+    "layers": {"torch": _LOOPS + "torch (F.conv2d, F.max_pool2d, F.avg_pool2d, Tensor.unfold, autograd) is what "
+                                 "the check compares your answer with",
+               ".backward": "the backward pass is the exercise: route dout by hand, not with autograd",
+               "scipy": _LOOPS + "scipy.signal / scipy.ndimage do the sliding window for you",
+               "helpers.scratch": _OWN, "helpers.models": _OWN},
+    "apply_filter": {"torch": "pad and cross-correlate yourself (your loops from notebook 01, or "
+                              "scratch.conv_forward_fast on the padded image): F.conv2d is what the check compares with",
+                     "scipy": "pad and cross-correlate yourself: scipy.signal / scipy.ndimage pad for you",
+                     "skimage": "pad and cross-correlate yourself, not with scikit-image"},
+    "activation_maps": {"torchvision.models.feature_extraction": "the exercise is the forward hook: "
+                                                                 "layer.register_forward_hook(...), then handle.remove()"},
+    "early_stopping_epochs": {"helpers.callbacks": "EarlyStopping is what the check compares with: write the loop"},
+    "label_smoothing_cross_entropy": {
+        "torch.nn.functional.cross_entropy": "write the loss from log_softmax yourself: F.cross_entropy is what it "
+                                             "is checked against",
+        "torch.nn.CrossEntropyLoss": "write the loss from log_softmax yourself: nn.CrossEntropyLoss is what it is "
+                                     "checked against"},
+    "conv_output_size": {"torch": "compute the size with the formula, not by running a layer"},
+}
+
+
+def _tol(got) -> dict:
+    """float64 tolerances, or float32's where the answer computed in float32 (precision is not the lesson)."""
+    low = any(getattr(g, "dtype", None) in (np.float32, torch.float32) for g in (got if isinstance(got, tuple) else (got,)))
+    return dict(rtol=2e-5, atol=1e-5) if low else dict(rtol=RTOL, atol=ATOL)
 
 
 def _t(a) -> torch.Tensor:
@@ -105,6 +136,7 @@ def _conv_forward_mistakes(x, w, b, s, p):
 @isolated
 def check_conv_forward(conv_forward, hidden: bool = False) -> None:
     """``conv_forward(x, w, b, conv_param) -> (out, cache)`` equal to ``F.conv2d(x, w, b, stride, padding)``."""
+    forbid(conv_forward, FORBIDDEN["layers"])
     for x, w, b, s, p in _conv_cases(hidden):
         xn, wn, bn = _np(x), _np(w), _np(b)
         x_in, w_in = xn.copy(), wn.copy()
@@ -114,7 +146,7 @@ def check_conv_forward(conv_forward, hidden: bool = False) -> None:
         unchanged(wn, w_in, "conv_forward changed w in place")
         expected = F.conv2d(x, w, b, stride=s, padding=p)
         compare(got[0], _np(expected), f"out for {_describe_conv(x, w, s, p)} (expected shape "
-                f"{tuple(expected.shape)})", CONV_HINT, _conv_forward_mistakes(x, w, b, s, p), rtol=RTOL, atol=ATOL)
+                f"{tuple(expected.shape)})", CONV_HINT, _conv_forward_mistakes(x, w, b, s, p), **_tol(got[0]))
 
 
 CONV_BACK_HINT = ("every output (n, f, r, c) added w[f] * field: it sends dout[n, f, r, c] * w[f] back to its field "
@@ -150,6 +182,7 @@ def _conv_backward_loops(x, w, dout, s, p, *, add_dx=True, add_dw=True, step=Non
 @isolated
 def check_conv_backward(conv_forward, conv_backward, hidden: bool = False) -> None:
     """``conv_backward(dout, cache) -> (dx, dw, db)``, cache from your ``conv_forward``; compared with autograd."""
+    forbid(conv_backward, FORBIDDEN["layers"])
     for x, w, b, s, p in _conv_cases(hidden):
         xr, wr, br = (t.clone().requires_grad_() for t in (x, w, b))
         out = F.conv2d(xr, wr, br, stride=s, padding=p)
@@ -181,7 +214,7 @@ def check_conv_backward(conv_forward, conv_backward, hidden: bool = False) -> No
             dx_mistakes.append((_conv_backward_loops(xn, wn, dn, s, p, step=1)[0],
                                 "output (r, c) came from the field starting at (r * stride, c * stride): send "
                                 "its gradient back there"))
-        compare(got[0], _np(xr.grad), "dx" + where, CONV_BACK_HINT, dx_mistakes, rtol=RTOL, atol=ATOL)
+        compare(got[0], _np(xr.grad), "dx" + where, CONV_BACK_HINT, dx_mistakes, **_tol(got))
         dw_mistakes = [(dw_assign, "dw[f] collects a contribution from every image and every position: add them "
                                    "up (+=), don't overwrite (=)"),
                        (_np(wr.grad) / n, "no 1/N in dw: dout already carries the loss's averaging"),
@@ -190,11 +223,11 @@ def check_conv_backward(conv_forward, conv_backward, hidden: bool = False) -> No
         if s > 1:
             dw_mistakes.append((_conv_backward_loops(xn, wn, dn, s, p, step=1)[1],
                                 "use the field that produced the output: it starts at (r * stride, c * stride)"))
-        compare(got[1], _np(wr.grad), "dw" + where, CONV_BACK_HINT, dw_mistakes, rtol=RTOL, atol=ATOL)
+        compare(got[1], _np(wr.grad), "dw" + where, CONV_BACK_HINT, dw_mistakes, **_tol(got))
         compare(got[2], _np(br.grad), "db" + where, "db[f] = dout[:, f].sum(): every output of filter f had + b[f]",
                 [(dn.mean(axis=(0, 2, 3)), "db SUMS dout over the images and positions (no mean)"),
                  (dn.sum(axis=(2, 3)), "db has one entry per filter, shape (F,): sum over the images (axis 0) too"),
-                 (dn.sum(axis=0), "db has one entry per filter: sum dout over axes (0, 2, 3)")], rtol=RTOL, atol=ATOL)
+                 (dn.sum(axis=0), "db has one entry per filter: sum dout over axes (0, 2, 3)")], **_tol(got))
 
 
 def _padded_grad(x, w, dout, s, p):
@@ -268,6 +301,7 @@ def _pool_forward_mistakes(x, ph, pw, s, kind):
 
 
 def _check_pool_forward(pool_forward, hidden, kind):
+    forbid(pool_forward, FORBIDDEN["layers"])
     own = F.max_pool2d if kind == "max" else F.avg_pool2d
     hint = (f"out[n, c, r, q] = the {'maximum' if kind == 'max' else 'mean'} of x[n, c, r*s:r*s+ph, q*s:q*s+pw], "
             "one channel at a time, with H' = (H - ph) // s + 1 and W' = (W - pw) // s + 1")
@@ -279,7 +313,7 @@ def _check_pool_forward(pool_forward, hidden, kind):
         unchanged(xn, x_in, f"{kind}_pool_forward changed x in place")
         expected = own(x, (ph, pw), stride=s)
         compare(got[0], _np(expected), f"out for {_describe_pool(x, ph, pw, s)} (expected shape "
-                f"{tuple(expected.shape)})", hint, _pool_forward_mistakes(x, ph, pw, s, kind), rtol=RTOL, atol=ATOL)
+                f"{tuple(expected.shape)})", hint, _pool_forward_mistakes(x, ph, pw, s, kind), **_tol(got[0]))
 
 
 @isolated
@@ -316,6 +350,7 @@ def _max_pool_backward_loops(x, dout, ph, pw, s, *, ties_all=False, add=True):
 
 
 def _check_pool_backward(pool_forward, pool_backward, hidden, kind):
+    forbid(pool_backward, FORBIDDEN["layers"])
     own = F.max_pool2d if kind == "max" else F.avg_pool2d
     fwd_name, back_name = f"{kind}_pool_forward", f"{kind}_pool_backward"
     hint = ("each window's gradient dout[n, c, r, q] goes to the position of its maximum only (the first one "
@@ -352,7 +387,7 @@ def _check_pool_backward(pool_forward, pool_backward, hidden, kind):
                                        "contributed 1 / (ph * pw) of the mean"),
                         (_avg_assign(xs.shape, dn, ph, pw, s), "windows overlap: ADD (+=) each window's share, "
                                                                "don't overwrite (=)")]
-        compare(dx, _np(xr.grad), f"dx for {_describe_pool(x, ph, pw, s)}", hint, mistakes, rtol=RTOL, atol=ATOL)
+        compare(dx, _np(xr.grad), f"dx for {_describe_pool(x, ph, pw, s)}", hint, mistakes, **_tol(dx))
 
 
 def _avg_assign(shape, dout, ph, pw, s):
@@ -448,6 +483,7 @@ def _filter_cases(hidden: bool):
 @isolated
 def check_apply_filter(apply_filter, hidden: bool = False) -> None:
     """``apply_filter(image, kernel) -> filtered``: 2-D image (H, W), odd-sized kernel (kh, kw), zero 'same' padding."""
+    forbid(apply_filter, FORBIDDEN["apply_filter"])
     for image, kernel in _filter_cases(hidden):
         img_in, k_in = image.copy(), kernel.copy()
         got = call(apply_filter, img_in, k_in, hint=FILTER_HINT)
@@ -473,7 +509,7 @@ def check_apply_filter(apply_filter, hidden: bool = False) -> None:
             mistakes.append((expected.astype(np.uint8), "convert the image to float first: uint8 arithmetic wraps "
                              "negative responses around (-1 becomes 255)"))
         compare(got, expected, f"the filtered image for an image {image.shape} ({image.dtype}) and a {kh}x{kw} kernel",
-                FILTER_HINT, mistakes, rtol=1e-7, atol=1e-9)
+                FILTER_HINT, mistakes, **_tol(got))
 
 
 EFFECTS = ("zero", "keep", "scale")
@@ -499,7 +535,8 @@ def _effect_cases(hidden: bool):
                   np.array([[1.0, -2.0, 1.0]]),                               # second difference: sum 0
                   -np.eye(3) / 3,                                             # sum -1
                   np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.0]]),      # sum 0.5: darkens
-                  np.array([[0.2, 0.2, 0.2], [0.2, 0.3, 0.2], [0.2, 0.2, 0.2]])]      # sum 1.9
+                  np.array([[0.2, 0.2, 0.2], [0.2, 0.3, 0.2], [0.2, 0.2, 0.2]]),      # sum 1.9
+                  np.array([[0.5, 0.504]]), np.array([[0.5, -0.496]])]                # sums 1.004, 0.004: scale
     return cases
 
 
@@ -597,6 +634,7 @@ def _expected_activation(model, x, name):
 def check_activation_maps(activation_maps, hidden: bool = False) -> None:
     """``activation_maps(model, x, layer_name) -> tensor``: the named layer's output for the batch ``x``,
     captured with a forward hook that is removed afterwards (also when the forward pass fails)."""
+    forbid(activation_maps, FORBIDDEN["activation_maps"])
     model = _hook_model(61)
     g = torch.Generator().manual_seed(62)
     x = torch.randn(2, 1, 8, 8, generator=g)
@@ -652,6 +690,22 @@ def check_activation_maps(activation_maps, hidden: bool = False) -> None:
                          "`finally:` block (try: model(x) finally: handle.remove())")
 
 
+def _check_module(model, build, mistakes, x, what, hint):
+    """``model`` computes what ``build()`` computes, its weights copied in, in eval mode and (seeded alike, so the
+    dropout masks agree) in train mode: papers._compare_module. ``build(**change)`` is the reference with one
+    known mistake; ``mistakes``: ``(change, why)`` rows."""
+    model.eval()
+    with torch.no_grad():
+        a, b = call(model, x, hint=hint), call(model, x, hint=hint)
+    expect(not torch.is_tensor(a) or torch.equal(a, b), "in eval mode two forward passes of the same batch must agree: "
+           "dropout must follow the model's mode (nn.Dropout, or F.dropout(x, p, training=self.training))")
+    _compare_module(model, build(), x, what, hint, [(lambda c=c: build(**c), why) for c, why in mistakes])
+
+
+def _switch(on, module) -> nn.Module:
+    return module if on else nn.Identity()
+
+
 # ============================================================================================
 # 04 · the classic MNIST MLP and early stopping; 06 · the modified LeNet-5
 # ============================================================================================
@@ -663,12 +717,28 @@ MLP_HINT = ("MnistMLP(hidden=512, p_drop=0.2): flatten (N, 1, 28, 28) or (N, 784
             "-> Linear(hidden, 10), returning the logits (no softmax: F.cross_entropy applies log-softmax itself)")
 
 
-def _mlp_params(hidden: int) -> int:
-    return 784 * hidden + hidden + hidden * hidden + hidden + hidden * 10 + 10
+def _mlp(hidden, p_drop, *, drops=(0, 1, 1, 0), act=nn.ReLU, out=()):
+    """The reference MLP; ``drops``: dropout on the input, after each hidden ReLU, on the logits."""
+    d = [_switch(on, nn.Dropout(p_drop)) for on in drops]
+    return nn.Sequential(nn.Flatten(), d[0], nn.Linear(784, hidden), act(), d[1], nn.Linear(hidden, hidden), act(), d[2],
+                         nn.Linear(hidden, 10), d[3], *out)
 
 
-def _linears(model) -> list:
-    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+PROBS = "the model returns probabilities: return the logits (no softmax), F.cross_entropy applies log-softmax itself"
+MLP_MISTAKES = [
+    (dict(out=(nn.Softmax(1),)), PROBS),
+    (dict(out=(nn.LogSoftmax(1),)), "the model returns log-probabilities: return the raw logits for F.cross_entropy"),
+    (dict(act=nn.Identity), "no ReLU between the Linear layers: without it the MLP is one linear map"),
+    (dict(act=nn.Sigmoid), "sigmoid instead of ReLU"),
+    (dict(out=(nn.ReLU(),)), "a ReLU after the output layer: logits must be free to be negative"),
+    (dict(drops=(0, 0, 0, 0)), "no dropout: put an nn.Dropout(p_drop) after each hidden ReLU"),
+    (dict(drops=(0, 0, 0, 1)), "dropout is applied to the logits: put it after the hidden layers' ReLUs, not after "
+                               "the output layer"),
+    (dict(drops=(0, 0, 1, 0)), "the first hidden layer has no dropout: nn.Dropout(p_drop) after EACH hidden ReLU"),
+    (dict(drops=(0, 1, 0, 0)), "the second hidden layer has no dropout: nn.Dropout(p_drop) after EACH hidden ReLU"),
+    (dict(drops=(1, 1, 1, 0)), "no dropout on the input pixels: only after the two hidden ReLUs"),
+    (dict(p_drop=0.2), "use the p_drop argument, not a fixed 0.2"),
+]
 
 
 def _expect_value_error(fn, x, what: str, expected: str) -> None:
@@ -689,46 +759,15 @@ def _expect_value_error(fn, x, what: str, expected: str) -> None:
 
 @isolated
 def check_mnist_mlp(MnistMLP, hidden: bool = False) -> None:
-    """``MnistMLP(hidden=512, p_drop=0.2)``: 784 -> hidden -> hidden -> 10 with ReLU and dropout."""
-    sizes = [512] + ([64, 17] if hidden else [])
-    for h in sizes:
-        model = call(MnistMLP, hidden=h, p_drop=0.2, hint=MLP_HINT)
+    """``MnistMLP(hidden=512, p_drop=0.2)``: 784 -> hidden -> hidden -> 10 with ReLU and dropout, compared with
+    the reference (its weights copied in) in eval mode and, seeded alike, in train mode."""
+    for h, p in [(512, 0.2)] + ([(64, 0.5), (17, 0.3)] if hidden else []):
+        model = call(MnistMLP, hidden=h, p_drop=p, hint=MLP_HINT)
         expect(isinstance(model, nn.Module), f"MnistMLP(...) should build an nn.Module, got {type(model).__name__}")
-        from .core import check_param_count, check_output_shape
-        check_param_count(model, _mlp_params(h), f"for hidden={h}: {MLP_HINT}")
-        check_output_shape(model, (5, 1, 28, 28), (5, 10), MLP_HINT)
         check_output_shape(model, (3, 784), (3, 10), "a batch of flat (N, 784) vectors is accepted too")
-        lin = _linears(model)
-        expect(len(lin) == 3 and [(m.in_features, m.out_features) for m in lin] == [(784, h), (h, h), (h, 10)],
-               f"expected three Linear layers 784->{h}->{h}->10 in this order, got "
-               f"{[(m.in_features, m.out_features) for m in lin]}. {MLP_HINT}")
-        g = torch.Generator().manual_seed(40 + h)
-        x = torch.rand(6, 1, 28, 28, generator=g)
-        model.eval()
-        with torch.no_grad():
-            got = call(model, x, hint=MLP_HINT)
-            z = x.flatten(1)
-            h1 = lin[0](z)
-            h2 = lin[1](torch.relu(h1))
-            want = lin[2](torch.relu(h2))
-            mistakes = [(want.softmax(1), "the model returns probabilities: return the logits (no softmax), "
-                                          "F.cross_entropy applies log-softmax itself"),
-                        (want.log_softmax(1), "the model returns log-probabilities: return the raw logits for "
-                                              "F.cross_entropy"),
-                        (lin[2](lin[1](h1)), "no ReLU between the Linear layers: without it the MLP is one linear map"),
-                        (lin[2](torch.sigmoid(lin[1](torch.sigmoid(h1)))), "sigmoid instead of ReLU")]
-        compare(got, want, "the model's output in eval mode", MLP_HINT, mistakes, rtol=1e-4, atol=1e-5)
-        # dropout: active in train mode, before the output layer (p_drop = 1 drops every hidden unit)
-        dropped = call(MnistMLP, hidden=h, p_drop=1.0, hint=MLP_HINT)
-        dropped.train()
-        with torch.no_grad():
-            out = call(dropped, x, hint=MLP_HINT)
-        expect(not torch.allclose(out, torch.zeros_like(out)),
-               "with p_drop=1 in train mode the output is all zeros: dropout is applied to the logits; put it after "
-               "the hidden layers' ReLUs, not after the output layer")
-        expect(torch.allclose(out, out[:1].expand_as(out), atol=1e-6),
-               "with p_drop=1 in train mode every hidden unit is dropped, so every row should be the output layer's "
-               "bias: is there an nn.Dropout(p_drop) after each hidden ReLU (and does it use p_drop)?")
+        x = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(40 + h))
+        _check_module(model, lambda **c: _mlp(**{"hidden": h, "p_drop": p, **c}), MLP_MISTAKES, x, "MnistMLP",
+                      f"for hidden={h}, p_drop={p}: {MLP_HINT}")
     model = MnistMLP(hidden=32, p_drop=0.2)
     _expect_value_error(model, torch.zeros(28, 28), "one image without a batch dimension, (28, 28)",
                         "(N, 1, 28, 28) or (N, 784)")
@@ -800,12 +839,14 @@ def _stop_cases(hidden):
         cases += [([0.5, 0.5, 0.5, 0.4], 2),                 # ties are not progress
                   ([0.5, 0.4, 0.4, 0.45, 0.3], 3),           # a tie with the best, then a late gain
                   ([1.0], 1), ([1.0, 1.1], 1),               # one epoch; patience 1
-                  ([0.8, 0.9, 0.7, 0.95, 0.96, 0.2], 2)]     # the better epoch after the stop is never seen
+                  ([0.8, 0.9, 0.7, 0.95, 0.96, 0.2], 2),     # the better epoch after the stop is never seen
+                  ([0.5, 0.499, 0.498, 0.497], 2)]           # any decrease is progress (no min_delta)
     return cases
 
 
 def check_early_stopping_epochs(early_stopping_epochs, hidden: bool = False) -> None:
     """``early_stopping_epochs(val_losses, patience) -> (best_epoch, stop_epoch)``, like EarlyStopping."""
+    forbid(early_stopping_epochs, FORBIDDEN["early_stopping_epochs"])
     def code(stop):  # None ("never stops") compared as 0
         return 0 if stop is None else stop
 
@@ -835,13 +876,17 @@ SIZE_HINT = ("out = (size + 2 * padding - kernel) // stride + 1, an int; raise a
 
 def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
     """``conv_output_size(size, *, kernel, stride=1, padding=0) -> int`` for a conv or pooling layer."""
+    forbid(conv_output_size, FORBIDDEN["conv_output_size"])
     from .core import as_scalar
 
     cases = [(28, 5, 1, 2), (28, 2, 2, 0), (10, 5, 1, 0)]
     if hidden:
-        cases += [(14, 5, 1, 0), (5, 5, 1, 0), (32, 3, 2, 1), (7, 2, 2, 0), (227, 11, 4, 0), (9, 3, 3, 1)]
+        cases += [(14, 5, 1, 0), (5, 5, 1, 0), (32, 3, 2, 1), (7, 2, 2, 0), (227, 11, 4, 0), (9, 3, 3, 1),
+                  (3, 5, 1, 1), (2, 3, 2, 1), (12, 3, 3, 2)]   # kernels larger than the input that fit once padded
     for size, k, s, p in cases:
-        got = call(conv_output_size, size, kernel=k, stride=s, padding=p, hint=SIZE_HINT)
+        got = call(conv_output_size, size, kernel=k, stride=s, padding=p, hint=SIZE_HINT, errors=[(
+            ValueError, "", f"a {k}x{k} kernel fits a {size}x{size} input padded by {p}: raise only when "
+                            "kernel > size + 2 * padding")])
         where = f"conv_output_size({size}, kernel={k}, stride={s}, padding={p})"
         value = as_scalar(got, where, integer=True)
         want = (size + 2 * p - k) // s + 1
@@ -866,101 +911,50 @@ LENET_HINT = ("ModifiedLeNet5(pool='max', activation='relu') with children named
               "C1 Conv2d(1, 6, 5, padding=2) + activation, S2 pool 2x2, C3 Conv2d(6, 16, 5) + activation, S4 pool 2x2, "
               "C5 Conv2d(16, 120, 5) + activation, F6 Linear(120, 84) + activation (flatten before it), "
               "output Linear(84, 10) (logits); pool='avg' uses AvgPool2d(2), activation='tanh' uses Tanh")
-LENET_SHAPES = OrderedDict(c1=(6, 28, 28), s2=(6, 14, 14), c3=(16, 10, 10), s4=(16, 5, 5), c5=(120, 1, 1),
-                           f6=(84,), output=(10,))
-LENET_PARAMS = 61_706
+LENET_NAMES = ("c1", "s2", "c3", "s4", "c5", "f6", "output")
+POOLS, ACTIVATIONS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}, {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
-class _ShapeHook:
-    """A forward hook that keeps the shape of its layer's output (one image's). A plain object of the
-    checks, so it also goes to a student's kernel when the grader judges the cell from outside; there
-    the hook the layer holds is read back after the forward pass."""
-
-    def __init__(self, name: str):
-        self.name, self.shape = name, None
-
-    def __call__(self, module, inputs, output):
-        self.shape = tuple(output.shape[1:])
+def _lenet(pool="max", activation="relu", *, pad=2, k5=5, acts=(1, 1, 1, 1), extra=(), out=()):
+    """The reference (helpers.models.lenet5 with a choice of pooling and activation), with switches for mistakes."""
+    P, a = POOLS[pool], [_switch(on, ACTIVATIONS[activation]()) for on in acts]
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=pad), a[0], P(2), nn.Conv2d(6, 16, 5), a[1], P(2),
+                         nn.Conv2d(16, 120, k5), a[2], nn.Flatten(), nn.Linear(120, 84), a[3], *extra, nn.Linear(84, 10),
+                         *out)
 
 
-def _layer_shapes(model, x) -> dict:
-    children = dict(model.named_children())
-    hooked = [(name, children[name]) for name in LENET_SHAPES if name in children]
-    handles = [layer.register_forward_hook(_ShapeHook(name)) for name, layer in hooked]
-    try:
-        with torch.no_grad():
-            call(model, x, hint=LENET_HINT)
-        shapes = {}
-        for name, layer in hooked:   # the hook as the layer holds it (in a student's kernel: its copy there)
-            for hook in list(layer._forward_hooks.values()):
-                if getattr(hook, "name", None) == name and isinstance(getattr(hook, "shape", None), tuple):
-                    shapes[name] = hook.shape
-    finally:
-        for h in handles:
-            h.remove()
-    return shapes
-
-
-def _lenet_reference(student, pool: str, activation: str):
-    from ..models import lenet5
-
-    ref = lenet5()
-    if pool == "avg":
-        ref.s2, ref.s4 = nn.AvgPool2d(2), nn.AvgPool2d(2)
-    if activation == "tanh":
-        for name in ("c1", "c3", "c5", "f6"):
-            getattr(ref, name)[1] = nn.Tanh()
-    mine = [m for m in student.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    theirs = [m for m in ref.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    expect(len(mine) == len(theirs) == 5, f"expected 3 Conv2d and 2 Linear layers, got {len(mine)} of them. {LENET_HINT}")
-    with torch.no_grad():
-        for a, b in zip(mine, theirs):
-            expect(a.weight.shape == b.weight.shape,
-                   f"a {type(a).__name__} has weights {tuple(a.weight.shape)}, expected {tuple(b.weight.shape)}")
-            b.weight.copy_(a.weight)
-            b.bias.copy_(a.bias)
-    return ref.eval()
+def _lenet_mistakes(pool, act):
+    other_pool, other_act = {"max": "avg", "avg": "max"}[pool], {"relu": "tanh", "tanh": "relu"}[act]
+    pad = "pad C1 by 2 pixels (the paper's 32x32 input): C1 outputs 6@28x28, C5's 5x5 kernel sees 5x5 maps"
+    return [(dict(pad=0, k5=4), pad), (dict(pad=0), pad),
+            (dict(pool=other_pool), f"pool={pool!r} should use {POOLS[pool].__name__} in S2 and S4"),
+            (dict(activation=other_act), f"activation={act!r} should use nn.{ACTIVATIONS[act].__name__} after C1, "
+                                         "C3, C5 and F6"),
+            (dict(acts=(1, 1, 1, 0)), "F6 needs its activation too (Linear(120, 84) -> activation)"),
+            (dict(acts=(1, 1, 0, 1)), "C5 needs its activation too (Conv2d(16, 120, 5) -> activation)"),
+            (dict(out=(nn.Softmax(1),)), "the model returns probabilities: return logits (no softmax)"),
+            (dict(extra=(nn.Dropout(0.5),)), "the modified LeNet-5 has no dropout: F6 -> activation -> output")]
 
 
 @isolated
 def check_lenet5(ModifiedLeNet5, hidden: bool = False) -> None:
-    """The modified LeNet-5: named layers, per-layer output shapes, 61,706 parameters, and the same
-    function as ``helpers.models.lenet5`` once the weights are copied; the 1998 variant with
-    ``pool='avg', activation='tanh'``."""
-    from .core import check_output_shape, check_param_count
-
+    """The modified LeNet-5: named layers, and the same function as ``helpers.models.lenet5`` (weights copied in,
+    eval and train mode); the 1998 variant with ``pool='avg', activation='tanh'``."""
+    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(66))
     variants = [("max", "relu"), ("avg", "tanh")] + ([("max", "tanh"), ("avg", "relu")] if hidden else [])
     for pool, act in variants:
         model = call(ModifiedLeNet5, pool=pool, activation=act, hint=LENET_HINT)
         expect(isinstance(model, nn.Module), f"ModifiedLeNet5(...) should build an nn.Module, got {type(model).__name__}")
-        model.eval()
-        missing = [n for n in LENET_SHAPES if n not in dict(model.named_children())]
+        missing = [n for n in LENET_NAMES if n not in dict(model.named_children())]
         expect(not missing, f"the model has no layer named {missing} (it has {[n for n, _ in model.named_children()]}): "
                             "name the layers after the paper. " + LENET_HINT)
-        shapes = _layer_shapes(model, torch.randn(2, 1, 28, 28))
-        for name, want in LENET_SHAPES.items():
-            got = shapes.get(name)
-            tip = " (pad C1 by 2 pixels: the paper's 32x32 input)" if name == "c1" and got and got[-1] == 24 else ""
-            expect(got == want, f"layer {name} outputs {got} per image, expected {want}{tip}. {LENET_HINT}")
-        check_param_count(model, LENET_PARAMS, LENET_HINT)
-        check_output_shape(model, (3, 1, 28, 28), (3, 10), LENET_HINT)
-        kinds = {m.__class__ for m in model.modules()}   # __class__: also for the layers of a remote model
-        want_pool, other_pool = (nn.MaxPool2d, nn.AvgPool2d) if pool == "max" else (nn.AvgPool2d, nn.MaxPool2d)
-        expect(want_pool in kinds and other_pool not in kinds, f"pool={pool!r} should use {want_pool.__name__} in S2 and S4")
-        want_act, other_act = (nn.ReLU, nn.Tanh) if act == "relu" else (nn.Tanh, nn.ReLU)
-        expect(want_act in kinds and other_act not in kinds,
-               f"activation={act!r} should use nn.{want_act.__name__} after C1, C3, C5 and F6")
-        ref = _lenet_reference(model, pool, act)
-        x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(66))
-        with torch.no_grad():
-            got, want = call(model, x, hint=LENET_HINT), ref(x)
-            no_f6_act = ref.output(ref.f6[0](ref.flatten(ref.c5(ref.s4(ref.c3(ref.s2(ref.c1(x))))))))
-        compare(got, want, f"the output (pool={pool!r}, activation={act!r})", LENET_HINT,
-                [(want.softmax(1), "the model returns probabilities: return logits (no softmax)"),
-                 (no_f6_act, "F6 needs its activation too (Linear(120, 84) -> activation)")], rtol=1e-4, atol=1e-5)
-    model = ModifiedLeNet5()
-    expect(isinstance(model.s2, nn.MaxPool2d) and any(isinstance(m, nn.ReLU) for m in model.modules()),
-           "the defaults are the modified network: pool='max', activation='relu'")
+        _check_module(model, lambda **c: _lenet(**{"pool": pool, "activation": act, **c}), _lenet_mistakes(pool, act),
+                      x, f"ModifiedLeNet5(pool={pool!r}, activation={act!r})", LENET_HINT)
+    model, ref = call(ModifiedLeNet5, hint=LENET_HINT), _lenet()
+    mine = _same_weights(ref, model)
+    with torch.no_grad():
+        expect(mine is not None and torch.allclose(mine.eval()(x.double()), _same_weights(ref, ref).eval()(x.double())),
+               "the defaults are the modified network: pool='max', activation='relu'")
     _expect_value_error(model, torch.zeros(1, 28, 28), "an input of shape (1, 28, 28) (no batch dimension)",
                         "(N, 1, 28, 28)")
     if hidden:
@@ -989,40 +983,47 @@ CNN_HINT = ("CifarCNN(in_channels=3, num_classes=10, width=16, hidden=500, p_dro
             "hidden) -> ReLU -> Dropout(p_drop) -> Linear(hidden, num_classes), logits")
 
 
-def _cnn_params(c, k, w, h, size):
-    s = size // 8
-    return (c * w * 9 + w) + (w * 2 * w * 9 + 2 * w) + (2 * w * 4 * w * 9 + 4 * w) + (4 * w * s * s * h + h) + (h * k + k)
+def _cnn(in_channels=3, num_classes=10, width=16, hidden=500, p_drop=0.25, image_size=32, *, pad=1, relus=(1, 1, 1, 1),
+         drops=(1, 1), pool=nn.MaxPool2d, out=()):
+    """The reference CifarCNN; ``relus``: after each block's conv and the hidden Linear; ``drops``: before each Linear."""
+    layers, c = [], in_channels
+    for on, c_out in zip(relus, (width, 2 * width, 4 * width)):
+        layers += [nn.Conv2d(c, c_out, 3, padding=pad), _switch(on, nn.ReLU()), pool(2)]
+        c = c_out
+    d = [_switch(on, nn.Dropout(p_drop)) for on in drops]
+    return nn.Sequential(*layers, nn.Flatten(), d[0], nn.Linear(c * (image_size // 8) ** 2, hidden),
+                         _switch(relus[3], nn.ReLU()), d[1], nn.Linear(hidden, num_classes), *out)
+
+
+CNN_MISTAKES = [
+    (dict(pad=0), "padding=1 in every 3x3 conv keeps the map's size, so three 2x2 pools leave image_size // 8"),
+    (dict(out=(nn.Softmax(1),)), "the model returns probabilities: return logits (F.cross_entropy applies log-softmax)"),
+    (dict(pool=nn.AvgPool2d), "max pooling: nn.MaxPool2d(2) ends each block, not average pooling"),
+    *[(dict(relus=tuple(int(i != j) for j in range(4))), f"block {i + 1} has no ReLU after its conv") for i in range(3)],
+    (dict(relus=(1, 1, 1, 0)), "the hidden Linear layer needs its ReLU"),
+    (dict(out=(nn.ReLU(),)), "a ReLU after the last Linear layer: return the logits as they are"),
+    (dict(drops=(0, 0)), "the head needs nn.Dropout(p_drop) before each Linear layer"),
+    (dict(drops=(0, 1)), "the head needs nn.Dropout(p_drop) before the first Linear layer too (after Flatten)"),
+    (dict(drops=(1, 0)), "the head needs nn.Dropout(p_drop) before the last Linear layer too (after the ReLU)"),
+    (dict(p_drop=0.5), "nn.Dropout(p_drop), using the p_drop argument, not a fixed 0.5"),
+]
 
 
 @isolated
 def check_cifar_cnn(CifarCNN, hidden: bool = False) -> None:
-    """``CifarCNN(...)``: the conv + max-pool blocks, dropout and FC head; exact shapes and parameter count."""
-    from .core import check_output_shape, check_param_count
-
+    """``CifarCNN(...)``: the conv + max-pool blocks, dropout and FC head, compared with the reference (its weights
+    copied in) in eval mode and, seeded alike, in train mode."""
     configs = [dict(), dict(in_channels=1, width=8, hidden=64, image_size=28)]
     if hidden:
-        configs += [dict(num_classes=4, width=4, hidden=10), dict(in_channels=2, width=6, hidden=20, image_size=16),
+        configs += [dict(num_classes=4, width=4, hidden=10, p_drop=0.4), dict(in_channels=2, width=6, hidden=20, image_size=16),
                     dict(in_channels=1, num_classes=7, width=3, hidden=5, image_size=31)]
     for options in configs:
-        c, k = options.get("in_channels", 3), options.get("num_classes", 10)
-        w, h, size = options.get("width", 16), options.get("hidden", 500), options.get("image_size", 32)
+        c, size = options.get("in_channels", 3), options.get("image_size", 32)
         model = call(CifarCNN, **options, hint=CNN_HINT)
         expect(isinstance(model, nn.Module), f"CifarCNN(...) should build an nn.Module, got {type(model).__name__}")
-        check_param_count(model, _cnn_params(c, k, w, h, size), f"for CifarCNN({options}). {CNN_HINT}")
-        check_output_shape(model, (2, c, size, size), (2, k), f"for CifarCNN({options}). {CNN_HINT}")
-        pools = [m for m in model.modules() if isinstance(m, nn.MaxPool2d)]
-        expect(len(pools) == 3, f"expected three nn.MaxPool2d(2), one per block, got {len(pools)}")
-        drops = [m for m in model.modules() if isinstance(m, nn.Dropout)]
-        expect(drops and all(m.p == options.get("p_drop", 0.25) for m in drops),
-               "the head needs nn.Dropout(p_drop) (before each Linear layer), using the p_drop argument")
         x = torch.randn(3, c, size, size, generator=torch.Generator().manual_seed(50))
-        model.eval()
-        with torch.no_grad():
-            a, b = model(x), model(x)
-        expect(torch.equal(a, b), "in eval mode two forward passes of the same batch must agree: is dropout "
-                                  "F.dropout(x) without training=self.training? use nn.Dropout")
-        expect(not (a.min() >= 0 and torch.allclose(a.sum(1), torch.ones(3))),
-               "the model returns probabilities: return logits (F.cross_entropy applies log-softmax)")
+        _check_module(model, lambda **change: _cnn(**{**options, **change}), CNN_MISTAKES, x, f"CifarCNN({options})",
+                      f"for CifarCNN({options}). {CNN_HINT}")
     model = CifarCNN()
     _expect_value_error(model, torch.zeros(3, 32, 32), "one image without a batch dimension, (3, 32, 32)",
                         "(N, 3, 32, 32)")
@@ -1059,6 +1060,7 @@ def _ls_mistakes(logits, y, e):
 def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -> None:
     """``label_smoothing_cross_entropy(logits, targets, smoothing) -> 0-d tensor`` equals
     ``F.cross_entropy(logits, targets, label_smoothing=smoothing)``; written without it."""
+    forbid(label_smoothing_cross_entropy, FORBIDDEN["label_smoothing_cross_entropy"])
     from .core import forbidden
 
     g = torch.Generator().manual_seed(55)

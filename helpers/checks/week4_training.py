@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import torch
 
-from .core import CheckFailure, call, compare, expect, isolated
+from .core import CheckFailure, call, compare, expect, forbid, isolated
 
 __all__ = [
     "check_xavier_uniform", "check_xavier_normal", "check_he_normal",
@@ -31,6 +31,16 @@ __all__ = [
 ]
 
 STD_RTOL = 0.03     # a draw of >= 20,000 numbers: the sample std is within ~0.5 % of the true one
+
+# what the answers must not call (core.forbid): the library version is what the check compares with
+_OWN = {"helpers.scratch": "helpers.scratch is the reference the check compares with: write it yourself",
+        "helpers.checks": "the check's own helpers are not part of the answer"}
+FORBIDDEN = {
+    "init": {**_OWN, "torch.nn.init": "torch.nn.init is what the check compares with: compute the fans and the std, "
+                                      "then draw with rng"},
+    "schedule": {**_OWN, "torch.optim.lr_scheduler": "torch's schedulers are what the check compares with: write the "
+                                                     "formula for step t"},
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,6 +123,7 @@ def _no_field(shape):
 def check_xavier_uniform(xavier_uniform, hidden: bool = False) -> None:
     """``xavier_uniform(shape, rng, gain=1.0)`` with torch.nn.init.xavier_uniform_'s variance and a uniform shape."""
     gains = [1.0] + ([5 / 3, 0.5] if hidden else [])
+    forbid(xavier_uniform, FORBIDDEN["init"], "xavier_uniform")
     for i, base in enumerate(_init_shapes(hidden)):
         shape = _size_up(base)
         for gain in gains:
@@ -143,6 +154,7 @@ def check_xavier_uniform(xavier_uniform, hidden: bool = False) -> None:
 def check_xavier_normal(xavier_normal, hidden: bool = False) -> None:
     """``xavier_normal(shape, rng, gain=1.0)`` with torch.nn.init.xavier_normal_'s std and a normal shape."""
     gains = [1.0] + ([5 / 3, 0.5] if hidden else [])
+    forbid(xavier_normal, FORBIDDEN["init"], "xavier_normal")
     for i, base in enumerate(_init_shapes(hidden)):
         shape = _size_up(base)
         for gain in gains:
@@ -167,6 +179,7 @@ def check_xavier_normal(xavier_normal, hidden: bool = False) -> None:
 @isolated
 def check_he_normal(he_normal, hidden: bool = False) -> None:
     """``he_normal(shape, rng, mode="fan_in")`` with torch.nn.init.kaiming_normal_'s std (nonlinearity='relu')."""
+    forbid(he_normal, FORBIDDEN["init"], "he_normal")
     modes = ["fan_in"] + (["fan_out"] if hidden else [])
     for i, base in enumerate(_init_shapes(hidden)):
         shape = _size_up(base)
@@ -213,6 +226,7 @@ def torch_lrs(make_scheduler, steps: int, base_lr: float = 1.0) -> np.ndarray:
 
 
 def _student_lrs(fn, steps, hint, **kwargs) -> np.ndarray:
+    forbid(fn, FORBIDDEN["schedule"])
     values = []
     for t in range(steps):
         v = call(fn, t, hint=hint, **kwargs)

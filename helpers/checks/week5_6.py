@@ -17,9 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.autoencoders import MLPAutoencoder
+from ..models.autoencoders import ConvAutoencoder, MLPAutoencoder
 from ..steps import psnr as _psnr
-from .core import CheckFailure, as_scalar, call, compare, expect, isolated, unchanged
+from .core import CheckFailure, as_scalar, call, compare, expect, forbid, isolated, unchanged
+from .papers import _compare_module
 
 __all__ = [
     "check_mlp_autoencoder", "check_reconstruction_loss", "check_psnr",
@@ -44,6 +45,34 @@ def _t(value, what: str) -> torch.Tensor:
 
 MLP_HINT = ("encoder: Flatten, Linear(784, hidden), ReLU, Linear(hidden, k); decoder: Linear(k, hidden), ReLU, "
             "Linear(hidden, 784), Sigmoid, then reshape to (N, 1, 28, 28); forward(x) = decoder(encoder(x))")
+REFERENCE = "the exercise is to write it: the course's version in helpers is what the check compares with"
+FORBIDDEN = {  # per exercise: what its answer may not use, and why
+    "MLPAutoencoder": {"helpers.models": REFERENCE},
+    "ConvDecoder": {"helpers.models": REFERENCE},
+    "psnr": {"helpers.steps.psnr": REFERENCE, "helpers.metrics": REFERENCE, "skimage.metrics": REFERENCE},
+    "denoising_step": {"helpers.steps.reconstruction_step": REFERENCE + " (psnr from helpers.train is fine)",
+                       "helpers.steps.loss_step": REFERENCE},
+}
+
+
+def no_reference(answer, rules: dict, built=None) -> None:
+    """:func:`core.forbid`, plus what reading the source misses: a class derived from a forbidden one, or a
+    built module made of forbidden classes (``rules``' dotted module names)."""
+    forbid(answer, rules)
+    objects = [(c, "derives from") for c in getattr(answer, "__mro__", ())[1:]]
+    objects += [(type(m), "is built from") for m in (built.modules() if built is not None else ())]
+    for cls, how in objects:
+        origin = f"{cls.__module__}.{cls.__qualname__}"
+        for name, why in rules.items():
+            if origin.startswith(name + "."):
+                raise CheckFailure(f"{getattr(answer, '__name__', 'your answer')} {how} {origin}: {why}")
+
+
+def _mlp(k, h, act=nn.ReLU, out=nn.Sigmoid, code=nn.Identity, dec_act=None, shape=(1, 28, 28)):
+    m = MLPAutoencoder(k, h)
+    m.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, h), act(), nn.Linear(h, k), code())
+    m.decoder = nn.Sequential(nn.Linear(k, h), (dec_act or act)(), nn.Linear(h, 784), out(), nn.Unflatten(1, shape))
+    return m
 
 
 @isolated
@@ -53,33 +82,24 @@ def check_mlp_autoencoder(model_class, hidden: bool = False) -> None:
     for k, h in cases:
         model = call(model_class, k, h, hint=MLP_HINT)
         expect(isinstance(model, nn.Module), f"{model_class.__name__}({k}, {h}) should be an nn.Module")
+        no_reference(model_class, FORBIDDEN["MLPAutoencoder"], model)
         for part in ("encoder", "decoder"):
             expect(isinstance(getattr(model, part, None), nn.Module),
                    f"the model needs a .{part} (an nn.Module, e.g. nn.Sequential): the notebook encodes and decodes separately")
-        want = sum(p.numel() for p in MLPAutoencoder(k, h).parameters())
-        got = sum(p.numel() for p in model.parameters())
-        expect(got == want, f"with k={k}, hidden={h} the model has {got:,} parameters, expected {want:,} "
-                            f"({got - want:+,}): {MLP_HINT}")
         x = _images(5, k)
-        model.eval()
         with torch.no_grad():
-            z = call(model.encoder, x, hint=MLP_HINT)
-            expect(tuple(z.shape) == (5, k), f"encoder(x) for x {tuple(x.shape)} has shape {tuple(z.shape)}, "
-                                             f"expected (5, {k}): the code is a vector of k numbers per image")
-            out = call(model, x, hint=MLP_HINT)
-            expect(tuple(out.shape) == (5, 1, 28, 28), f"model(x) has shape {tuple(out.shape)}, expected (5, 1, 28, 28): "
-                                                       "reshape the decoder's 784 outputs (nn.Unflatten(1, (1, 28, 28)))")
-            compare(out, call(model.decoder, z), "model(x)", "forward(x) must be decoder(encoder(x))")
-            zero = torch.zeros(1, 1, 28, 28)
-            lin = model.encoder(2 * x) - model.encoder(zero) - 2 * (model.encoder(x) - model.encoder(zero))
-            expect(lin.abs().max() > 1e-4, "the encoder is linear (encoder(2x) - encoder(0) = 2 (encoder(x) - encoder(0))): "
-                                           "put a ReLU between its two Linear layers")
-            for p in model.parameters():
-                p.mul_(20)
-            big = model(x)
-            expect(big.min() >= 0 and big.max() <= 1,
-                   f"outputs range {float(big.min()):.3g} .. {float(big.max()):.3g} for large weights: end the decoder with "
-                   "nn.Sigmoid() so reconstructions are pixel values in [0, 1]")
+            z = call(model.eval().encoder, x, hint=MLP_HINT)
+        expect(tuple(z.shape) == (5, k), f"encoder(x) for x {tuple(x.shape)} has shape {tuple(z.shape)}, "
+                                         f"expected (5, {k}): the code is a vector of k numbers per image")
+        mistakes = [(lambda: _mlp(k, h, shape=(784,)), "reshape the decoder's 784 outputs to images: nn.Unflatten(1, (1, 28, 28))"),
+                    (lambda: _mlp(k, h, out=nn.Identity), "end the decoder with nn.Sigmoid(), so reconstructions are "
+                                                          "pixel values in [0, 1]"),
+                    (lambda: _mlp(k, h, act=nn.Identity), "put a ReLU between the two Linear layers of the encoder and "
+                                                          "of the decoder: without it each half is linear (PCA at best)"),
+                    (lambda: _mlp(k, h, dec_act=nn.Identity), "the decoder needs its ReLU between its Linear layers too"),
+                    (lambda: _mlp(k, h, act=lambda: nn.LeakyReLU(0.01)), "the hidden layers use nn.ReLU, not LeakyReLU"),
+                    (lambda: _mlp(k, h, code=nn.ReLU), "the code is the last Linear's output as it is: no ReLU on it")]
+        _compare_module(model, MLPAutoencoder(k, h), x, f"{model_class.__name__}({k}, {h})", MLP_HINT, mistakes)
 
 
 LOSS_HINT = "the mean over every pixel of every image of (x_hat - x) ** 2: F.mse_loss(x_hat, x)"
@@ -110,6 +130,7 @@ PSNR_HINT = "per image: mse_i = mean of (x_hat_i - x_i) ** 2 over its pixels; ps
 @isolated
 def check_psnr(psnr, hidden: bool = False) -> None:
     """``psnr(x_hat, x, data_range=1.0)`` -> (N,) tensor: 10 log10(data_range^2 / MSE) per image, in dB."""
+    forbid(psnr, FORBIDDEN["psnr"])
     cases = [(6, 1.0, 0.1), (3, 1.0, 0.3)] + ([(1, 255.0, 20.0), (5, 2.0, 0.05)] if hidden else [])
     for i, (n, rng, noise) in enumerate(cases):
         x = _images(n, 30 + i) * rng
@@ -173,38 +194,29 @@ DEC_HINT = ("Linear(k, 2c * 7 * 7), ReLU, reshape to (2c, 7, 7), then two ConvTr
             "padding=1, output_padding=1) doubling 7 -> 14 -> 28 (ReLU between), Sigmoid at the end")
 
 
+def _dec(k, c, act=nn.ReLU, mid=nn.ReLU, out=nn.Sigmoid, op=1):
+    return nn.Sequential(nn.Linear(k, 2 * c * 49), act(), nn.Unflatten(1, (2 * c, 7, 7)),
+                         nn.ConvTranspose2d(2 * c, c, 3, 2, 1, op), mid(), nn.ConvTranspose2d(c, 1, 3, 2, 1, op), out())
+
+
 @isolated
 def check_conv_decoder(decoder_class, hidden: bool = False) -> None:
-    """``decoder_class(k)``: (N, k) codes -> (N, 1, 28, 28) images in [0, 1], upsampling with ConvTranspose2d."""
-    cases = [(2, 3), (32, 5)] + ([(1, 1), (128, 2), (10, 17)] if hidden else [])
-    for k, n in cases:
-        model = call(decoder_class, k, hint=DEC_HINT)
+    """``decoder_class(k, channels=16)``: (N, k) codes -> (N, 1, 28, 28) images in [0, 1], upsampling with
+    ConvTranspose2d; compared with ``ConvAutoencoder(k, channels).decoder`` holding the same weights."""
+    cases = [(2, 16, 3), (32, 16, 5)] + ([(1, 4, 1), (128, 8, 2), (10, 3, 17)] if hidden else [])
+    for k, c, n in cases:
+        model = call(decoder_class, k, c, hint=DEC_HINT)
         expect(isinstance(model, nn.Module), f"{decoder_class.__name__}({k}) should be an nn.Module")
+        no_reference(decoder_class, FORBIDDEN["ConvDecoder"], model)
         expect(any(isinstance(m, nn.ConvTranspose2d) for m in model.modules()),
                "the decoder should upsample with nn.ConvTranspose2d (notebook section 2 compares it with resize + conv)")
-        z = torch.randn(n, k)
-        model.eval()
-        with torch.no_grad():
-            out = _t(call(model, z, hint=DEC_HINT), f"decoder(z) for z of shape {(n, k)}")
-        shape = tuple(out.shape)
-        if shape[:2] == (n, 1) and len(shape) == 4 and shape[2:] != (28, 28):
-            side = shape[2]
-            why = ("without output padding a kernel-3, stride-2, padding-1 layer maps 7 -> 13 and 14 -> 27 "
-                   "((H - 1) * 2 - 2 + 3): give each such ConvTranspose2d output_padding=1 (7 -> 14 -> 28)"
-                   if side in (13, 25, 26, 27) else "check each layer's size with your conv_transpose_output_size")
-            raise CheckFailure(f"decoder(z) returns {side}x{shape[3]} images, expected exactly 28x28: {why}")
-        expect(shape == (n, 1, 28, 28), f"decoder(z) for z of shape {(n, k)} has shape {shape}, expected ({n}, 1, 28, 28). "
-                                        f"{DEC_HINT}")
-        with torch.no_grad():
-            for p in model.parameters():
-                p.mul_(20)
-            big = model(z)
-        expect(big.min() >= 0 and big.max() <= 1, "outputs leave [0, 1] for large weights: end with nn.Sigmoid()")
-        model.train()
-        out = model(torch.randn(n, k))
-        out.mean().backward()
-        expect(all(p.grad is not None for p in model.parameters() if p.requires_grad),
-               "some parameters get no gradient: every layer you create must be used in forward")
+        mistakes = [(lambda: _dec(k, c, op=0), "without output padding a kernel-3, stride-2, padding-1 layer maps "
+                     "7 -> 13 and 13 -> 25 ((H - 1) * 2 - 2 + 3): give each ConvTranspose2d output_padding=1 (7 -> 14 -> 28)"),
+                    (lambda: _dec(k, c, out=nn.Identity), "end with nn.Sigmoid(): the images are pixel values in [0, 1]"),
+                    (lambda: _dec(k, c, mid=nn.Identity), "put a ReLU between the two transposed convolutions"),
+                    (lambda: _dec(k, c, act=nn.Identity), "put a ReLU after the Linear layer")]
+        _compare_module(model, ConvAutoencoder(k, c).decoder, torch.randn(n, k), f"{decoder_class.__name__}({k}, {c})",
+                    DEC_HINT, mistakes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,15 +252,14 @@ def check_add_noise(add_noise, hidden: bool = False) -> None:
                   ("salt_pepper", 0.5, 0.02, 5, 8)]
     for kind, factor, amount, seed, n in cases:
         x = _images(n, 50 + seed)
-        before = x.clone()
+        before, rng = x.clone(), torch.get_rng_state()
         where = f"kind={kind!r}, factor={factor}, amount={amount}"
         got = _t(call(add_noise, x, kind=kind, factor=factor, amount=amount, generator=_gen(seed), hint=NOISE_HINT),
                  f"add_noise(x, {where})")
+        expect(torch.equal(rng, torch.get_rng_state()), "add_noise used or reseeded torch's global RNG: "
+               "draw every random number from `generator` (torch.randn(x.shape, generator=generator)), nothing else")
         unchanged(before, x, "add_noise changed x in place: the clean images are still needed as targets (use x + ..., "
                              "x.clone())")
-        again = call(add_noise, x, kind=kind, factor=factor, amount=amount, generator=_gen(seed), hint=NOISE_HINT)
-        expect(torch.equal(got, again), "two calls with generators of the same seed gave different noise: draw it with "
-                                        "torch.randn / torch.rand(..., generator=generator), not from the global RNG")
         expect(tuple(got.shape) == tuple(x.shape), f"add_noise returned shape {tuple(got.shape)}, expected {tuple(x.shape)}")
         expected = reference_noise(x, kind, factor, amount, _gen(seed))
         if kind == "gaussian":
@@ -267,16 +278,10 @@ def check_add_noise(add_noise, hidden: bool = False) -> None:
             mistakes = [(swapped, "salt and pepper are swapped: u < amount / 2 -> 0 (pepper), u > 1 - amount / 2 -> 1 (salt)"),
                         (unhalved, "amount is the fraction of ALL corrupted pixels: half pepper (u < amount / 2), half salt")]
         compare(got, expected, f"add_noise(x, {where})", NOISE_HINT, mistakes)
-        expect(float(got.min()) >= 0 and float(got.max()) <= 1, "the noisy images leave [0, 1]: clip them")
-    x = _images(2, 99)
     try:
-        add_noise(x, kind="speckle", generator=_gen(0))
-    except ValueError:
-        pass
-    except NotImplementedError as err:
-        raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
-    except Exception as err:  # noqa: BLE001
-        raise CheckFailure(f"an unknown kind should raise ValueError naming the kinds, got {type(err).__name__}") from err
+        call(add_noise, _images(2, 99), kind="speckle", generator=_gen(0))
+    except CheckFailure as err:
+        expect(isinstance(err.__cause__, ValueError), f"an unknown kind should raise ValueError naming the kinds: {err}")
     else:
         raise CheckFailure("add_noise(x, kind='speckle') returned a result: raise ValueError for an unknown kind "
                            "(say 'gaussian' or 'salt_pepper')")
@@ -286,22 +291,14 @@ STEP_HINT = ("batch = (noisy, clean); out = model(noisy); return {'loss': F.mse_
              "'psnr': psnr(out.detach(), clean)}: the model sees the noisy image and is scored on the CLEAN one")
 
 
-class _Tiny(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(1, 1, 3, padding=1)
-
-    def forward(self, x):
-        return torch.sigmoid(self.conv(x))
-
-
 @isolated
 def check_denoising_step(denoising_step, hidden: bool = False) -> None:
     """``denoising_step(model, batch)`` with batch ``(noisy, clean)`` -> {"loss": 0-d MSE to clean, "psnr": (N,) vs clean}."""
+    forbid(denoising_step, FORBIDDEN["denoising_step"])
     cases = [(4, 0)] + ([(1, 1), (9, 2)] if hidden else [])
     for n, seed in cases:
         torch.manual_seed(seed)
-        model = _Tiny()
+        model = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1), nn.Sigmoid())
         clean = _images(n, 60 + seed)
         noisy = reference_noise(clean, "gaussian", 0.5, generator=_gen(70 + seed))
         numbers = call(denoising_step, model, (noisy.clone(), clean.clone()), hint=STEP_HINT)

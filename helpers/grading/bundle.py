@@ -12,17 +12,24 @@
 * ``pyproject.toml``, ``requirements.lock``, ``environment.yml`` and a README saying how to
   install and start.
 
-The reference implementations the checks compare against (``helpers.scratch``, ``helpers.models``)
-stay in the bundle: the checks need them for their expected values. An answer that calls the
+A checks module written as exercise records (``EXERCISES``, :mod:`helpers.checks.records`) ships without
+them: its visible cases, expected results and known mistakes' results are written at release time to
+``helpers/checks/fixtures/<module>.pkl`` and its checks judge against those (``records.replay``); the
+records, and every function only they used (the reference formulas), are left out of the module.
+The reference implementations procedural checks compare against (``helpers.scratch``, ``helpers.models``)
+still stay in the bundle: those checks need them for their expected values. An answer that calls the
 reference of its own exercise is flagged for the mentor by the grader's scan
 (``helpers.grading.scan``), never silently accepted.
 """
 from __future__ import annotations
 
 import ast
+import importlib
+import pickle
 import shutil
 from pathlib import Path
 
+from ..checks.records import fixtures
 from .course import REPO, Course
 
 HIDDEN_MESSAGE = "hidden cases are graded by your mentor; they are not part of the mentee bundle"
@@ -68,6 +75,35 @@ def strip_hidden(source: str) -> str:
     return "# mentee bundle copy: hidden cases removed (helpers.grading.bundle)\n" + ast.unparse(tree) + "\n"
 
 
+def without_records(source: str, module: str) -> str:
+    """A checks module's source with its ``EXERCISES`` records replaced by the release's fixtures, and every
+    top-level function or constant nothing else uses any more (what only the records used) removed."""
+    tree = ast.parse(source)
+
+    def defines(node):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            return {node.name}
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        return {t.id for t in targets if isinstance(t, ast.Name)}
+
+    body = [n for n in tree.body if "EXERCISES" not in defines(n)]
+    for node in body:
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call) and getattr(call.func, "id", "") == "checks_of":
+                call.func.id, call.args[0] = "replay", ast.parse(f"load_fixtures({module!r})", mode="eval").body
+    while True:
+        used = {n.id for node in body for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        used |= {a.value for node in body if "__all__" in defines(node) for a in ast.walk(node) if isinstance(a, ast.Constant)}
+        dead = [n for n in body if defines(n) and not defines(n) & used and not defines(n) & {"__all__"}
+                and not any(name.startswith("check_") for name in defines(n))]
+        if not dead:
+            break
+        body = [n for n in body if n not in dead]
+    at = next((i + 1 for i, n in enumerate(body) if isinstance(n, ast.ImportFrom) and n.module == "__future__"), 0)
+    tree.body = body[:at] + [ast.parse("from .records import load_fixtures, replay").body[0]] + body[at:]
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
 def build_bundle(course: Course, weeks: list[str], out: Path | None = None, log=print) -> Path:
     out = Path(out or course.root / "bundle")
     if out.exists():
@@ -78,6 +114,12 @@ def build_bundle(course: Course, weeks: list[str], out: Path | None = None, log=
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grading")
     shutil.copytree(REPO / "helpers", out / "helpers", ignore=ignore)
     for path in sorted((out / "helpers" / "checks").glob("*.py")):
+        module = importlib.import_module(f"helpers.checks.{path.stem}")
+        if getattr(module, "EXERCISES", None):
+            (out / "helpers" / "checks" / "fixtures").mkdir(exist_ok=True)
+            with open(out / "helpers" / "checks" / "fixtures" / f"{path.stem}.pkl", "wb") as f:
+                pickle.dump(fixtures(module.EXERCISES), f)
+            path.write_text(without_records(path.read_text(), path.stem))
         path.write_text(strip_hidden(path.read_text()))
     for name in ("pyproject.toml", "requirements.lock", "environment.yml"):
         if (REPO / name).is_file():

@@ -48,6 +48,13 @@ class LeNet5(nn.Sequential):
         check_images(x, "lenet5", self.in_channels, size=self.image_size)
         return super().forward(x)
 
+    def __getitem__(self, idx):
+        """``net[:-1]`` is a plain ``nn.Sequential`` of the same layers (nn.Sequential would rebuild a LeNet5
+        from them, which its constructor cannot take); ``net[i]`` is one layer."""
+        if isinstance(idx, slice):
+            return nn.Sequential(OrderedDict(list(self.named_children())[idx]))
+        return super().__getitem__(idx)
+
 
 def lenet5(*, in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> LeNet5:
     """Modified LeNet-5 for ``image_size`` x ``image_size`` images (28: MNIST,

@@ -1,0 +1,173 @@
+"""Exercises as data: one record per graded function, and the one procedure that judges them all.
+
+A record (:class:`Exercise`) says what a graded function must compute: the reference (mentor side),
+the cases (visible first, more when ``hidden``), known mistakes (``why -> the wrong function``), the
+hint, the tolerance, what the answer must not call. From it come
+
+* ``check_<name>(fn, hidden=False)``: what the notebook's test cell calls (:func:`checks_of`);
+* the fixtures of the mentee edition (:func:`fixtures`): for the visible cases, the inputs, the
+  expected result and each mistake's result, computed at release time, so the mentee's copy of the
+  checks (:func:`replay`) holds data and no reference;
+* the tests (tests/test_records.py walks every record: reference passes, stub fails, each mistake fails
+  with its own hint, a float32 answer passes).
+
+Both sides judge with :func:`judge`, so a mentee sees the same message from fixtures as from the
+reference. A check that needs a procedure of its own stays a function in its week's module.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .core import CheckFailure, call, compare, forbid, isolated, returns_tuple, unchanged
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str                                   # the graded function, e.g. "mse"
+    reference: Callable | None                  # the mentor's answer (None in the mentee edition)
+    cases: Callable[[bool], list]               # hidden -> argument tuples, the visible ones first
+    hint: str
+    mistakes: dict = field(default_factory=dict)   # why -> the wrong answer, same signature
+    outputs: tuple = ()                         # names of a returned tuple's parts; () = one result
+    describe: Callable | None = None            # args -> "mse on 4 points"
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    fp_traps: bool = False                      # NumPy overflow / log(0) / 0/0 raise where they happen
+    in_place: str = ""                          # the hint if an input array is changed in place
+    forbidden: dict = field(default_factory=dict)  # dotted name -> why (core.forbid)
+
+    def what(self, args) -> str:
+        return self.describe(*args) if self.describe else self.name
+
+    def expect(self, args) -> tuple:
+        """The reference's result and each mistake's, ``(want, [(wrong, why), ...])``: what judging needs."""
+        with np.errstate(all="ignore"):
+            want = self.reference(*copy.deepcopy(args))
+            wrongs = []
+            for why, wrong in self.mistakes.items():
+                try:
+                    wrongs.append((wrong(*copy.deepcopy(args)), why))
+                except Exception:  # noqa: BLE001 - a mistake undefined on this input never fires
+                    pass
+        return want, wrongs
+
+    def check(self, fn, hidden: bool = False) -> None:
+        forbid(fn, self.forbidden, self.name)
+        for args in self.cases(hidden):
+            judge(self, fn, args, *self.expect(args), self.what(args))
+
+
+def judge(ex, fn, args, want, wrongs, what: str) -> None:
+    """Run ``fn(*args)`` and compare with ``want``; a result equal to a mistake's fails with its why."""
+    given = copy.deepcopy(args)
+    got = call(fn, *given, hint=ex.hint, fp_traps=ex.fp_traps)
+    if ex.in_place:
+        for before, after in zip(args, given):
+            if isinstance(before, np.ndarray) or hasattr(before, "detach"):
+                unchanged(before, after, f"{ex.name} changed an input in place: {ex.in_place}")
+    if not ex.outputs:
+        compare(got, want, what, ex.hint, wrongs, rtol=ex.rtol, atol=ex.atol)
+        return
+    got = returns_tuple(got, len(ex.outputs), f"({', '.join(ex.outputs)})", fn)
+    for k, part in enumerate(ex.outputs):
+        part_wrongs = [(w[k], why) for w, why in wrongs if isinstance(w, (tuple, list)) and len(w) == len(ex.outputs)]
+        compare(got[k], want[k], f"{part} ({what})", ex.hint, part_wrongs, rtol=ex.rtol, atol=ex.atol)
+
+
+def checks_of(exercises, module: str = __name__) -> dict:
+    """``{"check_<name>": check}`` for a week's records: the functions its notebooks call (``module``: the
+    week's module, where they are defined)."""
+    def make(ex):
+        def check(fn, hidden: bool = False) -> None:
+            ex.check(fn, hidden)
+        check.__name__ = check.__qualname__ = f"check_{ex.name}"
+        check.__module__ = module
+        check.__doc__ = f"Check ``{ex.name}``: {ex.hint}"
+        return isolated(check)
+    return {f"check_{ex.name}": make(ex) for ex in exercises}
+
+
+# --------------------------------------------------------------------------------------------
+# the mentee edition: fixtures instead of references
+# --------------------------------------------------------------------------------------------
+
+HIDDEN = "hidden cases are graded by your mentor; they are not part of the mentee edition"
+
+
+def fixtures(exercises) -> list[dict]:
+    """What the mentee edition's checks need, as data: per record, its policies and, for each visible
+    case, the inputs, the expected result and each mistake's result. No function of the record is kept."""
+    rows = []
+    with isolated_state():
+        for ex in exercises:
+            cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
+            rows.append(dict(name=ex.name, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
+                             fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
+                             whats=[ex.what(args) for args, _, _ in cases],
+                             cases=[(_plain(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
+    return rows
+
+
+def _plain(value):
+    """Results as NumPy arrays and Python numbers (what the fixture file holds)."""
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+class isolated_state:
+    """Seeded random state for the duration (fixtures are drawn as the checks draw them)."""
+
+    def __enter__(self):
+        self.saved = np.random.get_state()
+        np.random.seed(0)
+
+    def __exit__(self, *exc):
+        np.random.set_state(self.saved)
+
+
+@dataclass(frozen=True)
+class _Fixture:
+    name: str
+    hint: str
+    outputs: tuple
+    rtol: float
+    atol: float
+    fp_traps: bool
+    in_place: str
+    forbidden: dict
+    whats: list
+    cases: list
+
+    def check(self, fn, hidden: bool = False) -> None:
+        if hidden:
+            raise PermissionError(HIDDEN)
+        forbid(fn, self.forbidden, self.name)
+        for what, (args, want, wrongs) in zip(self.whats, self.cases):
+            judge(self, fn, args, want, wrongs, what)
+
+
+def replay(rows: list[dict], module: str = __name__) -> dict:
+    """The mentee edition's ``check_<name>`` functions, judging against fixtures (:func:`fixtures`)."""
+    return checks_of([_Fixture(**{k: tuple(v) if k == "outputs" else v for k, v in row.items()}) for row in rows], module)
+
+
+def load_fixtures(module: str) -> list[dict]:
+    """The fixtures ``make release`` wrote for a checks module (``helpers/checks/fixtures/<module>.pkl``)."""
+    import pickle
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / f"{module}.pkl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: this mentee edition was not built by `make release`")
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+__all__ = ["Exercise", "judge", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]
