@@ -323,7 +323,7 @@ def test_mentee_bundle_holds_no_hidden_case(course, tmp_path):
     assert "(9, 3, 7, 11, 1)" not in hack and "(16, 3, 12, 12, 0)" in hack          # x if hidden else y
     w1 = (out / "helpers" / "checks" / "week1.py").read_text()       # records: fixtures, not references
     assert (out / "helpers" / "checks" / "fixtures" / "week1.pkl").is_file()
-    for reference in ("np.mean((pred - y) ** 2)", "def _mse_grad", "EXERCISES", "1 - _ss("):
+    for reference in ("np.mean((pred - y) ** 2)", "def _mse_grad", "EXERCISES = [", "1 - _ss(", "def _minmax"):
         assert reference in (ROOT / "helpers" / "checks" / "week1.py").read_text() and reference not in w1
     probe = ("import numpy as np, sys\nfrom helpers.checks import week1\n"
              "assert week1.__file__.startswith(sys.argv[1])\n"

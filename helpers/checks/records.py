@@ -43,6 +43,13 @@ class Exercise:
     def what(self, args) -> str:
         return self.describe(*args) if self.describe else self.name
 
+    @property
+    def arg_names(self) -> tuple:
+        """The reference's parameter names: what a message calls the inputs."""
+        import inspect
+
+        return tuple(inspect.signature(self.reference).parameters)
+
     def expect(self, args) -> tuple:
         """The reference's result and each mistake's, ``(want, [(wrong, why), ...])``: what judging needs."""
         with np.errstate(all="ignore"):
@@ -66,9 +73,9 @@ def judge(ex, fn, args, want, wrongs, what: str) -> None:
     given = copy.deepcopy(args)
     got = call(fn, *given, hint=ex.hint, fp_traps=ex.fp_traps)
     if ex.in_place:
-        for before, after in zip(args, given):
+        for name, before, after in zip(ex.arg_names, args, given):
             if isinstance(before, np.ndarray) or hasattr(before, "detach"):
-                unchanged(before, after, f"{ex.name} changed an input in place: {ex.in_place}")
+                unchanged(before, after, f"{ex.name} changed `{name}` in place: {ex.in_place}")
     if not ex.outputs:
         compare(got, want, what, ex.hint, wrongs, rtol=ex.rtol, atol=ex.atol)
         return
@@ -105,7 +112,7 @@ def fixtures(exercises) -> list[dict]:
     with isolated_state():
         for ex in exercises:
             cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
-            rows.append(dict(name=ex.name, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
+            rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
                              fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
                              whats=[ex.what(args) for args, _, _ in cases],
                              cases=[(_plain(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
@@ -135,6 +142,7 @@ class isolated_state:
 @dataclass(frozen=True)
 class _Fixture:
     name: str
+    arg_names: tuple
     hint: str
     outputs: tuple
     rtol: float

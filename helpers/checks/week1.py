@@ -8,6 +8,9 @@ matches a known wrong variant (a sum instead of a mean, a missing 1/N, the wrong
 the message names that mistake. ``hidden=True`` adds the cases the locked cell hides:
 random inputs, other shapes, extreme values.
 
+The exercises at the end of the module (``EXERCISES``) are written as records
+(:mod:`helpers.checks.records`): the mentee edition judges them against fixtures, without their references.
+
 Every check leaves the global random state (NumPy and torch) as it found it, so a
 notebook's later cells print the same numbers whether or not the hidden tests ran.
 """
@@ -79,75 +82,6 @@ def _ss(y, pred):
     return np.sum((y - pred) ** 2), np.sum((y - y.mean()) ** 2)
 
 
-EXERCISES = [
-    Exercise(
-        "mse", reference=lambda pred, y: np.mean((pred - y) ** 2), cases=_mse_cases,
-        hint="mse(pred, y) is the mean over the batch of (pred - y) ** 2: one number",
-        describe=lambda pred, y: f"mse on {len(pred)} points",
-        mistakes={"MSE must average over the batch (np.mean), not sum": lambda p, y: np.sum((p - y) ** 2),
-                  "square the errors: this is the mean ABSOLUTE error": lambda p, y: np.mean(np.abs(p - y)),
-                  "no 1/2 factor: this course's MSE is mean((pred - y) ** 2)": lambda p, y: np.mean((p - y) ** 2) / 2,
-                  "don't take the square root: that is the RMSE": lambda p, y: np.sqrt(np.mean((p - y) ** 2)),
-                  "square each error, then average (not the square of the mean error)": lambda p, y: np.mean(p - y) ** 2,
-                  "average the squared errors into one number (np.mean)": lambda p, y: (p - y) ** 2},
-        forbidden={"sklearn.metrics": "write the mean of the squared errors yourself"}),
-    Exercise(
-        "mse_grad", reference=_mse_grad, outputs=("dw", "db"),
-        cases=lambda hidden: [(np.array([[1.0, 2.0], [0.0, 1.0], [2.0, -1.0]]), np.array([3.0, 1.0, 0.0]),
-                               np.array([0.5, -1.0]), 0.25)]
-        + ([_linreg_case(30, 5, 1), _linreg_case(1, 3, 2), _linreg_case(64, 1, 3)] if hidden else []),
-        hint="for pred = X @ w + b and loss mean((pred - y) ** 2): dw = 2 / N * X.T @ (pred - y) has one entry per "
-             "feature, db = 2 / N * sum(pred - y) is one number",
-        describe=lambda X, y, w, b: f"N = {len(y)}, D = {X.shape[1]}",
-        mistakes={"the derivative of (pred - y) ** 2 is 2 * (pred - y): don't forget the factor 2":
-                  lambda *a: tuple(g / 2 for g in _mse_grad(*a)),
-                  "divide by N: the loss is a mean, so its gradient carries 1 / N":
-                  lambda *a: tuple(g * len(a[1]) for g in _mse_grad(*a)),
-                  "sign: the residual is pred - y (y - pred flips the gradient)": lambda *a: tuple(-g for g in _mse_grad(*a))},
-        forbidden={"torch": "compute the gradient by hand with NumPy"}),
-    Exercise(
-        "gd_step", reference=lambda w, b, dw, db, lr: (w - lr * dw, b - lr * db), cases=_gd_cases, outputs=("w_new", "b_new"),
-        hint="one step of gradient descent: w_new = w - lr * dw, b_new = b - lr * db",
-        in_place="return a new array (w - lr * dw): the notebook starts several runs from the same initial w, "
-                 "which in-place updates would overwrite",
-        mistakes={"gradient descent moves AGAINST the gradient: subtract lr * dw and lr * db":
-                  lambda w, b, dw, db, lr: (w + lr * dw, b + lr * db),
-                  "scale the step by the learning rate: w - lr * dw, b - lr * db": lambda w, b, dw, db, lr: (w - dw, b - db)}),
-    Exercise(
-        "r2_score", reference=lambda y, p: 1 - _ss(y, p)[0] / _ss(y, p)[1], cases=_r2_cases,
-        hint="R² = 1 - sum((y - pred) ** 2) / sum((y - mean(y)) ** 2)",
-        describe=lambda y, p: f"r2_score on {len(y)} points",
-        mistakes={"that is the unexplained fraction: R² = 1 - SS_res / SS_tot": lambda y, p: _ss(y, p)[0] / _ss(y, p)[1],
-                  "the ratio is upside down: R² = 1 - SS_res / SS_tot": lambda y, p: 1 - _ss(y, p)[1] / _ss(y, p)[0],
-                  "don't clip at 0: R² is negative when the model is worse than predicting the mean":
-                  lambda y, p: max(0.0, 1 - _ss(y, p)[0] / _ss(y, p)[1]),
-                  "SS_tot measures the spread of the TRUE values y around their mean":
-                  lambda y, p: 1 - _ss(y, p)[0] / np.sum((p - p.mean()) ** 2)},
-        forbidden={"sklearn.metrics": "write R² from its two sums yourself"}),
-    Exercise(
-        "sigmoid", reference=scratch.sigmoid, fp_traps=True, rtol=1e-7, atol=1e-12,
-        cases=lambda hidden: [(np.array([-2.0, 0.0, 3.0]),), (np.array([-1000.0, -50.0, 50.0, 1000.0]),)]
-        + ([(np.random.default_rng(4).normal(scale=5, size=(6, 4)),), (np.array([[-745.0, 710.0], [0.0, -1e4]]),)]
-           if hidden else []),
-        hint="sigmoid(z) = 1 / (1 + exp(-z)), computed without overflow: with e = np.exp(-np.abs(z)), take 1 / (1 + e) "
-             "where z >= 0 and e / (1 + e) where z < 0 (np.where evaluates BOTH branches, so never call np.exp on +|z|)",
-        describe=lambda z: f"sigmoid({np.array2string(z, precision=0)})",
-        mistakes={"sign: sigmoid(z) -> 1 for large positive z, so use exp(-z)": lambda z: 1 / (1 + np.exp(np.clip(z, -700, 700)))},
-        forbidden={"scipy.special": "write the stable sigmoid yourself", "torch": "write it in NumPy"}),
-    Exercise(
-        "rel_error", reference=scratch.rel_error, cases=_rel_cases, rtol=1e-6, atol=1e-14,
-        hint="rel_error(a, b) = max over entries of |a - b| / max(1e-8, |a| + |b|): one number; guard the denominator "
-             "with np.maximum(1e-8, |a| + |b|) so that two zeros compare as 0, not NaN",
-        describe=lambda a, b: f"rel_error for arrays of shape {a.shape}",
-        mistakes={"the denominator is |a| + |b|, the sum of the two absolute values, not |a + b|: for entries of opposite "
-                  "sign a + b is near 0 (rel_error(1, -1) must be 1)": lambda a, b: np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a + b))),
-                  "the denominator is |a| + |b|, not max(|a|, |b|)":
-                  lambda a, b: np.max(np.abs(a - b) / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))),
-                  "divide by |a| + |b|: an absolute difference of 1e-6 means little for values near 1e6": lambda a, b: np.max(np.abs(a - b)),
-                  "report the WORST entry (np.max), not the mean: one wrong gradient entry is a bug":
-                  lambda a, b: np.mean(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))),
-                  "reduce to one number with np.max": lambda a, b: np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))}),
-]
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,49 +172,19 @@ def _scaling_cases(hidden, seed):
     return cases
 
 
-STANDARDIZE_HINT = ("subtract the TRAINING columns' mean and divide by their std (np.std, ddof=0), "
-                    "for both arrays; a constant column (std 0) is divided by 1")
+def _scaled(train, other, center, spread):
+    """(train, other) scaled with the TRAINING columns' center and spread; a spread of 0 divides by 1."""
+    c, d = center(train), spread(train)
+    d = np.where(d == 0, 1.0, d)
+    return (train - c) / d, (other - c) / d
 
 
-@isolated
-def check_standardize(standardize, hidden: bool = False) -> None:
-    for train, other in _scaling_cases(hidden, 3):
-        mean, std = train.mean(0), train.std(0)
-        std = np.where(std == 0, 1.0, std)
-        t_in, o_in = train.copy(), other.copy()
-        got = returns_tuple(call(standardize, t_in, o_in, hint=STANDARDIZE_HINT), 2, "(train_scaled, other_scaled)", standardize)
-        unchanged(train, t_in, "standardize changed its input in place: return new arrays")
-        unchanged(other, o_in, "standardize changed `other` in place: return new arrays")
-        compare(got[0], (train - mean) / std, "the scaled training array", STANDARDIZE_HINT,
-                 [((train - train.mean()) / train.std(), "compute the mean and std per column (axis=0), not over the whole array"),
-                  ((train - mean) / np.where(train.std(0, ddof=1) == 0, 1, train.std(0, ddof=1)),
-                   "use the population std (ddof=0, np.std's default), as scikit-learn's StandardScaler does")])
-        o_std = np.where(other.std(0) == 0, 1.0, other.std(0))
-        compare(got[1], (other - mean) / std, "the scaled validation array", STANDARDIZE_HINT,
-                 [((other - other.mean(0)) / o_std, "scale the validation data with the TRAINING mean and std: "
-                   "statistics computed on validation data leak it into the model and shift the two sets differently")])
+def _std(train, other, ddof=0):
+    return _scaled(train, other, lambda a: a.mean(0), lambda a: a.std(0, ddof=ddof))
 
 
-MINMAX_HINT = ("map each column to [0, 1] with the TRAINING columns' min and max: (x - min) / (max - min), "
-               "for both arrays; a constant column (max = min) is divided by 1")
-
-
-@isolated
-def check_min_max_scale(min_max_scale, hidden: bool = False) -> None:
-    for train, other in _scaling_cases(hidden, 4):
-        lo, span = train.min(0), np.ptp(train, 0)
-        span = np.where(span == 0, 1.0, span)
-        t_in, o_in = train.copy(), other.copy()
-        got = returns_tuple(call(min_max_scale, t_in, o_in, hint=MINMAX_HINT), 2, "(train_scaled, other_scaled)", min_max_scale)
-        unchanged(train, t_in, "min_max_scale changed its input in place: return new arrays")
-        unchanged(other, o_in, "min_max_scale changed `other` in place: return new arrays")
-        compare(got[0], (train - lo) / span, "the scaled training array", MINMAX_HINT,
-                 [((train - train.min()) / np.ptp(train), "use each column's own min and max (axis=0), not the whole array's"),
-                  (train / train.max(0), "subtract the min, then divide by the range (max - min), not by the max")])
-        o_span = np.where(np.ptp(other, 0) == 0, 1.0, np.ptp(other, 0))
-        compare(got[1], (other - lo) / span, "the scaled validation array", MINMAX_HINT,
-                 [((other - other.min(0)) / o_span, "scale the validation data with the TRAINING min and max "
-                   "(its values may then fall a little outside [0, 1], and that is fine)")])
+def _minmax(train, other):
+    return _scaled(train, other, lambda a: a.min(0), lambda a: np.ptp(a, 0))
 
 
 SPLIT_HINT = ("shuffle the row indices with np.random.default_rng(seed).permutation(N), "
@@ -774,6 +678,106 @@ def check_sgd_update(sgd_update, hidden: bool = False) -> None:
                    "zero the gradients after the update (p.grad.zero_()): backward() ADDS to .grad, so the next "
                    "step would use the sum of all gradients so far")
         expect(result is None or isinstance(result, (list, tuple)), "sgd_update should return None (it works in place)")
+
+
+# --------------------------------------------------------------------------------------------
+# the exercises written as records (helpers/checks/records.py)
+# --------------------------------------------------------------------------------------------
+
+EXERCISES = [
+    Exercise(
+        "mse", reference=lambda pred, y: np.mean((pred - y) ** 2), cases=_mse_cases,
+        hint="mse(pred, y) is the mean over the batch of (pred - y) ** 2: one number",
+        describe=lambda pred, y: f"mse on {len(pred)} points",
+        mistakes={"MSE must average over the batch (np.mean), not sum": lambda p, y: np.sum((p - y) ** 2),
+                  "square the errors: this is the mean ABSOLUTE error": lambda p, y: np.mean(np.abs(p - y)),
+                  "no 1/2 factor: this course's MSE is mean((pred - y) ** 2)": lambda p, y: np.mean((p - y) ** 2) / 2,
+                  "don't take the square root: that is the RMSE": lambda p, y: np.sqrt(np.mean((p - y) ** 2)),
+                  "square each error, then average (not the square of the mean error)": lambda p, y: np.mean(p - y) ** 2,
+                  "average the squared errors into one number (np.mean)": lambda p, y: (p - y) ** 2},
+        forbidden={"sklearn.metrics": "write the mean of the squared errors yourself"}),
+    Exercise(
+        "mse_grad", reference=_mse_grad, outputs=("dw", "db"),
+        cases=lambda hidden: [(np.array([[1.0, 2.0], [0.0, 1.0], [2.0, -1.0]]), np.array([3.0, 1.0, 0.0]),
+                               np.array([0.5, -1.0]), 0.25)]
+        + ([_linreg_case(30, 5, 1), _linreg_case(1, 3, 2), _linreg_case(64, 1, 3)] if hidden else []),
+        hint="for pred = X @ w + b and loss mean((pred - y) ** 2): dw = 2 / N * X.T @ (pred - y) has one entry per "
+             "feature, db = 2 / N * sum(pred - y) is one number",
+        describe=lambda X, y, w, b: f"N = {len(y)}, D = {X.shape[1]}",
+        mistakes={"the derivative of (pred - y) ** 2 is 2 * (pred - y): don't forget the factor 2":
+                  lambda *a: tuple(g / 2 for g in _mse_grad(*a)),
+                  "divide by N: the loss is a mean, so its gradient carries 1 / N":
+                  lambda *a: tuple(g * len(a[1]) for g in _mse_grad(*a)),
+                  "sign: the residual is pred - y (y - pred flips the gradient)": lambda *a: tuple(-g for g in _mse_grad(*a))},
+        forbidden={"torch": "compute the gradient by hand with NumPy"}),
+    Exercise(
+        "gd_step", reference=lambda w, b, dw, db, lr: (w - lr * dw, b - lr * db), cases=_gd_cases, outputs=("w_new", "b_new"),
+        hint="one step of gradient descent: w_new = w - lr * dw, b_new = b - lr * db",
+        in_place="return a new array (w - lr * dw): the notebook starts several runs from the same initial w, "
+                 "which in-place updates would overwrite",
+        mistakes={"gradient descent moves AGAINST the gradient: subtract lr * dw and lr * db":
+                  lambda w, b, dw, db, lr: (w + lr * dw, b + lr * db),
+                  "scale the step by the learning rate: w - lr * dw, b - lr * db": lambda w, b, dw, db, lr: (w - dw, b - db)}),
+    Exercise(
+        "r2_score", reference=lambda y, p: 1 - _ss(y, p)[0] / _ss(y, p)[1], cases=_r2_cases,
+        hint="R² = 1 - sum((y - pred) ** 2) / sum((y - mean(y)) ** 2)",
+        describe=lambda y, p: f"r2_score on {len(y)} points",
+        mistakes={"that is the unexplained fraction: R² = 1 - SS_res / SS_tot": lambda y, p: _ss(y, p)[0] / _ss(y, p)[1],
+                  "the ratio is upside down: R² = 1 - SS_res / SS_tot": lambda y, p: 1 - _ss(y, p)[1] / _ss(y, p)[0],
+                  "don't clip at 0: R² is negative when the model is worse than predicting the mean":
+                  lambda y, p: max(0.0, 1 - _ss(y, p)[0] / _ss(y, p)[1]),
+                  "SS_tot measures the spread of the TRUE values y around their mean":
+                  lambda y, p: 1 - _ss(y, p)[0] / np.sum((p - p.mean()) ** 2)},
+        forbidden={"sklearn.metrics": "write R² from its two sums yourself"}),
+    Exercise(
+        "standardize", reference=_std, cases=lambda hidden: _scaling_cases(hidden, 3), outputs=("train_scaled", "other_scaled"),
+        hint="subtract the TRAINING columns' mean and divide by their std (np.std, ddof=0), for both arrays; a constant "
+             "column (std 0) is divided by 1",
+        in_place="return new arrays",
+        mistakes={"compute the mean and std per column (axis=0), not over the whole array":
+                  lambda t, o: ((t - t.mean()) / t.std(), _std(t, o)[1]),
+                  "use the population std (ddof=0, np.std's default), as scikit-learn's StandardScaler does":
+                  lambda t, o: _std(t, o, ddof=1),
+                  "scale the validation data with the TRAINING mean and std: statistics computed on validation data leak "
+                  "it into the model and shift the two sets differently": lambda t, o: (_std(t, o)[0], _std(o, o)[1])},
+        forbidden={"sklearn.preprocessing": "compute the columns' statistics yourself"}),
+    Exercise(
+        "min_max_scale", reference=_minmax, cases=lambda hidden: _scaling_cases(hidden, 4),
+        outputs=("train_scaled", "other_scaled"),
+        hint="map each column to [0, 1] with the TRAINING columns' min and max: (x - min) / (max - min), for both "
+             "arrays; a constant column (max = min) is divided by 1",
+        in_place="return new arrays",
+        mistakes={"use each column's own min and max (axis=0), not the whole array's":
+                  lambda t, o: ((t - t.min()) / np.ptp(t), _minmax(t, o)[1]),
+                  "subtract the min, then divide by the range (max - min), not by the max":
+                  lambda t, o: (t / t.max(0), o / t.max(0)),
+                  "scale the validation data with the TRAINING min and max (its values may then fall a little outside "
+                  "[0, 1], and that is fine)": lambda t, o: (_minmax(t, o)[0], _minmax(o, o)[1])},
+        forbidden={"sklearn.preprocessing": "compute the columns' min and max yourself"}),
+    Exercise(
+        "sigmoid", reference=scratch.sigmoid, fp_traps=True, rtol=1e-7, atol=1e-12,
+        cases=lambda hidden: [(np.array([-2.0, 0.0, 3.0]),), (np.array([-1000.0, -50.0, 50.0, 1000.0]),)]
+        + ([(np.random.default_rng(4).normal(scale=5, size=(6, 4)),), (np.array([[-745.0, 710.0], [0.0, -1e4]]),)]
+           if hidden else []),
+        hint="sigmoid(z) = 1 / (1 + exp(-z)), computed without overflow: with e = np.exp(-np.abs(z)), take 1 / (1 + e) "
+             "where z >= 0 and e / (1 + e) where z < 0 (np.where evaluates BOTH branches, so never call np.exp on +|z|)",
+        describe=lambda z: f"sigmoid({np.array2string(z, precision=0)})",
+        mistakes={"sign: sigmoid(z) -> 1 for large positive z, so use exp(-z)": lambda z: 1 / (1 + np.exp(np.clip(z, -700, 700)))},
+        forbidden={"scipy.special": "write the stable sigmoid yourself", "torch": "write it in NumPy"}),
+    Exercise(
+        "rel_error", reference=scratch.rel_error, cases=_rel_cases, rtol=1e-6, atol=1e-14,
+        hint="rel_error(a, b) = max over entries of |a - b| / max(1e-8, |a| + |b|): one number; guard the denominator "
+             "with np.maximum(1e-8, |a| + |b|) so that two zeros compare as 0, not NaN",
+        describe=lambda a, b: f"rel_error for arrays of shape {a.shape}",
+        mistakes={"the denominator is |a| + |b|, the sum of the two absolute values, not |a + b|: for entries of opposite "
+                  "sign a + b is near 0 (rel_error(1, -1) must be 1)": lambda a, b: np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a + b))),
+                  "the denominator is |a| + |b|, not max(|a|, |b|)":
+                  lambda a, b: np.max(np.abs(a - b) / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))),
+                  "divide by |a| + |b|: an absolute difference of 1e-6 means little for values near 1e6": lambda a, b: np.max(np.abs(a - b)),
+                  "report the WORST entry (np.max), not the mean: one wrong gradient entry is a bug":
+                  lambda a, b: np.mean(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))),
+                  "reduce to one number with np.max": lambda a, b: np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))}),
+]
 
 
 __all__ = [
