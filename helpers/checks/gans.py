@@ -285,9 +285,9 @@ def check_gan_train_step(gan_train_step, hidden: bool = False) -> None:
 # 05 · transposed convolutions and the DCGAN generator
 # --------------------------------------------------------------------------------------------
 
-TCONV_HINT = ("a transposed convolution places the kernel at every stride-th position and crops `padding` "
-              "pixels from each side: H_out = (H - 1) * stride - 2 * padding + kernel (nn.ConvTranspose2d, "
-              "output_padding 0, dilation 1)")
+TCONV_HINT = ("count the stamps as in section 1's picture: where does the first stamp start, where does the last "
+              "of the h stamps (stride apart, kernel wide) end, and what does `padding` crop? Your count should "
+              "give 6 for the picture's 3x3 input (kernel 4, stride 2, padding 1)")
 
 
 @isolated
@@ -303,18 +303,19 @@ def check_transposed_output_size(transposed_output_size, hidden: bool = False) -
         expected = torch.nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, h, h)).shape[-1]
         compare(got, expected, what, TCONV_HINT, [
             ((h + 2 * p - k) // s + 1, "that is the size after an ordinary (strided) convolution, which shrinks; "
-                                       "its transpose goes the other way: (H - 1) * stride - 2 * padding + kernel"),
+                                       "its transpose grows: count where its stamps reach"),
             ((h - 1) * s + k, "padding is cropped from BOTH sides of the output: subtract 2 * padding"),
             ((h - 1) * s - p + k, "padding is cropped from both sides: subtract 2 * padding, not padding"),
-            (h * s, "H * stride is only right for kernel = stride + 2 * padding (e.g. 4, 2, 1): use "
-                    "(H - 1) * stride - 2 * padding + kernel"),
+            (h * s, "H * stride is only right for kernel = stride + 2 * padding (e.g. 4, 2, 1): count where "
+                    "the last stamp ends instead"),
             ((h - 1) * s + 2 * p + k, "padding crops the output of a transposed convolution: subtract 2 * padding"),
         ])
 
 
-DCGAN_G_HINT = ("Radford et al.'s generator: z (N, latent_dim) -> nn.Unflatten(1, (latent_dim, 1, 1)) -> "
-                "ConvTranspose2d(latent_dim, 2w, 7) [7x7] -> BatchNorm2d -> ReLU -> ConvTranspose2d(2w, w, 4, 2, 1) "
-                "[14x14] -> BatchNorm2d -> ReLU -> ConvTranspose2d(w, 1, 4, 2, 1) [28x28] -> Tanh")
+DCGAN_G_HINT = ("compare each stage with the table of section 2: z (N, latent_dim) read as a latent_dim @ 1x1 "
+                "image (nn.Unflatten), then transposed convolutions 1 -> 7 -> 14 -> 28 with widths 2*width, width, "
+                "1, their paddings from Exercise 1; BatchNorm and activations where the guidelines put them, "
+                "no bias where BatchNorm follows")
 
 
 def _dcgan(latent, w, act=nn.ReLU, out=nn.Tanh, bias=False, swap=False, bn=nn.BatchNorm2d, bn_out=False):

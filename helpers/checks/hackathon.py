@@ -37,26 +37,26 @@ def check_channel_stats(channel_stats, hidden: bool = False) -> None:
     for n, c, h, w, seed in cases:
         x = _images(n, c, h, w, seed)
         before = x.clone()
-        out = call(channel_stats, x, hint="reduce over the images, rows and columns: x.mean(dim=(0, 2, 3))")
+        out = call(channel_stats, x, hint="one mean and one std per channel, each over the images, rows and "
+                                            "columns together")
         unchanged(before, x, "channel_stats changed the images in place: compute the statistics without "
                              "modifying them (no -= or /= on the input)")
         mean, std = returns_tuple(out, 2, "(mean, std)", channel_stats)
         what = f"for images of shape {(n, c, h, w)}"
         mean_ok, std_ok = x.mean(dim=(0, 2, 3)).double(), x.std(dim=(0, 2, 3)).double()
         m, s = as_array(mean, f"mean {what}"), as_array(std, f"std {what}")
-        mistakes_shape = "one value per channel: shape (C,); reduce over dims (0, 2, 3) and keep dim 1"
+        mistakes_shape = "one value per channel: shape (C,); keep the channel axis and reduce over all the others"
         if m.shape != (c,) or s.shape != (c,):
             raise CheckFailure(f"mean and std {what} have shapes {m.shape} and {s.shape}, expected ({c},): {mistakes_shape}")
         compare(m, mean_ok, f"the mean {what}", "average every pixel of a channel over all images",
-                mistakes=[(np.full(c, float(x.mean())), "one mean for all channels: keep the channel axis, "
-                           "reduce over dims (0, 2, 3)"),
+                mistakes=[(np.full(c, float(x.mean())), "one mean for all channels: keep the channel axis"),
                           (255 * mean_ok.numpy(), "statistics in 0..255 units: ToTensor already scaled the "
                            "pixels to [0, 1]")], rtol=1e-4, atol=1e-6)
         per_image = x.std(dim=(2, 3)).mean(dim=0).double().numpy()
         compare(s, std_ok, f"the std {what}", "the standard deviation of all pixels of a channel, over all "
                 "images at once", rtol=4e-3, atol=1e-6,
                 mistakes=[(per_image, "the mean of per-image standard deviations misses how much images differ "
-                           "from each other: reduce over (0, 2, 3) in one go"),
+                           "from each other: reduce over the images, rows and columns in one go"),
                           (np.full(c, float(x.std())), "one std for all channels: keep the channel axis"),
                           (255 * std_ok.numpy(), "statistics in 0..255 units: ToTensor already scaled the "
                            "pixels to [0, 1]"),

@@ -157,8 +157,10 @@ def check_psnr(psnr, hidden: bool = False) -> None:
 # 02 · convolutional autoencoder
 # --------------------------------------------------------------------------------------------
 
-CT_HINT = ("a transposed convolution undoes Conv2d's size arithmetic: H_out = (H - 1) * stride - 2 * padding "
-           "+ dilation * (kernel_size - 1) + output_padding + 1 (PyTorch's ConvTranspose2d docs)")
+CT_HINT = ("count the stamps as in section 1: where does the first stamp start, where does the last of the size "
+           "stamps end (a dilated kernel is wider than kernel_size), what does padding take off and output_padding "
+           "add? Check it on the worked example: size 3, kernel 3, stride 2 gives 7; with padding 1, 5; "
+           "with output_padding 1 as well, 6")
 
 
 def _torch_ct_size(size, k, s, p, op, d) -> int:
@@ -181,7 +183,7 @@ def check_conv_transpose_output_size(conv_transpose_output_size, hidden: bool = 
         where = f"size {size}, kernel_size {k}, stride {s}, padding {p}, output_padding {op}, dilation {d}"
         value = as_scalar(got, f"the output size for {where}", integer=True)
         mistakes = [((size + 2 * p - d * (k - 1) - 1) // s + 1, "that is Conv2d's formula (it shrinks): the transposed "
-                                                                "convolution goes the other way, (H - 1) * stride + ..."),
+                                                                "convolution grows: count where its stamps reach"),
                     ((size - 1) * s - 2 * p + d * (k - 1) + 1 if op else None, "add output_padding (it adds rows on one side)"),
                     ((size - 1) * s - 2 * p + k + op if d > 1 else None,
                      "dilation spreads the kernel: it covers dilation * (kernel_size - 1) + 1 pixels"),
@@ -190,8 +192,10 @@ def check_conv_transpose_output_size(conv_transpose_output_size, hidden: bool = 
         compare(value, _torch_ct_size(size, k, s, p, op, d), f"the output size for {where}", CT_HINT, mistakes)
 
 
-DEC_HINT = ("Linear(k, 2c * 7 * 7), ReLU, reshape to (2c, 7, 7), then two ConvTranspose2d(kernel_size=3, stride=2, "
-            "padding=1, output_padding=1) doubling 7 -> 14 -> 28 (ReLU between), Sigmoid at the end")
+DEC_HINT = ("compare each stage with the table of section 2: a Linear to a (2 * channels) @ 7x7 map, then two "
+            "kernel-3, stride-2 transposed convolutions that double it exactly, 7 -> 14 -> 28 (widths channels, 1; "
+            "padding and output_padding from your section-1 function), ReLU after the hidden layers, an output "
+            "activation into [0, 1]")
 
 
 def _dec(k, c, act=nn.ReLU, mid=nn.ReLU, out=nn.Sigmoid, op=1):
@@ -223,9 +227,9 @@ def check_conv_decoder(decoder_class, hidden: bool = False) -> None:
 # 03 · denoising
 # --------------------------------------------------------------------------------------------
 
-NOISE_HINT = ("gaussian: x + factor * torch.randn(x.shape, generator=generator), then .clamp(0, 1); salt_pepper: "
-              "u = torch.rand(x.shape, generator=generator), pixels with u < amount / 2 become 0 (pepper), "
-              "u > 1 - amount / 2 become 1 (salt); return a new tensor, x unchanged")
+NOISE_HINT = ("follow the recipe of section 1: one draw from `generator` per pixel (a normal one for gaussian, "
+              "a uniform one for salt_pepper), the gaussian result clipped to [0, 1], salt and pepper each taking "
+              "half of `amount`; return a new tensor, x unchanged")
 
 
 def reference_noise(x, kind="gaussian", factor=0.5, amount=0.2, generator=None):
@@ -287,8 +291,9 @@ def check_add_noise(add_noise, hidden: bool = False) -> None:
                            "(say 'gaussian' or 'salt_pepper')")
 
 
-STEP_HINT = ("batch = (noisy, clean); out = model(noisy); return {'loss': F.mse_loss(out, clean), "
-             "'psnr': psnr(out.detach(), clean)}: the model sees the noisy image and is scored on the CLEAN one")
+STEP_HINT = ("the model sees the NOISY images (the batch's first tensor) and is scored on the CLEAN ones (the "
+             "second): the loss is the mean squared error per pixel and keeps its gradient; the PSNR, per image, "
+             "is a measurement of the same output")
 
 
 @isolated
@@ -316,7 +321,7 @@ def check_denoising_step(denoising_step, hidden: bool = False) -> None:
         compare(loss.detach(), F.mse_loss(out, clean), "numbers['loss']", STEP_HINT, mistakes, rtol=1e-5, atol=1e-7)
         expect(loss.requires_grad, "'loss' has no gradient (detached, .item()?): fit backpropagates it")
         compare(score.detach(), _psnr(out, clean), "numbers['psnr']", "one PSNR per image, (N,), of the output against "
-                "the clean images: helpers.train.psnr(out.detach(), clean)",
+                "the clean images (helpers.train.psnr, on the output without its gradient)",
                 [(_psnr(out, noisy), "the PSNR is measured against the clean images, not the noisy inputs"),
                  (_psnr(noisy, clean), "that is the noisy input's PSNR: measure the model's output"),
                  (_psnr(out, clean).mean(), "return the PSNR per image, shape (N,): fit averages it over the epoch")],
