@@ -105,17 +105,18 @@ def checks_of(exercises, module: str = __name__) -> dict:
 HIDDEN = "hidden cases are graded by your mentor; they are not part of the mentee edition"
 
 
+@isolated
 def fixtures(exercises) -> list[dict]:
     """What the mentee edition's checks need, as data: per record, its policies and, for each visible
-    case, the inputs, the expected result and each mistake's result. No function of the record is kept."""
+    case, the inputs, the expected result and each mistake's result (drawn under the checks' seeds). No
+    function of the record is kept."""
     rows = []
-    with isolated_state():
-        for ex in exercises:
-            cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
-            rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
-                             fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
-                             whats=[ex.what(args) for args, _, _ in cases],
-                             cases=[(_plain(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
+    for ex in exercises:
+        cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
+        rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
+                         fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
+                         whats=[ex.what(args) for args, _, _ in cases],
+                         cases=[(_plain(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
     return rows
 
 
@@ -126,17 +127,6 @@ def _plain(value):
     if isinstance(value, (tuple, list)):
         return type(value)(_plain(v) for v in value)
     return value
-
-
-class isolated_state:
-    """Seeded random state for the duration (fixtures are drawn as the checks draw them)."""
-
-    def __enter__(self):
-        self.saved = np.random.get_state()
-        np.random.seed(0)
-
-    def __exit__(self, *exc):
-        np.random.set_state(self.saved)
 
 
 @dataclass(frozen=True)
