@@ -195,6 +195,12 @@ def test_zips_are_extracted_safely(tmp_path):
     ("from helpers import models\nBlock = models.resnet.BasicBlock",
      ("note", "uses the reference implementation (helpers.models)")),
     ("def f(x):\n    return checks._reference(x)", ("note", "uses the reference implementation (helpers.checks)")),
+    ("import torch\ndef softmax(x):\n    return getattr(torch, 'soft' + 'max')(x, 1)",
+     ("flag", "getattr with a name built at run time: the grader cannot tell what it reaches")),
+    ("import importlib\nname = 'torch'\nm = importlib.import_module(name)",
+     ("flag", "importlib.import_module with a name built at run time: the grader cannot tell what it reaches")),
+    ("import sys\ndef relu(x):\n    return sys.modules['helpers.scratch'].relu_forward(x)[0]",
+     ("flag", "reaches modules through sys.modules (a reference implementation, the grader's own?)")),
 ])
 def test_scan_flags(code, finding):
     assert finding in scan.scan([code])
@@ -208,6 +214,7 @@ def test_scan_flags(code, finding):
     "import numpy as np\nnp.seterr(all='raise')\nnp.seterr(all='warn')",
     "import numpy as np\nnp.allclose = lambda *a, **k: True",        # cannot change a verdict any more
     "print('my gradebook: 10/10')",
+    "import torch\nopt = getattr(torch.optim, 'Adam')\nx = getattr(opt, 'defaults', None)",
 ])
 def test_scan_never_flags_what_cannot_change_a_verdict(code):
     assert [f for f in scan.scan([code]) if f[0] == "flag"] == []

@@ -107,7 +107,7 @@ def test_object_arrays_and_tables_cross_by_value(kernel):
     assert got.dtype == object and got.tolist() == ["a", "b"]
 
 
-def test_in_place_changes_and_random_states_come_back(kernel):
+def test_in_place_changes_come_back_and_random_states_go_one_way(kernel):
     ns, r = kernel
     student(ns, "import numpy as np\n"
                 "def step(params, grads, lr):\n"
@@ -123,9 +123,9 @@ def test_in_place_changes_and_random_states_come_back(kernel):
     assert np.allclose(draw(rng, 4), mine.normal(size=4)) and np.allclose(draw(rng, 2), mine.normal(size=2))
     np.random.seed(11)
     got = r.fetch(["draw_global"])["draw_global"](3)
-    after = np.random.rand(2)                              # the grader's global state moved on with the call
     np.random.seed(11)
-    assert np.allclose(got, np.random.rand(3)) and np.allclose(after, np.random.rand(2))
+    assert np.allclose(got, np.random.rand(3))    # the call starts from the grader's state; the reply carries none
+    # back (in-process the two share NumPy; test_probe and the tamper suite cover the separation)
 
 
 def test_plain_course_objects_travel_and_grader_closures_do_not(kernel):

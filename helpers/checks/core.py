@@ -259,6 +259,10 @@ def _functions_of(obj) -> list:
     """The Python functions an answer consists of: the function itself, or a class's methods."""
     import inspect
 
+    if hasattr(obj, "_grading_tree"):           # read from the notebook's source by the grader (grading.probe)
+        return [obj]
+    if hasattr(obj, "_grading_functions"):      # the student's function, judged from outside their kernel
+        return list(obj._grading_functions)
     if inspect.isfunction(obj):
         return [inspect.unwrap(obj)]
     if isinstance(obj, type):
@@ -356,10 +360,10 @@ def forbidden_uses(answer, rules: dict[str, str]) -> list[tuple[str, str]]:
         if id(fn) in seen:
             continue
         seen.add(id(fn))
-        tree = _source_tree(fn)
+        tree = fn._grading_tree if hasattr(fn, "_grading_tree") else _source_tree(fn)
         if tree is None:
             continue
-        scope = dict(fn.__globals__)
+        scope = dict(fn._grading_scope if hasattr(fn, "_grading_scope") else fn.__globals__)
         for name in _local_names(tree):        # parameters and local variables hide globals of the same name
             scope[name] = None
         for node in ast.walk(tree):            # imports inside the function body
@@ -407,8 +411,13 @@ def _local_names(tree) -> set[str]:
 
 
 def _importable(name: str) -> bool:
+    """Whether ``name`` can be imported, for a package already loaded here (an answer's own ``import`` never
+    loads a new package into the process that reads it)."""
     import importlib.util
+    import sys
 
+    if name.split(".")[0] not in sys.modules:
+        return False
     try:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):

@@ -11,8 +11,10 @@ Modules (one job each):
     sandbox      one student's autograde: private course root, nbgrader in its own process
     launch       the kernel spec's launcher: the kernel under bubblewrap with limits
     execute      nbgrader's Execute step: graded cells judged in the grader, kill-on-hang, output caps
-    remote       running a graded cell in the grader, calling the student's code in the kernel
-    agent        the untrusted side of that: runs inside the student's kernel
+    probe        running a graded cell in the grader, asking the student's kernel for data only
+    wire         the data format both ways, and the kernel's side of a probe (runs inside the kernel)
+    remote       handles to the student's objects, for the cells that still need more than data
+    agent        the untrusted side of the handles: runs inside the student's kernel
     results      re-checking scores, the main gradebook, grades.csv
     pipeline     ``grade()``: all of the above for a folder of submissions
 """

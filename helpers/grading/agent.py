@@ -221,16 +221,6 @@ def _rng(states):
         torch.set_rng_state(decode(states["torch"]))
 
 
-def _rng_now():
-    import random
-
-    out = {"np": encode(_np.random.get_state()), "py": encode(random.getstate())}
-    torch = _torch()
-    if torch is not None:
-        out["torch"] = encode(torch.get_rng_state())
-    return out
-
-
 def _post(args, kwargs):
     return {"args": [_state(a) for a in args], "kwargs": {k: _state(v) for k, v in kwargs.items()}}
 
@@ -276,7 +266,7 @@ def _op(req):
             value = encode(result)
         finally:
             _backward_of[0] = None
-        return {"value": value, "post": _post(args, kwargs), "rng": _rng_now()}
+        return {"value": value, "post": _post(args, kwargs)}
     if op == "backward":
         args, kwargs = _calls[req["call"]]
         target.backward(decode(req["grad"]))

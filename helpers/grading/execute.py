@@ -3,12 +3,13 @@
 :class:`TrustedExecute` replaces nbgrader's ``Execute`` in each student's autograde pipeline:
 
 * a graded test cell is never sent to the student's kernel: it runs here, in the grader's
-  process, on the grader's own modules, and calls the student's functions in the kernel through
-  :mod:`helpers.grading.remote`; its outputs (the check's hint on failure) are what nbgrader
+  process, on the grader's own modules, asking the kernel for data only
+  (:mod:`helpers.grading.probe`); its outputs (the check's hint on failure) are what nbgrader
   scores. Patching NumPy, torch, builtins, the import system, the kernel's session or the checks
-  inside the kernel can then only change what the student's functions return. A cell that must
-  hand a grader-side object to the student's code (:class:`~helpers.grading.remote.NotRemotable`)
-  is run in the kernel instead, and ``verdict_log`` records it;
+  inside the kernel can then only change what the student's functions return. A cell that needs
+  more than data (:class:`~helpers.grading.probe.NotProbe`) is judged here through handles
+  (:mod:`helpers.grading.remote`), and one that must share an object with the student's code
+  (:class:`~helpers.grading.remote.NotRemotable`) in the kernel; ``verdict_log`` records which;
 * a cell that outlives the timeout is interrupted; if the kernel ignores the interrupt or dies,
   it is killed, and the remaining cells are marked "not executed" instead of failing the whole
   notebook (nbgrader alone would drop every grade of the student's assignment);
@@ -34,7 +35,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from . import remote
+from . import probe, remote
 from .sanitize import sanitize_cell
 
 
@@ -99,6 +100,8 @@ class TrustedExecute(Execute):
         self._imports: list[str] = []
         self._carry: dict = {}
         self._remote = None
+        self._probe = None
+        self._sources: list[str] = []     # the code cells the kernel ran: what forbidden-call policies read
         self._verdicts: dict[str, str] = {}
         self._count = 0
         before = listing(folder)
@@ -142,6 +145,8 @@ class TrustedExecute(Execute):
         return self._in_kernel(cell, resources, index)
 
     def _in_kernel(self, cell, resources, index):
+        if not utils.is_grade(cell):
+            self._sources.append(cell.source)
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -157,32 +162,73 @@ class TrustedExecute(Execute):
         return cell, self.resources
 
     def _judge(self, cell, resources, index):
-        """Run a graded test cell here, calling the student's code in the kernel."""
+        """Run a graded test cell here, asking the kernel for data (probes); through handles where a cell
+        needs more than data (for now), in the kernel where even those cannot carry it."""
         grade_id = cell.metadata.nbgrader["grade_id"]
         try:
-            outputs, error = remote.run_test_cell(cell.source, self._imports, self._channel(), self._carry)
+            try:
+                outputs, error = probe.run_cell(cell.source, self._imports, self._probes().fetch, self._carry)
+                self._verdicts[grade_id] = "probes"
+            except probe.NotProbe as why:
+                outputs, error = probe.run_cell(cell.source, self._imports, self._fetch_handles, self._carry)
+                self._verdicts[grade_id] = f"grader through handles: {why}"
         except remote.NotRemotable as why:
             self._verdicts[grade_id] = f"kernel: {why}"
             self._imports += trusted_imports(cell.source)
             return self._in_kernel(cell, resources, index)
-        except remote.KernelGone as why:
+        except probe.KernelGone as why:
             outputs, error = [], error_output("DeadKernelError", str(why))
+            self._verdicts[grade_id] = "grader"
         self._imports += trusted_imports(cell.source)   # test cells are trusted too (restored by nbgrader)
-        self._verdicts[grade_id] = "grader"
         self._count += 1
         cell.outputs = [from_dict(o) for o in outputs] + ([from_dict(error)] if error else [])
         cell.execution_count = self._count
         return cell, resources
 
-    # -- the channel to the agent in the kernel --------------------------------------------
+    # -- the channels to the kernel: probes (data), the agent (handles) -------------------------
+    def _install(self, name: str, source: str) -> None:
+        """Run ``source`` in the kernel as the module ``name`` (the kernel's side of a channel)."""
+        install = (f"import sys as _s, types as _t\n_m = _t.ModuleType({name!r})\n"
+                   f"exec(compile({source!r}, '<grader {name}>', 'exec'), _m.__dict__)\n"
+                   f"_s.modules[{name!r}] = _m\ndel _s, _t, _m\n")
+        if self._execute(install, {})["content"].get("status") != "ok":
+            raise probe.KernelGone("the grader could not talk to the kernel")
+
+    def _probes(self) -> probe.Probe:
+        if self._probe is None:
+            self._install("_dic_wire", probe.WIRE_SOURCE)
+            self._probe = probe.Probe(self._probe_send, self._sources)
+        return self._probe
+
+    def _probe_send(self, text: str) -> str:
+        """One probe through the Jupyter channel: base64 text both ways, nothing parsed as Python."""
+        if self._dead:
+            raise probe.KernelGone(f"not run: {self._dead}")
+        reply = self._execute("", {"r": f"__import__('sys').modules['_dic_wire'].serve({text!r})"})
+        found = reply.get("content", {}).get("user_expressions", {}).get("r", {})
+        if found.get("status") != "ok":
+            raise probe.KernelGone(f"the grader could not talk to the kernel ({found.get('ename', 'no reply')})")
+        data = found.get("data", {}).get("text/plain", "")
+        if not isinstance(data, str) or len(data) < 2 or data[0] != data[-1] or data[0] not in "'\"":
+            raise probe.KernelGone("the grader could not talk to the kernel: its answer is malformed")
+        return data[1:-1]
+
+    def _fetch_handles(self, names: list[str]) -> dict:
+        """Names for a cell judged through handles: modules are the grader's own (as for probes), and a
+        handle's forbidden-call policy reads the source the grader saw, not the kernel's word."""
+        found = self._channel().fetch(names)
+        for name, module in self._probes().modules(names).items():
+            found.pop(name, None)
+            if module is not None:
+                found[name] = module
+        for name, value in found.items():
+            if isinstance(value, remote.Handle):
+                object.__setattr__(value, "_static", self._probe.source_of(name))
+        return found
+
     def _channel(self) -> remote.Remote:
         if self._remote is None:
-            install = ("import sys as _s, types as _t\n_m = _t.ModuleType('_dic_agent')\n"
-                       f"exec(compile({remote.AGENT_SOURCE!r}, '<grader agent>', 'exec'), _m.__dict__)\n"
-                       "_s.modules['_dic_agent'] = _m\ndel _s, _t, _m\n")
-            reply = self._execute(install, {})
-            if reply["content"].get("status") != "ok":
-                raise remote.KernelGone("the grader could not talk to the kernel")
+            self._install("_dic_agent", remote.AGENT_SOURCE)
             self._remote = remote.Remote(self._send)
         return self._remote
 
@@ -193,10 +239,10 @@ class TrustedExecute(Execute):
                 timeout=self.timeout, output_hook=lambda msg: None)
         except TimeoutError:
             self._stop_call()
-            raise remote.KernelGone(f"the student's code ran longer than {self.timeout}s") from None
+            raise probe.KernelGone(f"the student's code ran longer than {self.timeout}s") from None
         except (DeadKernelError, RuntimeError) as err:
             self._dead = "the kernel died in an earlier cell"
-            raise remote.KernelGone(f"the kernel died while the grader called the student's code ({err})") from None
+            raise probe.KernelGone(f"the kernel died while the grader called the student's code ({err})") from None
 
     def _stop_call(self) -> None:
         """Interrupt a call that ran too long; a kernel that ignores it is killed."""

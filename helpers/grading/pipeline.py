@@ -222,6 +222,7 @@ def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits
         outcome.error = "nbgrader failed: " + (" / ".join(tail)[:300] or f"exit {run.returncode}")
     for notebook, verdicts in sorted(run.verdicts.items()):
         for grade_id, where in sorted(verdicts.items()) if isinstance(verdicts, dict) else []:
+            outcome.judged[f"{notebook}/{grade_id}"] = str(where)
             if str(where).startswith("kernel"):
                 outcome.notes.append(f"{notebook}/{grade_id}: judged in the student's kernel ({where[8:]})")
     return results.collect(outcome, run.course, trusted, flagged)

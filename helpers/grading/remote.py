@@ -23,20 +23,20 @@ then run in the kernel (see ``execute``) and reported as such.
 """
 from __future__ import annotations
 
-import ast
 import base64
 import builtins
-import contextlib
 import importlib
 import io
 import json
 import pickle
 import random
 import sys
-import traceback
 from pathlib import Path
 
 import numpy as np
+
+from . import probe
+from .probe import run_cell
 
 AGENT_SOURCE = (Path(__file__).with_name("agent.py")).read_text()
 MAX_REPLY = 512 << 20
@@ -69,8 +69,7 @@ class RemoteError(Exception):
     """The student's code raised an exception of a type the grader does not recreate."""
 
 
-class KernelGone(RuntimeError):
-    """The kernel died or stopped answering during a call."""
+KernelGone = probe.KernelGone     # the kernel died or stopped answering during a call
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,11 +447,7 @@ class Remote:
         if not isinstance(reply, dict):
             raise ValueError("the kernel sent a malformed reply")
         self._apply_post(reply.get("post") or {}, args, kwargs)
-        try:
-            if reply.get("rng") is not None:
-                _set_rng_states(reply["rng"], self)
-        except (TypeError, ValueError, KeyError) as err:
-            raise ValueError(f"the kernel sent a malformed random state ({err})") from err
+        probe._advance_random()     # never the kernel's random state: the student's code could have set it
         value = reply.get("value")
         call = value.get("call") if isinstance(value, dict) else None
         self._call = (call, args, kwargs)
@@ -534,16 +529,6 @@ def _rng_states() -> dict:
     return out
 
 
-def _set_rng_states(states: dict, remote: Remote) -> None:
-    np_state = decode(states["np"], remote)
-    np.random.set_state(np_state)
-    py = decode(states["py"], remote)
-    random.setstate((py[0], tuple(py[1]), py[2]))
-    torch = sys.modules.get("torch")
-    if torch is not None and "torch" in states:
-        torch.set_rng_state(decode(states["torch"], remote))
-
-
 def _claimed_class(mro: list[str]):
     """The first class of the remote object's MRO the grader already has from a library (for isinstance)."""
     for dotted in mro:
@@ -561,7 +546,7 @@ def _claimed_class(mro: list[str]):
 class Handle:
     """An object that lives in the student's kernel; operations on it are requests to the agent."""
 
-    __slots__ = ("_remote", "_id", "_mro", "_callable", "_cls_mro")
+    __slots__ = ("_remote", "_id", "_mro", "_callable", "_cls_mro", "_static")
 
     def __init__(self, remote: Remote, ident: int, mro: list[str], is_callable: bool):
         object.__setattr__(self, "_remote", remote)
@@ -569,6 +554,7 @@ class Handle:
         object.__setattr__(self, "_mro", mro)
         object.__setattr__(self, "_callable", is_callable)
         object.__setattr__(self, "_cls_mro", None)
+        object.__setattr__(self, "_static", [])
 
     @property
     def _class_mro(self):
@@ -581,6 +567,11 @@ class Handle:
         def refuse(why: str):
             raise NotRemotable(why)
         return refuse
+
+    @property
+    def _grading_functions(self) -> list:
+        """The answer's source as the grader read it (set by the caller; ``checks.core.forbidden_uses``)."""
+        return object.__getattribute__(self, "_static")
 
     def __deepcopy__(self, memo):
         """A deep copy made in the kernel (the paper checks load weights into a copy of the student's block)."""
@@ -639,71 +630,10 @@ class Handle:
 
 
 # --------------------------------------------------------------------------------------------
-# running a graded test cell here
+# running a graded test cell here: probe.run_cell, with handles
 # --------------------------------------------------------------------------------------------
 
-def loaded_names(tree: ast.AST) -> list[str]:
-    """Every name the cell reads (its own assignments included: fetching those finds nothing)."""
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return sorted(n for n in names if not hasattr(builtins, n))
-
-
-def trusted_namespace(imports: list[str]) -> dict:
-    """The grader's own modules under the names the notebook's locked cells import them as."""
-    ns: dict = {"__name__": "__grader__", "__builtins__": builtins}
-    for line in imports:
-        exec(compile(line, "<locked import>", "exec"), ns)  # noqa: S102 - the course's own locked cells
-    return ns
-
-
 def run_test_cell(source: str, imports: list[str], remote: Remote, carry: dict | None = None) -> tuple[list[dict], dict | None]:
-    """Run one graded cell here; returns (stream outputs, error or None) as nbformat-ready dicts.
-
-    An exception (a failed check with its hint, the student's crash) becomes the error; a
-    :class:`NotRemotable` propagates (the caller then runs the cell in the kernel instead).
-    carry: names earlier test cells of the notebook assigned (trusted values); updated in place.
-    """
-    tree = ast.parse(source)
-    ns = trusted_namespace(imports)
-    ns.update(carry or {})
-    wanted = [n for n in loaded_names(tree) if n not in ns]
-    if wanted:
-        ns.update(remote.fetch(wanted))
-    body, last = tree.body, None
-    if body and isinstance(body[-1], ast.Expr):
-        body, last = body[:-1], ast.Expression(body[-1].value)
-    out = io.StringIO()
-    result = None
-    np_state, py_state = np.random.get_state(), random.getstate()
-    try:
-        with contextlib.redirect_stdout(out):
-            exec(compile(ast.Module(body=body, type_ignores=[]), "<test cell>", "exec"), ns)  # noqa: S102
-            if last is not None:
-                result = eval(compile(last, "<test cell>", "eval"), ns)  # noqa: S307 - trusted test code
-        error = None
-    except NotRemotable:
-        raise
-    except KernelGone:
-        raise
-    except BaseException as err:  # noqa: BLE001 - a failing test is an answer, not a crash
-        if isinstance(err, KeyboardInterrupt):
-            raise
-        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == "<test cell>"]
-        where = [f"line {f.lineno} of the test cell" for f in frames[-1:]]
-        name = type(err).__name__
-        error = {"output_type": "error", "ename": name, "evalue": str(err)[:4000],
-                 "traceback": [*where, f"{name}: {str(err)[:4000]}"]}
-    finally:
-        np.random.set_state(np_state)
-        random.setstate(py_state)
-    if carry is not None:
-        stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        carry.update({name: ns[name] for name in stored if name in ns})
-    outputs = []
-    if out.getvalue():
-        outputs.append({"output_type": "stream", "name": "stdout", "text": out.getvalue()[:100_000]})
-    if error is None and result is not None and isinstance(result, (int, float, np.number)) \
-            and not isinstance(result, bool):
-        outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
-                        "data": {"text/plain": repr(float(result))}})
-    return outputs, error
+    """:func:`helpers.grading.probe.run_cell` with the names fetched through ``remote`` (handles for objects);
+    a :class:`NotRemotable` propagates (the caller then runs the cell in the kernel instead)."""
+    return run_cell(source, imports, remote.fetch, carry)

@@ -59,6 +59,7 @@ class Outcome:
     notebooks: dict[str, Path] = field(default_factory=dict)  # autograded notebooks to keep
     submitted: dict[str, bytes] = field(default_factory=dict)
     timestamp: str | None = None
+    judged: dict[str, str] = field(default_factory=dict)  # "notebook/grade_id" -> how (probes, handles, kernel)
 
     def _by_notebook(self) -> dict[str, tuple[float, float]]:
         totals: dict[str, list[float]] = {}

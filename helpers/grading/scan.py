@@ -5,8 +5,10 @@ torch, builtins or the checks inside the kernel cannot change them, and the scan
 looks for it. What is left worth a mentor's eye:
 
 ``flag``  an answer built on the course's reference implementation *of the same exercise*
-          (``def relu`` that calls ``scratch.relu_forward``: the names match, or one extends the other), or code that reaches for the grader
-          (imports nbgrader or ``helpers.grading``; opens a gradebook or course file). The scores
+          (``def relu`` that calls ``scratch.relu_forward``: the names match, or one extends the other), code that reaches for the grader
+          (imports nbgrader or ``helpers.grading``; opens a gradebook or course file), or code whose target
+          a static reading cannot see (``getattr`` or an import with a name computed at run time,
+          ``sys.modules``): a forbidden call could hide there. The scores
           stand; the notebook is marked "needs manual grade" in the gradebook and listed in the
           report.
 ``note``  unusual but possibly innocent: other uses of ``helpers.scratch`` / ``models`` /
@@ -27,6 +29,8 @@ FILE_CALLS = {"open", "io.open", "os.open", "os.listdir", "os.scandir", "os.walk
 NOTE_CALLS = {"exec", "eval", "compile", "__import__", "os._exit", "os.kill", "os.killpg", "os.fork", "os.system",
               "os.popen", "sys.exit", "signal.signal", "importlib.import_module"}
 NOTE_MODULES = ("subprocess", "socket", "multiprocessing", "ctypes")
+# calls whose target is a name: flagged when that name is computed (``getattr(torch, "soft" + "max")``)
+DYNAMIC_CALLS = {"getattr", "__import__", "importlib.import_module"}
 DEFAULT_ALIASES = {"np": "numpy", "torch": "torch", "sys": "sys", "os": "os", "helpers": "helpers",
                    "checks": "helpers.checks", "scratch": "helpers.scratch", "models": "helpers.models"}
 
@@ -110,6 +114,8 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Attribute(self, node):
         dotted = _dotted(node)
+        if self._resolve(dotted) == "sys.modules":
+            self._flag("flag", "reaches modules through sys.modules (a reference implementation, the grader's own?)")
         if dotted is None:
             self.generic_visit(node)
             return
@@ -123,6 +129,10 @@ class _Scanner(ast.NodeVisitor):
             texts = [s for arg in [*node.args, *[k.value for k in node.keywords]] for s in _strings(arg)]
             if any(marker in text for text in texts for marker in GRADER_FILES):
                 self._flag("flag", f"reaches for grader files ({name})")
+        target = node.args[1 if name == "getattr" else 0] if name in DYNAMIC_CALLS and len(node.args) > (name == "getattr") \
+            else None
+        if target is not None and not isinstance(target, ast.Constant):
+            self._flag("flag", f"{name} with a name built at run time: the grader cannot tell what it reaches")
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in ("system", "getoutput") and \
                 isinstance(func.value, ast.Call) and _dotted(func.value.func) == "get_ipython":

@@ -1,0 +1,369 @@
+"""Probes: the grader asks the student's kernel for data, and judges here.
+
+A graded test cell runs in the grader's process (:class:`helpers.grading.execute.TrustedExecute`),
+on the grader's own modules: the checks, NumPy, torch, with the hidden cases. Each name the cell
+reads from the student's notebook is asked of the kernel once (:meth:`Probe.fetch`):
+
+* data (numbers, strings, arrays, tensors, lists, dicts, tables: :mod:`helpers.grading.wire`)
+  comes back by value;
+* a function comes back as an :class:`Answer`: calling it sends the arguments, which the grader
+  made, as data, together with the random states and NumPy's error handling the call starts
+  from; the kernel runs the student's function and answers with the result, the arguments as
+  they are afterwards (what the function changed in place is copied onto the grader's own) and
+  which global generators it drew from, or with the exception's class names and message. Nothing
+  comes back from the kernel but data: no object, no random state, no default dtype;
+* what the forbidden-calls policy of a check (:func:`helpers.checks.core.forbid`) reads is the
+  answer's source as the grader saw the notebook's cells, not the kernel's word.
+
+A cell that needs more than data (a class, an object, a grader-made model handed to the student's
+code, a result to backpropagate through) raises :class:`NotProbe`; until the module probes exist,
+the caller judges such a cell through :mod:`helpers.grading.remote` instead and records where.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import importlib
+import io
+import random
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from . import wire
+
+WIRE_SOURCE = Path(__file__).with_name("wire.py").read_text()   # what the kernel runs to answer probes
+# modules a static reading of the student's imports may load in the grader (what the course uses)
+SAFE_ROOTS = {"numpy", "torch", "torchvision", "scipy", "sklearn", "pandas", "math", "helpers", "random",
+              "functools", "itertools", "operator", "statistics", "collections", "PIL", "cmath"}
+
+
+class NotProbe(BaseException):
+    """The cell needs more than data from the kernel. A BaseException, so the checks' own ``except
+    Exception`` (which turns a crash into a hint) lets it through to :func:`run_cell`'s caller."""
+
+
+class KernelGone(BaseException):
+    """The kernel died, stopped answering, or could not run the grader's probe (its Python broken by the
+    student's code). A BaseException: a check's ``except Exception`` must not turn it into a wrong answer."""
+
+
+class StudentError(Exception):
+    """The student's code raised an exception that is not one of Python's own."""
+
+
+class Probe:
+    """Probes of one student's kernel; ``send(text) -> text`` is the channel, ``sources`` the code cells run so far."""
+
+    def __init__(self, send, sources: list[str] | None = None):
+        self._send = send
+        self.sources = sources if sources is not None else []
+        self.calls = 0
+
+    def request(self, **req):
+        try:
+            text = wire.to_text(wire.pack(req))
+        except wire.NotData as err:
+            raise NotProbe(f"an input cannot be sent as data ({err})") from None
+        try:
+            reply = wire.unpack(wire.from_text(self._send(text)))
+        except ValueError as err:
+            raise KernelGone(f"the grader could not talk to the kernel: {err}") from None
+        if not isinstance(reply, dict):
+            raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
+        if "broken" in reply:
+            raise KernelGone(f"the grader could not talk to the kernel: its probe failed there ({str(reply['broken'])[:300]})")
+        if "error" in reply:
+            raise student_exception(reply["error"])
+        if "notdata" in reply:
+            raise NotProbe(f"the student's function returned a {_short(reply['notdata'])}, not data")
+        if "graph" in reply:
+            raise NotProbe("the student's function returned a tensor to backpropagate through")
+        if "ok" not in reply:
+            raise ValueError("the kernel's answer is malformed")
+        return reply["ok"]
+
+    def fetch(self, names: list[str]) -> dict:
+        """The student's names a cell reads: data by value, functions as :class:`Answer`."""
+        found = self.request(op="fetch", names=list(names))
+        if not isinstance(found, dict):
+            raise ValueError("the kernel's answer is malformed")
+        out = {}
+        for name in names:
+            d = found.get(name)
+            if not isinstance(d, dict):
+                continue
+            if "value" in d:
+                out[name] = d["value"]
+            elif d.get("kind") == "function":
+                out[name] = Answer(self, name)
+            elif d.get("kind") == "module":     # the grader's own copy, whatever the kernel's holds
+                if _module(str(d.get("name"))) is not None:
+                    out[name] = _module(str(d["name"]))
+            else:
+                raise NotProbe(f"`{name}` is a {d.get('kind')} ({_short(d.get('mro'))})")
+        return out
+
+
+    def modules(self, names: list[str]) -> dict:
+        """Of ``names``, those the kernel holds a module under: ``{name: the grader's own copy, or None}``."""
+        found = self.request(op="fetch", names=list(names))
+        return {name: _module(str(d.get("name"))) for name, d in (found.items() if isinstance(found, dict) else ())
+                if isinstance(d, dict) and d.get("kind") == "module"}
+
+    def source_of(self, name: str) -> list:
+        """What the notebook's cells define under ``name``, as source (for forbidden-call policies)."""
+        found = static_scope(self.sources).get(name)
+        return [found] if isinstance(found, Defined) else []
+
+
+def _short(mro) -> str:
+    return str(mro[0]).rpartition(".")[2] if isinstance(mro, list) and mro else "value"
+
+
+def student_exception(error) -> BaseException:
+    """The grader-side exception for the student's: the first of Python's own classes along its bases, with
+    its message (a ``ValueError`` subclass of theirs is a ValueError); else :class:`StudentError`."""
+    mro = error.get("mro") if isinstance(error, dict) else None
+    message = str(error.get("message", ""))[:4000] if isinstance(error, dict) else ""
+    for name in mro if isinstance(mro, list) else []:
+        module, _, qualname = str(name).rpartition(".")
+        cls = getattr(builtins, qualname, None) if module == "builtins" else None
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            try:
+                return cls(message)
+            except TypeError:       # a constructor with required arguments (UnicodeDecodeError)
+                continue
+    shown = _short(mro)
+    return StudentError(f"{shown}: {message}" if shown != "value" else message)
+
+
+def _random_state() -> dict:
+    torch = sys.modules.get("torch")
+    return {"numpy": np.random.get_state(), "python": random.getstate(),
+            "torch": torch.get_rng_state() if torch is not None else None}
+
+
+def _advance_random(drew=("numpy", "python", "torch")) -> None:
+    """Move the grader's own global random states on where the student's call drew from the kernel's (never
+    taking the kernel's): two calls in a row start from different states, as in the notebook, and a check
+    that watches whether an answer used a global generator sees it."""
+    if "numpy" in drew:
+        np.random.random()
+    if "python" in drew:
+        random.random()
+    torch = sys.modules.get("torch")
+    if torch is not None and "torch" in drew:
+        torch.rand(1)
+
+
+def _copy_back(original, after) -> None:
+    """What the student's function changed in an argument, onto the grader's own object."""
+    torch = sys.modules.get("torch")
+    if after is None:
+        return
+    if isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
+        if original.shape == after.shape and original.flags.writeable and not np.array_equal(original, after, equal_nan=original.dtype.kind in "fc"):
+            original[...] = after
+    elif torch is not None and isinstance(original, torch.Tensor) and isinstance(after, torch.Tensor):
+        with torch.no_grad():
+            if original.shape == after.shape and not torch.equal(original, after.to(original.dtype)):
+                original.copy_(after)
+        if original.is_leaf and original.requires_grad:
+            original.grad = None if after.grad is None else after.grad.to(original.dtype).clone()
+    elif isinstance(original, np.random.Generator) and isinstance(after, np.random.Generator):
+        original.bit_generator.state = after.bit_generator.state      # what the student's draws consumed
+    elif torch is not None and isinstance(original, torch.Generator) and isinstance(after, torch.Generator):
+        original.set_state(after.get_state())
+    elif isinstance(original, dict) and isinstance(after, dict):
+        for key in [k for k in original if k not in after]:
+            del original[key]
+        for key, value in after.items():
+            if key in original and _mutable(original[key]):
+                _copy_back(original[key], value)
+            else:
+                original[key] = value
+    elif isinstance(original, list) and isinstance(after, list):
+        if len(original) == len(after):
+            for i, value in enumerate(after):
+                if _mutable(original[i]):
+                    _copy_back(original[i], value)
+                else:
+                    original[i] = value
+        else:
+            original[:] = after
+
+
+def _mutable(value) -> bool:
+    torch = sys.modules.get("torch")
+    return isinstance(value, (np.ndarray, dict, list, np.random.Generator)) or \
+        (torch is not None and isinstance(value, (torch.Tensor, torch.Generator)))
+
+
+class Answer:
+    """The student's function as the grader sees it: data in, data out (see the module's docstring)."""
+
+    def __init__(self, probe: Probe, name: str):
+        self._probe, self._name = probe, name
+        self.__name__ = self.__qualname__ = name
+        self.__module__ = "__main__"
+        self._functions = None
+
+    def __call__(self, *args, **kwargs):
+        torch = sys.modules.get("torch")
+        self._probe.calls += 1
+        reply = self._probe.request(op="call", name=self._name, args=list(args), kwargs=dict(kwargs),
+                                    random=_random_state(), errstate=dict(np.geterr()),
+                                    grad=bool(torch.is_grad_enabled()) if torch is not None else True)
+        if not isinstance(reply, dict) or not isinstance(reply.get("args"), list):
+            raise ValueError("the kernel's answer is malformed")
+        _advance_random([str(name) for name in reply.get("drew") or []])
+        for original, after in zip(args, reply["args"]):
+            _copy_back(original, after)
+        for key, after in (reply.get("kwargs") or {}).items():
+            if key in kwargs:
+                _copy_back(kwargs[key], after)
+        return reply.get("value")
+
+    @property
+    def _grading_functions(self) -> list:
+        """The answer's source as the grader read it (:func:`helpers.checks.core.forbidden_uses`)."""
+        if self._functions is None:
+            self._functions = self._probe.source_of(self._name)
+        return self._functions
+
+    def __repr__(self) -> str:
+        return f"<the student's {self._name}>"
+
+
+# --------------------------------------------------------------------------------------------
+# the notebook's source, read in the grader: what a forbidden-calls policy needs
+# --------------------------------------------------------------------------------------------
+
+class Defined:
+    """A function or class the student defined, as source: its syntax tree and the names its cells bound."""
+
+    def __init__(self, node, scope: dict):
+        self._grading_tree = ast.Module(body=[node], type_ignores=[])
+        self._grading_scope = scope
+        self.__name__ = node.name
+        self.__module__ = "__main__"
+
+
+def _module(name: str):
+    root = name.split(".")[0]
+    if root not in SAFE_ROOTS and root not in sys.modules:
+        return None
+    try:
+        return importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - not importable here: unknown, so never a verdict
+        return None
+
+
+def static_scope(sources: list[str]) -> dict:
+    """What the notebook's top-level statements bound, read without running them: imports (of modules
+    the grader may load), functions and classes (as :class:`Defined`), aliases (``sm = torch.softmax``)."""
+    from helpers.checks.core import _dotted, _resolve, _static_getattr
+
+    from .scan import _ipython_to_python
+
+    scope: dict = {}
+    for source in sources:
+        try:
+            tree = ast.parse(_ipython_to_python(source))
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        scope[a.asname] = _module(a.name)
+                    else:
+                        scope[a.name.split(".")[0]] = _module(a.name.split(".")[0]) if _module(a.name) else None
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                module = _module(node.module)
+                for a in node.names:
+                    if a.name != "*":
+                        scope[a.asname or a.name] = _static_getattr(module, a.name) if module is not None else None
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                scope[node.name] = Defined(node, scope)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                chain = _dotted(node.value) if isinstance(node.value, (ast.Name, ast.Attribute)) else None
+                for target in targets:
+                    for name in (n.id for n in ast.walk(target) if isinstance(n, ast.Name)):
+                        scope[name] = _resolve(chain, scope) if chain and isinstance(target, ast.Name) else None
+    return scope
+
+
+# --------------------------------------------------------------------------------------------
+# running a graded test cell here
+# --------------------------------------------------------------------------------------------
+
+def loaded_names(tree: ast.AST) -> list[str]:
+    """Every name the cell reads (its own assignments included: fetching those finds nothing)."""
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return sorted(n for n in names if not hasattr(builtins, n))
+
+
+def trusted_namespace(imports: list[str]) -> dict:
+    """The grader's own modules under the names the notebook's locked cells import them as."""
+    ns: dict = {"__name__": "__grader__", "__builtins__": builtins}
+    for line in imports:
+        exec(compile(line, "<locked import>", "exec"), ns)  # noqa: S102 - the course's own locked cells
+    return ns
+
+
+def run_cell(source: str, imports: list[str], fetch, carry: dict | None = None,
+             passthrough: tuple = ()) -> tuple[list[dict], dict | None]:
+    """Run one graded cell here; returns (stream outputs, error or None) as nbformat-ready dicts.
+
+    ``fetch(names) -> {name: value}`` asks the kernel for what the cell reads. An exception (a failed
+    check with its hint, the student's crash) becomes the error; one of ``passthrough`` or a
+    BaseException that is not an Exception (:class:`NotProbe`, :class:`KernelGone`) propagates. carry: names earlier test
+    cells of the notebook assigned (trusted values); updated in place.
+    """
+    tree = ast.parse(source)
+    ns = trusted_namespace(imports)
+    ns.update(carry or {})
+    wanted = [n for n in loaded_names(tree) if n not in ns]
+    body, last = tree.body, None
+    if body and isinstance(body[-1], ast.Expr):
+        body, last = body[:-1], ast.Expression(body[-1].value)
+    out = io.StringIO()
+    result = None
+    np_state, py_state = np.random.get_state(), random.getstate()
+    try:
+        if wanted:
+            ns.update(fetch(wanted))
+        with contextlib.redirect_stdout(out):
+            exec(compile(ast.Module(body=body, type_ignores=[]), "<test cell>", "exec"), ns)  # noqa: S102
+            if last is not None:
+                result = eval(compile(last, "<test cell>", "eval"), ns)  # noqa: S307 - trusted test code
+        error = None
+    except passthrough:
+        raise
+    except Exception as err:  # noqa: BLE001 - a failing test is an answer, not a crash
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == "<test cell>"]
+        where = [f"line {f.lineno} of the test cell" for f in frames[-1:]]
+        name = type(err).__name__
+        error = {"output_type": "error", "ename": name, "evalue": str(err)[:4000],
+                 "traceback": [*where, f"{name}: {str(err)[:4000]}"]}
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+    if carry is not None:
+        stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        carry.update({name: ns[name] for name in stored if name in ns})
+    outputs = []
+    if out.getvalue():
+        outputs.append({"output_type": "stream", "name": "stdout", "text": out.getvalue()[:100_000]})
+    if error is None and result is not None and isinstance(result, (int, float, np.number)) \
+            and not isinstance(result, bool):
+        outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
+                        "data": {"text/plain": repr(float(result))}})
+    return outputs, error
+

@@ -1,0 +1,355 @@
+"""Plain data across the sandbox wall, both ways, and the kernel's side of a probe.
+
+One file for both ends: the grader imports it (:mod:`helpers.grading.probe`), and sends its source
+once to the student's kernel, where :func:`serve` answers the grader's probes. A message is a NumPy
+``.npz`` archive (read with ``allow_pickle=False``) holding a JSON tree and the arrays it points to;
+it crosses the Jupyter channel as base64 text. Values are data only: None, booleans, numbers,
+strings, lists, tuples (a namedtuple arrives as a tuple), dicts, NumPy arrays of numbers, booleans or
+strings and NumPy scalars, torch tensors (their gradient too), torch dtypes, NumPy and torch random
+generators, pandas Series and DataFrames. Whatever else a student's function returns is reported by
+its class names, never sent.
+
+Nothing either side receives is executed or unpickled: a request holds data too (the inputs the
+grader made, the random states the call starts from).
+
+This module must run on its own (the standard library, NumPy; torch and pandas when present).
+"""
+import base64
+import io
+import json
+import re
+import sys
+
+import numpy as np
+
+MAX_DEPTH = 32
+MAX_NODES = 1_000_000
+MAX_BYTES = 256 << 20                       # one message, decoded
+_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+class NotData(TypeError):
+    """A value that is not plain data (its class names travel instead)."""
+
+    def __init__(self, value):
+        self.mro = [f"{c.__module__}.{c.__qualname__}" for c in type(value).__mro__]
+        super().__init__(f"a {type(value).__qualname__} is not plain data")
+
+
+def _mods():
+    return sys.modules.get("torch"), sys.modules.get("pandas")
+
+
+class _Packer:
+    def __init__(self):
+        self.arrays, self.nodes = [], 0
+
+    def array(self, a):
+        self.arrays.append(a)
+        return len(self.arrays) - 1
+
+    def tree(self, value, depth=0):
+        self.nodes += 1
+        if depth > MAX_DEPTH or self.nodes > MAX_NODES:
+            raise ValueError("the value is nested too deeply or has too many parts")
+        t = type(value)
+        if value is None or t in (bool, int, str):
+            return value if t is not int or abs(value) < 1 << 62 else {"I": str(value)}
+        if t is float:
+            return {"F": repr(value)} if value != value or value in (float("inf"), float("-inf")) else value
+        if t is complex:
+            return {"C": [value.real, value.imag]}
+        if isinstance(value, tuple):        # namedtuples too
+            return {"T": [self.tree(v, depth + 1) for v in value]}
+        if isinstance(value, list):
+            return [self.tree(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {"D": [[self.tree(k, depth + 1), self.tree(v, depth + 1)] for k, v in value.items()]}
+        torch, pd = _mods()
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biufcU":
+            return {"A": self.array(np.ascontiguousarray(value))}
+        if isinstance(value, np.generic) and value.dtype.kind in "biufcU":
+            return {"S": self.array(np.asarray(value))}
+        if isinstance(value, np.random.Generator):
+            return {"G": self.tree(value.bit_generator.state, depth + 1)}
+        if torch is not None:
+            if isinstance(value, torch.Tensor) and value.layout == torch.strided and not value.is_complex():
+                v = value.detach().cpu()
+                out = {"Tn": self.array(v.float().numpy() if v.dtype == torch.bfloat16 else v.numpy().copy()),
+                       "dtype": str(v.dtype)[6:], "rg": bool(value.requires_grad)}
+                if value.is_leaf and value.grad is not None:
+                    out["g"] = self.tree(value.grad, depth + 1)
+                return out
+            if isinstance(value, torch.Size):
+                return {"T": [int(v) for v in value]}
+            if isinstance(value, torch.dtype):
+                return {"dt": str(value)[6:]}
+            if isinstance(value, torch.Generator) and value.device.type == "cpu":
+                return {"TG": self.array(value.get_state().numpy())}
+        if pd is not None and isinstance(value, (pd.Series, pd.DataFrame)):
+            frame = value.to_frame() if isinstance(value, pd.Series) else value
+            return {"PD": {"series": isinstance(value, pd.Series), "name": self.tree(getattr(value, "name", None), depth + 1),
+                           "columns": self.tree(list(frame.columns), depth + 1),
+                           "index": self.tree(frame.index.tolist(), depth + 1),
+                           "dtypes": [str(d) for d in frame.dtypes],
+                           "cols": [self.tree(_column(frame.iloc[:, i]), depth + 1) for i in range(frame.shape[1])]}}
+        raise NotData(value)
+
+
+def _column(series):
+    values = series.to_numpy()
+    if values.dtype.kind == "O":
+        return [None if v is None or v != v else v for v in values.tolist()]
+    return values
+
+
+def pack(value) -> bytes:
+    """``value`` as one message (:class:`NotData` for a part that is not plain data)."""
+    packer = _Packer()
+    tree = json.dumps(packer.tree(value), allow_nan=False).encode()
+    buffer = io.BytesIO()
+    np.savez(buffer, tree=np.frombuffer(tree, dtype=np.uint8), **{f"a{i}": a for i, a in enumerate(packer.arrays)})
+    data = buffer.getvalue()
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"the value takes {len(data) >> 20} MiB; the most a probe carries is {MAX_BYTES >> 20} MiB")
+    return data
+
+
+class _Unpacker:
+    def __init__(self, archive):
+        self.archive, self.nodes = archive, 0
+
+    def array(self, i):
+        a = self.archive[f"a{int(i)}"]
+        if a.dtype.kind not in "biufcU":
+            raise ValueError("an array of objects in a message")
+        return a
+
+    def value(self, node, depth=0):
+        self.nodes += 1
+        if depth > MAX_DEPTH or self.nodes > MAX_NODES:
+            raise ValueError("the message is nested too deeply")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if isinstance(node, list):
+            return [self.value(v, depth + 1) for v in node]
+        if not isinstance(node, dict) or len(node) == 0:
+            raise ValueError("a malformed message")
+        if "T" in node:
+            return tuple(self.value(v, depth + 1) for v in node["T"])
+        if "D" in node:
+            out = {}
+            for k, v in node["D"]:
+                key = self.value(k, depth + 1)
+                out[key if not isinstance(key, list) else tuple(key)] = self.value(v, depth + 1)
+            return out
+        if "F" in node:
+            return float(node["F"])
+        if "I" in node:
+            return int(node["I"])
+        if "C" in node:
+            return complex(*node["C"])
+        if "A" in node:
+            return self.array(node["A"]).copy()
+        if "S" in node:
+            return self.array(node["S"])[()]
+        if "G" in node:
+            state = self.value(node["G"], depth + 1)
+            bit_generator = getattr(np.random, str(state["bit_generator"]))
+            if not (isinstance(bit_generator, type) and issubclass(bit_generator, np.random.BitGenerator)):
+                raise ValueError("a malformed random generator")
+            made = bit_generator()
+            made.state = state
+            return np.random.Generator(made)
+        if "Tn" in node or "dt" in node or "TG" in node:
+            import torch
+
+            if "dt" in node:
+                return _torch_dtype(torch, node["dt"])
+            if "TG" in node:
+                g = torch.Generator()
+                g.set_state(torch.from_numpy(self.array(node["TG"]).astype(np.uint8)))
+                return g
+            t = torch.from_numpy(self.array(node["Tn"]).copy()).to(_torch_dtype(torch, node.get("dtype", "float32")))
+            if node.get("rg") and (t.is_floating_point() or t.is_complex()):
+                t.requires_grad_(True)
+            if "g" in node and t.requires_grad:
+                t.grad = self.value(node["g"], depth + 1)
+            return t
+        if "PD" in node:
+            import pandas as pd
+
+            f = node["PD"]
+            columns = self.value(f["columns"], depth + 1)
+            frame = pd.DataFrame({i: self.value(c, depth + 1) for i, c in enumerate(f["cols"])},
+                                 index=self.value(f["index"], depth + 1))
+            frame.columns = columns
+            frame = frame.astype(dict(zip(columns, [str(d) for d in f["dtypes"]])))
+            if f.get("series"):
+                series = frame.iloc[:, 0]
+                series.name = self.value(f["name"], depth + 1)
+                return series
+            return frame
+        raise ValueError(f"a malformed message ({sorted(node)[:3]})")
+
+
+def _torch_dtype(torch, name):
+    dtype = getattr(torch, str(name), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"unknown torch dtype {name!r}")
+    return dtype
+
+
+def unpack(data: bytes):
+    """The value in a message (:func:`pack`); ValueError for anything malformed or too large."""
+    if not isinstance(data, (bytes, bytearray)) or len(data) > MAX_BYTES:
+        raise ValueError("the message is missing or too large")
+    try:
+        with np.load(io.BytesIO(bytes(data)), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except ValueError:
+        raise
+    except Exception as err:  # noqa: BLE001 - zip, npy header or size errors: all malformed
+        raise ValueError(f"the message is malformed ({type(err).__name__})") from None
+    tree = arrays.pop("tree", None)
+    if tree is None or tree.dtype != np.uint8:
+        raise ValueError("the message has no tree")
+    try:
+        node = json.loads(tree.tobytes().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ValueError("the message's tree is malformed") from err
+    try:
+        return _Unpacker(arrays).value(node)
+    except (KeyError, TypeError, AttributeError, IndexError, OverflowError, RecursionError) as err:
+        raise ValueError(f"the message is malformed ({type(err).__name__}: {err})") from None
+
+
+def to_text(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def from_text(text: str) -> bytes:
+    if not isinstance(text, str) or len(text) > MAX_BYTES * 4 // 3 + 8 or not _B64.fullmatch(text):
+        raise ValueError("the message is not base64 text of an allowed size")
+    return base64.b64decode(text)
+
+
+# --------------------------------------------------------------------------------------------
+# the kernel's side: answer one probe with data
+# --------------------------------------------------------------------------------------------
+
+def _namespace():
+    try:
+        return get_ipython().user_ns  # noqa: F821 - defined in an IPython kernel
+    except NameError:
+        return sys.modules["__main__"].__dict__
+
+
+def _mro(obj):
+    return [f"{c.__module__}.{c.__qualname__}" for c in type(obj).__mro__]
+
+
+def _describe(value):
+    """What the grader learns about a name: its value if it is data, else what kind of thing it is."""
+    try:
+        pack(value)
+        return {"value": value}
+    except NotData:
+        pass
+    except ValueError as err:       # too large or too deep to carry
+        return {"kind": "too large", "mro": _mro(value), "why": str(err)}
+    if isinstance(value, type(sys)):
+        return {"kind": "module", "name": str(getattr(value, "__name__", ""))}
+    if isinstance(value, type):
+        return {"kind": "class", "mro": [f"{c.__module__}.{c.__qualname__}" for c in value.__mro__]}
+    return {"kind": "function" if callable(value) else "object", "mro": _mro(value)}
+
+
+def _set_random(state):
+    import random
+
+    np.random.set_state(state["numpy"])
+    random.setstate(tuple(tuple(s) if isinstance(s, list) else s for s in state["python"]))
+    torch = sys.modules.get("torch")
+    if torch is not None and state.get("torch") is not None:
+        torch.set_rng_state(state["torch"])
+
+
+def _call(req, ns):
+    fn = ns.get(req["name"])
+    if fn is None or not callable(fn):
+        raise NameError(f"name {req['name']!r} is not defined")
+    args, kwargs = list(req["args"]), dict(req["kwargs"])
+    _set_random(req["random"])
+    before = _random_now()
+    torch = sys.modules.get("torch")
+    with np.errstate(**req["errstate"]):
+        if torch is not None:
+            with torch.set_grad_enabled(bool(req["grad"])):
+                value = fn(*args, **kwargs)
+        else:
+            value = fn(*args, **kwargs)
+    after = _random_now()
+    drew = [name for name in before if not _same(before[name], after[name])]
+    if torch is not None and any(isinstance(v, torch.Tensor) and v.grad_fn is not None
+                                 for v in (value if isinstance(value, (tuple, list)) else [value])):
+        return {"graph": True}      # a result to backpropagate through: not something data can carry
+    return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
+            "drew": drew}
+
+
+def _random_now():
+    import random
+
+    torch = sys.modules.get("torch")
+    return {"numpy": np.random.get_state(), "python": random.getstate(),
+            "torch": torch.get_rng_state().numpy() if torch is not None else None}
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.array_equal(a, b)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _after(value):
+    """An argument after the call, where the student's code could have changed it in place."""
+    torch = sys.modules.get("torch")
+    if isinstance(value, (np.ndarray, list, dict, np.random.Generator)) or \
+            (torch is not None and isinstance(value, (torch.Tensor, torch.Generator))):
+        try:
+            pack(value)
+            return value
+        except (NotData, ValueError):
+            return None
+    return None
+
+
+def serve(text):
+    """One probe (a base64 message) -> one answer (a base64 message): ``{"ok": ...}`` or ``{"error": ...}``."""
+    try:
+        req = unpack(from_text(text))
+        ns = _namespace()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:  # noqa: BLE001 - this Python is broken (by the student's code): say so, not "wrong"
+        return to_text(pack({"broken": f"{type(err).__name__}: {str(err)[:1000]}"}))
+    try:
+        if req["op"] == "fetch":
+            ok = {name: _describe(ns[name]) for name in req["names"] if name in ns}
+        elif req["op"] == "call":
+            ok = _call(req, ns)
+            if "graph" in ok:
+                return to_text(pack(ok))
+        else:
+            raise ValueError(f"unknown probe {req['op']!r}")
+        try:
+            return to_text(pack({"ok": ok}))
+        except NotData as err:
+            return to_text(pack({"notdata": err.mro}))
+    except KeyboardInterrupt:   # the grader interrupted a call that ran too long
+        raise
+    except BaseException as err:  # noqa: BLE001 - the student's exception (SystemExit too) is the answer
+        return to_text(pack({"error": {"mro": _mro(err), "message": str(err)[:4000]}}))

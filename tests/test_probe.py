@@ -1,0 +1,202 @@
+"""Probes, the fast parts: the grader-side cell runner and the kernel's side of the wire, joined in-process.
+
+In real grading :func:`helpers.grading.wire.serve` runs in the student's sandboxed kernel and the channel
+is the Jupyter protocol (test_tamper.py and the grading round trip exercise that); here it runs from
+its source in a module of its own, answering from a namespace of its own, so the data format, the
+answers' copy-back, the exceptions, the forbidden-call policy read from the source and the refusal of
+malformed messages are tested in milliseconds.
+"""
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.checks import core
+from helpers.grading import probe, wire
+
+
+@pytest.fixture
+def kernel():
+    """(run student code, Probe): the wire loaded from the source the grader sends, its own namespace."""
+    side = types.ModuleType("_dic_wire_test")
+    exec(compile(probe.WIRE_SOURCE, "<wire>", "exec"), side.__dict__)
+    ns = {"__name__": "__main__"}
+    side._namespace = lambda: ns
+    sources = []
+
+    def student(code):
+        sources.append(code)
+        exec(compile(code, "<cell>", "exec"), ns)
+
+    return student, probe.Probe(side.serve, sources)
+
+
+IMPORTS = ["import numpy as np", "import torch", "from helpers.checks import week1 as checks"]
+
+
+def run(cell, p):
+    return probe.run_cell(cell, IMPORTS, p.fetch)
+
+
+def test_values_cross_exactly_both_ways():
+    frame = __import__("pandas").DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]})
+    value = {"x": np.arange(6.0).reshape(2, 3), "t": torch.arange(4, dtype=torch.float16), 1: (1, 2.5, None, "s"),
+             "big": 1 << 70, "nan": float("nan"), "scalar": np.float32(2.5), "size": torch.Size([2, 3]),
+             "dtype": torch.float64, "rng": np.random.default_rng(3), "frame": frame, "grad": torch.ones(2, requires_grad=True)}
+    value["grad"].grad = torch.full((2,), 3.0)
+    back = wire.unpack(wire.from_text(wire.to_text(wire.pack(value))))
+    assert np.array_equal(back["x"], value["x"]) and back["t"].dtype == torch.float16 and back[1] == (1, 2.5, None, "s")
+    assert back["big"] == 1 << 70 and np.isnan(back["nan"]) and back["scalar"] == np.float32(2.5)
+    assert back["size"] == (2, 3) and back["dtype"] is torch.float64
+    assert back["rng"].random() == np.random.default_rng(3).random()
+    assert back["frame"].equals(frame) and torch.equal(back["grad"].grad, value["grad"].grad)
+
+
+@pytest.mark.parametrize("text", ["not base64!", "", "AAAA", wire.to_text(b"PK\x03\x04garbage")])
+def test_malformed_messages_are_refused(text):
+    with pytest.raises(ValueError):
+        wire.unpack(wire.from_text(text))
+
+
+def test_objects_and_pickles_never_cross():
+    with pytest.raises(wire.NotData):
+        wire.pack({"model": torch.nn.Linear(2, 2)})
+    with pytest.raises(wire.NotData):
+        wire.pack(np.array([object()], dtype=object))
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, tree=np.frombuffer(b'{"A": 0}', dtype=np.uint8), a0=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError):     # an object array is refused before it is read (no unpickling)
+        wire.unpack(buffer.getvalue())
+
+
+def test_a_record_is_judged_here_from_the_answers_data(kernel):
+    student, p = kernel
+    student("import numpy as np\ndef mse(pred, y):\n    return float(((pred - y) ** 2).mean())")
+    assert run("checks.check_mse(mse, hidden=True)", p) == ([], None)
+    student("def mse(pred, y):\n    return float(((pred - y) ** 2).sum())")
+    _, error = run("checks.check_mse(mse, hidden=True)", p)
+    assert error["ename"] == "CheckFailure" and "not sum" in error["evalue"]
+
+
+def test_the_students_exceptions_arrive_as_pythons_own(kernel):
+    student, p = kernel
+    student("def f(x):\n    raise NotImplementedError()\n"
+            "class ShapeError(ValueError):\n    pass\n"
+            "def g(x):\n    raise ShapeError('shapes (2,) and (3,)')\n"
+            "class CheckFailure(AssertionError):\n    pass\n"
+            "def h(x):\n    raise CheckFailure('passed!')\n")
+    fetched = p.fetch(["f", "g", "h"])
+    with pytest.raises(core.CheckFailure, match="not answered yet"):
+        core.call(fetched["f"], 1)
+    with pytest.raises(ValueError, match="shapes"):     # a ValueError subclass of theirs is a ValueError
+        fetched["g"](1)
+    with pytest.raises(AssertionError) as err:          # their own 'CheckFailure' is not the checks' one
+        fetched["h"](1)
+    assert not isinstance(err.value, core.CheckFailure)
+
+
+def test_in_place_changes_come_back_and_nothing_else_does(kernel):
+    student, p = kernel
+    student("import numpy as np, torch, random\n"
+            "def f(a, d, t):\n    a += 1\n    d['w'] -= 1\n    t.grad = torch.ones(2)\n"
+            "    np.random.seed(0); torch.manual_seed(0); random.seed(0); torch.set_default_dtype(torch.float64)\n"
+            "    return a.sum()\n")
+    a, d, t = np.zeros(3), {"w": np.ones(2)}, torch.zeros(2, requires_grad=True)
+    np.random.seed(5)
+    torch.manual_seed(5)
+    state = (np.random.get_state()[1].copy(), torch.get_rng_state().clone())
+    torch.set_default_dtype(torch.float32)
+    assert p.fetch(["f"])["f"](a, d, t) == 3.0
+    assert np.array_equal(a, np.ones(3)) and np.array_equal(d["w"], np.zeros(2)) and torch.equal(t.grad, torch.ones(2))
+    # in-process, the student's set_default_dtype reached this process; in grading it stays in the kernel. The
+    # random states the grader goes on with are its own (advanced by one draw), never the student's seeds:
+    torch.set_default_dtype(torch.float32)
+    np.random.set_state(("MT19937", state[0], 624, 0, 0.0))
+    torch.set_rng_state(state[1])
+    probe._advance_random()
+    assert np.random.random() != np.random.RandomState(0).random_sample()
+
+
+def test_what_is_not_data_is_not_judged_from_data(kernel):
+    student, p = kernel
+    student("import torch\nimport helpers.checks.week1 as fake\n"
+            "class Net(torch.nn.Module):\n    pass\n"
+            "def make():\n    return torch.nn.Linear(2, 2)\n"
+            "def graph(x):\n    return x * 2\n")
+    fetched = p.fetch(["fake", "make", "graph"])
+    from helpers.checks import week1
+
+    assert fetched["fake"] is week1                     # a module is the grader's own copy
+    with pytest.raises(probe.NotProbe, match="Linear"):
+        fetched["make"]()
+    with pytest.raises(probe.NotProbe, match="backpropagate"):
+        fetched["graph"](torch.ones(2, requires_grad=True))
+    with pytest.raises(probe.NotProbe, match="class"):
+        p.fetch(["Net"])
+    with pytest.raises(probe.NotProbe, match="sent as data"):
+        fetched["graph"](lambda v: v)
+
+
+def test_a_module_the_kernel_fakes_is_replaced_by_the_graders(kernel):
+    student, p = kernel
+    student("import types\nchecks = types.ModuleType('helpers.checks.week1')\nchecks.check_mse = lambda *a, **k: None\n"
+            "def mse(pred, y):\n    return 0.0\n")
+    _, error = probe.run_cell("checks.check_mse(mse, hidden=True)", ["import numpy as np"], p.fetch)
+    assert error is not None and error["ename"] == "CheckFailure"
+
+
+@pytest.mark.parametrize("code, used", [
+    ("import torch.nn.functional as F\nsm = F.softmax\ndef softmax(x):\n    return sm(x, dim=1)", "sm"),
+    ("from torch.nn import functional\ndef helper(x):\n    return functional.softmax(x, 1)\n"
+     "def softmax(x):\n    return helper(x)", "functional.softmax"),
+    ("import torch\ndef softmax(x):\n    return x.softmax(1)", ".softmax"),
+])
+def test_forbidden_calls_are_read_from_the_source_the_grader_saw(kernel, code, used):
+    student, p = kernel
+    student(code)
+    rules = {"torch.nn.functional.softmax": "write it yourself", ".softmax": "write it yourself"}
+    found = core.forbidden_uses(p.fetch(["softmax"])["softmax"], rules)
+    assert used in [shown for shown, _ in found]
+
+
+def test_an_own_module_named_like_a_forbidden_one_is_not_loaded_here(kernel):
+    student, p = kernel
+    student("import torch\ndef softmax(x):\n    import antigravity\n    e = torch.exp(x)\n    return e / e.sum(1, keepdim=True)")
+    assert core.forbidden_uses(p.fetch(["softmax"])["softmax"], {"torch.nn.functional.softmax": "no"}) == []
+    import sys
+
+    assert "antigravity" not in sys.modules
+
+
+def test_values_too_large_to_carry_are_not_judged_from_data():
+    side = types.ModuleType("_dic_wire_small")
+    exec(compile(probe.WIRE_SOURCE, "<wire>", "exec"), side.__dict__)
+    side.MAX_BYTES = 1000
+    ns = {"big": np.zeros(1000)}
+    side._namespace = lambda: ns
+    with pytest.raises(probe.NotProbe, match="too large"):
+        probe.Probe(side.serve).fetch(["big"])
+
+
+def test_a_kernel_whose_python_is_broken_is_not_a_wrong_answer(kernel):
+    with pytest.raises(probe.KernelGone, match="could not talk"):
+        probe.Probe(lambda text: "not base64!").fetch(["x"])
+    side = types.ModuleType("_dic_wire_broken")
+    exec(compile(probe.WIRE_SOURCE, "<wire>", "exec"), side.__dict__)
+    side.unpack = lambda data: 1 / 0          # the student's code broke what the wire needs in their kernel
+    with pytest.raises(probe.KernelGone, match="ZeroDivisionError"):
+        probe.Probe(side.serve).fetch(["x"])
+
+
+def test_generators_passed_in_move_on_as_they_would_in_the_notebook(kernel):
+    student, p = kernel
+    student("import torch\ndef draw(rng, g):\n    return rng.normal(size=3), torch.rand(2, generator=g)")
+    rng, g = np.random.default_rng(3), torch.Generator().manual_seed(4)
+    mine, my_g = np.random.default_rng(3), torch.Generator().manual_seed(4)
+    draw = p.fetch(["draw"])["draw"]
+    for _ in range(2):
+        a, b = draw(rng, g)
+        assert np.array_equal(a, mine.normal(size=3)) and torch.equal(b, torch.rand(2, generator=my_g))
