@@ -133,7 +133,7 @@ def test_what_is_not_data_is_not_judged_from_data(kernel):
     with pytest.raises(probe.NotProbe, match="Linear"):
         fetched["make"]()
     with pytest.raises(probe.NotProbe, match="backpropagate"):
-        fetched["graph"](torch.ones(2, requires_grad=True))
+        fetched["graph"](torch.ones(1 << 12, requires_grad=True))      # too large a Jacobian to send
     with pytest.raises(probe.NotProbe, match="class"):
         p.fetch(["Net"])
     with pytest.raises(probe.NotProbe, match="sent as data"):
@@ -200,3 +200,73 @@ def test_generators_passed_in_move_on_as_they_would_in_the_notebook(kernel):
     for _ in range(2):
         a, b = draw(rng, g)
         assert np.array_equal(a, mine.normal(size=3)) and torch.equal(b, torch.rand(2, generator=my_g))
+
+
+def test_a_result_to_backpropagate_through_reaches_the_graders_tensors(kernel):
+    student, p = kernel
+    student("import torch\ndef loss(lp, y):\n    return -lp[torch.arange(len(y)), y].mean()\n"
+            "def forward(x, params):\n    w, b = params\n    return torch.relu(x @ w + b)\n")
+    fetched = p.fetch(["loss", "forward"])
+    lp = torch.log_softmax(torch.randn(3, 4, dtype=torch.float64), 1).requires_grad_(True)
+    y = torch.tensor([0, 3, 1])
+    got = fetched["loss"](lp, y)
+    assert got.requires_grad and got.ndim == 0
+    got.backward()
+    mine = lp.detach().clone().requires_grad_(True)
+    (-mine[torch.arange(3), y].mean()).backward()
+    assert torch.equal(lp.grad, mine.grad)
+    x, w, b = torch.randn(2, 3), torch.randn(3, 4, requires_grad=True), torch.zeros(4, requires_grad=True)
+    upstream = torch.randn(2, 4)
+    fetched["forward"](x, [w, b]).backward(upstream)
+    w2, b2 = w.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True)
+    torch.relu(x @ w2 + b2).backward(upstream)
+    assert torch.allclose(w.grad, w2.grad) and torch.allclose(b.grad, b2.grad)
+
+
+IMPORTS2 = ["import torch", "from helpers.checks import week2 as checks"]
+SOFTMAX = ("import torch\ndef softmax(z):\n    e = torch.exp(z - z.max(dim=1, keepdim=True).values)\n"
+           "    return e / e.sum(dim=1, keepdim=True)\n")
+
+
+@pytest.mark.parametrize("code, passes", [
+    (SOFTMAX, True),
+    ("import torch\nfrom collections import namedtuple\nfrom tqdm.auto import tqdm\ndef softmax(z):\n"
+     "    rows = [torch.exp(r - r.amax()) for r in tqdm(z)]\n    return torch.stack([r / r.sum() for r in rows])", True),
+    ("import torch.nn.functional as F\nsm = F.softmax\ndef softmax(z):\n    return sm(z, dim=1)", False),
+    ("import torch\ndef softmax(z):\n    return z.softmax(1)", False),
+    ("import torch\ndef helper(z):\n    return torch.special.softmax(z, 1)\ndef softmax(z):\n    return helper(z)", False),
+])
+def test_forbidden_library_calls_fail_when_judged_from_outside(kernel, code, passes):
+    student, p = kernel
+    student(code)
+    _, error = probe.run_cell("checks.check_softmax(softmax, hidden=True)", IMPORTS2, p.fetch)
+    assert (error is None) == passes, error
+    if not passes:
+        assert "softmax" in error["evalue"] and "uses" in error["evalue"]
+
+
+def test_a_test_cells_modules_come_from_the_released_notebook_not_the_submission(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from helpers.grading.execute import release_imports
+
+    def meta(**kw):
+        return {"nbgrader": {"grade_id": "x", "schema_version": 3, "grade": False, "solution": False, "locked": False, **kw}}
+
+    nb = new_notebook(cells=[
+        new_code_cell("%matplotlib inline\nimport numpy as np\nfrom helpers.checks import week2 as checks", metadata=meta()),
+        new_code_cell("import torch.nn.functional as F\ndef softmax(z):\n    return F.softmax(z, 1)", metadata=meta(solution=True)),
+        new_code_cell("checks.check_softmax(softmax)", metadata=meta(grade=True, locked=True, points=1)),
+    ])
+    nbformat.write(nb, tmp_path / "02_x.ipynb")
+    imports = release_imports(tmp_path)["02_x.ipynb"]
+    assert imports == ["import numpy as np", "from helpers.checks import week2 as checks"]   # not the student's own
+    fetched = []
+
+    def fetch(names):
+        fetched.extend(names)
+        return {"checks": types.SimpleNamespace(check_softmax=lambda *a, **k: None), "softmax": lambda z: z}
+
+    _, error = probe.run_cell("checks.check_softmax(softmax)", imports, fetch)
+    assert fetched == ["softmax"] and error is not None        # `checks` was never asked of the kernel

@@ -27,6 +27,7 @@ from torch import nn
 
 from .core import (CheckFailure, local_only, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
                    expect, forbidden, isolated, not_implemented_guard, returns_tuple, same, unchanged)
+from .core import forbid as core_forbid
 
 
 def _randn(generator, *shape, dtype=torch.float64):
@@ -66,6 +67,14 @@ _SOFTMAX_FAMILY = [(torch, "softmax"), (torch, "log_softmax"), (F, "softmax"), (
                    (torch.special, "logsumexp")]
 
 
+def _softmax_rules(what: str) -> dict:
+    """The softmax family as a forbidden-calls policy (read from the answer's source, aliases included)."""
+    why = f"write {what} from torch.exp, max and sum: torch's softmax, log_softmax and logsumexp are what this check compares against"
+    rules = {f"{owner.__name__ if owner is not torch.Tensor else 'torch.Tensor'}.{name}": why for owner, name in _SOFTMAX_FAMILY}
+    rules.update({f".{name}": why for _, name in _SOFTMAX_FAMILY})
+    return rules
+
+
 def _from_scratch(what: str):
     return forbidden(_SOFTMAX_FAMILY, f"write {what} from torch.exp, max and sum: torch's softmax, log_softmax "
                                       f"and logsumexp are what this check compares against")
@@ -99,6 +108,7 @@ def check_softmax(softmax, hidden: bool = False) -> None:
         cases += [_randn(g, 1, 10) * 50, _randn(g, 6, 2, dtype=torch.float32),
                   torch.full((2, 5), -3000.0, dtype=torch.float64),
                   torch.cat([_randn(g, 2, 4) + 800.0, _randn(g, 2, 4) - 800.0])]
+    core_forbid(softmax, _softmax_rules("softmax"), "softmax")
     for z in cases:
         expected = torch.softmax(z.double(), dim=1)
         z_in = z.clone()
@@ -133,6 +143,7 @@ def check_log_softmax(log_softmax, hidden: bool = False) -> None:
         cases += [_randn(g, 1, 10) * 100, _randn(g, 8, 3, dtype=torch.float32),
                   torch.tensor([[3000.0, 3000.0]], dtype=torch.float64),
                   torch.cat([_randn(g, 2, 4) + 800.0, _randn(g, 2, 4) - 800.0])]
+    core_forbid(log_softmax, _softmax_rules("log_softmax"), "log_softmax")
     for z in cases:
         expected = torch.log_softmax(z.double(), dim=1)
         z_in = z.clone()
@@ -797,6 +808,8 @@ def check_dropout(dropout, hidden: bool = False) -> None:
                   (torch.randn(4, 100, 100, generator=g), 0.1)]
     hint_lib = "write dropout from torch.rand and a mask: F.dropout / nn.Dropout are what it is compared with"
     forbid = [(F, "dropout"), (torch, "dropout")]
+    core_forbid(dropout, {k: hint_lib for k in ("torch.nn.functional.dropout", "torch.dropout", "torch.nn.Dropout",
+                                                "torch.nn.functional.dropout1d", "torch.nn.functional.dropout2d")}, "dropout")
     for x, p in cases:
         x0 = x.clone()
         with forbidden(forbid, hint_lib):

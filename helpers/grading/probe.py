@@ -15,8 +15,10 @@ reads from the student's notebook is asked of the kernel once (:meth:`Probe.fetc
 * what the forbidden-calls policy of a check (:func:`helpers.checks.core.forbid`) reads is the
   answer's source as the grader saw the notebook's cells, not the kernel's word.
 
+A result the check backpropagates through comes with its derivatives with respect to the grader's
+input tensors (a Jacobian, when small enough), so ``loss.backward()`` reaches the grader's tensors.
 A cell that needs more than data (a class, an object, a grader-made model handed to the student's
-code, a result to backpropagate through) raises :class:`NotProbe`; until the module probes exist,
+code) raises :class:`NotProbe`; until the module probes exist,
 the caller judges such a cell through :mod:`helpers.grading.remote` instead and records where.
 """
 from __future__ import annotations
@@ -203,6 +205,29 @@ def _mutable(value) -> bool:
         (torch is not None and isinstance(value, (torch.Tensor, torch.Generator)))
 
 
+def _replay(value, jacobian, leaves):
+    """The student's result as a tensor the grader can backpropagate through: the kernel sent its derivatives
+    with respect to the grader's input tensors (``leaves``), and backward applies them."""
+    import torch
+
+    if not isinstance(value, torch.Tensor) or not isinstance(jacobian, list) or len(jacobian) != len(leaves) or any(
+            j is not None and (not isinstance(j, torch.Tensor) or tuple(j.shape) != tuple(value.shape) + tuple(leaf.shape))
+            for j, leaf in zip(jacobian, leaves)):
+        raise KernelGone("the grader could not talk to the kernel: its derivatives are malformed")
+
+    class Replay(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, result, *inputs):
+            return result.clone()
+
+        @staticmethod
+        def backward(ctx, upstream):
+            return (None, *[None if j is None else torch.tensordot(upstream.to(j.dtype), j, dims=upstream.dim())
+                            for j in jacobian])
+
+    return Replay.apply(value.detach(), *leaves)
+
+
 class Answer:
     """The student's function as the grader sees it: data in, data out (see the module's docstring)."""
 
@@ -221,11 +246,14 @@ class Answer:
         if not isinstance(reply, dict) or not isinstance(reply.get("args"), list):
             raise ValueError("the kernel's answer is malformed")
         _advance_random([str(name) for name in reply.get("drew") or []])
+        leaves = wire._leaves([list(args), dict(kwargs)], [])     # before the copy-back replaces any gradient
         for original, after in zip(args, reply["args"]):
             _copy_back(original, after)
         for key, after in (reply.get("kwargs") or {}).items():
             if key in kwargs:
                 _copy_back(kwargs[key], after)
+        if reply.get("jacobian") is not None and leaves:
+            return _replay(reply.get("value"), reply["jacobian"], leaves)
         return reply.get("value")
 
     @property
@@ -313,7 +341,10 @@ def trusted_namespace(imports: list[str]) -> dict:
     """The grader's own modules under the names the notebook's locked cells import them as."""
     ns: dict = {"__name__": "__grader__", "__builtins__": builtins}
     for line in imports:
-        exec(compile(line, "<locked import>", "exec"), ns)  # noqa: S102 - the course's own locked cells
+        try:
+            exec(compile(line, "<course import>", "exec"), ns)  # noqa: S102 - the course's own cells
+        except ImportError:     # a module only the notebook's environment has (Colab's): not one a test uses
+            continue
     return ns
 
 
@@ -338,7 +369,7 @@ def run_cell(source: str, imports: list[str], fetch, carry: dict | None = None,
     np_state, py_state = np.random.get_state(), random.getstate()
     try:
         if wanted:
-            ns.update(fetch(wanted))
+            ns.update({name: value for name, value in fetch(wanted).items() if name in wanted})
         with contextlib.redirect_stdout(out):
             exec(compile(ast.Module(body=body, type_ignores=[]), "<test cell>", "exec"), ns)  # noqa: S102
             if last is not None:

@@ -257,6 +257,7 @@ c.TrustedExecute.sandbox_uid = {uid}
 c.TrustedExecute.max_output_bytes = {output}
 c.TrustedExecute.stop_after_last_test = {stop}
 c.TrustedExecute.verdict_log = {verdicts!r}
+c.TrustedExecute.release_imports = {imports!r}
 c.KernelManager.transport = {transport!r}
 if {transport!r} == "ipc":  # Unix sockets in the folder the sandbox shares (absolute: cwd differs)
     c.KernelManager.ip = {ipc!r}
@@ -316,12 +317,17 @@ def run_autograde(p: Plan, work: Path, student: str, week: str, gradebook: Path,
     (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "grading sandbox",
                                                   "language": "python"}))
     verdicts = private / "verdicts.json"
+    imports = private / "release_imports.json"
+    if support is not None and support.is_dir():
+        from .execute import release_imports
+
+        imports.write_text(json.dumps(release_imports(support)))
     cfg = course / "nbgrader_config.py"
     cfg.write_text(CONFIG.format(
         root=str(course), db_url=f"sqlite:///{course / 'gradebook.db'}", kernel=KERNEL_NAME,
         cell_timeout=limits.cell_timeout, uid=-1 if uid is None else uid, output=limits.output,
         stop=stop_after_last_test, transport="ipc" if p.sandboxed else "tcp",
-        ipc=str(private / "runtime" / "kernel"), verdicts=str(verdicts)))
+        ipc=str(private / "runtime" / "kernel"), verdicts=str(verdicts), imports=str(imports)))
     argv = [week, "--student", student, "--force", f"--CourseDirectory.root={course}"]
     runtime = private / "runtime"   # connection files and sockets: the folder the sandbox shares
     runtime.mkdir(exist_ok=True)

@@ -291,11 +291,53 @@ def _call(req, ns):
             value = fn(*args, **kwargs)
     after = _random_now()
     drew = [name for name in before if not _same(before[name], after[name])]
-    if torch is not None and any(isinstance(v, torch.Tensor) and v.grad_fn is not None
-                                 for v in (value if isinstance(value, (tuple, list)) else [value])):
-        return {"graph": True}      # a result to backpropagate through: not something data can carry
+    jacobian = None
+    if torch is not None and isinstance(value, torch.Tensor) and value.grad_fn is not None:
+        jacobian = _jacobian(torch, value, _leaves([args, kwargs], []))
+        if jacobian is None:
+            return {"graph": True}
+    elif torch is not None and isinstance(value, (tuple, list)) and any(
+            isinstance(v, torch.Tensor) and v.grad_fn is not None for v in value):
+        return {"graph": True}      # several results to backpropagate through: not something data carries
     return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
-            "drew": drew}
+            "drew": drew, "jacobian": jacobian}
+
+
+MAX_JACOBIAN = 1 << 22          # outputs x inputs: a result to backpropagate through travels with its derivatives
+
+
+def _leaves(value, out):
+    """The tensors among the arguments that gradients flow back to, in a fixed order (both sides walk the same)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        if value.requires_grad and value.is_leaf:
+            out.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _leaves(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _leaves(v, out)
+    return out
+
+
+def _jacobian(torch, value, leaves):
+    """d value / d leaf for each leaf (shape value.shape + leaf.shape; None where unused), or None if too large."""
+    n = value.numel()
+    if n * sum(leaf.numel() for leaf in leaves) > MAX_JACOBIAN:
+        return None
+    flat, rows = value.reshape(-1), []
+    with torch.enable_grad():
+        for i in range(n if leaves else 0):
+            rows.append(torch.autograd.grad(flat[i], leaves, retain_graph=True, allow_unused=True))
+    out = []
+    for k, leaf in enumerate(leaves):
+        if all(row[k] is None for row in rows):
+            out.append(None)
+        else:
+            out.append(torch.stack([torch.zeros_like(leaf) if row[k] is None else row[k] for row in rows])
+                       .reshape(*value.shape, *leaf.shape))
+    return out
 
 
 def _random_now():
