@@ -61,7 +61,7 @@ def main(weeks: list[str]) -> int:
             kinds[kind] = kinds.get(kind, 0) + 1
             if kind != "probes":
                 print(f"  {kind}: {cell}: {how}")
-        print(f"  judged: {kinds}")
+        print(f"  judged: {kinds}; the grader's own process peaked at {o.grader_peak_mib} MiB")
         lost_any |= o.error is not None or got != most
     print(f"{seconds:.0f} s for {len(weeks)} week(s)")
     return 1 if lost_any else 0

@@ -423,3 +423,13 @@ def test_sandboxed_kernels_cannot_reach_their_uids_keyring():
     assert filtered.stdout.split() == ["False", "False", "1"], filtered.stdout   # both refused, EPERM
     if plain.returncode == 0 and plain.stdout.startswith("True"):             # the host allows keyrings
         assert filtered.stdout != plain.stdout
+
+
+def test_the_graders_own_memory_for_one_student_is_capped():
+    code = ("import numpy as np\nfrom helpers.grading.worker import _cap_memory, _status_kib\n"
+            "np.ones(300 << 20, dtype=np.uint8)\n"          # before the cap: fine
+            "_cap_memory(200 << 20)\n"
+            "try:\n    np.ones(400 << 20, dtype=np.uint8)\nexcept MemoryError:\n    print('capped')\n"
+            "small = np.ones(50 << 20, dtype=np.uint8)\nprint('peak', _status_kib('VmHWM') > 0)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["capped", "peak", "True"], out.stderr[-2000:]

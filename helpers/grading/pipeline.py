@@ -220,6 +220,7 @@ def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits
     elif run.returncode != 0:
         tail = [line for line in run.log.splitlines() if "ERROR" in line][-3:]
         outcome.error = "nbgrader failed: " + (" / ".join(tail)[:300] or f"exit {run.returncode}")
+    outcome.grader_peak_mib = run.grader_peak_mib
     for notebook, verdicts in sorted(run.verdicts.items()):
         for grade_id, where in sorted(verdicts.items()) if isinstance(verdicts, dict) else []:
             outcome.judged[f"{notebook}/{grade_id}"] = str(where)

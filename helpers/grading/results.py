@@ -60,6 +60,7 @@ class Outcome:
     submitted: dict[str, bytes] = field(default_factory=dict)
     timestamp: str | None = None
     judged: dict[str, str] = field(default_factory=dict)  # "notebook/grade_id" -> how (probes, handles, kernel)
+    grader_peak_mib: int | None = None                    # the grader's process while judging this week
 
     def _by_notebook(self) -> dict[str, tuple[float, float]]:
         totals: dict[str, list[float]] = {}

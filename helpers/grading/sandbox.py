@@ -6,8 +6,9 @@ copy of the gradebook without any other student -- and runs ``nbgrader autograde
 process of its own, in its own session, with a wall-clock limit after which its whole process
 group is killed (and with it every kernel: bubblewrap's ``--die-with-parent``).
 
-nbgrader runs in a child of a warm worker process (:mod:`helpers.grading.worker`). It is trusted: it runs the graded test cells in its own process
-(:mod:`helpers.grading.remote`). Only the student's kernel is untrusted, and it starts under
+nbgrader runs in a child of a warm worker process (:mod:`helpers.grading.worker`), its data capped per student
+(``Limits.grader_memory``). It is trusted: it runs the graded test cells in its own process, asking the kernel for
+data (:mod:`helpers.grading.probe`). Only the student's kernel is untrusted, and it starts under
 bubblewrap from the kernel spec (:mod:`helpers.grading.launch`): read-only root, private tmpfs
 folders, nothing of the course, the other students or the mentor in view, no network, limits.
 As root the kernel gets this job's own uid; as another mentor, a user namespace.
@@ -21,6 +22,7 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import stat
@@ -58,6 +60,7 @@ class Limits:
     nproc: int = 256                 # processes + threads of the kernel's uid (root mentors)
     output: int = 1_000_000          # output bytes kept per cell
     tmpfs: int = 512 << 20           # each private tmpfs (/tmp, /dev/shm, ...)
+    grader_memory: int = 2 * GiB     # data the grader's own process may add while judging one student
 
 
 @dataclass
@@ -275,6 +278,7 @@ class Run:
     log: str
     timed_out: bool
     verdicts: dict = field(default_factory=dict)
+    grader_peak_mib: int | None = None      # the grader's own process (nbgrader judging the cells), at its peak
 
 
 def run_autograde(p: Plan, work: Path, student: str, week: str, gradebook: Path, notebooks: dict[str, bytes],
@@ -331,15 +335,17 @@ def run_autograde(p: Plan, work: Path, student: str, week: str, gradebook: Path,
     argv = [week, "--student", student, "--force", f"--CourseDirectory.root={course}"]
     runtime = private / "runtime"   # connection files and sockets: the folder the sandbox shares
     runtime.mkdir(exist_ok=True)
-    rc = worker.run(argv, course, _env(home, runtime), private / "log.txt", limits.timeout)
+    rc = worker.run(argv, course, _env(home, runtime), private / "log.txt", limits.timeout, limits.grader_memory)
     found = {}
     if verdicts.is_file():
         try:
             found = json.loads(verdicts.read_text())
         except ValueError:
             found = {}
-    return Run(private=private, course=course, returncode=rc, timed_out=rc == TIMED_OUT,
-               log=_tail(private / "log.txt"), verdicts=found)
+    log = _tail(private / "log.txt")
+    peak = re.findall(r"\[grading\] grader peak memory (\d+) MiB", log)
+    return Run(private=private, course=course, returncode=rc, timed_out=rc == TIMED_OUT, log=log, verdicts=found,
+               grader_peak_mib=int(peak[-1]) if peak else None)
 
 
 class Worker:
@@ -356,10 +362,10 @@ class Worker:
         if json.loads(self.process.stdout.readline() or "{}").get("ready") is not True:
             raise RuntimeError("the grading worker did not start")
 
-    def run(self, argv: list[str], cwd: Path, env: dict, log: Path, timeout: float) -> int:
+    def run(self, argv: list[str], cwd: Path, env: dict, log: Path, timeout: float, memory: int = 0) -> int:
         if self.process is None or self.process.poll() is not None:
             self._start()
-        job = {"argv": argv, "cwd": str(cwd), "env": env, "log": str(log), "timeout": timeout}
+        job = {"argv": argv, "cwd": str(cwd), "env": env, "log": str(log), "timeout": timeout, "memory": memory}
         self.process.stdin.write(json.dumps(job) + "\n")
         self.process.stdin.flush()
         reply = self.process.stdout.readline()

@@ -36,6 +36,7 @@ def _child(job: dict) -> None:
     os.environ.update(job["env"])
     tempfile.tempdir = None          # the job's TMPDIR, not the worker's
     os.chdir(job["cwd"])
+    _cap_memory(int(job.get("memory") or 0))
     code = 1
     try:
         from nbgrader.apps.autogradeapp import AutogradeApp
@@ -51,9 +52,38 @@ def _child(job: dict) -> None:
 
         traceback.print_exc()
     finally:
+        peak = _status_kib("VmHWM")
+        if peak:
+            print(f"[grading] grader peak memory {peak >> 10} MiB", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _status_kib(field: str) -> int:
+    """A ``/proc/self/status`` figure in KiB (0 where there is none)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _cap_memory(allowance: int) -> None:
+    """The grader's own memory for one student: what the warm worker already holds plus ``allowance`` bytes of
+    data (a reply, the student's arrays the checks hold); beyond it an allocation fails with MemoryError, which
+    fails that student's autograde, not the run."""
+    if allowance <= 0:
+        return
+    import resource
+
+    now = _status_kib("VmData") << 10
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    soft = now + allowance
+    resource.setrlimit(resource.RLIMIT_DATA, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
 def run(job: dict) -> int:
