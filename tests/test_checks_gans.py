@@ -176,7 +176,7 @@ WRONG = [
     Wrong("check_gan_train_step", _step(d_in_g=True), "only g_optimizer steps"),
     Wrong("check_gan_train_step", _step(g_first=True), "discriminator's update comes first"),
     Wrong("check_gan_train_step", _step(use_smooth=False), "pass smooth on"),
-    Wrong("check_gan_train_step", _step(own_noise=True), "one step: "),
+    Wrong("check_gan_train_step", _step(own_noise=True), "one step trains D, then G"),
     Wrong("check_gan_train_step", step_helpers, "uses helpers.steps: the exercise is to write it"),
 ]
 

@@ -179,6 +179,9 @@ def test_values_too_large_to_carry_are_not_judged_from_data():
     side._namespace = lambda: ns
     with pytest.raises(probe.NotProbe, match="too large"):
         probe.Probe(side.serve).fetch(["big"])
+    ns.update(a=np.zeros(100), b=np.zeros(100))            # each small, together more than a message carries
+    with pytest.raises(probe.NotProbe, match="too large"):
+        probe.Probe(side.serve).fetch(["a", "b"])
 
 
 def test_a_kernel_whose_python_is_broken_is_not_a_wrong_answer(kernel):

@@ -65,9 +65,8 @@ BCE_ERRORS = ((RuntimeError, "between 0 and 1", "F.binary_cross_entropy wants pr
 # 04 · the discriminator's loss
 # --------------------------------------------------------------------------------------------
 
-D_HINT = ("loss = BCE(D(x), 1 - smooth) + BCE(D(G(z)), 0): the mean binary cross-entropy of the real logits "
-          "against the target 1 - smooth, PLUS that of the fake logits against 0 "
-          "(F.binary_cross_entropy_with_logits, mean over the batch)")
+D_HINT = ("the discriminator is scored on both batches and the two losses are ADDED: the real logits against the "
+          "target 1 - smooth, the fake logits against 0, each a binary cross-entropy on logits averaged over its batch")
 
 
 def _d_cases(hidden: bool):
@@ -114,8 +113,8 @@ def check_discriminator_loss(discriminator_loss, hidden: bool = False) -> None:
 # 04 · the generator's (non-saturating) loss
 # --------------------------------------------------------------------------------------------
 
-G_HINT = ("the non-saturating generator loss is BCE(D(G(z)), 1) = -mean(log sigmoid(fake_logits)): the "
-          "generator wants its fakes labelled REAL (F.binary_cross_entropy_with_logits against ones)")
+G_HINT = ("the non-saturating generator loss: the generator wants its fakes labelled REAL, so the fake logits are "
+          "scored against the target 1 (binary cross-entropy on logits, averaged over the batch)")
 
 
 def _g_cases(hidden: bool):
@@ -153,10 +152,9 @@ def check_generator_loss(generator_loss, hidden: bool = False) -> None:
 # 04 · one training step of the two-optimiser loop
 # --------------------------------------------------------------------------------------------
 
-STEP_HINT = ("one step: d_optimizer.zero_grad(); fake = generator(z); d_loss = discriminator_loss("
-             "discriminator(real), discriminator(fake.detach()), smooth); d_loss.backward(); d_optimizer.step(); "
-             "then g_optimizer.zero_grad(); g_loss = generator_loss(discriminator(fake)); g_loss.backward(); "
-             "g_optimizer.step(); return (d_loss.item(), g_loss.item())")
+STEP_HINT = ("one step trains D, then G: D's gradients cleared, D scored on the real batch and on fakes cut from G's "
+             "graph, D stepped; then G's gradients cleared, the same fakes scored by D without cutting them off, G "
+             "stepped; both losses returned as Python floats")
 
 
 def _players(seed: int, latent: int, size: int):

@@ -584,7 +584,8 @@ def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
 # 06 · from NumPy to PyTorch
 # --------------------------------------------------------------------------------------------
 
-NLL_HINT = "nll = -log_probs[torch.arange(N), y].mean(): minus the mean log-probability of each row's true class"
+NLL_HINT = ("the negative log-likelihood: pick, in each row, the log-probability of that row's true class, then take "
+            "minus their mean (one number for the batch)")
 
 
 @isolated
@@ -613,7 +614,8 @@ def check_nll_loss(nll_loss, hidden: bool = False) -> None:
         compare(t.grad, want_grad, "the gradient of your loss w.r.t. log_probs", NLL_HINT, rtol=1e-7)
 
 
-MLP_HINT = "scores = relu(x @ W1 + b1) @ W2 + b2, with params = [W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)]"
+MLP_HINT = ("one hidden layer: the inputs through the first weights and bias, then ReLU, then the second weights and "
+            "bias, with no ReLU on the scores; params are [W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)]")
 
 
 @isolated
@@ -640,8 +642,8 @@ def check_mlp_forward(forward, hidden: bool = False) -> None:
                    "return the raw scores; the log-softmax belongs to the loss")], rtol=1e-7)
 
 
-SGD_HINT = ("with torch.no_grad(): for p in params: p -= lr * p.grad; then p.grad.zero_() "
-            "(update the tensors in place, outside autograd's view, and clear the gradients)")
+SGD_HINT = ("move each parameter against its gradient by lr times it, in place and outside autograd's view, then "
+            "clear its gradient: backward() adds to .grad, it does not replace it")
 
 
 @isolated

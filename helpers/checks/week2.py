@@ -40,20 +40,32 @@ def _np(t) -> np.ndarray:
 
 # the general hint for each exercise: what a crash inside the student's function is reported with
 HINTS = {
-    'make_mlp': 'nn.Sequential(nn.Flatten(), nn.Linear(n_in, h1), nn.ReLU(), ..., nn.Linear(h_last, n_out))',
-    'dataset_mean_std': 'mean = (sum of all pixels of a channel) / (their count), std = sqrt(E[x**2] - E[x]**2), over every batch',
-    'make_transform': 'T.Compose([T.ToTensor(), T.Normalize(mean, std)])',
-    'train_step': 'optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); optimizer.step(); return loss.item()',
-    'evaluate_accuracy': 'model.eval(); with torch.no_grad(): count argmax(model(xb), dim=1) == yb over every batch; divide by the number of examples',
-    'per_class_accuracy': 'accuracy of class c = (preds[targets == c] == c).float().mean(), for every c in range(num_classes)',
-    'dropout': 'if training: mask = torch.rand_like(x) >= p; return x * mask / (1 - p); else return x',
-    'save_training_state': "torch.save({'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'epoch': epoch}, path)",
-    'load_training_state': "checkpoint = torch.load(path, weights_only=True); model.load_state_dict(...); optimizer.load_state_dict(...); return checkpoint['epoch']",
-    'load_matching': 'keep = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}; model.load_state_dict(keep, strict=False)',
-    'count_parameters': 'sum(p.numel() for p in model.parameters() if p.requires_grad)',
-    'conv_output_size': '(size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1',
-    'transfer_model': 'freeze every backbone parameter (p.requires_grad_(False)), head = nn.Linear(num_features, num_classes), return nn.Sequential(backbone, head), list(head.parameters())',
-    'multiclass_log_loss': 'clip to [eps, 1 - eps], divide each row by its sum, -mean(log(p[np.arange(N), y_true]))',
+    'make_mlp': 'a stack of layers: flatten the input, then a Linear layer per hidden size with a ReLU after each, and a '
+                'last Linear layer to n_out with nothing after it',
+    'dataset_mean_std': 'per channel, over every pixel of every image of every batch: the mean, and the standard deviation '
+                        'from the mean of the squares minus the squared mean (not the average of per-batch figures)',
+    'make_transform': 'two steps in order: the PIL image to a float tensor in [0, 1], then normalisation by the given '
+                      'per-channel mean and std',
+    'train_step': 'one step: clear the old gradients, compute the loss of the model on the batch, backpropagate, let the '
+                  'optimiser step, and return the loss as a Python float',
+    'evaluate_accuracy': 'the model in evaluation mode and without gradients; count, over every batch, the examples whose '
+                         'highest-scoring class is the label, and divide by the number of examples',
+    'per_class_accuracy': 'for each class c: of the examples whose TARGET is c, the fraction predicted as c (every class in '
+                          'range(num_classes), also the ones never predicted)',
+    'dropout': 'in training: zero each entry with probability p and scale the survivors by 1 / (1 - p), with a fresh '
+               'random mask per call; in evaluation: the input unchanged',
+    'save_training_state': 'one file holding what resuming needs: the model\'s and the optimiser\'s state dicts and the epoch',
+    'load_training_state': 'read the file back (weights only), put each state dict into its object, and return the epoch '
+                           'that was saved',
+    'load_matching': 'load only the entries whose name exists in the model with the same shape, and report which were '
+                     'skipped; the model\'s other tensors stay as they are',
+    'count_parameters': 'the number of trainable scalars: every parameter that requires a gradient, counted element by element',
+    'conv_output_size': 'the output size of a sliding window: padded size minus the (dilated) kernel\'s extent, divided by '
+                        'the stride (rounded down), plus one',
+    'transfer_model': 'freeze every backbone parameter in place, put a new Linear head from the backbone\'s features to '
+                      'num_classes after it, and return the model with the list of the parameters that train (the head\'s)',
+    'multiclass_log_loss': 'clip the probabilities away from 0 and 1, rescale each row to sum to 1, then minus the mean log '
+                           'of the probability given to each row\'s true class',
 }
 
 

@@ -43,8 +43,9 @@ def _t(value, what: str) -> torch.Tensor:
 # 01 · MLP autoencoder
 # --------------------------------------------------------------------------------------------
 
-MLP_HINT = ("encoder: Flatten, Linear(784, hidden), ReLU, Linear(hidden, k); decoder: Linear(k, hidden), ReLU, "
-            "Linear(hidden, 784), Sigmoid, then reshape to (N, 1, 28, 28); forward(x) = decoder(encoder(x))")
+MLP_HINT = ("the encoder flattens each image and maps 784 -> hidden -> k numbers with a ReLU in between; the decoder "
+            "mirrors it, k -> hidden -> 784 with a ReLU in between and a sigmoid at the end, and gives back images of "
+            "shape (N, 1, 28, 28); the autoencoder is the decoder applied to the encoder's output")
 REFERENCE = "the exercise is to write it: the course's version in helpers is what the check compares with"
 FORBIDDEN = {  # per exercise: what its answer may not use, and why
     "MLPAutoencoder": {"helpers.models": REFERENCE},
@@ -102,7 +103,7 @@ def check_mlp_autoencoder(model_class, hidden: bool = False) -> None:
         _compare_module(model, MLPAutoencoder(k, h), x, f"{model_class.__name__}({k}, {h})", MLP_HINT, mistakes)
 
 
-LOSS_HINT = "the mean over every pixel of every image of (x_hat - x) ** 2: F.mse_loss(x_hat, x)"
+LOSS_HINT = "the squared differences between reconstruction and input, averaged over every pixel of every image"
 
 
 @isolated

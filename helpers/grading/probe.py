@@ -82,17 +82,19 @@ class Probe:
             raise student_exception(reply["error"])
         if "notdata" in reply:
             raise NotProbe(f"the student's function returned a {_short(reply['notdata'])}, not data")
+        if "toolarge" in reply:
+            raise NotProbe(f"the kernel's answer is too large for a probe ({reply['toolarge']})")
         if "graph" in reply:
             raise NotProbe("the student's function returned a tensor to backpropagate through")
         if "ok" not in reply:
-            raise ValueError("the kernel's answer is malformed")
+            raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
         return reply["ok"]
 
     def fetch(self, names: list[str]) -> dict:
         """The student's names a cell reads: data by value, functions as :class:`Answer`."""
         found = self.request(op="fetch", names=list(names))
         if not isinstance(found, dict):
-            raise ValueError("the kernel's answer is malformed")
+            raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
         out = {}
         for name in names:
             d = found.get(name)
@@ -108,7 +110,6 @@ class Probe:
             else:
                 raise NotProbe(f"`{name}` is a {d.get('kind')} ({_short(d.get('mro'))})")
         return out
-
 
     def modules(self, names: list[str]) -> dict:
         """Of ``names``, those the kernel holds a module under: ``{name: the grader's own copy, or None}``."""

@@ -252,7 +252,10 @@ def _mro(obj):
 def _describe(value):
     """What the grader learns about a name: its value if it is data, else what kind of thing it is."""
     try:
-        pack(value)
+        packer = _Packer()
+        packer.tree(value)           # what packing would do, without writing the archive
+        if sum(a.nbytes for a in packer.arrays) > MAX_BYTES:
+            raise ValueError(f"more than the {MAX_BYTES >> 20} MiB a probe carries")
         return {"value": value}
     except NotData:
         pass
@@ -391,6 +394,8 @@ def serve(text):
             return to_text(pack({"ok": ok}))
         except NotData as err:
             return to_text(pack({"notdata": err.mro}))
+        except ValueError as err:   # more than a probe carries: not a verdict on the student's code
+            return to_text(pack({"toolarge": str(err)[:300]}))
     except KeyboardInterrupt:   # the grader interrupted a call that ran too long
         raise
     except BaseException as err:  # noqa: BLE001 - the student's exception (SystemExit too) is the answer
