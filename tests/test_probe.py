@@ -6,6 +6,7 @@ its source in a module of its own, answering from a namespace of its own, so the
 answers' copy-back, the exceptions, the forbidden-call policy read from the source and the refusal of
 malformed messages are tested in milliseconds.
 """
+import copy
 import types
 
 import numpy as np
@@ -122,22 +123,21 @@ def test_in_place_changes_come_back_and_nothing_else_does(kernel):
 
 def test_what_is_not_data_is_not_judged_from_data(kernel):
     student, p = kernel
-    student("import torch\nimport helpers.checks.week1 as fake\n"
-            "class Net(torch.nn.Module):\n    pass\n"
-            "def make():\n    return torch.nn.Linear(2, 2)\n"
+    student("import torch, collections\nimport helpers.checks.week1 as fake\n"
+            "def make():\n    return collections.Counter\n"
             "def graph(x):\n    return x * 2\n")
     fetched = p.fetch(["fake", "make", "graph"])
     from helpers.checks import week1
 
     assert fetched["fake"] is week1                     # a module is the grader's own copy
-    with pytest.raises(probe.NotProbe, match="Linear"):
+    with pytest.raises(probe.NotProbe, match="not data"):
         fetched["make"]()
     with pytest.raises(probe.NotProbe, match="backpropagate"):
         fetched["graph"](torch.ones(1 << 12, requires_grad=True))      # too large a Jacobian to send
-    with pytest.raises(probe.NotProbe, match="class"):
-        p.fetch(["Net"])
     with pytest.raises(probe.NotProbe, match="sent as data"):
         fetched["graph"](lambda v: v)
+    with pytest.raises(probe.NotProbe, match="sent as data"):
+        fetched["graph"](torch.nn.Linear(2, 2))     # a module of the grader's: not yet something a probe sends
 
 
 def test_a_module_the_kernel_fakes_is_replaced_by_the_graders(kernel):
@@ -273,3 +273,101 @@ def test_a_test_cells_modules_come_from_the_released_notebook_not_the_submission
 
     _, error = probe.run_cell("checks.check_softmax(softmax)", imports, fetch)
     assert fetched == ["softmax"] and error is not None        # `checks` was never asked of the kernel
+
+
+BLOCK = """
+import torch
+from torch import nn
+class Block(nn.Module):
+    expansion = 4
+    def __init__(self, c, p=0.5):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(c, c), nn.BatchNorm1d(c), nn.ReLU(), nn.Dropout(p))
+        self.width = c
+    def forward(self, x):
+        return self.body(x) + x
+"""
+
+
+def test_a_module_answer_runs_in_the_kernel_with_the_graders_tensors(kernel):
+    """The student's class builds a module that the grader holds as a mirror: its structure as data, the grader's
+    own tensors; each call is run by the kernel on a module built again from the same call, with those tensors and
+    modes loaded (dropout drawing from the grader's random state), and backward asks the kernel for gradients."""
+    student, p = kernel
+    student(BLOCK)
+    Block = p.fetch(["Block"])["Block"]
+    assert Block.expansion == 4 and core.class_names(Block)[:2] == ["__main__.Block", "torch.nn.modules.module.Module"]
+    mine = Block(5)
+    ns = {}
+    exec(BLOCK, ns)                                     # the same class, here: what the answer should behave as
+    ref = ns["Block"](5)
+    with torch.no_grad():
+        for q in mine.parameters():
+            q.normal_()
+    ref.load_state_dict(mine.state_dict())
+    assert isinstance(mine.body[0], torch.nn.Linear) and mine.body[0].in_features == 5 and mine.width == 5
+    x = torch.randn(4, 5)
+    with torch.no_grad():
+        assert torch.allclose(mine.eval()(x), ref.eval()(x))
+    mine.train(), ref.train()
+    torch.manual_seed(3)
+    got = mine(x)
+    torch.manual_seed(3)
+    want = ref(x)
+    assert torch.allclose(got, want)                                        # the same dropout mask
+    assert torch.allclose(mine.body[1].running_mean, ref.body[1].running_mean)   # the buffers came back
+    xr, xl = x.clone().requires_grad_(), x.clone().requires_grad_()
+    torch.manual_seed(4)
+    mine(xr).pow(2).sum().backward()
+    torch.manual_seed(4)
+    ref(xl).pow(2).sum().backward()
+    assert torch.allclose(mine.body[0].weight.grad, ref.body[0].weight.grad) and torch.allclose(xr.grad, xl.grad)
+    double = copy.deepcopy(mine).double().eval()
+    with torch.no_grad():
+        assert double(x.double()).dtype == torch.float64
+    assert core.class_names(type(mine))[0] == "__main__.Block"
+
+
+def test_a_module_that_builds_differently_each_time_gets_a_clear_error(kernel):
+    student, p = kernel
+    student(BLOCK + """
+class Shifty(Block):
+    built = 0
+    def __init__(self, c):
+        Shifty.built += 1
+        super().__init__(c + Shifty.built)
+""")
+    shifty = p.fetch(["Shifty"])["Shifty"](3)
+    with pytest.raises(RuntimeError, match="build the same layers every time"):
+        shifty(torch.zeros(2, 3))
+
+
+def test_a_paper_block_is_judged_from_its_mirror(kernel):
+    """ResNet's basic block through the real check: the reference passes, a known mistake fails with its hint."""
+    student, p = kernel
+    imports = ["import torch", "from helpers.checks import papers"]
+    right = """
+import torch
+from torch import nn
+import torch.nn.functional as F
+class BasicBlock(nn.Module):
+    expansion = 1
+    def __init__(self, c_in, width, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, width, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != width:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, width, 1, stride, bias=False), nn.BatchNorm2d(width))
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out RELU_BEFORE + self.shortcut(x))
+"""
+    student(right.replace("RELU_BEFORE ", ""))
+    assert probe.run_cell("papers.check_basic_block(BasicBlock)", imports, p.fetch) == ([], None)
+    student(right.replace("out RELU_BEFORE", "F.relu(out)"))
+    _, error = probe.run_cell("papers.check_basic_block(BasicBlock)", imports, p.fetch)
+    assert error is not None and "the last ReLU comes after the addition" in error["evalue"]

@@ -22,7 +22,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailure", "as_array", "as_scalar", "expect", "close", "same", "compare", "unchanged",
-    "call", "not_implemented_guard", "returns_tuple", "forbidden", "forbid", "forbidden_uses", "isolated", "is_subclass", "is_remote", "local_only",
+    "call", "class_names", "not_implemented_guard", "returns_tuple", "forbidden", "forbid", "forbidden_uses", "isolated", "is_subclass", "is_remote", "local_only",
     "check_param_count", "check_output_shape",
 ]
 
@@ -193,6 +193,15 @@ def is_subclass(cls, base) -> bool:
     if isinstance(names, list):
         return f"{base.__module__}.{base.__qualname__}" in names
     return isinstance(cls, type) and issubclass(cls, base)
+
+
+def class_names(cls) -> list[str]:
+    """Dotted names along a class's MRO; for the student's class judged from outside their kernel (a class
+    answer or a module's mirror, :mod:`helpers.grading.probe`), the names the kernel reported."""
+    names = getattr(cls, "_class_mro", None)
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    return [f"{c.__module__}.{c.__qualname__}" for c in cls.__mro__] if isinstance(cls, type) else []
 
 
 def is_remote(obj) -> bool:

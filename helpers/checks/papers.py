@@ -36,7 +36,7 @@ _res = importlib.import_module("helpers.models.resnet")       # functions of the
 _vggmod = importlib.import_module("helpers.models.vgg")
 _xc = importlib.import_module("helpers.models.xception")
 
-from .core import CheckFailure, call, check_param_count, expect, forbid, is_remote, isolated
+from .core import CheckFailure, call, check_param_count, class_names, expect, forbid, is_remote, isolated
 
 __all__ = [
     "check_alexnet_layer", "check_vgg_features", "check_inception", "check_inception_aux",
@@ -62,11 +62,7 @@ FORBIDDEN = {
 def _no_reference(answer, module, what: str) -> None:
     """Fail if the answer (a function or class) uses, is or subclasses a forbidden reference, or if the module it
     built holds a layer of such a class (read from the source, the class's MRO and the module's layers)."""
-    names = getattr(answer, "_class_mro", None)                  # a class in the student's kernel (grading)
-    if not isinstance(names, list):
-        classes = list(answer.__mro__) if isinstance(answer, type) else []
-        classes += [c for m in ([] if is_remote(module) else module.modules()) for c in type(m).__mro__]
-        names = [f"{c.__module__}.{c.__qualname__}" for c in classes]
+    names = class_names(answer) + [n for m in ([] if is_remote(module) else module.modules()) for n in class_names(type(m))]
     for name in names:
         for rule, why in FORBIDDEN.items():
             if name.startswith(rule + "."):

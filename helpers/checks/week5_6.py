@@ -19,7 +19,7 @@ from torch import nn
 
 from ..models.autoencoders import ConvAutoencoder, MLPAutoencoder
 from ..steps import psnr as _psnr
-from .core import CheckFailure, as_scalar, call, compare, expect, forbid, isolated, unchanged
+from .core import CheckFailure, as_scalar, call, class_names, compare, expect, forbid, isolated, unchanged
 from .papers import _compare_module
 
 __all__ = [
@@ -60,10 +60,9 @@ def no_reference(answer, rules: dict, built=None) -> None:
     """:func:`core.forbid`, plus what reading the source misses: a class derived from a forbidden one, or a
     built module made of forbidden classes (``rules``' dotted module names)."""
     forbid(answer, rules)
-    objects = [(c, "derives from") for c in getattr(answer, "__mro__", ())[1:]]
-    objects += [(type(m), "is built from") for m in (built.modules() if built is not None else ())]
-    for cls, how in objects:
-        origin = f"{cls.__module__}.{cls.__qualname__}"
+    origins = [(n, "derives from") for n in class_names(answer)[1:]]
+    origins += [(n, "is built from") for m in (built.modules() if built is not None else ()) for n in class_names(type(m))]
+    for origin, how in origins:
         for name, why in rules.items():
             if origin.startswith(name + "."):
                 raise CheckFailure(f"{getattr(answer, '__name__', 'your answer')} {how} {origin}: {why}")

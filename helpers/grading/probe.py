@@ -17,9 +17,19 @@ reads from the student's notebook is asked of the kernel once (:meth:`Probe.fetc
 
 A result the check backpropagates through comes with its derivatives with respect to the grader's
 input tensors (a Jacobian, when small enough), so ``loss.backward()`` reaches the grader's tensors.
-A cell that needs more than data (a class, an object, a grader-made model handed to the student's
-code) raises :class:`NotProbe`; until the module probes exist,
-the caller judges such a cell through :mod:`helpers.grading.remote` instead and records where.
+
+A class is a :class:`ClassAnswer` (its class names and data attributes known here). A module that
+the student's class or function builds comes back as what it is made of (each layer's class names,
+attributes that are data, parameters, buffers and children) and the grader holds it as a
+:func:`mirror`: an ``nn.Module`` with the grader's own tensors. Calling the mirror (or one of its
+layers) asks the kernel to build the module again from the same call, load the grader's tensors
+and modes, and run it on the grader's inputs; the output, the buffers after the call and what changed
+in the inputs come back, and backward asks for the gradients of the same call. The reference's
+weights go into the student's module, never the reverse, and nothing of the kernel's object stays.
+
+A cell that needs more than that (a grader-made model, loader or object handed to the student's
+code, an object that is not a module) raises :class:`NotProbe`; the caller judges it through
+:mod:`helpers.grading.remote` for now, and records where.
 """
 from __future__ import annotations
 
@@ -63,13 +73,17 @@ class Probe:
     def __init__(self, send, sources: list[str] | None = None):
         self._send = send
         self.sources = sources if sources is not None else []
-        self.calls = 0
+
+    def __deepcopy__(self, memo):      # a check's copy of a module mirror asks the same kernel
+        return self
 
     def request(self, **req):
         try:
             text = wire.to_text(wire.pack(req))
         except wire.NotData as err:
             raise NotProbe(f"an input cannot be sent as data ({err})") from None
+        except ValueError as err:
+            raise NotProbe(f"the inputs are more than a probe carries ({err})") from None
         try:
             reply = wire.unpack(wire.from_text(self._send(text)))
         except ValueError as err:
@@ -104,6 +118,8 @@ class Probe:
                 out[name] = d["value"]
             elif d.get("kind") == "function":
                 out[name] = Answer(self, name)
+            elif d.get("kind") == "class":
+                out[name] = ClassAnswer(self, name, d.get("mro"), d.get("attrs"))
             elif d.get("kind") == "module":     # the grader's own copy, whatever the kernel's holds
                 if _module(str(d.get("name"))) is not None:
                     out[name] = _module(str(d["name"]))
@@ -240,12 +256,12 @@ class Answer:
 
     def __call__(self, *args, **kwargs):
         torch = sys.modules.get("torch")
-        self._probe.calls += 1
+        random_state = _random_state()
         reply = self._probe.request(op="call", name=self._name, args=list(args), kwargs=dict(kwargs),
-                                    random=_random_state(), errstate=dict(np.geterr()),
+                                    random=random_state, errstate=dict(np.geterr()),
                                     grad=bool(torch.is_grad_enabled()) if torch is not None else True)
         if not isinstance(reply, dict) or not isinstance(reply.get("args"), list):
-            raise ValueError("the kernel's answer is malformed")
+            raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
         _advance_random([str(name) for name in reply.get("drew") or []])
         leaves = wire._leaves([list(args), dict(kwargs)], [])     # before the copy-back replaces any gradient
         for original, after in zip(args, reply["args"]):
@@ -253,6 +269,9 @@ class Answer:
         for key, after in (reply.get("kwargs") or {}).items():
             if key in kwargs:
                 _copy_back(kwargs[key], after)
+        if "module" in reply:
+            recipe = {"name": self._name, "args": list(args), "kwargs": dict(kwargs), "random": random_state}
+            return mirror(self._probe, reply["module"], wire.unpack(wire.pack(recipe)))
         if reply.get("jacobian") is not None and leaves:
             return _replay(reply.get("value"), reply["jacobian"], leaves)
         return reply.get("value")
@@ -266,6 +285,184 @@ class Answer:
 
     def __repr__(self) -> str:
         return f"<the student's {self._name}>"
+
+
+class ClassAnswer(Answer):
+    """The student's class: calling it builds an instance (a module comes back as a :func:`mirror`); its
+    class names (``_class_mro``) and its public attributes that are data (``expansion``) are known here."""
+
+    def __init__(self, probe: Probe, name: str, mro, attrs):
+        super().__init__(probe, name)
+        self._class_mro = [str(c) for c in mro] if isinstance(mro, list) else []
+        self._attrs = dict(attrs) if isinstance(attrs, dict) else {}
+
+    def __getattr__(self, key):
+        attrs = self.__dict__.get("_attrs", {})
+        if key in attrs:
+            return attrs[key]
+        raise AttributeError(f"the student's class {self.__dict__.get('_name')} has no data attribute {key!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# modules: the student's module as the grader holds it (a mirror), run in the kernel
+# --------------------------------------------------------------------------------------------
+
+_MIRROR_CLASSES: dict = {}
+
+
+def _mirror_base():
+    import torch
+
+    if "base" not in _MIRROR_CLASSES:
+        class MirrorModule(torch.nn.Module):
+            """A module of the student's, held here: its class names, attributes that are data, parameters and
+            buffers (the grader's own tensors) and children as the kernel reported them. Calling it asks the
+            kernel to build the module again from the same call, load these tensors and modes, and run the
+            layer on the grader's inputs; the result, what changed in the inputs and the buffers (BatchNorm's
+            running statistics) come back, and a backward pass asks for the gradients of the same call."""
+
+            def forward(self, *args, **kwargs):
+                return _mirror_forward(self.__dict__.get("_mirror_root"), self.__dict__.get("_mirror_path"), args, kwargs)
+
+        _MIRROR_CLASSES["base"] = MirrorModule
+    return _MIRROR_CLASSES["base"]
+
+
+def _torch_class(name: str):
+    """The torch.nn class of that dotted name (never importing anything else), or None."""
+    import torch
+
+    module, _, qualname = name.rpartition(".")
+    if not module.startswith("torch.nn") or module not in sys.modules:
+        return None
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found if isinstance(found, type) and issubclass(found, torch.nn.Module) else None
+
+
+def _mirror_class(mro: list):
+    """A class named as the student's, carrying its class names; a torch.nn class along the way is a base
+    (``isinstance(layer, nn.Linear)``, an ``nn.Sequential``'s indexing), its forward always the kernel's."""
+    import torch
+
+    key = tuple(mro)
+    if key not in _MIRROR_CLASSES:
+        base = next((c for c in map(_torch_class, mro) if c is not None), torch.nn.Module)
+        module, _, qualname = str(mro[0]).rpartition(".")
+        name = qualname.rpartition(".")[2] or "Module"
+        mirror_base = _mirror_base()
+        bases = (mirror_base,) if base is torch.nn.Module else (mirror_base, base)
+        _MIRROR_CLASSES[key] = type(name, bases, {"__module__": module, "__qualname__": qualname,
+                                                  "_class_mro": list(mro), "forward": mirror_base.forward})
+    return _MIRROR_CLASSES[key]
+
+
+def mirror(probe: Probe, nodes, recipe: dict):
+    """The grader's module for the kernel's report of one (:func:`helpers.grading.wire._module_report`)."""
+    import torch
+
+    if not isinstance(nodes, list) or not nodes or not all(isinstance(n, dict) for n in nodes):
+        raise KernelGone("the grader could not talk to the kernel: its report of a module is malformed")
+    made, tensors = {}, {}
+    try:
+        for node in nodes:
+            cls = _mirror_class([str(c) for c in node["mro"]] or ["builtins.object"])
+            m = cls.__new__(cls)
+            torch.nn.Module.__init__(m)
+            for key, value in dict(node["attrs"]).items():
+                if isinstance(key, str) and not key.startswith("__") and key not in m.__dict__ \
+                        and not isinstance(getattr(cls, key, None), property):
+                    m.__dict__[key] = value
+            m.training = bool(node["training"])
+            path = str(node["path"])
+            for own, rows, is_param in ((m._parameters, node["params"], True), (m._buffers, node["buffers"], False)):
+                for leaf, t, flag in rows:
+                    name = f"{path}.{leaf}" if path else str(leaf)
+                    if isinstance(t, dict):
+                        tensors[name] = tensors[str(t["same"])]
+                    elif is_param:
+                        tensors[name] = torch.nn.Parameter(t, requires_grad=bool(flag) and t.is_floating_point())
+                    else:
+                        tensors[name] = t
+                        if not flag:
+                            m._non_persistent_buffers_set.add(str(leaf))
+                    own[str(leaf)] = tensors[name]
+            made[path] = m
+        for node in nodes:
+            for child, path in node["children"]:
+                made[str(node["path"])]._modules[str(child)] = None if path is None else made[str(path)]
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise KernelGone(f"the grader could not talk to the kernel: its report of a module is malformed ({err})") from None
+    root = made.get("")
+    if root is None:
+        raise KernelGone("the grader could not talk to the kernel: its report of a module is malformed")
+    for path, m in made.items():
+        m.__dict__.update(_mirror_root=root, _mirror_path=path)
+    root.__dict__.update(_mirror_recipe=recipe, _mirror_probe=probe)
+    return root
+
+
+def _mirror_forward(root, path: str, args: tuple, kwargs: dict):
+    import torch
+
+    if root is None:
+        raise NotProbe("a module made here from a part of the student's (a slice of an nn.Sequential)")
+    for name, m in root.named_modules():
+        if name != path and (m._forward_hooks or m._forward_pre_hooks):
+            raise NotProbe("the check watches a layer inside the student's module")
+    probe, recipe = root.__dict__["_mirror_probe"], root.__dict__["_mirror_recipe"]
+    state = {**{n: p.detach() for n, p in root.named_parameters()}, **{n: b for n, b in root.named_buffers()}}
+    grad = torch.is_grad_enabled()
+    req = dict(op="module", recipe=recipe, state=state, path=path, args=list(args), kwargs=dict(kwargs),
+               grad_names=[n for n, p in root.named_parameters() if p.requires_grad],
+               training=[[n, m.training] for n, m in root.named_modules()],
+               random=_random_state(), errstate=dict(np.geterr()), grad=grad)
+    reply = probe.request(**req)
+    if not isinstance(reply, dict) or not isinstance(reply.get("args"), list) or \
+            not isinstance(reply.get("buffers"), dict):
+        raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
+    _advance_random([str(name) for name in reply.get("drew") or []])
+    wanted = wire._needing_grad([list(args), dict(kwargs)], [])
+    for original, after in zip(args, reply["args"]):
+        _copy_back(original, after)
+    for key, after in (reply.get("kwargs") or {}).items():
+        if key in kwargs:
+            _copy_back(kwargs[key], after)
+    buffers = dict(root.named_buffers())
+    with torch.no_grad():
+        for name, after in reply["buffers"].items():
+            mine = buffers.get(name)
+            if isinstance(after, torch.Tensor) and mine is not None and mine.shape == after.shape:
+                mine.copy_(after.to(mine.dtype))
+    value = reply.get("value")
+    params = [p for _, p in root.named_parameters() if p.requires_grad]
+    if grad and isinstance(value, torch.Tensor) and value.requires_grad and (wanted or params):
+        return _module_replay(probe, req, value, wanted + params)
+    return value
+
+
+def _module_replay(probe: Probe, req: dict, value, tensors: list):
+    """The module's output as a tensor the grader can backpropagate through: backward asks the kernel for the
+    gradients of the same call (same recipe, tensors, modes and random state) given the upstream gradient."""
+    import torch
+
+    class ModuleReplay(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, result, *inputs):
+            return result.clone()
+
+        @staticmethod
+        def backward(ctx, upstream):
+            reply = probe.request(**req, upstream=upstream.detach())
+            grads = reply.get("grads") if isinstance(reply, dict) else None
+            if not isinstance(grads, list) or len(grads) != len(tensors) or any(
+                    g is not None and (not isinstance(g, torch.Tensor) or g.shape != t.shape)
+                    for g, t in zip(grads, tensors)):
+                raise KernelGone("the grader could not talk to the kernel: its gradients are malformed")
+            return (None, *[None if g is None else g.to(t.dtype) for g, t in zip(grads, tensors)])
+
+    return ModuleReplay.apply(value.detach(), *tensors)
 
 
 # --------------------------------------------------------------------------------------------

@@ -264,7 +264,8 @@ def _describe(value):
     if isinstance(value, type(sys)):
         return {"kind": "module", "name": str(getattr(value, "__name__", ""))}
     if isinstance(value, type):
-        return {"kind": "class", "mro": [f"{c.__module__}.{c.__qualname__}" for c in value.__mro__]}
+        return {"kind": "class", "mro": [f"{c.__module__}.{c.__qualname__}" for c in value.__mro__],
+                "attrs": _class_data(value)}
     return {"kind": "function" if callable(value) else "object", "mro": _mro(value)}
 
 
@@ -294,6 +295,9 @@ def _call(req, ns):
             value = fn(*args, **kwargs)
     after = _random_now()
     drew = [name for name in before if not _same(before[name], after[name])]
+    if torch is not None and isinstance(value, torch.nn.Module):   # a module: what it is made of, as data
+        return {"module": _module_report(torch, value), "args": [_after(a) for a in args],
+                "kwargs": {k: _after(v) for k, v in kwargs.items()}, "drew": drew}
     jacobian = None
     if torch is not None and isinstance(value, torch.Tensor) and value.grad_fn is not None:
         jacobian = _jacobian(torch, value, _leaves([args, kwargs], []))
@@ -372,6 +376,125 @@ def _after(value):
     return None
 
 
+# --------------------------------------------------------------------------------------------
+# modules: what one is made of goes to the grader as data; to run it, the kernel builds it again
+# from the same call and loads the grader's tensors into it
+# --------------------------------------------------------------------------------------------
+
+def _small_data(value, limit=1 << 20):
+    try:
+        packer = _Packer()
+        packer.tree(value)
+        return sum(a.nbytes for a in packer.arrays) <= limit
+    except (NotData, ValueError):
+        return False
+
+
+def _class_data(cls):
+    """A class's public attributes that are data (``expansion = 4``), its bases' included."""
+    out = {}
+    for klass in reversed(cls.__mro__[:-1]):
+        for key, value in vars(klass).items():
+            if not key.startswith("_") and _small_data(value):
+                out[key] = value
+    return out
+
+
+def _module_report(torch, module):
+    """Each module of the tree, parents first: class names, mode, data attributes (``in_features``, a plain
+    tensor), its own parameters and buffers (a tensor shared with an earlier one named as such), its children."""
+    internal, path_of, tensor_of, nodes = set(vars(torch.nn.Module())), {}, {}, []
+    for path, m in module.named_modules():
+        path_of[id(m)] = path
+    for path, m in module.named_modules():
+        attrs = {k: v for k, v in vars(m).items() if k not in internal and not k.startswith("__") and _small_data(v)}
+        params, buffers = [], []
+        for kind, own, out in (("p", m._parameters, params), ("b", m._buffers, buffers)):
+            for leaf, t in own.items():
+                if t is None:
+                    continue
+                name = f"{path}.{leaf}" if path else leaf
+                shared = tensor_of.setdefault(id(t), name)
+                out.append([leaf, t.detach() if shared == name else {"same": shared},
+                            bool(t.requires_grad) if kind == "p" else leaf not in m._non_persistent_buffers_set])
+        nodes.append({"path": path, "mro": _mro(m), "training": bool(m.training), "attrs": attrs, "params": params,
+                      "buffers": buffers, "children": [[k, path_of.get(id(c)) if c is not None else None]
+                                                       for k, c in m._modules.items()]})
+    return nodes
+
+
+def _load(torch, root, state, grad_names):
+    """The grader's tensors into a freshly built module, by name (shared tensors stay shared); {name: parameter}."""
+    made, names = {}, {}
+    for path, m in root.named_modules():
+        for own, is_param in ((m._parameters, True), (m._buffers, False)):
+            for leaf, t in list(own.items()):
+                if t is None:
+                    continue
+                name = f"{path}.{leaf}" if path else leaf
+                if id(t) not in made:
+                    value = state.get(name)
+                    if value is None or tuple(value.shape) != tuple(t.shape):
+                        raise RuntimeError(f"built again from the same arguments, the module's {name!r} is not what "
+                                           f"it was before: build the same layers every time")
+                    made[id(t)] = torch.nn.Parameter(value, requires_grad=name in grad_names) if is_param else value
+                    names[name] = made[id(t)]
+                own[leaf] = made[id(t)]
+    missing = sorted(set(state) - set(names))
+    if missing:
+        raise RuntimeError(f"built again from the same arguments, the module lacks {missing[:3]}: build the same "
+                           f"layers every time")
+    return names
+
+
+def _needing_grad(value, out):
+    """The tensors among ``value`` that require gradients, in a fixed order (both sides walk the same)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        if value.requires_grad:
+            out.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _needing_grad(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _needing_grad(v, out)
+    return out
+
+
+def _run_module(req, ns):
+    """Build the module again as the grader's recipe says, load the grader's tensors and modes, call the
+    layer at ``path`` on the grader's inputs; with ``upstream``, return the gradients of that call instead."""
+    torch = sys.modules["torch"]
+    recipe = req["recipe"]
+    build = ns.get(recipe["name"])
+    if build is None or not callable(build):
+        raise NameError(f"name {recipe['name']!r} is not defined")
+    _set_random(recipe["random"])
+    root = build(*recipe["args"], **recipe["kwargs"])
+    if not isinstance(root, torch.nn.Module):
+        raise TypeError(f"{recipe['name']}(...) built a {type(root).__name__} this time, not the nn.Module it built before")
+    params = _load(torch, root, req["state"], set(req["grad_names"]))
+    for path, flag in req["training"]:
+        root.get_submodule(path).training = bool(flag)
+    layer = root.get_submodule(req["path"])
+    args, kwargs = list(req["args"]), dict(req["kwargs"])
+    upstream = req.get("upstream")
+    _set_random(req["random"])
+    before = _random_now()
+    with np.errstate(**req["errstate"]), torch.set_grad_enabled(bool(req["grad"]) or upstream is not None):
+        value = layer(*args, **kwargs)
+    if upstream is not None:
+        wrt = _needing_grad([args, kwargs], []) + [params[n] for n in req["grad_names"]]
+        if not isinstance(value, torch.Tensor) or not value.requires_grad or not wrt:
+            return {"grads": [None] * len(wrt)}
+        return {"grads": list(torch.autograd.grad(value, wrt, upstream.to(value.dtype), allow_unused=True))}
+    after = _random_now()
+    return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
+            "drew": [name for name in before if not _same(before[name], after[name])],
+            "buffers": {name: t.detach() for name, t in root.named_buffers()}}
+
+
 def serve(text):
     """One probe (a base64 message) -> one answer (a base64 message): ``{"ok": ...}`` or ``{"error": ...}``."""
     try:
@@ -388,6 +511,8 @@ def serve(text):
             ok = _call(req, ns)
             if "graph" in ok:
                 return to_text(pack(ok))
+        elif req["op"] == "module":
+            ok = _run_module(req, ns)
         else:
             raise ValueError(f"unknown probe {req['op']!r}")
         try:
