@@ -136,8 +136,12 @@ def test_what_is_not_data_is_not_judged_from_data(kernel):
         fetched["graph"](torch.ones(1 << 12, requires_grad=True))      # too large a Jacobian to send
     with pytest.raises(probe.NotProbe, match="sent as data"):
         fetched["graph"](lambda v: v)
+
+    class Watching(torch.nn.Linear):                # a module of the grader's own class: its code stays here
+        pass
+
     with pytest.raises(probe.NotProbe, match="sent as data"):
-        fetched["graph"](torch.nn.Linear(2, 2))     # a module of the grader's: not yet something a probe sends
+        fetched["graph"](Watching(2, 2))
 
 
 def test_a_module_the_kernel_fakes_is_replaced_by_the_graders(kernel):
@@ -189,7 +193,7 @@ def test_a_kernel_whose_python_is_broken_is_not_a_wrong_answer(kernel):
         probe.Probe(lambda text: "not base64!").fetch(["x"])
     side = types.ModuleType("_dic_wire_broken")
     exec(compile(probe.WIRE_SOURCE, "<wire>", "exec"), side.__dict__)
-    side.unpack = lambda data: 1 / 0          # the student's code broke what the wire needs in their kernel
+    side.unpack = lambda data, **_: 1 / 0          # the student's code broke what the wire needs in their kernel
     with pytest.raises(probe.KernelGone, match="ZeroDivisionError"):
         probe.Probe(side.serve).fetch(["x"])
 
@@ -371,3 +375,58 @@ class BasicBlock(nn.Module):
     student(right.replace("out RELU_BEFORE", "F.relu(out)"))
     _, error = probe.run_cell("papers.check_basic_block(BasicBlock)", imports, p.fetch)
     assert error is not None and "the last ReLU comes after the addition" in error["evalue"]
+
+
+def test_the_graders_module_goes_to_the_students_function_as_data_and_comes_back(kernel):
+    """A module made of torch.nn's own layers travels as what it is made of; the kernel builds it and the
+    student's function works on it; weights, gradients, buffers and modes come back onto the grader's module. A
+    change that data cannot carry (a layer replaced, a hook left behind) is not judged from data."""
+    student, p = kernel
+    student("import torch\n"
+            "def fit(model, x):\n    model.train()\n    model(x).sum().backward()\n"
+            "    with torch.no_grad():\n        model[0].weight -= 0.5 * model[0].weight.grad\n    model.eval()\n"
+            "    return sum(p.numel() for p in model.parameters())\n"
+            "def swap(model):\n    model[1] = torch.nn.Tanh()\n"
+            "def hook(model):\n    model[0].register_forward_hook(lambda *a: None)\n")
+    f = p.fetch(["fit", "swap", "hook"])
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    ref = copy.deepcopy(model)
+    x = torch.randn(5, 3)
+    assert f["fit"](model, x) == 24
+    ref.train()
+    ref(x).sum().backward()
+    with torch.no_grad():
+        ref[0].weight -= 0.5 * ref[0].weight.grad
+    assert torch.equal(model[0].weight, ref[0].weight) and torch.equal(model[0].weight.grad, ref[0].weight.grad)
+    assert torch.equal(model[1].running_mean, ref[1].running_mean) and not model.training
+    with pytest.raises(probe.NotProbe, match="changed the layers"):
+        f["swap"](model)
+    with pytest.raises(probe.NotProbe, match="hooks"):
+        f["hook"](model)
+
+
+@pytest.mark.parametrize("check, right, wrong, hint", [
+    ("check_count_parameters", "sum(p.numel() for p in model.parameters() if p.requires_grad)",
+     "sum(p.numel() for p in model.parameters())", "frozen parameters"),
+    ("check_load_matching", None, None, None),
+])
+def test_week2_checks_that_hand_over_their_own_module_judge_from_data(kernel, check, right, wrong, hint):
+    student, p = kernel
+    imports = ["import torch", "from helpers.checks import week2 as checks"]
+    cell = f"checks.{check}({'count_parameters' if 'count' in check else 'load_matching'}, hidden=True)"
+    if right is None:
+        student("def load_matching(model, state_dict):\n    own = model.state_dict()\n"
+                "    keep = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}\n"
+                "    model.load_state_dict(keep, strict=False)\n    return sorted(set(state_dict) - set(keep))\n")
+        assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+        student("def load_matching(model, state_dict):\n    own = model.state_dict()\n"
+                "    keep = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}\n"
+                "    return sorted(set(state_dict) - set(keep))\n")
+        _, error = probe.run_cell(cell, imports, p.fetch)
+        assert error is not None and "was not copied" in error["evalue"]
+        return
+    student(f"def count_parameters(model):\n    return {right}\n")
+    assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+    student(f"def count_parameters(model):\n    return {wrong}\n")
+    _, error = probe.run_cell(cell, imports, p.fetch)
+    assert error is not None and hint in error["evalue"]

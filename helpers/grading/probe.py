@@ -79,7 +79,7 @@ class Probe:
 
     def request(self, **req):
         try:
-            text = wire.to_text(wire.pack(req))
+            text = wire.to_text(wire.pack(req, modules=True))
         except wire.NotData as err:
             raise NotProbe(f"an input cannot be sent as data ({err})") from None
         except ValueError as err:
@@ -184,6 +184,9 @@ def _copy_back(original, after) -> None:
     torch = sys.modules.get("torch")
     if after is None:
         return
+    if torch is not None and isinstance(original, torch.nn.Module):
+        _copy_back_module(original, after.get("module") if isinstance(after, dict) else None)
+        return
     if isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
         if original.shape == after.shape and original.flags.writeable and not np.array_equal(original, after, equal_nan=original.dtype.kind in "fc"):
             original[...] = after
@@ -216,21 +219,50 @@ def _copy_back(original, after) -> None:
             original[:] = after
 
 
+def _copy_back_module(module, nodes) -> None:
+    """What the student's function did to the grader's module (weights, gradients, buffers, modes, attributes that
+    are data), onto it; a change this cannot carry (layers added or replaced, hooks left) is not judged from data."""
+    import torch
+
+    mods = dict(module.named_modules())
+    if not isinstance(nodes, list) or [n.get("path") if isinstance(n, dict) else None for n in nodes] != list(mods):
+        raise NotProbe("the student's code changed the layers of the grader's module")
+    for node in nodes:
+        m = mods[node["path"]]
+        if str((node.get("mro") or [""])[0]) != f"{type(m).__module__}.{type(m).__qualname__}":
+            raise NotProbe("the student's code changed the layers of the grader's module")
+        if node.get("hooks"):
+            raise NotProbe("the student's code left hooks on the grader's module")
+        m.training = bool(node["training"])
+        for key, value in dict(node["attrs"]).items():
+            if isinstance(key, str) and not key.startswith("_") and not isinstance(getattr(type(m), key, None), property):
+                m.__dict__[key] = value
+        rows = [(m._parameters, row) for row in node["params"]] + [(m._buffers, row) for row in node["buffers"]]
+        for own, (leaf, t, flag, *grad) in rows:
+            mine = own.get(str(leaf))
+            if mine is None or isinstance(t, dict):
+                continue
+            if not isinstance(t, torch.Tensor) or t.shape != mine.shape:
+                raise NotProbe("the student's code changed the shape of a tensor of the grader's module")
+            with torch.no_grad():
+                if not torch.equal(mine, t.to(mine.dtype)):
+                    mine.copy_(t)
+            if own is m._parameters:
+                mine.requires_grad_(bool(flag))
+                g = grad[0] if grad else None
+                mine.grad = g.to(mine.dtype) if isinstance(g, torch.Tensor) and g.shape == mine.shape else None
+
+
 def _mutable(value) -> bool:
     torch = sys.modules.get("torch")
     return isinstance(value, (np.ndarray, dict, list, np.random.Generator)) or \
-        (torch is not None and isinstance(value, (torch.Tensor, torch.Generator)))
+        (torch is not None and isinstance(value, (torch.Tensor, torch.Generator, torch.nn.Module)))
 
 
-def _replay(value, jacobian, leaves):
-    """The student's result as a tensor the grader can backpropagate through: the kernel sent its derivatives
-    with respect to the grader's input tensors (``leaves``), and backward applies them."""
+def _replayed(value, tensors: list, gradients):
+    """``value`` (the student's result) as a tensor the grader can backpropagate through to ``tensors``:
+    backward hands the upstream gradient to ``gradients``, which returns one gradient (or None) per tensor."""
     import torch
-
-    if not isinstance(value, torch.Tensor) or not isinstance(jacobian, list) or len(jacobian) != len(leaves) or any(
-            j is not None and (not isinstance(j, torch.Tensor) or tuple(j.shape) != tuple(value.shape) + tuple(leaf.shape))
-            for j, leaf in zip(jacobian, leaves)):
-        raise KernelGone("the grader could not talk to the kernel: its derivatives are malformed")
 
     class Replay(torch.autograd.Function):
         @staticmethod
@@ -239,10 +271,22 @@ def _replay(value, jacobian, leaves):
 
         @staticmethod
         def backward(ctx, upstream):
-            return (None, *[None if j is None else torch.tensordot(upstream.to(j.dtype), j, dims=upstream.dim())
-                            for j in jacobian])
+            return (None, *gradients(upstream))
 
-    return Replay.apply(value.detach(), *leaves)
+    return Replay.apply(value.detach(), *tensors)
+
+
+def _replay(value, jacobian, leaves):
+    """The student's result, backpropagating through the derivatives the kernel sent with it (a Jacobian with
+    respect to each of the grader's input tensors, ``leaves``)."""
+    import torch
+
+    if not isinstance(value, torch.Tensor) or not isinstance(jacobian, list) or len(jacobian) != len(leaves) or any(
+            j is not None and (not isinstance(j, torch.Tensor) or tuple(j.shape) != tuple(value.shape) + tuple(leaf.shape))
+            for j, leaf in zip(jacobian, leaves)):
+        raise KernelGone("the grader could not talk to the kernel: its derivatives are malformed")
+    return _replayed(value, leaves, lambda upstream: [
+        None if j is None else torch.tensordot(upstream.to(j.dtype), j, dims=upstream.dim()) for j in jacobian])
 
 
 class Answer:
@@ -271,10 +315,14 @@ class Answer:
                 _copy_back(kwargs[key], after)
         if "module" in reply:
             recipe = {"name": self._name, "args": list(args), "kwargs": dict(kwargs), "random": random_state}
-            return mirror(self._probe, reply["module"], wire.unpack(wire.pack(recipe)))
+            return mirror(self._probe, reply["module"], wire.unpack(wire.pack(recipe, modules=True), modules=True))
         if reply.get("jacobian") is not None and leaves:
             return _replay(reply.get("value"), reply["jacobian"], leaves)
         return reply.get("value")
+
+    def _grading_local_only(self, why: str) -> None:
+        """:func:`helpers.checks.core.local_only`: the check needs the answer in its own process."""
+        raise NotProbe(why)
 
     @property
     def _grading_functions(self) -> list:
@@ -362,37 +410,9 @@ def mirror(probe: Probe, nodes, recipe: dict):
     """The grader's module for the kernel's report of one (:func:`helpers.grading.wire._module_report`)."""
     import torch
 
-    if not isinstance(nodes, list) or not nodes or not all(isinstance(n, dict) for n in nodes):
-        raise KernelGone("the grader could not talk to the kernel: its report of a module is malformed")
-    made, tensors = {}, {}
     try:
-        for node in nodes:
-            cls = _mirror_class([str(c) for c in node["mro"]] or ["builtins.object"])
-            m = cls.__new__(cls)
-            torch.nn.Module.__init__(m)
-            for key, value in dict(node["attrs"]).items():
-                if isinstance(key, str) and not key.startswith("__") and key not in m.__dict__ \
-                        and not isinstance(getattr(cls, key, None), property):
-                    m.__dict__[key] = value
-            m.training = bool(node["training"])
-            path = str(node["path"])
-            for own, rows, is_param in ((m._parameters, node["params"], True), (m._buffers, node["buffers"], False)):
-                for leaf, t, flag in rows:
-                    name = f"{path}.{leaf}" if path else str(leaf)
-                    if isinstance(t, dict):
-                        tensors[name] = tensors[str(t["same"])]
-                    elif is_param:
-                        tensors[name] = torch.nn.Parameter(t, requires_grad=bool(flag) and t.is_floating_point())
-                    else:
-                        tensors[name] = t
-                        if not flag:
-                            m._non_persistent_buffers_set.add(str(leaf))
-                    own[str(leaf)] = tensors[name]
-            made[path] = m
-        for node in nodes:
-            for child, path in node["children"]:
-                made[str(node["path"])]._modules[str(child)] = None if path is None else made[str(path)]
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        made = wire._assemble(torch, nodes, lambda _, mro: _mirror_class(mro or ["builtins.object"]))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
         raise KernelGone(f"the grader could not talk to the kernel: its report of a module is malformed ({err})") from None
     root = made.get("")
     if root is None:
@@ -423,7 +443,7 @@ def _mirror_forward(root, path: str, args: tuple, kwargs: dict):
             not isinstance(reply.get("buffers"), dict):
         raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
     _advance_random([str(name) for name in reply.get("drew") or []])
-    wanted = wire._needing_grad([list(args), dict(kwargs)], [])
+    wanted = wire._leaves([list(args), dict(kwargs)], [], leaves_only=False)
     for original, after in zip(args, reply["args"]):
         _copy_back(original, after)
     for key, after in (reply.get("kwargs") or {}).items():
@@ -443,26 +463,19 @@ def _mirror_forward(root, path: str, args: tuple, kwargs: dict):
 
 
 def _module_replay(probe: Probe, req: dict, value, tensors: list):
-    """The module's output as a tensor the grader can backpropagate through: backward asks the kernel for the
-    gradients of the same call (same recipe, tensors, modes and random state) given the upstream gradient."""
+    """The module's output, backpropagating by asking the kernel for the gradients of the same call (same recipe,
+    tensors, modes and random state) given the upstream gradient."""
     import torch
 
-    class ModuleReplay(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, result, *inputs):
-            return result.clone()
+    def gradients(upstream):
+        reply = probe.request(**req, upstream=upstream.detach())
+        grads = reply.get("grads") if isinstance(reply, dict) else None
+        if not isinstance(grads, list) or len(grads) != len(tensors) or any(
+                g is not None and (not isinstance(g, torch.Tensor) or g.shape != t.shape) for g, t in zip(grads, tensors)):
+            raise KernelGone("the grader could not talk to the kernel: its gradients are malformed")
+        return [None if g is None else g.to(t.dtype) for g, t in zip(grads, tensors)]
 
-        @staticmethod
-        def backward(ctx, upstream):
-            reply = probe.request(**req, upstream=upstream.detach())
-            grads = reply.get("grads") if isinstance(reply, dict) else None
-            if not isinstance(grads, list) or len(grads) != len(tensors) or any(
-                    g is not None and (not isinstance(g, torch.Tensor) or g.shape != t.shape)
-                    for g, t in zip(grads, tensors)):
-                raise KernelGone("the grader could not talk to the kernel: its gradients are malformed")
-            return (None, *[None if g is None else g.to(t.dtype) for g, t in zip(grads, tensors)])
-
-    return ModuleReplay.apply(value.detach(), *tensors)
+    return _replayed(value, tensors, gradients)
 
 
 # --------------------------------------------------------------------------------------------

@@ -41,8 +41,8 @@ def _mods():
 
 
 class _Packer:
-    def __init__(self):
-        self.arrays, self.nodes = [], 0
+    def __init__(self, modules=False):
+        self.arrays, self.nodes, self.modules = [], 0, modules
 
     def array(self, a):
         self.arrays.append(a)
@@ -86,6 +86,8 @@ class _Packer:
                 return {"dt": str(value)[6:]}
             if isinstance(value, torch.Generator) and value.device.type == "cpu":
                 return {"TG": self.array(value.get_state().numpy())}
+            if self.modules and isinstance(value, torch.nn.Module):     # the grader's module, made of torch.nn layers
+                return {"Mod": self.tree(_module_report(torch, value, exact=True), depth + 1)}
         if pd is not None and isinstance(value, (pd.Series, pd.DataFrame)):
             frame = value.to_frame() if isinstance(value, pd.Series) else value
             return {"PD": {"series": isinstance(value, pd.Series), "name": self.tree(getattr(value, "name", None), depth + 1),
@@ -103,9 +105,11 @@ def _column(series):
     return values
 
 
-def pack(value) -> bytes:
-    """``value`` as one message (:class:`NotData` for a part that is not plain data)."""
-    packer = _Packer()
+def pack(value, modules=False) -> bytes:
+    """``value`` as one message (:class:`NotData` for a part that is not plain data). ``modules``: a module made
+    of torch.nn's own layers goes as what it is made of (the grader's requests only: the kernel's answers
+    never carry a module)."""
+    packer = _Packer(modules)
     tree = json.dumps(packer.tree(value), allow_nan=False).encode()
     buffer = io.BytesIO()
     np.savez(buffer, tree=np.frombuffer(tree, dtype=np.uint8), **{f"a{i}": a for i, a in enumerate(packer.arrays)})
@@ -116,8 +120,8 @@ def pack(value) -> bytes:
 
 
 class _Unpacker:
-    def __init__(self, archive):
-        self.archive, self.nodes = archive, 0
+    def __init__(self, archive, modules=False):
+        self.archive, self.nodes, self.modules = archive, 0, modules
 
     def array(self, i):
         a = self.archive[f"a{int(i)}"]
@@ -176,6 +180,10 @@ class _Unpacker:
             if "g" in node and t.requires_grad:
                 t.grad = self.value(node["g"], depth + 1)
             return t
+        if "Mod" in node and self.modules:
+            import torch
+
+            return _assemble(torch, self.value(node["Mod"], depth + 1), lambda t, mro: _exact_class(t, mro[0]))[""]
         if "PD" in node:
             import pandas as pd
 
@@ -200,8 +208,9 @@ def _torch_dtype(torch, name):
     return dtype
 
 
-def unpack(data: bytes):
-    """The value in a message (:func:`pack`); ValueError for anything malformed or too large."""
+def unpack(data: bytes, modules=False):
+    """The value in a message (:func:`pack`); ValueError for anything malformed or too large. ``modules``: build
+    the torch.nn modules a request carries (the kernel's side only)."""
     if not isinstance(data, (bytes, bytearray)) or len(data) > MAX_BYTES:
         raise ValueError("the message is missing or too large")
     try:
@@ -219,7 +228,7 @@ def unpack(data: bytes):
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise ValueError("the message's tree is malformed") from err
     try:
-        return _Unpacker(arrays).value(node)
+        return _Unpacker(arrays, modules).value(node)
     except (KeyError, TypeError, AttributeError, IndexError, OverflowError, RecursionError) as err:
         raise ValueError(f"the message is malformed ({type(err).__name__}: {err})") from None
 
@@ -313,18 +322,19 @@ def _call(req, ns):
 MAX_JACOBIAN = 1 << 22          # outputs x inputs: a result to backpropagate through travels with its derivatives
 
 
-def _leaves(value, out):
-    """The tensors among the arguments that gradients flow back to, in a fixed order (both sides walk the same)."""
+def _leaves(value, out, leaves_only=True):
+    """The tensors among the arguments that gradients flow back to (leaves; with ``leaves_only=False`` every
+    tensor that requires gradients), in a fixed order (both sides walk the same)."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.Tensor):
-        if value.requires_grad and value.is_leaf:
+        if value.requires_grad and (value.is_leaf or not leaves_only):
             out.append(value)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _leaves(v, out)
+            _leaves(v, out, leaves_only)
     elif isinstance(value, dict):
         for v in value.values():
-            _leaves(v, out)
+            _leaves(v, out, leaves_only)
     return out
 
 
@@ -364,8 +374,10 @@ def _same(a, b):
 
 
 def _after(value):
-    """An argument after the call, where the student's code could have changed it in place."""
+    """An argument after the call, where the student's code could have changed it in place (a module: its report)."""
     torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.nn.Module):
+        return {"module": _module_report(torch, value)}
     if isinstance(value, (np.ndarray, list, dict, np.random.Generator)) or \
             (torch is not None and isinstance(value, (torch.Tensor, torch.Generator))):
         try:
@@ -400,12 +412,15 @@ def _class_data(cls):
     return out
 
 
-def _module_report(torch, module):
+def _module_report(torch, module, exact=False):
     """Each module of the tree, parents first: class names, mode, data attributes (``in_features``, a plain
-    tensor), its own parameters and buffers (a tensor shared with an earlier one named as such), its children."""
+    tensor), its own parameters (with their gradients) and buffers (a tensor shared with an earlier one named as
+    such), its children, how many hooks it holds. ``exact``: every layer must be one of torch.nn's own classes."""
     internal, path_of, tensor_of, nodes = set(vars(torch.nn.Module())), {}, {}, []
     for path, m in module.named_modules():
         path_of[id(m)] = path
+        if exact and _exact_class(torch, _mro(m)[0]) is not type(m):
+            raise NotData(m)
     for path, m in module.named_modules():
         attrs = {k: v for k, v in vars(m).items() if k not in internal and not k.startswith("__") and _small_data(v)}
         params, buffers = [], []
@@ -415,12 +430,67 @@ def _module_report(torch, module):
                     continue
                 name = f"{path}.{leaf}" if path else leaf
                 shared = tensor_of.setdefault(id(t), name)
-                out.append([leaf, t.detach() if shared == name else {"same": shared},
-                            bool(t.requires_grad) if kind == "p" else leaf not in m._non_persistent_buffers_set])
+                row = [leaf, t.detach() if shared == name else {"same": shared},
+                       bool(t.requires_grad) if kind == "p" else leaf not in m._non_persistent_buffers_set]
+                out.append(row + [t.grad.detach() if kind == "p" and t.grad is not None and shared == name else None])
+        hooks = sum(len(h) for h in (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks,
+                                     getattr(m, "_backward_pre_hooks", {})))
         nodes.append({"path": path, "mro": _mro(m), "training": bool(m.training), "attrs": attrs, "params": params,
-                      "buffers": buffers, "children": [[k, path_of.get(id(c)) if c is not None else None]
-                                                       for k, c in m._modules.items()]})
+                      "buffers": buffers, "hooks": hooks, "children": [[k, path_of.get(id(c)) if c is not None else None]
+                                                                      for k, c in m._modules.items()]})
     return nodes
+
+
+def _exact_class(torch, name):
+    """The torch.nn class of that dotted name, or None (nothing else is imported or looked up)."""
+    module, _, qualname = str(name).rpartition(".")
+    if not (module == "torch.nn" or module.startswith("torch.nn.")) or module not in sys.modules:
+        return None
+    found = sys.modules[module]
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found if isinstance(found, type) and issubclass(found, torch.nn.Module) else None
+
+
+def _assemble(torch, nodes, class_for):
+    """A module from its report (:func:`_module_report`): ``class_for(torch, class names)`` gives each layer's class,
+    whose ``__init__`` is not run; attributes, tensors, modes and children are set as reported."""
+    if not isinstance(nodes, list) or not nodes:
+        raise ValueError("a malformed module")
+    made, tensors = {}, {}
+    for node in nodes:
+        cls = class_for(torch, [str(c) for c in node["mro"]])
+        if cls is None:
+            raise ValueError(f"a module of an unknown class ({str(node['mro'][0])[:100]})")
+        m = cls.__new__(cls)
+        torch.nn.Module.__init__(m)
+        for key, value in dict(node["attrs"]).items():
+            if isinstance(key, str) and not key.startswith("__") and key not in m.__dict__ \
+                    and not isinstance(getattr(cls, key, None), property):
+                m.__dict__[key] = value
+        m.training = bool(node["training"])
+        path = str(node["path"])
+        for own, rows, is_param in ((m._parameters, node["params"], True), (m._buffers, node["buffers"], False)):
+            for leaf, t, flag, *grad in rows:
+                name = f"{path}.{leaf}" if path else str(leaf)
+                if isinstance(t, dict):
+                    tensors[name] = tensors[str(t["same"])]
+                elif is_param:
+                    tensors[name] = torch.nn.Parameter(t, requires_grad=bool(flag) and t.is_floating_point())
+                    if grad and grad[0] is not None:
+                        tensors[name].grad = grad[0]
+                else:
+                    tensors[name] = t
+                    if not flag:
+                        m._non_persistent_buffers_set.add(str(leaf))
+                own[str(leaf)] = tensors[name]
+        made[path] = m
+    for node in nodes:
+        for child, path in node["children"]:
+            made[str(node["path"])]._modules[str(child)] = None if path is None else made[str(path)]
+    if "" not in made:
+        raise ValueError("a malformed module")
+    return made
 
 
 def _load(torch, root, state, grad_names):
@@ -447,21 +517,6 @@ def _load(torch, root, state, grad_names):
     return names
 
 
-def _needing_grad(value, out):
-    """The tensors among ``value`` that require gradients, in a fixed order (both sides walk the same)."""
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor):
-        if value.requires_grad:
-            out.append(value)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            _needing_grad(v, out)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _needing_grad(v, out)
-    return out
-
-
 def _run_module(req, ns):
     """Build the module again as the grader's recipe says, load the grader's tensors and modes, call the
     layer at ``path`` on the grader's inputs; with ``upstream``, return the gradients of that call instead."""
@@ -485,7 +540,7 @@ def _run_module(req, ns):
     with np.errstate(**req["errstate"]), torch.set_grad_enabled(bool(req["grad"]) or upstream is not None):
         value = layer(*args, **kwargs)
     if upstream is not None:
-        wrt = _needing_grad([args, kwargs], []) + [params[n] for n in req["grad_names"]]
+        wrt = _leaves([args, kwargs], [], leaves_only=False) + [params[n] for n in req["grad_names"]]
         if not isinstance(value, torch.Tensor) or not value.requires_grad or not wrt:
             return {"grads": [None] * len(wrt)}
         return {"grads": list(torch.autograd.grad(value, wrt, upstream.to(value.dtype), allow_unused=True))}
@@ -498,7 +553,7 @@ def _run_module(req, ns):
 def serve(text):
     """One probe (a base64 message) -> one answer (a base64 message): ``{"ok": ...}`` or ``{"error": ...}``."""
     try:
-        req = unpack(from_text(text))
+        req = unpack(from_text(text), modules=True)
         ns = _namespace()
     except KeyboardInterrupt:
         raise
