@@ -430,3 +430,112 @@ def test_week2_checks_that_hand_over_their_own_module_judge_from_data(kernel, ch
     student(f"def count_parameters(model):\n    return {wrong}\n")
     _, error = probe.run_cell(cell, imports, p.fetch)
     assert error is not None and hint in error["evalue"]
+
+
+TRAIN_STEP = """
+def train_step(model, xb, yb, loss_fn, optimizer):
+    ZERO
+    loss = loss_fn(model(xb), yb)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+"""
+EVALUATE = """
+import torch
+def evaluate_accuracy(model, loader):
+    EVAL
+    correct = total = 0
+    with torch.no_grad():
+        for xb, yb in loader:
+            correct += (model(xb).argmax(1) == yb).sum().item()
+            total += len(yb)
+    return correct / total
+"""
+TRAIN_EPOCH = """
+import numpy as np
+def train_epoch(net, X, y, lr, batch_size, rng):
+    order = rng.permutation(len(X))
+    losses = []
+    for start in range(0, len(X), batch_size):
+        idx = order[start:start + batch_size]
+        loss, grads = net.loss(X[idx], y[idx])
+        for k in net.params:
+            net.params[k] SIGN= lr * grads[k]
+        losses.append(loss)
+    return float(np.mean(losses))
+"""
+
+
+@pytest.mark.parametrize("week, check, right, wrong, hint", [
+    ("week2", "check_train_step(train_step, hidden=True)", TRAIN_STEP.replace("ZERO", "optimizer.zero_grad()"),
+     TRAIN_STEP.replace("ZERO", "pass"), "accumulated"),
+    ("week2", "check_evaluate_accuracy(evaluate_accuracy, hidden=True)", EVALUATE.replace("EVAL", "model.eval()"),
+     EVALUATE.replace("EVAL", "pass"), "training mode"),
+    ("week1", "check_train_epoch(train_epoch, hidden=True)", TRAIN_EPOCH.replace("SIGN", "-"),
+     TRAIN_EPOCH.replace("SIGN", "+"), "AGAINST the gradient"),
+])
+def test_checks_that_hand_over_their_own_objects_judge_from_data(kernel, week, check, right, wrong, hint):
+    """The check's model, optimizer (its state too), loader or course network go to the student's function as
+    data; what the function did to them comes back onto the check's own: right passes, a known mistake fails."""
+    student, p = kernel
+    imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
+    student(right)
+    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
+    student(wrong)
+    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
+    assert error is not None and hint in error["evalue"], error
+
+
+def test_only_the_graders_own_kinds_of_objects_travel():
+    class Local:
+        pass
+
+    with pytest.raises(wire.NotData):
+        wire.pack([Local()], modules=True)
+    with pytest.raises(wire.NotData):
+        wire.pack([lambda v: v], modules=True)
+    with pytest.raises(wire.NotData):               # an optimizer over parameters that did not travel with it
+        wire.pack([torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1)], modules=True)
+    data = wire.pack([torch.nn.Linear(2, 2)], modules=True)
+    with pytest.raises(ValueError):                 # the grader never builds an object from the kernel's answer
+        wire.unpack(data)
+
+
+def test_the_students_modules_go_back_to_their_functions_as_recipes(kernel):
+    """A module the notebook holds (``block`` in a visible test) and one the student's class built are mirrors
+    here; handed to the student's function they travel as how to build them again and the grader's tensors."""
+    student, p = kernel
+    student(BLOCK + "block = Block(3).eval()\n"
+            "def scale_first(model, x):\n    with torch.no_grad():\n        model.body[0].weight.mul_(2)\n"
+            "    return model(x)\n")
+    found = p.fetch(["block", "Block", "scale_first"])
+    x = torch.randn(2, 3)
+    for model in (found["block"], found["Block"](3).eval()):
+        ns = {}
+        exec(BLOCK, ns)
+        ref = ns["Block"](3).eval()
+        ref.load_state_dict(model.state_dict())
+        with torch.no_grad():
+            ref.body[0].weight.mul_(2)
+            assert torch.allclose(found["scale_first"](model, x), ref(x))
+        assert torch.equal(model.body[0].weight, ref.body[0].weight)        # the change came back
+    maps = """
+def activation_maps(model, x, layer_name):
+    layers = dict(model.named_modules())
+    if layer_name not in layers:
+        raise ValueError(f"no layer {layer_name!r}; valid names: {[n for n in layers if n]}")
+    saved = []
+    handle = layers[layer_name].register_forward_hook(lambda m, i, o: saved.append(o.detach()))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        REMOVE
+    return saved[0]
+"""
+    cell, imports = "checks.check_activation_maps(activation_maps, hidden=True)", ["from helpers.checks import week3 as checks"]
+    student(maps.replace("REMOVE", "handle.remove()"))
+    assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+    student(maps.replace("REMOVE", "pass"))
+    with pytest.raises(probe.NotProbe, match="hooks"):     # judged where the hooks can be seen (handles, for now)
+        probe.run_cell(cell, imports, p.fetch)

@@ -120,6 +120,8 @@ class Probe:
                 out[name] = Answer(self, name)
             elif d.get("kind") == "class":
                 out[name] = ClassAnswer(self, name, d.get("mro"), d.get("attrs"))
+            elif d.get("kind") == "nn.Module":      # a module the notebook holds: run on a copy of it, built there
+                out[name] = mirror(self, d.get("report"), {"fetch": name})
             elif d.get("kind") == "module":     # the grader's own copy, whatever the kernel's holds
                 if _module(str(d.get("name"))) is not None:
                     out[name] = _module(str(d["name"]))
@@ -187,6 +189,20 @@ def _copy_back(original, after) -> None:
     if torch is not None and isinstance(original, torch.nn.Module):
         _copy_back_module(original, after.get("module") if isinstance(after, dict) else None)
         return
+    if torch is not None and isinstance(original, torch.optim.Optimizer):
+        try:
+            original.load_state_dict(after["optimizer"])
+        except Exception as err:  # noqa: BLE001 - what came back does not fit: not judged from data
+            raise NotProbe(f"the optimizer's state after the student's call does not fit ({err})") from None
+        return
+    if isinstance(after, dict) and isinstance(after.get("object"), dict) and hasattr(original, "__dict__"):
+        for key, value in after["object"].items():
+            mine = original.__dict__.get(key)
+            if _mutable(mine):
+                _copy_back(mine, value)
+            elif isinstance(key, str):
+                original.__dict__[key] = value
+        return
     if isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
         if original.shape == after.shape and original.flags.writeable and not np.array_equal(original, after, equal_nan=original.dtype.kind in "fc"):
             original[...] = after
@@ -240,7 +256,7 @@ def _copy_back_module(module, nodes) -> None:
         rows = [(m._parameters, row) for row in node["params"]] + [(m._buffers, row) for row in node["buffers"]]
         for own, (leaf, t, flag, *grad) in rows:
             mine = own.get(str(leaf))
-            if mine is None or isinstance(t, dict):
+            if mine is None or t is None or isinstance(t, dict):
                 continue
             if not isinstance(t, torch.Tensor) or t.shape != mine.shape:
                 raise NotProbe("the student's code changed the shape of a tensor of the grader's module")
@@ -377,15 +393,10 @@ def _mirror_base():
 
 
 def _torch_class(name: str):
-    """The torch.nn class of that dotted name (never importing anything else), or None."""
+    """The torch.nn class of that dotted name (never importing anything), or None."""
     import torch
 
-    module, _, qualname = name.rpartition(".")
-    if not module.startswith("torch.nn") or module not in sys.modules:
-        return None
-    found = sys.modules[module]
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
+    found = wire._known(name) if name.startswith("torch.nn") else None
     return found if isinstance(found, type) and issubclass(found, torch.nn.Module) else None
 
 
@@ -432,11 +443,8 @@ def _mirror_forward(root, path: str, args: tuple, kwargs: dict):
         if name != path and (m._forward_hooks or m._forward_pre_hooks):
             raise NotProbe("the check watches a layer inside the student's module")
     probe, recipe = root.__dict__["_mirror_probe"], root.__dict__["_mirror_recipe"]
-    state = {**{n: p.detach() for n, p in root.named_parameters()}, **{n: b for n, b in root.named_buffers()}}
     grad = torch.is_grad_enabled()
-    req = dict(op="module", recipe=recipe, state=state, path=path, args=list(args), kwargs=dict(kwargs),
-               grad_names=[n for n, p in root.named_parameters() if p.requires_grad],
-               training=[[n, m.training] for n, m in root.named_modules()],
+    req = dict(op="module", recipe=recipe, path=path, args=list(args), kwargs=dict(kwargs), **wire.state_of(root),
                random=_random_state(), errstate=dict(np.geterr()), grad=grad)
     reply = probe.request(**req)
     if not isinstance(reply, dict) or not isinstance(reply.get("args"), list) or \

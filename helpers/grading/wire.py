@@ -15,6 +15,7 @@ grader made, the random states the call starts from).
 This module must run on its own (the standard library, NumPy; torch and pandas when present).
 """
 import base64
+import importlib
 import io
 import json
 import re
@@ -43,6 +44,7 @@ def _mods():
 class _Packer:
     def __init__(self, modules=False):
         self.arrays, self.nodes, self.modules = [], 0, modules
+        self.params, self.serial = {}, 0        # the parameters of the modules packed so far, for an optimizer
 
     def array(self, a):
         self.arrays.append(a)
@@ -86,8 +88,29 @@ class _Packer:
                 return {"dt": str(value)[6:]}
             if isinstance(value, torch.Generator) and value.device.type == "cpu":
                 return {"TG": self.array(value.get_state().numpy())}
-            if self.modules and isinstance(value, torch.nn.Module):     # the grader's module, made of torch.nn layers
-                return {"Mod": self.tree(_module_report(torch, value, exact=True), depth + 1)}
+            if self.modules and isinstance(value, torch.nn.Module) and value.__dict__.get("_mirror_root") is not None:
+                for name, param in value.named_parameters():      # the student's module, held by the grader
+                    self.params[id(param)] = [self.serial, name]
+                self.serial += 1
+                root = value.__dict__["_mirror_root"]
+                return {"Mirror": self.tree({"recipe": root.__dict__["_mirror_recipe"], "path": value.__dict__["_mirror_path"],
+                                             **state_of(root)}, depth + 1)}
+            if self.modules and isinstance(value, torch.nn.Module):     # the grader's module, of known classes
+                for name, param in value.named_parameters():
+                    self.params[id(param)] = [self.serial, name]
+                self.serial += 1
+                return {"Mod": self.tree(_module_report(torch, value, known=True), depth + 1)}
+            if self.modules and isinstance(value, torch.optim.Optimizer):
+                refs = [self.params.get(id(q)) for group in value.param_groups for q in group["params"]]
+                if _known(_mro(value)[0]) is not type(value) or None in refs:
+                    raise NotData(value)
+                return {"Opt": self.tree({"cls": _mro(value)[0], "state": value.state_dict(), "refs": refs}, depth + 1)}
+        if self.modules:                # the grader's object of a known class (a loader, a course network), a function
+            name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+            if callable(value) and _known(name) is value:
+                return {"Fn": name}
+            if hasattr(value, "__dict__") and not isinstance(value, type) and _known(_mro(value)[0]) is type(value):
+                return {"Obj": self.tree({"cls": _mro(value)[0], "attrs": dict(vars(value))}, depth + 1)}
         if pd is not None and isinstance(value, (pd.Series, pd.DataFrame)):
             frame = value.to_frame() if isinstance(value, pd.Series) else value
             return {"PD": {"series": isinstance(value, pd.Series), "name": self.tree(getattr(value, "name", None), depth + 1),
@@ -122,6 +145,7 @@ def pack(value, modules=False) -> bytes:
 class _Unpacker:
     def __init__(self, archive, modules=False):
         self.archive, self.nodes, self.modules = archive, 0, modules
+        self.params = []                        # each module built so far: {name: parameter}
 
     def array(self, i):
         a = self.archive[f"a{int(i)}"]
@@ -180,10 +204,8 @@ class _Unpacker:
             if "g" in node and t.requires_grad:
                 t.grad = self.value(node["g"], depth + 1)
             return t
-        if "Mod" in node and self.modules:
-            import torch
-
-            return _assemble(torch, self.value(node["Mod"], depth + 1), lambda t, mro: _exact_class(t, mro[0]))[""]
+        if self.modules and ("Mod" in node or "Opt" in node or "Obj" in node or "Fn" in node or "Mirror" in node):
+            return self.grader_object(node, depth)
         if "PD" in node:
             import pandas as pd
 
@@ -199,6 +221,69 @@ class _Unpacker:
                 return series
             return frame
         raise ValueError(f"a malformed message ({sorted(node)[:3]})")
+
+
+def _grader_object(self, node, depth):
+    """The kernel's copy of the grader's module, optimizer, object or function (the kernel's side only)."""
+    import torch
+
+    if "Fn" in node:
+        found = _known(node["Fn"], importing=True)
+        if found is None:
+            raise ValueError(f"an unknown function {str(node['Fn'])[:100]}")
+        return found
+    if "Mod" in node or "Mirror" in node:
+        if "Mod" in node:
+            root = _assemble(torch, self.value(node["Mod"], depth + 1), _known_module)[""]
+        else:
+            spec = self.value(node["Mirror"], depth + 1)
+            root = _rebuild(torch, spec, _namespace())[0].get_submodule(spec["path"])
+        self.params.append(dict(root.named_parameters()))
+        return root
+    spec = self.value(node["Opt"] if "Opt" in node else node["Obj"], depth + 1)
+    cls = _known(spec["cls"], importing=True)
+    if not isinstance(cls, type):
+        raise ValueError(f"an unknown class {str(spec['cls'])[:100]}")
+    if "Obj" in node:
+        made = cls.__new__(cls)
+        made.__dict__.update(spec["attrs"])
+        return made
+    params = [self.params[int(serial)][str(name)] for serial, name in spec["refs"]]
+    groups = [{**{k: v for k, v in g.items() if k == "lr"}, "params": [params[i] for i in g["params"]]}
+              for g in spec["state"]["param_groups"]]
+    made = cls(groups)
+    made.load_state_dict(spec["state"])
+    return made
+
+
+_Unpacker.grader_object = _grader_object
+
+KNOWN_ROOTS = ("torch.nn", "torch.utils.data", "torch.optim", "helpers")     # where the grader's objects come from
+
+
+def _known(name, importing=False):
+    """The class or function of that dotted name in the roots the grader's objects come from, or None; nothing
+    outside them is looked up, and only the kernel imports (the grader's own modules are already loaded)."""
+    module, _, qualname = str(name).rpartition(".")
+    if not any(module == r or module.startswith(r + ".") for r in KNOWN_ROOTS) or module.startswith("helpers.grading") \
+            or "<" in qualname:
+        return None
+    if module not in sys.modules:
+        if not importing:
+            return None
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - not there: unknown
+            return None
+    found = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found
+
+
+def _known_module(torch, mro):
+    found = _known(mro[0], importing=True)
+    return found if isinstance(found, type) and issubclass(found, torch.nn.Module) else None
 
 
 def _torch_dtype(torch, name):
@@ -272,6 +357,9 @@ def _describe(value):
         return {"kind": "too large", "mro": _mro(value), "why": str(err)}
     if isinstance(value, type(sys)):
         return {"kind": "module", "name": str(getattr(value, "__name__", ""))}
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.nn.Module):
+        return {"kind": "nn.Module", "report": _module_report(torch, value)}
     if isinstance(value, type):
         return {"kind": "class", "mro": [f"{c.__module__}.{c.__qualname__}" for c in value.__mro__],
                 "attrs": _class_data(value)}
@@ -378,6 +466,11 @@ def _after(value):
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(value, torch.nn.Module):
         return {"module": _module_report(torch, value)}
+    if torch is not None and isinstance(value, torch.optim.Optimizer):
+        return {"optimizer": value.state_dict()}
+    if hasattr(value, "__dict__") and not isinstance(value, type) and not callable(value) and \
+            type(value).__module__.startswith(KNOWN_ROOTS):
+        return {"object": {k: v for k, v in vars(value).items() if _small_data(v, MAX_BYTES // 4)}}
     if isinstance(value, (np.ndarray, list, dict, np.random.Generator)) or \
             (torch is not None and isinstance(value, (torch.Tensor, torch.Generator))):
         try:
@@ -412,21 +505,22 @@ def _class_data(cls):
     return out
 
 
-def _module_report(torch, module, exact=False):
+def _module_report(torch, module, known=False):
     """Each module of the tree, parents first: class names, mode, data attributes (``in_features``, a plain
     tensor), its own parameters (with their gradients) and buffers (a tensor shared with an earlier one named as
-    such), its children, how many hooks it holds. ``exact``: every layer must be one of torch.nn's own classes."""
+    such), its children, how many hooks it holds. ``known``: every layer must be of a class :func:`_known` finds."""
     internal, path_of, tensor_of, nodes = set(vars(torch.nn.Module())), {}, {}, []
     for path, m in module.named_modules():
         path_of[id(m)] = path
-        if exact and _exact_class(torch, _mro(m)[0]) is not type(m):
+        if known and _known(_mro(m)[0]) is not type(m):
             raise NotData(m)
     for path, m in module.named_modules():
         attrs = {k: v for k, v in vars(m).items() if k not in internal and not k.startswith("__") and _small_data(v)}
         params, buffers = [], []
         for kind, own, out in (("p", m._parameters, params), ("b", m._buffers, buffers)):
             for leaf, t in own.items():
-                if t is None:
+                if t is None:           # registered as None (a Linear without bias): kept as such
+                    out.append([leaf, None, False, None])
                     continue
                 name = f"{path}.{leaf}" if path else leaf
                 shared = tensor_of.setdefault(id(t), name)
@@ -439,17 +533,6 @@ def _module_report(torch, module, exact=False):
                       "buffers": buffers, "hooks": hooks, "children": [[k, path_of.get(id(c)) if c is not None else None]
                                                                       for k, c in m._modules.items()]})
     return nodes
-
-
-def _exact_class(torch, name):
-    """The torch.nn class of that dotted name, or None (nothing else is imported or looked up)."""
-    module, _, qualname = str(name).rpartition(".")
-    if not (module == "torch.nn" or module.startswith("torch.nn.")) or module not in sys.modules:
-        return None
-    found = sys.modules[module]
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
-    return found if isinstance(found, type) and issubclass(found, torch.nn.Module) else None
 
 
 def _assemble(torch, nodes, class_for):
@@ -473,6 +556,9 @@ def _assemble(torch, nodes, class_for):
         for own, rows, is_param in ((m._parameters, node["params"], True), (m._buffers, node["buffers"], False)):
             for leaf, t, flag, *grad in rows:
                 name = f"{path}.{leaf}" if path else str(leaf)
+                if t is None:
+                    own[str(leaf)] = None
+                    continue
                 if isinstance(t, dict):
                     tensors[name] = tensors[str(t["same"])]
                 elif is_param:
@@ -517,21 +603,43 @@ def _load(torch, root, state, grad_names):
     return names
 
 
+def state_of(root):
+    """What a module holds that the kernel loads into a module it builds again: tensors, which parameters
+    require gradients, each layer's mode."""
+    return {"state": {**{n: q.detach() for n, q in root.named_parameters()}, **dict(root.named_buffers())},
+            "grad_names": [n for n, q in root.named_parameters() if q.requires_grad],
+            "training": [[n, m.training] for n, m in root.named_modules()]}
+
+
+def _rebuild(torch, spec, ns):
+    """The student's module built again as the recipe says (the call that built it, or a copy of the module a
+    notebook name holds), the grader's tensors and modes loaded into it; (module, {name: parameter})."""
+    recipe = spec["recipe"]
+    if "fetch" in recipe:
+        import copy
+
+        root = copy.deepcopy(ns.get(recipe["fetch"]))
+        what = f"`{recipe['fetch']}`"
+    else:
+        build = ns.get(recipe["name"])
+        if build is None or not callable(build):
+            raise NameError(f"name {recipe['name']!r} is not defined")
+        _set_random(recipe["random"])
+        root = build(*recipe["args"], **recipe["kwargs"])
+        what = f"{recipe['name']}(...)"
+    if not isinstance(root, torch.nn.Module):
+        raise TypeError(f"{what} is a {type(root).__name__} this time, not the nn.Module it was before")
+    params = _load(torch, root, spec["state"], set(spec["grad_names"]))
+    for path, flag in spec["training"]:
+        root.get_submodule(path).training = bool(flag)
+    return root, params
+
+
 def _run_module(req, ns):
     """Build the module again as the grader's recipe says, load the grader's tensors and modes, call the
     layer at ``path`` on the grader's inputs; with ``upstream``, return the gradients of that call instead."""
     torch = sys.modules["torch"]
-    recipe = req["recipe"]
-    build = ns.get(recipe["name"])
-    if build is None or not callable(build):
-        raise NameError(f"name {recipe['name']!r} is not defined")
-    _set_random(recipe["random"])
-    root = build(*recipe["args"], **recipe["kwargs"])
-    if not isinstance(root, torch.nn.Module):
-        raise TypeError(f"{recipe['name']}(...) built a {type(root).__name__} this time, not the nn.Module it built before")
-    params = _load(torch, root, req["state"], set(req["grad_names"]))
-    for path, flag in req["training"]:
-        root.get_submodule(path).training = bool(flag)
+    root, params = _rebuild(torch, req, ns)
     layer = root.get_submodule(req["path"])
     args, kwargs = list(req["args"]), dict(req["kwargs"])
     upstream = req.get("upstream")
