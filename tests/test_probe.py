@@ -379,8 +379,8 @@ class BasicBlock(nn.Module):
 
 def test_the_graders_module_goes_to_the_students_function_as_data_and_comes_back(kernel):
     """A module made of torch.nn's own layers travels as what it is made of; the kernel builds it and the
-    student's function works on it; weights, gradients, buffers and modes come back onto the grader's module. A
-    change that data cannot carry (a layer replaced, a hook left behind) is not judged from data."""
+    student's function works on it; weights, gradients, buffers, modes and hooks left behind come back onto the
+    grader's module. A layer replaced is not judged from data."""
     student, p = kernel
     student("import torch\n"
             "def fit(model, x):\n    model.train()\n    model(x).sum().backward()\n"
@@ -401,8 +401,8 @@ def test_the_graders_module_goes_to_the_students_function_as_data_and_comes_back
     assert torch.equal(model[1].running_mean, ref[1].running_mean) and not model.training
     with pytest.raises(probe.NotProbe, match="changed the layers"):
         f["swap"](model)
-    with pytest.raises(probe.NotProbe, match="hooks"):
-        f["hook"](model)
+    f["hook"](model)
+    assert len(model[0]._forward_hooks) == 1        # a hook left behind is seen here (what it does is not)
 
 
 @pytest.mark.parametrize("check, right, wrong, hint", [
@@ -537,5 +537,50 @@ def activation_maps(model, x, layer_name):
     student(maps.replace("REMOVE", "handle.remove()"))
     assert probe.run_cell(cell, imports, p.fetch) == ([], None)
     student(maps.replace("REMOVE", "pass"))
-    with pytest.raises(probe.NotProbe, match="hooks"):     # judged where the hooks can be seen (handles, for now)
-        probe.run_cell(cell, imports, p.fetch)
+    _, error = probe.run_cell(cell, imports, p.fetch)
+    assert error is not None and "hooks are still registered" in error["evalue"]
+
+
+DATASET = """
+import torch
+from torch.utils.data import Dataset
+class ArrayDataset(Dataset):
+    def __init__(self, images, labels, transform=None):
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        self.images, self.labels, self.transform = images, labels, transform
+        self.cache = {}
+    def __len__(self):
+        return len(self.images)
+    def __getitem__(self, i):
+        KEEP
+        x = self.images[i]
+        x = self.transform(x) if self.transform is not None else x
+        self.cache[i] = x
+        return x, int(self.labels[i])
+"""
+TRANSFORM = """
+import torchvision.transforms as T
+def make_transform(mean, std):
+    return T.Compose([T.ToTensor()NORMALIZE])
+"""
+
+
+@pytest.mark.parametrize("check, right, wrong, hint", [
+    ("check_array_dataset(ArrayDataset, hidden=True)", DATASET.replace("KEEP", "pass"),
+     DATASET.replace("KEEP", "if i in self.cache:\n            return self.cache[i], int(self.labels[i])"),
+     "kept from the first read"),
+    ("check_make_transform(make_transform, hidden=True)", TRANSFORM.replace("NORMALIZE", ", T.Normalize(mean, std)"),
+     TRANSFORM.replace("NORMALIZE", ""), "still in [0, 1]"),
+])
+def test_an_object_answer_is_built_again_with_the_data_it_holds(kernel, check, right, wrong, hint):
+    """A dataset or transform the student's code returns is held here as its class names and the data it holds;
+    reading an item or applying it asks the kernel to build it again (on the check's own arguments as they are
+    now, a counting transform's count too) with that data, so state kept between reads is seen."""
+    student, p = kernel
+    imports = ["import torch", "from helpers.checks import week2 as checks"]
+    student(right)
+    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
+    student(wrong)
+    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
+    assert error is not None and hint in error["evalue"], error

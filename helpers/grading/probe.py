@@ -235,9 +235,13 @@ def _copy_back(original, after) -> None:
             original[:] = after
 
 
+def _left_by_the_student(module, inputs, output):
+    """Stands for a hook the student's code registered on the grader's module and left there."""
+
+
 def _copy_back_module(module, nodes) -> None:
     """What the student's function did to the grader's module (weights, gradients, buffers, modes, attributes that
-    are data), onto it; a change this cannot carry (layers added or replaced, hooks left) is not judged from data."""
+    are data, hooks left behind), onto it; layers added or replaced are not judged from data."""
     import torch
 
     mods = dict(module.named_modules())
@@ -247,8 +251,8 @@ def _copy_back_module(module, nodes) -> None:
         m = mods[node["path"]]
         if str((node.get("mro") or [""])[0]) != f"{type(m).__module__}.{type(m).__qualname__}":
             raise NotProbe("the student's code changed the layers of the grader's module")
-        if node.get("hooks"):
-            raise NotProbe("the student's code left hooks on the grader's module")
+        for _ in range(max(0, int(node.get("hooks") or 0))):     # what it does stays there; that it is there shows
+            m.register_forward_hook(_left_by_the_student)
         m.training = bool(node["training"])
         for key, value in dict(node["attrs"]).items():
             if isinstance(key, str) and not key.startswith("_") and not isinstance(getattr(type(m), key, None), property):
@@ -329,6 +333,9 @@ class Answer:
         for key, after in (reply.get("kwargs") or {}).items():
             if key in kwargs:
                 _copy_back(kwargs[key], after)
+        if "object" in reply:       # the recipe holds the grader's arguments themselves: their state is the object's
+            recipe = {"name": self._name, "args": list(args), "kwargs": dict(kwargs), "random": random_state}
+            return object_mirror(self._probe, reply["object"], recipe)
         if "module" in reply:
             recipe = {"name": self._name, "args": list(args), "kwargs": dict(kwargs), "random": random_state}
             return mirror(self._probe, reply["module"], wire.unpack(wire.pack(recipe, modules=True), modules=True))
@@ -484,6 +491,65 @@ def _module_replay(probe: Probe, req: dict, value, tensors: list):
         return [None if g is None else g.to(t.dtype) for g, t in zip(grads, tensors)]
 
     return _replayed(value, tensors, gradients)
+
+
+class ObjectMirror:
+    """An object the student's class or function built (a dataset, a transform), held here: its class names and
+    the data it holds. Its methods (``len``, indexing, calling) ask the kernel to build it again from the same call
+    (on the grader's arguments as they are now), give it back that data, and call the method; the data it holds
+    afterwards, what changed in the arguments and the result come back."""
+
+    def __getattr__(self, key):
+        state = self.__dict__.get("_mirror_state", {})
+        if key in state:
+            return state[key]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r} (or it is not data)")
+
+
+def _object_method(name: str):
+    def method(self, *args, **kwargs):
+        return _object_call(self, name, args, kwargs)
+
+    method.__name__ = name
+    return method
+
+
+def object_mirror(probe: Probe, report, recipe: dict):
+    if not isinstance(report, dict) or not isinstance(report.get("mro"), list) or not isinstance(report.get("state"), dict):
+        raise KernelGone("the grader could not talk to the kernel: its report of an object is malformed")
+    mro = [str(c) for c in report["mro"]]
+    methods = tuple(m for m in report.get("methods") or [] if m in wire.METHODS)
+    key = ("object", tuple(mro), methods)
+    if key not in _MIRROR_CLASSES:
+        known = [wire._known(n) for n in mro if n.startswith("torch.utils.data.")]
+        bases = (ObjectMirror, *[c for c in known[:1] if isinstance(c, type)])
+        module, _, qualname = mro[0].rpartition(".")
+        _MIRROR_CLASSES[key] = type(qualname.rpartition(".")[2] or "object", bases, {
+            "__module__": module, "__qualname__": qualname, "_class_mro": mro,
+            **{m: _object_method(m) for m in methods}})
+    made = object.__new__(_MIRROR_CLASSES[key])
+    made.__dict__.update(_mirror_probe=probe, _mirror_recipe=recipe, _mirror_state=dict(report["state"]))
+    return made
+
+
+def _object_call(obj, method: str, args: tuple, kwargs: dict):
+    torch = sys.modules.get("torch")
+    probe, recipe = obj.__dict__["_mirror_probe"], obj.__dict__["_mirror_recipe"]
+    reply = probe.request(op="object", recipe=recipe, state=obj.__dict__["_mirror_state"], method=method,
+                          args=list(args), kwargs=dict(kwargs), random=_random_state(), errstate=dict(np.geterr()),
+                          grad=bool(torch.is_grad_enabled()) if torch is not None else True)
+    if not isinstance(reply, dict) or not isinstance(reply.get("args"), list) or \
+            not isinstance(reply.get("recipe_args"), list) or not isinstance(reply.get("state"), dict):
+        raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
+    _advance_random([str(name) for name in reply.get("drew") or []])
+    for original, after in [*zip(args, reply["args"]), *zip(recipe["args"], reply["recipe_args"])]:
+        _copy_back(original, after)
+    for given, answered in ((kwargs, reply.get("kwargs")), (recipe["kwargs"], reply.get("recipe_kwargs"))):
+        for key, after in (answered or {}).items():
+            if key in given:
+                _copy_back(given[key], after)
+    obj.__dict__["_mirror_state"] = dict(reply["state"])
+    return reply.get("value")
 
 
 # --------------------------------------------------------------------------------------------

@@ -111,6 +111,9 @@ class _Packer:
                 return {"Fn": name}
             if hasattr(value, "__dict__") and not isinstance(value, type) and _known(_mro(value)[0]) is type(value):
                 return {"Obj": self.tree({"cls": _mro(value)[0], "attrs": dict(vars(value))}, depth + 1)}
+        image = sys.modules.get("PIL.Image")
+        if image is not None and isinstance(value, image.Image):
+            return {"PIL": self.array(np.asarray(value)), "mode": value.mode}
         if pd is not None and isinstance(value, (pd.Series, pd.DataFrame)):
             frame = value.to_frame() if isinstance(value, pd.Series) else value
             return {"PD": {"series": isinstance(value, pd.Series), "name": self.tree(getattr(value, "name", None), depth + 1),
@@ -206,6 +209,11 @@ class _Unpacker:
             return t
         if self.modules and ("Mod" in node or "Opt" in node or "Obj" in node or "Fn" in node or "Mirror" in node):
             return self.grader_object(node, depth)
+        if "PIL" in node:
+            from PIL import Image
+
+            made = Image.fromarray(self.array(node["PIL"]).copy())
+            return made if made.mode == node.get("mode") else made.convert(str(node.get("mode")))
         if "PD" in node:
             import pandas as pd
 
@@ -258,7 +266,7 @@ def _grader_object(self, node, depth):
 
 _Unpacker.grader_object = _grader_object
 
-KNOWN_ROOTS = ("torch.nn", "torch.utils.data", "torch.optim", "helpers")     # where the grader's objects come from
+KNOWN_ROOTS = ("torch.nn", "torch.utils.data", "torch.optim", "helpers", "numpy", "math")  # the grader's objects' kinds
 
 
 def _known(name, importing=False):
@@ -395,6 +403,9 @@ def _call(req, ns):
     if torch is not None and isinstance(value, torch.nn.Module):   # a module: what it is made of, as data
         return {"module": _module_report(torch, value), "args": [_after(a) for a in args],
                 "kwargs": {k: _after(v) for k, v in kwargs.items()}, "drew": drew}
+    if _is_instance(value) and not _small_data(value, MAX_BYTES):     # an object: its class, data and methods
+        return {"object": _object_report(value), "args": [_after(a) for a in args],
+                "kwargs": {k: _after(v) for k, v in kwargs.items()}, "drew": drew}
     jacobian = None
     if torch is not None and isinstance(value, torch.Tensor) and value.grad_fn is not None:
         jacobian = _jacobian(torch, value, _leaves([args, kwargs], []))
@@ -468,8 +479,7 @@ def _after(value):
         return {"module": _module_report(torch, value)}
     if torch is not None and isinstance(value, torch.optim.Optimizer):
         return {"optimizer": value.state_dict()}
-    if hasattr(value, "__dict__") and not isinstance(value, type) and not callable(value) and \
-            type(value).__module__.startswith(KNOWN_ROOTS):
+    if _is_instance(value) and type(value).__module__.startswith(KNOWN_ROOTS):
         return {"object": {k: v for k, v in vars(value).items() if _small_data(v, MAX_BYTES // 4)}}
     if isinstance(value, (np.ndarray, list, dict, np.random.Generator)) or \
             (torch is not None and isinstance(value, (torch.Tensor, torch.Generator))):
@@ -603,6 +613,53 @@ def _load(torch, root, state, grad_names):
     return names
 
 
+METHODS = ("__len__", "__getitem__", "__call__")     # what the grader may ask of an object of the student's
+
+
+def _is_instance(value):
+    import types
+
+    return hasattr(value, "__dict__") and not isinstance(value, (type, types.FunctionType, types.MethodType,
+                                                                   types.ModuleType, types.BuiltinFunctionType))
+
+
+def _object_report(value):
+    return {"mro": _mro(value), "state": _object_state(value),
+            "methods": [m for m in METHODS if callable(getattr(type(value), m, None))]}
+
+
+def _object_state(value):
+    return {k: v for k, v in vars(value).items() if isinstance(k, str) and _small_data(v, MAX_BYTES // 4)}
+
+
+def _construct(recipe, ns):
+    """What the student's function or class returns for the recipe's call (its random state included)."""
+    build = ns.get(recipe["name"])
+    if build is None or not callable(build):
+        raise NameError(f"name {recipe['name']!r} is not defined")
+    _set_random(recipe["random"])
+    return build(*recipe["args"], **recipe["kwargs"])
+
+
+def _run_object(req, ns):
+    """Build the object again as the recipe says, give it back the data it held, call one of its methods."""
+    recipe = req["recipe"]
+    made = _construct(recipe, ns)
+    made.__dict__.update(req["state"])
+    if req["method"] not in METHODS:
+        raise ValueError(f"unknown method {req['method']!r}")
+    args, kwargs = list(req["args"]), dict(req["kwargs"])
+    _set_random(req["random"])
+    before = _random_now()
+    with np.errstate(**req["errstate"]):
+        value = len(made) if req["method"] == "__len__" else getattr(made, req["method"])(*args, **kwargs)
+    after = _random_now()
+    return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
+            "recipe_args": [_after(a) for a in recipe["args"]],
+            "recipe_kwargs": {k: _after(v) for k, v in recipe["kwargs"].items()}, "state": _object_state(made),
+            "drew": [name for name in before if not _same(before[name], after[name])]}
+
+
 def state_of(root):
     """What a module holds that the kernel loads into a module it builds again: tensors, which parameters
     require gradients, each layer's mode."""
@@ -621,11 +678,7 @@ def _rebuild(torch, spec, ns):
         root = copy.deepcopy(ns.get(recipe["fetch"]))
         what = f"`{recipe['fetch']}`"
     else:
-        build = ns.get(recipe["name"])
-        if build is None or not callable(build):
-            raise NameError(f"name {recipe['name']!r} is not defined")
-        _set_random(recipe["random"])
-        root = build(*recipe["args"], **recipe["kwargs"])
+        root = _construct(recipe, ns)
         what = f"{recipe['name']}(...)"
     if not isinstance(root, torch.nn.Module):
         raise TypeError(f"{what} is a {type(root).__name__} this time, not the nn.Module it was before")
@@ -676,6 +729,8 @@ def serve(text):
                 return to_text(pack(ok))
         elif req["op"] == "module":
             ok = _run_module(req, ns)
+        elif req["op"] == "object":
+            ok = _run_object(req, ns)
         else:
             raise ValueError(f"unknown probe {req['op']!r}")
         try:
