@@ -584,3 +584,47 @@ def test_an_object_answer_is_built_again_with_the_data_it_holds(kernel, check, r
     student(wrong)
     _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
     assert error is not None and hint in error["evalue"], error
+
+
+NUMGRAD = """
+import numpy as np
+def numeric_gradient(f, x, h=1e-5):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        up = f(x)
+        x[i] = old - h
+        down = f(x)
+        x[i] = old
+        grad[i] = (up - down) / DENOM
+    return grad
+"""
+
+
+def test_a_check_hands_its_named_functions_to_the_students_code(kernel):
+    """numeric_gradient probes the check's functions: they travel by name (a partial with its data too)."""
+    student, p = kernel
+    cell, imports = "checks.check_numeric_gradient(numeric_gradient, hidden=True)", ["from helpers.checks import week1 as checks"]
+    student(NUMGRAD.replace("DENOM", "(2 * h)"))
+    assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+    student(NUMGRAD.replace("DENOM", "h"))
+    _, error = probe.run_cell(cell, imports, p.fetch)
+    assert error is not None and "divide by 2h" in error["evalue"]
+
+
+def test_the_checks_hooks_on_a_layer_of_the_students_module_see_what_it_computed(kernel):
+    student, p = kernel
+    student(BLOCK)
+    model = p.fetch(["Block"])["Block"](3).eval()
+    seen = []
+    model.body[0].register_forward_hook(lambda m, i, o: seen.append((m, i[0].shape, o.clone())))
+    x = torch.randn(2, 3)
+    with torch.no_grad():
+        model(x)
+        want = model.body[0].weight @ x.T
+    assert seen[0][0] is model.body[0] and seen[0][1] == (2, 3)
+    assert torch.allclose(seen[0][2], want.T + model.body[0].bias)
+    model.body[1].register_forward_hook(lambda m, i, o: o * 0)      # a hook that would change the output
+    with pytest.raises(probe.NotProbe, match="changes a layer's output"):
+        model(x)

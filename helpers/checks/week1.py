@@ -16,6 +16,8 @@ notebook's later cells print the same numbers whether or not the hidden tests ra
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .core import as_array, call, close, compare, expect, isolated, returns_tuple, same, unchanged
@@ -554,18 +556,34 @@ def _forward_diff(f, x, h):
     return grad
 
 
+# the functions numeric_gradient probes: named, so a grader can hand them to the student's code by name
+def _coupled_cubes(v):
+    return float(np.sum(v ** 3) + v[0] * v[2])
+
+
+def _weighted_sines(W, v):
+    return float(np.sum(np.sin(v) * W))
+
+
+def _coupled_exps(v):
+    return float(np.exp(v).sum() + v[0, 1] * v[1, 0])
+
+
+def _cubes(v):
+    return float(np.sum(v ** 3))
+
+
 @isolated
 def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
     """The contract: ``f`` is a function of its argument only; ``numeric_gradient(f, x, h)`` may probe
     by nudging ``x`` in place or a copy of it (either is right), and ``x`` holds its original values
     on return. The cases' ``f`` couple entries, so a nudge that is not undone shows up."""
-    cases = [(lambda v: float(np.sum(v ** 3) + v[0] * v[2]), np.array([0.5, -1.0, 2.0]), 1e-2)]
+    cases = [(_coupled_cubes, np.array([0.5, -1.0, 2.0]), 1e-2)]
     if hidden:
         rng = np.random.default_rng(16)
         W = rng.normal(size=(3, 4))
-        cases += [(lambda v: float(np.sum(np.sin(v) * W)), rng.normal(size=(3, 4)), 1e-3),
-                  (lambda v: float(np.exp(v).sum() + v[0, 1] * v[1, 0]), rng.normal(size=(2, 2)), 1e-4),
-                  (lambda v: float(np.sum(v ** 3)), np.array([1.5]), 1e-5)]
+        cases += [(functools.partial(_weighted_sines, W), rng.normal(size=(3, 4)), 1e-3),
+                  (_coupled_exps, rng.normal(size=(2, 2)), 1e-4), (_cubes, np.array([1.5]), 1e-5)]
     for f, x, h in cases:
         x_in = x.copy()
         got = call(numeric_gradient, f, x_in, h, hint=NUMGRAD_HINT)

@@ -446,13 +446,14 @@ def _mirror_forward(root, path: str, args: tuple, kwargs: dict):
 
     if root is None:
         raise NotProbe("a module made here from a part of the student's (a slice of an nn.Sequential)")
-    for name, m in root.named_modules():
-        if name != path and (m._forward_hooks or m._forward_pre_hooks):
-            raise NotProbe("the check watches a layer inside the student's module")
+    layers = dict(root.named_modules())
+    if any(m._forward_pre_hooks or m._forward_hooks_with_kwargs for m in layers.values()):
+        raise NotProbe("the check changes what a layer of the student's module gets")
+    watch = [name for name, m in layers.items() if name != path and m._forward_hooks]
     probe, recipe = root.__dict__["_mirror_probe"], root.__dict__["_mirror_recipe"]
     grad = torch.is_grad_enabled()
     req = dict(op="module", recipe=recipe, path=path, args=list(args), kwargs=dict(kwargs), **wire.state_of(root),
-               random=_random_state(), errstate=dict(np.geterr()), grad=grad)
+               random=_random_state(), errstate=dict(np.geterr()), grad=grad, watch=watch)
     reply = probe.request(**req)
     if not isinstance(reply, dict) or not isinstance(reply.get("args"), list) or \
             not isinstance(reply.get("buffers"), dict):
@@ -470,6 +471,11 @@ def _mirror_forward(root, path: str, args: tuple, kwargs: dict):
             mine = buffers.get(name)
             if isinstance(after, torch.Tensor) and mine is not None and mine.shape == after.shape:
                 mine.copy_(after.to(mine.dtype))
+    for name, inputs, output in reply.get("seen") or []:      # the check's hooks see what the layers computed there
+        layer = layers.get(name)
+        for hook in list(getattr(layer, "_forward_hooks", {}).values()):
+            if hook(layer, tuple(inputs), output) is not None:
+                raise NotProbe("the check's hook changes a layer's output inside the student's module")
     value = reply.get("value")
     params = [p for _, p in root.named_parameters() if p.requires_grad]
     if grad and isinstance(value, torch.Tensor) and value.requires_grad and (wanted or params):

@@ -106,6 +106,10 @@ class _Packer:
                     raise NotData(value)
                 return {"Opt": self.tree({"cls": _mro(value)[0], "state": value.state_dict(), "refs": refs}, depth + 1)}
         if self.modules:                # the grader's object of a known class (a loader, a course network), a function
+            import functools
+
+            if type(value) is functools.partial:
+                return {"Part": self.tree([value.func, list(value.args), dict(value.keywords)], depth + 1)}
             name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
             if callable(value) and _known(name) is value:
                 return {"Fn": name}
@@ -207,7 +211,7 @@ class _Unpacker:
             if "g" in node and t.requires_grad:
                 t.grad = self.value(node["g"], depth + 1)
             return t
-        if self.modules and ("Mod" in node or "Opt" in node or "Obj" in node or "Fn" in node or "Mirror" in node):
+        if self.modules and ({"Mod", "Opt", "Obj", "Fn", "Mirror", "Part"} & set(node)):
             return self.grader_object(node, depth)
         if "PIL" in node:
             from PIL import Image
@@ -235,6 +239,11 @@ def _grader_object(self, node, depth):
     """The kernel's copy of the grader's module, optimizer, object or function (the kernel's side only)."""
     import torch
 
+    if "Part" in node:
+        import functools
+
+        func, args, kwargs = self.value(node["Part"], depth + 1)
+        return functools.partial(func, *args, **kwargs)
     if "Fn" in node:
         found = _known(node["Fn"], importing=True)
         if found is None:
@@ -694,6 +703,10 @@ def _run_module(req, ns):
     torch = sys.modules["torch"]
     root, params = _rebuild(torch, req, ns)
     layer = root.get_submodule(req["path"])
+    seen = []
+    for name in req.get("watch") or []:
+        root.get_submodule(name).register_forward_hook(
+            lambda module, inputs, output, name=name: seen.append([name, list(inputs), output]))
     args, kwargs = list(req["args"]), dict(req["kwargs"])
     upstream = req.get("upstream")
     _set_random(req["random"])
@@ -708,7 +721,7 @@ def _run_module(req, ns):
     after = _random_now()
     return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
             "drew": [name for name in before if not _same(before[name], after[name])],
-            "buffers": {name: t.detach() for name, t in root.named_buffers()}}
+            "buffers": {name: t.detach() for name, t in root.named_buffers()}, "seen": seen}
 
 
 def serve(text):
