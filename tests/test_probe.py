@@ -628,3 +628,18 @@ def test_the_checks_hooks_on_a_layer_of_the_students_module_see_what_it_computed
     model.body[1].register_forward_hook(lambda m, i, o: o * 0)      # a hook that would change the output
     with pytest.raises(probe.NotProbe, match="changes a layer's output"):
         model(x)
+
+
+def test_data_from_the_kernel_never_hides_a_method_of_the_graders_objects(kernel):
+    """A student's module or function that sets attributes named like nn.Module's methods: the grader's module and
+    the mirror keep their own methods (the attribute is not carried)."""
+    student, p = kernel
+    student(BLOCK + "class Sneaky(Block):\n    def __init__(self, c):\n        super().__init__(c)\n"
+            "        self.state_dict = {'x': 1}\n        self._mirror_path = 'body'\n"
+            "def tamper(model):\n    model.parameters = [1, 2]\n    model.eval = 3\n")
+    found = p.fetch(["Sneaky", "tamper"])
+    sneaky = found["Sneaky"](3)
+    assert callable(sneaky.state_dict) and sneaky.__dict__["_mirror_path"] == ""
+    model = torch.nn.Linear(2, 2)
+    found["tamper"](model)
+    assert callable(model.parameters) and callable(model.eval)

@@ -200,7 +200,7 @@ def _copy_back(original, after) -> None:
             mine = original.__dict__.get(key)
             if _mutable(mine):
                 _copy_back(mine, value)
-            elif isinstance(key, str):
+            elif isinstance(key, str) and not hasattr(type(original), key):
                 original.__dict__[key] = value
         return
     if isinstance(original, np.ndarray) and isinstance(after, np.ndarray):
@@ -254,8 +254,8 @@ def _copy_back_module(module, nodes) -> None:
         for _ in range(max(0, int(node.get("hooks") or 0))):     # what it does stays there; that it is there shows
             m.register_forward_hook(_left_by_the_student)
         m.training = bool(node["training"])
-        for key, value in dict(node["attrs"]).items():
-            if isinstance(key, str) and not key.startswith("_") and not isinstance(getattr(type(m), key, None), property):
+        for key, value in dict(node["attrs"]).items():     # never one that would hide the class's own
+            if isinstance(key, str) and not key.startswith("_") and not hasattr(type(m), key):
                 m.__dict__[key] = value
         rows = [(m._parameters, row) for row in node["params"]] + [(m._buffers, row) for row in node["buffers"]]
         for own, (leaf, t, flag, *grad) in rows:

@@ -566,9 +566,9 @@ def _assemble(torch, nodes, class_for):
             raise ValueError(f"a module of an unknown class ({str(node['mro'][0])[:100]})")
         m = cls.__new__(cls)
         torch.nn.Module.__init__(m)
-        for key, value in dict(node["attrs"]).items():
-            if isinstance(key, str) and not key.startswith("__") and key not in m.__dict__ \
-                    and not isinstance(getattr(cls, key, None), property):
+        for key, value in dict(node["attrs"]).items():     # never one that would hide the class's own
+            if isinstance(key, str) and not key.startswith(("__", "_mirror")) and key not in m.__dict__ \
+                    and not hasattr(cls, key):
                 m.__dict__[key] = value
         m.training = bool(node["training"])
         path = str(node["path"])
