@@ -11,9 +11,11 @@ Modules (one job each):
     sandbox      one student's autograde: private course root, nbgrader in its own process
     launch       the kernel spec's launcher: the kernel under bubblewrap with limits
     execute      nbgrader's Execute step: graded cells judged in the grader, kill-on-hang, output caps
-    probe        running a graded cell in the grader, asking the student's kernel for data only
+    probe        running a graded cell in the grader, asking the student's kernel for data only (module and
+                 object answers as mirrors run in the kernel on the grader's tensors)
     wire         the data format both ways, and the kernel's side of a probe (runs inside the kernel)
-    remote       handles to the student's objects, for the cells that still need more than data
+    remote       handles to the student's objects: the fallback for an answer data cannot carry (no
+                 reference answer of the course reaches it; to be replaced by a verdict, issue 23)
     agent        the untrusted side of the handles: runs inside the student's kernel
     results      re-checking scores, the main gradebook, grades.csv
     pipeline     ``grade()``: all of the above for a folder of submissions

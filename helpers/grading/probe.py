@@ -27,9 +27,14 @@ and modes, and run it on the grader's inputs; the output, the buffers after the 
 in the inputs come back, and backward asks for the gradients of the same call. The reference's
 weights go into the student's module, never the reverse, and nothing of the kernel's object stays.
 
-A cell that needs more than that (a grader-made model, loader or object handed to the student's
-code, an object that is not a module) raises :class:`NotProbe`; the caller judges it through
-:mod:`helpers.grading.remote` for now, and records where.
+The check's own objects go to the student's code as data too: its torch.nn modules, optimizers,
+loaders, datasets, course networks and named functions (classes and functions looked up by name in
+:data:`helpers.grading.wire.KNOWN_ROOTS`); what the call did to them comes back onto them. An object
+the student's code returns (a dataset, a transform) is an :class:`ObjectMirror`.
+
+A cell that needs more than that (a result data cannot carry, a layer of the check's module
+replaced) raises :class:`NotProbe`; the caller judges it through :mod:`helpers.grading.remote` for
+now (no reference answer of the course gets there), and records where.
 """
 from __future__ import annotations
 
