@@ -186,6 +186,32 @@ def _advance_random(drew=("numpy", "python", "torch")) -> None:
         torch.rand(1)
 
 
+def _ask(probe: "Probe", args: tuple, kwargs: dict, /, needs: dict | None = None, **req) -> dict:
+    """One call of the student's code in the kernel, from the grader's random states, NumPy error handling and
+    grad mode (unless ``req`` gives them): the reply checked for the lists and dicts it ``needs``, the grader's
+    random states moved on where the call drew, and what it changed in ``args``/``kwargs`` copied back."""
+    torch = sys.modules.get("torch")
+    req.setdefault("random", _random_state())
+    req.setdefault("errstate", dict(np.geterr()))
+    req.setdefault("grad", bool(torch.is_grad_enabled()) if torch is not None else True)
+    reply = probe.request(**req)
+    needs = {"args": list, **(needs or {})}
+    if not isinstance(reply, dict) or any(not isinstance(reply.get(k), kind) for k, kind in needs.items()):
+        raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
+    _advance_random([str(name) for name in reply.get("drew") or []])
+    _copy_back_call(args, kwargs, reply["args"], reply.get("kwargs"))
+    return reply
+
+
+def _copy_back_call(args, kwargs, args_after, kwargs_after) -> None:
+    """What a call did to its positional and keyword arguments, copied back onto the grader's own."""
+    for original, after in zip(args, args_after):
+        _copy_back(original, after)
+    for key, after in (kwargs_after or {}).items():
+        if key in kwargs:
+            _copy_back(kwargs[key], after)
+
+
 def _copy_back(original, after) -> None:
     """What the student's function changed in an argument, onto the grader's own object."""
     torch = sys.modules.get("torch")
@@ -324,20 +350,10 @@ class Answer:
         self._functions = None
 
     def __call__(self, *args, **kwargs):
-        torch = sys.modules.get("torch")
         random_state = _random_state()
-        reply = self._probe.request(op="call", name=self._name, args=list(args), kwargs=dict(kwargs),
-                                    random=random_state, errstate=dict(np.geterr()),
-                                    grad=bool(torch.is_grad_enabled()) if torch is not None else True)
-        if not isinstance(reply, dict) or not isinstance(reply.get("args"), list):
-            raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
-        _advance_random([str(name) for name in reply.get("drew") or []])
         leaves = wire._leaves([list(args), dict(kwargs)], [])     # before the copy-back replaces any gradient
-        for original, after in zip(args, reply["args"]):
-            _copy_back(original, after)
-        for key, after in (reply.get("kwargs") or {}).items():
-            if key in kwargs:
-                _copy_back(kwargs[key], after)
+        reply = _ask(self._probe, args, kwargs, op="call", name=self._name, args=list(args), kwargs=dict(kwargs),
+                     random=random_state)
         if "object" in reply:       # the recipe holds the grader's arguments themselves: their state is the object's
             recipe = {"name": self._name, "args": list(args), "kwargs": dict(kwargs), "random": random_state}
             return object_mirror(self._probe, reply["object"], recipe)
@@ -459,17 +475,8 @@ def _mirror_forward(root, path: str, args: tuple, kwargs: dict):
     grad = torch.is_grad_enabled()
     req = dict(op="module", recipe=recipe, path=path, args=list(args), kwargs=dict(kwargs), **wire.state_of(root),
                random=_random_state(), errstate=dict(np.geterr()), grad=grad, watch=watch)
-    reply = probe.request(**req)
-    if not isinstance(reply, dict) or not isinstance(reply.get("args"), list) or \
-            not isinstance(reply.get("buffers"), dict):
-        raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
-    _advance_random([str(name) for name in reply.get("drew") or []])
     wanted = wire._leaves([list(args), dict(kwargs)], [], leaves_only=False)
-    for original, after in zip(args, reply["args"]):
-        _copy_back(original, after)
-    for key, after in (reply.get("kwargs") or {}).items():
-        if key in kwargs:
-            _copy_back(kwargs[key], after)
+    reply = _ask(probe, args, kwargs, needs={"buffers": dict}, **req)
     buffers = dict(root.named_buffers())
     with torch.no_grad():
         for name, after in reply["buffers"].items():
@@ -544,21 +551,10 @@ def object_mirror(probe: Probe, report, recipe: dict):
 
 
 def _object_call(obj, method: str, args: tuple, kwargs: dict):
-    torch = sys.modules.get("torch")
     probe, recipe = obj.__dict__["_mirror_probe"], obj.__dict__["_mirror_recipe"]
-    reply = probe.request(op="object", recipe=recipe, state=obj.__dict__["_mirror_state"], method=method,
-                          args=list(args), kwargs=dict(kwargs), random=_random_state(), errstate=dict(np.geterr()),
-                          grad=bool(torch.is_grad_enabled()) if torch is not None else True)
-    if not isinstance(reply, dict) or not isinstance(reply.get("args"), list) or \
-            not isinstance(reply.get("recipe_args"), list) or not isinstance(reply.get("state"), dict):
-        raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
-    _advance_random([str(name) for name in reply.get("drew") or []])
-    for original, after in [*zip(args, reply["args"]), *zip(recipe["args"], reply["recipe_args"])]:
-        _copy_back(original, after)
-    for given, answered in ((kwargs, reply.get("kwargs")), (recipe["kwargs"], reply.get("recipe_kwargs"))):
-        for key, after in (answered or {}).items():
-            if key in given:
-                _copy_back(given[key], after)
+    reply = _ask(probe, args, kwargs, needs={"recipe_args": list, "state": dict}, op="object", recipe=recipe,
+                 state=obj.__dict__["_mirror_state"], method=method, args=list(args), kwargs=dict(kwargs))
+    _copy_back_call(recipe["args"], recipe["kwargs"], reply["recipe_args"], reply.get("recipe_kwargs"))
     obj.__dict__["_mirror_state"] = dict(reply["state"])
     return reply.get("value")
 

@@ -15,6 +15,7 @@ grader made, the random states the call starts from).
 This module must run on its own (the standard library, NumPy; torch and pandas when present).
 """
 import base64
+import contextlib
 import importlib
 import io
 import json
@@ -363,9 +364,7 @@ def _mro(obj):
 def _describe(value):
     """What the grader learns about a name: its value if it is data, else what kind of thing it is."""
     try:
-        packer = _Packer()
-        packer.tree(value)           # what packing would do, without writing the archive
-        if sum(a.nbytes for a in packer.arrays) > MAX_BYTES:
+        if _data_bytes(value) > MAX_BYTES:
             raise ValueError(f"more than the {MAX_BYTES >> 20} MiB a probe carries")
         return {"value": value}
     except NotData:
@@ -393,28 +392,32 @@ def _set_random(state):
         torch.set_rng_state(state["torch"])
 
 
+def _invoke(req, run, args, kwargs, grad=None):
+    """Run ``run()`` (the student's code) from the grader's random states, NumPy error handling and grad mode;
+    (its value, what it did: its arguments after it and which random states it drew from)."""
+    torch = sys.modules.get("torch")
+    _set_random(req["random"])
+    before = _random_now()
+    with np.errstate(**req["errstate"]), contextlib.ExitStack() as stack:
+        if torch is not None:
+            stack.enter_context(torch.set_grad_enabled(bool(req["grad"] if grad is None else grad)))
+        value = run()
+    after = _random_now()
+    return value, {"args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
+                   "drew": [name for name in before if not _same(before[name], after[name])]}
+
+
 def _call(req, ns):
     fn = ns.get(req["name"])
     if fn is None or not callable(fn):
         raise NameError(f"name {req['name']!r} is not defined")
     args, kwargs = list(req["args"]), dict(req["kwargs"])
-    _set_random(req["random"])
-    before = _random_now()
+    value, did = _invoke(req, lambda: fn(*args, **kwargs), args, kwargs)
     torch = sys.modules.get("torch")
-    with np.errstate(**req["errstate"]):
-        if torch is not None:
-            with torch.set_grad_enabled(bool(req["grad"])):
-                value = fn(*args, **kwargs)
-        else:
-            value = fn(*args, **kwargs)
-    after = _random_now()
-    drew = [name for name in before if not _same(before[name], after[name])]
     if torch is not None and isinstance(value, torch.nn.Module):   # a module: what it is made of, as data
-        return {"module": _module_report(torch, value), "args": [_after(a) for a in args],
-                "kwargs": {k: _after(v) for k, v in kwargs.items()}, "drew": drew}
+        return {"module": _module_report(torch, value), **did}
     if _is_instance(value) and not _small_data(value, MAX_BYTES):     # an object: its class, data and methods
-        return {"object": _object_report(value), "args": [_after(a) for a in args],
-                "kwargs": {k: _after(v) for k, v in kwargs.items()}, "drew": drew}
+        return {"object": _object_report(value), **did}
     jacobian = None
     if torch is not None and isinstance(value, torch.Tensor) and value.grad_fn is not None:
         jacobian = _jacobian(torch, value, _leaves([args, kwargs], []))
@@ -423,8 +426,7 @@ def _call(req, ns):
     elif torch is not None and isinstance(value, (tuple, list)) and any(
             isinstance(v, torch.Tensor) and v.grad_fn is not None for v in value):
         return {"graph": True}      # several results to backpropagate through: not something data carries
-    return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
-            "drew": drew, "jacobian": jacobian}
+    return {"value": value, **did, "jacobian": jacobian}
 
 
 MAX_JACOBIAN = 1 << 22          # outputs x inputs: a result to backpropagate through travels with its derivatives
@@ -505,11 +507,17 @@ def _after(value):
 # from the same call and loads the grader's tensors into it
 # --------------------------------------------------------------------------------------------
 
+def _data_bytes(value) -> int:
+    """How many bytes of arrays packing ``value`` would carry (what packing would do, without writing the
+    archive); NotData if it is not data, ValueError if it is too deep."""
+    packer = _Packer()
+    packer.tree(value)
+    return sum(a.nbytes for a in packer.arrays)
+
+
 def _small_data(value, limit=1 << 20):
     try:
-        packer = _Packer()
-        packer.tree(value)
-        return sum(a.nbytes for a in packer.arrays) <= limit
+        return _data_bytes(value) <= limit
     except (NotData, ValueError):
         return False
 
@@ -658,15 +666,10 @@ def _run_object(req, ns):
     if req["method"] not in METHODS:
         raise ValueError(f"unknown method {req['method']!r}")
     args, kwargs = list(req["args"]), dict(req["kwargs"])
-    _set_random(req["random"])
-    before = _random_now()
-    with np.errstate(**req["errstate"]):
-        value = len(made) if req["method"] == "__len__" else getattr(made, req["method"])(*args, **kwargs)
-    after = _random_now()
-    return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
-            "recipe_args": [_after(a) for a in recipe["args"]],
-            "recipe_kwargs": {k: _after(v) for k, v in recipe["kwargs"].items()}, "state": _object_state(made),
-            "drew": [name for name in before if not _same(before[name], after[name])]}
+    call = (lambda: len(made)) if req["method"] == "__len__" else (lambda: getattr(made, req["method"])(*args, **kwargs))
+    value, did = _invoke(req, call, args, kwargs)
+    return {"value": value, **did, "recipe_args": [_after(a) for a in recipe["args"]],
+            "recipe_kwargs": {k: _after(v) for k, v in recipe["kwargs"].items()}, "state": _object_state(made)}
 
 
 def state_of(root):
@@ -709,19 +712,14 @@ def _run_module(req, ns):
             lambda module, inputs, output, name=name: seen.append([name, list(inputs), output]))
     args, kwargs = list(req["args"]), dict(req["kwargs"])
     upstream = req.get("upstream")
-    _set_random(req["random"])
-    before = _random_now()
-    with np.errstate(**req["errstate"]), torch.set_grad_enabled(bool(req["grad"]) or upstream is not None):
-        value = layer(*args, **kwargs)
+    value, did = _invoke(req, lambda: layer(*args, **kwargs), args, kwargs,
+                         grad=bool(req["grad"]) or upstream is not None)
     if upstream is not None:
         wrt = _leaves([args, kwargs], [], leaves_only=False) + [params[n] for n in req["grad_names"]]
         if not isinstance(value, torch.Tensor) or not value.requires_grad or not wrt:
             return {"grads": [None] * len(wrt)}
         return {"grads": list(torch.autograd.grad(value, wrt, upstream.to(value.dtype), allow_unused=True))}
-    after = _random_now()
-    return {"value": value, "args": [_after(a) for a in args], "kwargs": {k: _after(v) for k, v in kwargs.items()},
-            "drew": [name for name in before if not _same(before[name], after[name])],
-            "buffers": {name: t.detach() for name, t in root.named_buffers()}, "seen": seen}
+    return {"value": value, **did, "buffers": {name: t.detach() for name, t in root.named_buffers()}, "seen": seen}
 
 
 def serve(text):
