@@ -643,3 +643,123 @@ def test_data_from_the_kernel_never_hides_a_method_of_the_graders_objects(kernel
     model = torch.nn.Linear(2, 2)
     found["tamper"](model)
     assert callable(model.parameters) and callable(model.eval)
+
+
+RESIDUAL = """
+import torch.nn as nn
+class Residual(nn.Module):
+    def __init__(self, block, shortcut=None):
+        super().__init__()
+        KEEP
+    def forward(self, x):
+        return self.block(x) + (x if self.shortcut is None else self.shortcut(x))
+"""
+TRANSFER = """
+import torch.nn as nn
+def transfer_model(backbone, num_features, num_classes):
+    for p in backbone.parameters():
+        p.requires_grad_(FLAG)
+    head = nn.Linear(num_features, num_classes)
+    return nn.Sequential(backbone, head), list(head.parameters())
+"""
+FEATURES = """
+import copy
+import torch.nn as nn
+def penultimate_features(classifier):
+    return nn.Sequential(*list(COPY.children())[:-1])
+"""
+TTA = """
+import torch
+def tta_probs(model, images):
+    EVAL
+    with torch.no_grad():
+        return (torch.softmax(model(images), 1) + torch.softmax(model(torch.flip(images, dims=[3])), 1)) / 2
+"""
+
+
+@pytest.mark.parametrize("week, check, right, wrong, hint", [
+    ("week2", "check_residual(Residual, hidden=True)",
+     RESIDUAL.replace("KEEP", "self.block, self.shortcut = block, shortcut"),
+     RESIDUAL.replace("KEEP", "self.parts = [block, shortcut]\n        self.block, self.shortcut = (lambda x: block(x)), "
+                      "(None if shortcut is None else (lambda x: shortcut(x)))"), "not among model.parameters()"),
+    ("week2", "check_transfer_model(transfer_model, hidden=True)", TRANSFER.replace("FLAG", "False"),
+     TRANSFER.replace("FLAG", "True"), "still have requires_grad=True"),
+    ("gans", "check_penultimate_features(penultimate_features, hidden=True)",
+     FEATURES.replace("COPY", "classifier"), FEATURES.replace("COPY", "copy.deepcopy(classifier)"),
+     "reuse the classifier's trained layers"),
+    ("hackathon", "check_tta_probs(tta_probs, hidden=True)", TTA.replace("EVAL", "model.eval()"),
+     TTA.replace("EVAL", "pass"), "model.eval()"),
+])
+def test_a_module_built_from_the_checks_own_holds_the_checks_tensors(kernel, week, check, right, wrong, hint):
+    """A module the student's code builds from the check's modules (a residual around its block, a model on its
+    backbone, features from its classifier's layers) holds the check's own tensors where the kernel's shares
+    them (its report names them), so a copy or a plain list is told apart from the real thing; a tuple of a
+    module and its parameters comes back as a mirror and the mirror's own tensors."""
+    student, p = kernel
+    imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
+    student(right)
+    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
+    student(wrong)
+    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
+    assert error is not None and hint in error["evalue"], error
+
+
+def test_an_object_the_notebook_holds_is_its_data_here(kernel):
+    student, p = kernel
+    student("import torch\nfrom helpers import config\ncfg = config.Setup('quick', torch.device('cpu'), 7)")
+    found = p.fetch(["cfg"])["cfg"]
+    assert found.device == torch.device("cpu") and found.seed == 7 and type(found).__name__ == "Setup"
+    with pytest.raises(AttributeError):
+        found.pick(1, 2)                # its methods stay in the kernel
+
+
+SAVE = """
+import torch
+def save_training_state(path, model, optimizer, epoch):
+    torch.save({"model": model.state_dict(), OPTIMIZER "epoch": epoch}, path)
+def load_training_state(path, model, optimizer):
+    checkpoint = torch.load(path, weights_only=True)
+    model.load_state_dict(checkpoint["model"])
+    if "optimizer" in checkpoint:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    return checkpoint["epoch"]
+"""
+SCRATCH_OPTIMIZER = """
+import torch
+class ScratchOptimizer(torch.optim.Optimizer):
+    def __init__(self, params, rule, **config):
+        super().__init__(params, dict(config))
+        self.rule = rule
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            hyper = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                if SKIP:
+                    continue
+                conf = self.state[p].setdefault("config", {})
+                conf.update(hyper)
+                w, conf = self.rule(p.detach().numpy(), p.grad.detach().numpy(), conf)
+                self.state[p]["config"] = conf
+                p.copy_(torch.as_tensor(w, dtype=p.dtype))
+"""
+
+
+@pytest.mark.parametrize("week, check, right, wrong, hint", [
+    ("week2", "check_save_resume(save_training_state, load_training_state, hidden=True)",
+     SAVE.replace("OPTIMIZER", '"optimizer": optimizer.state_dict(),'), SAVE.replace("OPTIMIZER", ""),
+     "the optimizer's state"),
+    ("week4", "check_scratch_optimizer(ScratchOptimizer, hidden=True)", SCRATCH_OPTIMIZER.replace("SKIP", "p.grad is None"),
+     SCRATCH_OPTIMIZER.replace("SKIP", "p.grad is None or not p.grad.any()"), "skip only p.grad is None"),
+])
+def test_checks_that_work_where_the_answer_runs(kernel, week, check, right, wrong, hint):
+    """A file the student's code writes is read back from where it ran (a folder the kernel made); an optimizer
+    class is stepped 100 times next to it by the check's driver, sent as source: right passes, a mistake fails."""
+    student, p = kernel
+    imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
+    student(right)
+    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
+    student(wrong)
+    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
+    assert error is not None and hint in error["evalue"], error
+

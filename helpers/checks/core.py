@@ -16,13 +16,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import numbers
+import tempfile
+from pathlib import Path
 from tokenize import TokenError
 
 import numpy as np
 
 __all__ = [
     "CheckFailure", "as_array", "as_scalar", "expect", "close", "same", "compare", "unchanged",
-    "call", "class_names", "not_implemented_guard", "returns_tuple", "forbidden", "forbid", "forbidden_uses", "isolated", "is_subclass", "is_remote", "local_only",
+    "call", "class_names", "not_implemented_guard", "returns_tuple", "forbidden", "forbid", "forbidden_uses", "isolated", "is_subclass", "is_remote", "local_only", "drive", "scratch_folder", "file_bytes",
     "check_param_count", "check_output_shape",
 ]
 
@@ -215,6 +217,40 @@ def local_only(obj, why: str) -> None:
     refuse = getattr(obj, "_grading_local_only", None)
     if callable(refuse):
         refuse(why)
+
+
+def drive(answer, driver, *args):
+    """``driver(answer, *args)`` where the answer lives: here, or, for the student's class or function judged from
+    outside their kernel, in the kernel, ``driver``'s own source sent with the probe and its result back as data.
+    For a check that works with the answer's objects step after step (an optimizer stepping parameters): the
+    driver is self-contained (it imports what it uses, reads no module global) and returns data."""
+    run = getattr(answer, "_grading_drive", None)
+    if callable(run):
+        import inspect
+        import textwrap
+
+        return run(textwrap.dedent(inspect.getsource(driver)), driver.__name__, list(args))
+    return driver(answer, *args)
+
+
+@contextlib.contextmanager
+def scratch_folder(answer):
+    """A fresh folder for the answer's code to write in: a temporary one here, or one the student's kernel makes
+    when the answer is judged from outside it (read what was written with :func:`file_bytes`)."""
+    make = getattr(answer, "_grading_folder", None)
+    if callable(make):
+        yield make()
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        yield folder
+
+
+def file_bytes(answer, path: str) -> bytes | None:
+    """What the answer's code wrote at ``path`` (None if there is no such file), read where the answer runs."""
+    read = getattr(answer, "_grading_read", None)
+    if callable(read):
+        return read(path)
+    return Path(path).read_bytes() if Path(path).is_file() else None
 
 
 def returns_tuple(value, n: int, names: str, fn) -> tuple:

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (CheckFailure, local_only, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
-                   expect, forbidden, isolated, not_implemented_guard, returns_tuple, same, unchanged)
+from .core import (CheckFailure, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
+                   expect, file_bytes, forbidden, isolated, scratch_folder, not_implemented_guard, returns_tuple, same, unchanged)
 from .core import forbid as core_forbid
 
 
@@ -246,7 +246,6 @@ def _residual_cases(hidden: bool):
 def check_residual(Residual, hidden: bool = False) -> None:
     """``Residual(block, shortcut=None)``: an nn.Module whose forward is ``block(x) + x`` (or
     ``block(x) + shortcut(x)`` when a shortcut module is given, for a block that changes the shape)."""
-    local_only(Residual, "the check asks whether its own block's parameters are the model's parameters")
     for block, shortcut, shape in _residual_cases(hidden):
         args = (block,) if shortcut is None else (block, shortcut)
         model = call(Residual, *args, hint=RESIDUAL_HINT)
@@ -896,9 +895,8 @@ def _ckpt_case(kind: str, seed: int):
 def check_save_resume(save_training_state, load_training_state, hidden: bool = False) -> None:
     """``save_training_state(path, model, optimizer, epoch)`` writes a file;
     ``load_training_state(path, model, optimizer) -> epoch`` restores both and returns the epoch."""
-    local_only(save_training_state, "the check reads the file the student's code wrote")
-    import tempfile
-    from pathlib import Path
+    import io
+    from pathlib import PurePosixPath
 
     cases = [("adam", 3, 81)]
     if hidden:
@@ -912,14 +910,16 @@ def check_save_resume(save_training_state, load_training_state, hidden: bool = F
             _ckpt_step(model, optimizer, _ckpt_batch(seed + 100 * step))
         if kind == "sgd_momentum":  # a schedule lowered the learning rate: that is state too
             optimizer.param_groups[0]["lr"] = 0.05
-        with tempfile.TemporaryDirectory() as tmp:
-            path = str(Path(tmp) / "checkpoint.pt")
+        with scratch_folder(save_training_state) as folder:      # where the student's code runs
+            path = str(PurePosixPath(folder) / "checkpoint.pt")
             call(save_training_state, path, model, optimizer, epoch, hint=HINTS["save_training_state"])
-            expect(Path(path).is_file(), "save_training_state wrote no file at `path`: finish with "
-                                         "torch.save(checkpoint, path)")
-            call(torch.load, path, weights_only=True, hint="the checkpoint cannot be read with torch.load(path, "
-                 "weights_only=True): save the state_dicts (tensors and numbers), not the model or optimizer "
-                 "objects. torch.save(model) pickles the class itself, which breaks as soon as the code changes")
+            written = file_bytes(save_training_state, path)
+            expect(written is not None, "save_training_state wrote no file at `path`: finish with "
+                                        "torch.save(checkpoint, path)")
+            call(torch.load, io.BytesIO(written), weights_only=True, hint="the checkpoint cannot be read with "
+                 "torch.load(path, weights_only=True): save the state_dicts (tensors and numbers), not the model or "
+                 "optimizer objects. torch.save(model) pickles the class itself, which breaks as soon as the code "
+                 "changes")
             torch.manual_seed(seed + 1)  # a fresh model starts from different weights
             fresh = make_model()
             fresh_optimizer = make_optimizer(fresh)
@@ -1091,7 +1091,6 @@ def _transfer_case(kind: str, seed: int):
 @isolated
 def check_transfer_model(transfer_model, hidden: bool = False) -> None:
     """``transfer_model(backbone, num_features, num_classes) -> (model, head_params)``."""
-    local_only(transfer_model, "the check asks whether its own backbone's parameters are frozen in place")
     cases = [("mlp", 2, 101)]
     if hidden:
         cases += [("conv", 5, 102), ("mlp", 10, 103)]

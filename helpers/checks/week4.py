@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import as_array, call, compare, expect, forbid, is_subclass, isolated, local_only, returns_tuple, unchanged
+from .core import as_array, call, compare, drive, expect, forbid, is_subclass, isolated, returns_tuple, unchanged
 
 __all__ = [
     "check_sgd", "check_sgd_momentum", "check_nesterov", "check_rmsprop", "check_adam",
@@ -67,12 +67,16 @@ def _f32(*values) -> bool:
 # 01 · optimisers: the walks
 # --------------------------------------------------------------------------------------------
 
+def _quadratic(shape, seed):
+    """(curvature, noise for each of 100 steps) of an ill-conditioned quadratic with noisy gradients."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.1, 5.0, size=shape), 0.3 * rng.normal(size=(100, *shape))
+
+
 def _grad_fn(shape, seed, zero=()):
     """g(w, t) = curvature * w + noise_t: an ill-conditioned quadratic with noisy gradients;
     steps in ``zero`` get an all-zero gradient."""
-    rng = np.random.default_rng(seed)
-    curvature = rng.uniform(0.1, 5.0, size=shape)
-    noise = 0.3 * rng.normal(size=(100, *shape))
+    curvature, noise = _quadratic(shape, seed)
 
     def g(w, t):
         return np.zeros(shape) if t in zero else curvature * w + noise[t]
@@ -350,23 +354,32 @@ def _opt_cases(hidden):
 
 
 
-def _opt_walk(make, groups, lr_changes, zero, seed):
-    """Run an optimizer made by ``make(param_groups)`` for 100 steps; trajectories per parameter."""
+def _walk_data(groups, zero, seed):
+    """Starting weights, curvatures and per-step noise (zero at the steps in ``zero``) of each parameter."""
     rng = np.random.default_rng(seed)
     shapes = [s for shapes, _ in groups for s in shapes]
     starts = [rng.normal(size=s) for s in shapes]
-    fns = [_grad_fn(s, seed + 10 * i, set(zero)) for i, s in enumerate(shapes)]
+    return starts, [_quadratic(s, seed + 10 * i) for i, s in enumerate(shapes)]
+
+
+def _optimizer_walk(cls, groups, args, kwargs, lr_changes, zero, starts, terms):
+    """``cls(param_groups, *args, **kwargs)`` stepping its parameters 100 times on the gradients
+    ``curvature * w + noise[t]`` (zero at the steps in ``zero``); the trajectories (100, all coordinates).
+    Self-contained: the grader sends its source to run next to the student's optimizer class."""
+    import numpy as np
+    import torch
+
     params = [torch.tensor(w.copy(), dtype=torch.float64, requires_grad=True) for w in starts]
     it = iter(params)
-    param_groups = [{"params": [next(it) for _ in shp], **over} for shp, over in groups]
-    opt = make(param_groups)
+    opt = cls([{"params": [next(it) for _ in range(n)], **over} for n, over in groups], *args, **kwargs)
     out = []
     for t in range(100):
         if t in lr_changes:
             for group in opt.param_groups:
                 group["lr" if "lr" in group else "learning_rate"] *= lr_changes[t]
-        for p, g in zip(params, fns):
-            p.grad = torch.from_numpy(np.ascontiguousarray(g(p.detach().numpy().copy(), t), dtype=np.float64))
+        for p, (curvature, noise) in zip(params, terms):
+            g = np.zeros(curvature.shape) if t in zero else curvature * p.detach().numpy() + noise[t]
+            p.grad = torch.from_numpy(np.ascontiguousarray(g, dtype=np.float64))
         opt.step()
         out.append(np.concatenate([p.detach().numpy().ravel().copy() for p in params]))
     return np.stack(out)
@@ -378,29 +391,19 @@ def check_scratch_optimizer(ScratchOptimizer, hidden: bool = False) -> None:
     expect(is_subclass(ScratchOptimizer, torch.optim.Optimizer),
            "ScratchOptimizer should be a class derived from torch.optim.Optimizer")
     forbid(ScratchOptimizer, FORBIDDEN["optimizer"], "ScratchOptimizer")
-    local_only(ScratchOptimizer, "the optimiser steps the check's own parameters, 100 times")
     for i, (name, rule, defaults, groups, lr_changes, zero) in enumerate(_opt_cases(hidden)):
-        expected = _opt_walk(lambda pg: _TORCH_CLS[name]([{"params": g["params"], **_to_torch(
-            name, {k: v for k, v in g.items() if k != "params"})} for g in pg], **_to_torch(name, defaults)),
-            groups, lr_changes, zero, 50 + i)
-
-        def make(pg, _rule=rule, _defaults=defaults):
-            opt = call(ScratchOptimizer, pg, _rule, hint=OPT_HINT, **_defaults)
-            expect(isinstance(opt, torch.optim.Optimizer), "ScratchOptimizer(...) should build a torch.optim.Optimizer")
-            real_step = opt.step
-
-            def step(*args, **kwargs):
-                return call(real_step, *args, hint=OPT_HINT, errors=[
-                    (ValueError, "one config per parameter", "one config dict was shared by several parameters: keep "
-                                                             "one per parameter, in self.state[p]")], **kwargs)
-            opt.step = step
-            return opt
+        starts, terms = _walk_data(groups, zero, 50 + i)
+        counts = [(len(shapes), over) for shapes, over in groups]
+        walk = (lr_changes, list(zero), starts, terms)
+        expected = _optimizer_walk(_TORCH_CLS[name], [(n, _to_torch(name, over)) for n, over in counts], [],
+                                   _to_torch(name, defaults), *walk)
         where = (f"ScratchOptimizer with {name} and {len(groups)} parameter group(s) {[o for _, o in groups]}"
                  + (f", learning rate changed at steps {sorted(lr_changes)}" if lr_changes else "")
                  + (f", zero gradients at steps {zero[0]}-{zero[-1]}" if zero else ""))
-        got = _opt_walk(make, groups, lr_changes, zero, 50 + i)
-        mistakes = [(_opt_walk(lambda pg, _cls=cls: _cls(pg, rule, **defaults), groups, lr_changes, zero, 50 + i), why)
-                    for cls, why in _OPT_MISTAKES]
+        got = call(drive, ScratchOptimizer, _optimizer_walk, counts, [rule], defaults, *walk, hint=OPT_HINT, errors=[
+            (ValueError, "one config per parameter", "one config dict was shared by several parameters: keep "
+                                                     "one per parameter, in self.state[p]")])
+        mistakes = [(_optimizer_walk(cls, counts, [rule], defaults, *walk), why) for cls, why in _OPT_MISTAKES]
         compare(got, expected, f"the parameters over 100 steps ({where})", OPT_HINT, mistakes, rtol=RTOL, atol=ATOL)
 
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import copy
 import importlib
 import io
 import random
@@ -127,6 +128,8 @@ class Probe:
                 out[name] = ClassAnswer(self, name, d.get("mro"), d.get("attrs"))
             elif d.get("kind") == "nn.Module":      # a module the notebook holds: run on a copy of it, built there
                 out[name] = mirror(self, d.get("report"), {"fetch": name})
+            elif d.get("kind") == "object":     # an object the notebook holds (its setup): its data; methods on a copy
+                out[name] = object_mirror(self, d.get("report"), {"fetch": name})
             elif d.get("kind") == "module":     # the grader's own copy, whatever the kernel's holds
                 if _module(str(d.get("name"))) is not None:
                     out[name] = _module(str(d["name"]))
@@ -357,12 +360,35 @@ class Answer:
         if "object" in reply:       # the recipe holds the grader's arguments themselves: their state is the object's
             recipe = {"name": self._name, "args": list(args), "kwargs": dict(kwargs), "random": random_state}
             return object_mirror(self._probe, reply["object"], recipe)
-        if "module" in reply:
+        if "module" in reply or "parts" in reply:
             recipe = {"name": self._name, "args": list(args), "kwargs": dict(kwargs), "random": random_state}
-            return mirror(self._probe, reply["module"], wire.unpack(wire.pack(recipe, modules=True), modules=True))
+            recipe = copy.deepcopy(recipe)     # the arguments as the call was made (a mirror: its recipe and tensors)
+            given = dict(wire.refs(sys.modules["torch"], args, kwargs))
+            if "module" in reply:
+                return mirror(self._probe, reply["module"], recipe, given)
+            return _parts(self._probe, reply, recipe, given)
         if reply.get("jacobian") is not None and leaves:
             return _replay(reply.get("value"), reply["jacobian"], leaves)
         return reply.get("value")
+
+    def _grading_drive(self, source: str, entry: str, args: list):
+        """:func:`helpers.checks.core.drive`: the check's driver (its source) run on the answer in the kernel."""
+        return _ask(self._probe, args, {}, op="drive", name=self._name, source=source, entry=entry, args=list(args),
+                    kwargs={}).get("value")
+
+    def _grading_folder(self) -> str:
+        """:func:`helpers.checks.core.scratch_folder`: a fresh folder the kernel makes for the answer to write in."""
+        folder = _ask(self._probe, [], {}, op="folder").get("value")
+        if not isinstance(folder, str):
+            raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
+        return folder
+
+    def _grading_read(self, path: str) -> bytes | None:
+        """:func:`helpers.checks.core.file_bytes`: what the answer wrote at ``path`` in the kernel, as bytes."""
+        found = _ask(self._probe, [], {}, op="read", path=str(path)).get("value")
+        if found is not None and not (isinstance(found, np.ndarray) and found.dtype == np.uint8):
+            raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
+        return None if found is None else found.tobytes()
 
     def _grading_local_only(self, why: str) -> None:
         """:func:`helpers.checks.core.local_only`: the check needs the answer in its own process."""
@@ -445,12 +471,35 @@ def _mirror_class(mro: list):
     return _MIRROR_CLASSES[key]
 
 
-def mirror(probe: Probe, nodes, recipe: dict):
-    """The grader's module for the kernel's report of one (:func:`helpers.grading.wire._module_report`)."""
+def _parts(probe: Probe, reply: dict, recipe: dict, given: dict):
+    """A tuple or list the student's function returned holding modules (``model, head_params``): each module a
+    mirror, each tensor reported as a reference the grader's own (an argument's or a mirror's), the rest data."""
+    import torch
+
+    out = []
+    try:
+        for j, part in enumerate(reply["parts"]):
+            if "module" in part:
+                out.append(mirror(probe, part["module"], {**recipe, "part": j}, given))
+                given.update(wire.refs(torch, [], {f"r{j}": out[-1]}))
+            elif "refs" in part:
+                out.append([given[str(ref)] for ref in part["refs"]])
+            elif "ref" in part:
+                out.append(given[str(part["ref"])])
+            else:
+                out.append(part.get("value"))
+    except (KeyError, TypeError) as err:
+        raise KernelGone(f"the grader could not talk to the kernel: its answer is malformed ({err})") from None
+    return tuple(out) if reply.get("tuple") else out
+
+
+def mirror(probe: Probe, nodes, recipe: dict, given: dict | None = None):
+    """The grader's module for the kernel's report of one (:func:`helpers.grading.wire._module_report`); a tensor
+    reported as one of the call's arguments' is the grader's own (``given``)."""
     import torch
 
     try:
-        made = wire._assemble(torch, nodes, lambda _, mro: _mirror_class(mro or ["builtins.object"]))
+        made = wire._assemble(torch, nodes, lambda _, mro: _mirror_class(mro or ["builtins.object"]), given)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as err:
         raise KernelGone(f"the grader could not talk to the kernel: its report of a module is malformed ({err})") from None
     root = made.get("")
@@ -554,7 +603,7 @@ def _object_call(obj, method: str, args: tuple, kwargs: dict):
     probe, recipe = obj.__dict__["_mirror_probe"], obj.__dict__["_mirror_recipe"]
     reply = _ask(probe, args, kwargs, needs={"recipe_args": list, "state": dict}, op="object", recipe=recipe,
                  state=obj.__dict__["_mirror_state"], method=method, args=list(args), kwargs=dict(kwargs))
-    _copy_back_call(recipe["args"], recipe["kwargs"], reply["recipe_args"], reply.get("recipe_kwargs"))
+    _copy_back_call(recipe.get("args", []), recipe.get("kwargs", {}), reply["recipe_args"], reply.get("recipe_kwargs"))
     obj.__dict__["_mirror_state"] = dict(reply["state"])
     return reply.get("value")
 

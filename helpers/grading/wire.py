@@ -87,6 +87,8 @@ class _Packer:
                 return {"T": [int(v) for v in value]}
             if isinstance(value, torch.dtype):
                 return {"dt": str(value)[6:]}
+            if isinstance(value, torch.device):
+                return {"dv": str(value)}
             if isinstance(value, torch.Generator) and value.device.type == "cpu":
                 return {"TG": self.array(value.get_state().numpy())}
             if self.modules and isinstance(value, torch.nn.Module) and value.__dict__.get("_mirror_root") is not None:
@@ -197,9 +199,14 @@ class _Unpacker:
             made = bit_generator()
             made.state = state
             return np.random.Generator(made)
-        if "Tn" in node or "dt" in node or "TG" in node:
+        if "Tn" in node or "dt" in node or "TG" in node or "dv" in node:
             import torch
 
+            if "dv" in node:
+                try:
+                    return torch.device(str(node["dv"]))
+                except RuntimeError:
+                    raise ValueError("a malformed device") from None
             if "dt" in node:
                 return _torch_dtype(torch, node["dt"])
             if "TG" in node:
@@ -379,6 +386,8 @@ def _describe(value):
     if isinstance(value, type):
         return {"kind": "class", "mro": [f"{c.__module__}.{c.__qualname__}" for c in value.__mro__],
                 "attrs": _class_data(value)}
+    if _is_instance(value) and not callable(value):     # an object (the notebook's setup): its class and data
+        return {"kind": "object", "report": _object_report(value)}
     return {"kind": "function" if callable(value) else "object", "mro": _mro(value)}
 
 
@@ -412,10 +421,13 @@ def _call(req, ns):
     if fn is None or not callable(fn):
         raise NameError(f"name {req['name']!r} is not defined")
     args, kwargs = list(req["args"]), dict(req["kwargs"])
-    value, did = _invoke(req, lambda: fn(*args, **kwargs), args, kwargs)
     torch = sys.modules.get("torch")
+    given = {id(t): ref for ref, t in reversed(refs(torch, args, kwargs))} if torch is not None else {}
+    value, did = _invoke(req, lambda: fn(*args, **kwargs), args, kwargs)
     if torch is not None and isinstance(value, torch.nn.Module):   # a module: what it is made of, as data
-        return {"module": _module_report(torch, value), **did}
+        return {"module": _module_report(torch, value, given=given), **did}
+    if torch is not None and isinstance(value, (tuple, list)) and any(isinstance(v, torch.nn.Module) for v in value):
+        return {"parts": _parts(torch, value, given), "tuple": isinstance(value, tuple), **did}
     if _is_instance(value) and not _small_data(value, MAX_BYTES):     # an object: its class, data and methods
         return {"object": _object_report(value), **did}
     jacobian = None
@@ -532,10 +544,42 @@ def _class_data(cls):
     return out
 
 
-def _module_report(torch, module, known=False):
+def refs(torch, args, kwargs) -> list:
+    """The tensors of a call's module arguments by reference, ``[("0/block.weight", tensor), ...]`` (argument
+    position or keyword, then the tensor's name), walked the same way on both sides: a module the call builds
+    from them reports each as its reference, and the grader puts its own tensor there."""
+    out = []
+    for key, value in [*enumerate(args), *kwargs.items()]:
+        if isinstance(value, torch.nn.Module):
+            out += [(f"{key}/{name}", t) for name, t in (*value.named_parameters(remove_duplicate=False),
+                                                         *value.named_buffers(remove_duplicate=False))]
+    return out
+
+
+def _parts(torch, value, given):
+    """A tuple or list holding modules (``model, head_params``): each module as its report, each tensor of theirs
+    (or of an argument's) as its reference, the rest as data."""
+    given, parts = dict(given), []
+    for j, v in enumerate(value):
+        if isinstance(v, torch.nn.Module):
+            parts.append({"module": _module_report(torch, v, given=given)})
+            for ref, t in refs(torch, [], {f"r{j}": v}):
+                given.setdefault(id(t), ref)
+        elif isinstance(v, (list, tuple)) and v and all(isinstance(t, torch.Tensor) and id(t) in given for t in v):
+            parts.append({"refs": [given[id(t)] for t in v]})
+        elif isinstance(v, torch.Tensor) and id(v) in given:
+            parts.append({"ref": given[id(v)]})
+        else:
+            parts.append({"value": v})
+    return parts
+
+
+def _module_report(torch, module, known=False, given=None):
     """Each module of the tree, parents first: class names, mode, data attributes (``in_features``, a plain
     tensor), its own parameters (with their gradients) and buffers (a tensor shared with an earlier one named as
-    such), its children, how many hooks it holds. ``known``: every layer must be of a class :func:`_known` finds."""
+    such), its children, how many hooks it holds. ``known``: every layer must be of a class :func:`_known` finds.
+    ``given``: {id: reference} of the call's arguments' tensors (:func:`refs`), reported as references."""
+    given = given or {}
     internal, path_of, tensor_of, nodes = set(vars(torch.nn.Module())), {}, {}, []
     for path, m in module.named_modules():
         path_of[id(m)] = path
@@ -551,9 +595,11 @@ def _module_report(torch, module, known=False):
                     continue
                 name = f"{path}.{leaf}" if path else leaf
                 shared = tensor_of.setdefault(id(t), name)
-                row = [leaf, t.detach() if shared == name else {"same": shared},
+                row = [leaf, {"same": shared} if shared != name else {"given": given[id(t)]} if id(t) in given
+                       else t.detach(),
                        bool(t.requires_grad) if kind == "p" else leaf not in m._non_persistent_buffers_set]
-                out.append(row + [t.grad.detach() if kind == "p" and t.grad is not None and shared == name else None])
+                out.append(row + [t.grad.detach() if kind == "p" and t.grad is not None and isinstance(row[1], torch.Tensor)
+                                  else None])
         hooks = sum(len(h) for h in (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks,
                                      getattr(m, "_backward_pre_hooks", {})))
         nodes.append({"path": path, "mro": _mro(m), "training": bool(m.training), "attrs": attrs, "params": params,
@@ -562,9 +608,10 @@ def _module_report(torch, module, known=False):
     return nodes
 
 
-def _assemble(torch, nodes, class_for):
+def _assemble(torch, nodes, class_for, given=None):
     """A module from its report (:func:`_module_report`): ``class_for(torch, class names)`` gives each layer's class,
-    whose ``__init__`` is not run; attributes, tensors, modes and children are set as reported."""
+    whose ``__init__`` is not run; attributes, tensors, modes and children are set as reported; a tensor reported
+    as a reference is ``given[reference]`` itself."""
     if not isinstance(nodes, list) or not nodes:
         raise ValueError("a malformed module")
     made, tensors = {}, {}
@@ -586,7 +633,9 @@ def _assemble(torch, nodes, class_for):
                 if t is None:
                     own[str(leaf)] = None
                     continue
-                if isinstance(t, dict):
+                if isinstance(t, dict) and "given" in t:
+                    tensors[name] = (given or {})[str(t["given"])]
+                elif isinstance(t, dict):
                     tensors[name] = tensors[str(t["same"])]
                 elif is_param:
                     tensors[name] = torch.nn.Parameter(t, requires_grad=bool(flag) and t.is_floating_point())
@@ -642,7 +691,7 @@ def _is_instance(value):
 
 def _object_report(value):
     return {"mro": _mro(value), "state": _object_state(value),
-            "methods": [m for m in METHODS if callable(getattr(type(value), m, None))]}
+            "methods": [m for m in METHODS if any(callable(vars(c).get(m)) for c in type(value).__mro__)]}
 
 
 def _object_state(value):
@@ -650,7 +699,12 @@ def _object_state(value):
 
 
 def _construct(recipe, ns):
-    """What the student's function or class returns for the recipe's call (its random state included)."""
+    """What the student's function or class returns for the recipe's call (its random state included), or a copy
+    of what a notebook name holds (``{"fetch": name}``)."""
+    if "fetch" in recipe:
+        import copy
+
+        return copy.deepcopy(ns.get(recipe["fetch"]))
     build = ns.get(recipe["name"])
     if build is None or not callable(build):
         raise NameError(f"name {recipe['name']!r} is not defined")
@@ -668,8 +722,39 @@ def _run_object(req, ns):
     args, kwargs = list(req["args"]), dict(req["kwargs"])
     call = (lambda: len(made)) if req["method"] == "__len__" else (lambda: getattr(made, req["method"])(*args, **kwargs))
     value, did = _invoke(req, call, args, kwargs)
-    return {"value": value, **did, "recipe_args": [_after(a) for a in recipe["args"]],
-            "recipe_kwargs": {k: _after(v) for k, v in recipe["kwargs"].items()}, "state": _object_state(made)}
+    return {"value": value, **did, "recipe_args": [_after(a) for a in recipe.get("args", [])],
+            "recipe_kwargs": {k: _after(v) for k, v in recipe.get("kwargs", {}).items()}, "state": _object_state(made)}
+
+
+def _drive(req, ns):
+    """The check's driver, sent as source and compiled here on its own (it reads nothing the notebook bound),
+    run on the student's answer: ``entry(answer, *args)``, its result as data."""
+    import builtins
+
+    answer = ns.get(req["name"])
+    if answer is None:
+        raise NameError(f"name {req['name']!r} is not defined")
+    driver = {"__name__": "_dic_driver", "__builtins__": builtins}
+    exec(compile(str(req["source"]), "<the grader's driver>", "exec"), driver)
+    args = list(req["args"])
+    value, did = _invoke(req, lambda: driver[str(req["entry"])](answer, *args), args, {})
+    return {"value": value, **did}
+
+
+def _file(req):
+    """A fresh folder for the student's code to write in, or the bytes written at a path (None: no such file)."""
+    import os
+    import tempfile
+
+    if req["op"] == "folder":
+        return {"value": tempfile.mkdtemp(prefix="dic-check-"), "args": []}
+    path = str(req["path"])
+    if not os.path.isfile(path):
+        return {"value": None, "args": []}
+    if os.path.getsize(path) > MAX_BYTES:
+        raise ValueError(f"the file is more than the {MAX_BYTES >> 20} MiB a probe carries")
+    with open(path, "rb") as f:
+        return {"value": np.frombuffer(f.read(MAX_BYTES + 1), dtype=np.uint8), "args": []}
 
 
 def state_of(root):
@@ -692,6 +777,9 @@ def _rebuild(torch, spec, ns):
     else:
         root = _construct(recipe, ns)
         what = f"{recipe['name']}(...)"
+        if "part" in recipe:        # one module of a tuple the call returns
+            root = root[int(recipe["part"])] if isinstance(root, (tuple, list)) and len(root) > int(recipe["part"]) else None
+            what += f"[{int(recipe['part'])}]"
     if not isinstance(root, torch.nn.Module):
         raise TypeError(f"{what} is a {type(root).__name__} this time, not the nn.Module it was before")
     params = _load(torch, root, spec["state"], set(spec["grad_names"]))
@@ -742,6 +830,10 @@ def serve(text):
             ok = _run_module(req, ns)
         elif req["op"] == "object":
             ok = _run_object(req, ns)
+        elif req["op"] == "drive":
+            ok = _drive(req, ns)
+        elif req["op"] in ("folder", "read"):
+            ok = _file(req)
         else:
             raise ValueError(f"unknown probe {req['op']!r}")
         try:
