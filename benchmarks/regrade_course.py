@@ -7,8 +7,8 @@ The week's source notebooks (solutions in place) are released and submitted as t
 ``source``, then graded with ``helpers.grading.pipeline.grade`` (bubblewrap, verdicts in the
 grader's process). The reference answers must get every point; a lost point is a bug in judging
 from outside the kernel. Prints points per week, every lost cell with its reason, how each cell was
-judged (probes: data only; handles: the remote-object layer, where a cell needs more than data; the
-student's kernel: ``checks.core.local_only`` or a value that cannot travel) and the seconds; exits 1 if a point was lost. Records go to ``benchmarks/results/grading_speed.md``.
+judged (probes: data only; review: an answer data cannot carry, 0 points and the mentor's review list)
+and the seconds; exits 1 if a point was lost. Records go to ``benchmarks/results/grading_speed.md``.
 ``make test``'s round trip does the same for the first graded notebook of each week only.
 """
 from __future__ import annotations
@@ -56,8 +56,7 @@ def main(weeks: list[str]) -> int:
                 print(f"  LOST {c.notebook} {c.grade_id} {c.score:g}/{c.max_score:g}: {c.why[:300]}")
         kinds = {}
         for cell, how in sorted(o.judged.items()):
-            kind = "probes" if how == "probes" else "handles" if how.startswith("grader through handles") else \
-                "kernel" if how.startswith("kernel") else how
+            kind = how.split(":")[0]
             kinds[kind] = kinds.get(kind, 0) + 1
             if kind != "probes":
                 print(f"  {kind}: {cell}: {how}")

@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = [
     "CheckFailure", "as_array", "as_scalar", "expect", "close", "same", "compare", "unchanged",
-    "call", "class_names", "not_implemented_guard", "returns_tuple", "forbidden", "forbid", "forbidden_uses", "isolated", "is_subclass", "is_remote", "local_only", "drive", "scratch_folder", "file_bytes",
+    "call", "class_names", "not_implemented_guard", "returns_tuple", "forbidden", "forbid", "forbidden_uses", "isolated", "is_subclass", "drive", "scratch_folder", "file_bytes",
     "check_param_count", "check_output_shape",
 ]
 
@@ -189,8 +189,8 @@ def call(fn, *args, hint: str = "", fp_traps: bool = False, errors=(), **kwargs)
 
 
 def is_subclass(cls, base) -> bool:
-    """``isinstance(cls, type) and issubclass(cls, base)``, also for a class that lives in the student's kernel
-    while the grader judges the cell (``helpers.grading.remote``: its handle knows the class's MRO)."""
+    """``isinstance(cls, type) and issubclass(cls, base)``, also for the student's class judged from outside their
+    kernel (:mod:`helpers.grading.probe`: the kernel reported its class names)."""
     names = getattr(cls, "_class_mro", None)
     if isinstance(names, list):
         return f"{base.__module__}.{base.__qualname__}" in names
@@ -204,19 +204,6 @@ def class_names(cls) -> list[str]:
     if isinstance(names, list):
         return [str(n) for n in names]
     return [f"{c.__module__}.{c.__qualname__}" for c in cls.__mro__] if isinstance(cls, type) else []
-
-
-def is_remote(obj) -> bool:
-    """Whether ``obj`` is the student's object living in their kernel while the grader judges the cell."""
-    return callable(getattr(obj, "_grading_local_only", None))
-
-
-def local_only(obj, why: str) -> None:
-    """A check that needs ``obj`` in its own process (it shares tensors with it step after step): when the
-    grader judges the cell from outside the student's kernel, the cell is judged in the kernel instead."""
-    refuse = getattr(obj, "_grading_local_only", None)
-    if callable(refuse):
-        refuse(why)
 
 
 def drive(answer, driver, *args):

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.gan import DCGANGenerator
-from .core import CheckFailure, as_scalar, call, compare, expect, forbid, isolated, local_only, returns_tuple
+from .core import CheckFailure, as_scalar, call, compare, expect, forbid, isolated, returns_tuple
 from .papers import _compare_module
 from .week5_6 import REFERENCE, no_reference
 

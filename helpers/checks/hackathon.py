@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .core import CheckFailure, as_array, local_only, call, compare, expect, isolated, returns_tuple, unchanged
+from .core import CheckFailure, as_array, call, compare, expect, isolated, returns_tuple, unchanged
 
 __all__ = ["check_channel_stats", "check_tta_probs"]
 

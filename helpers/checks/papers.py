@@ -36,7 +36,7 @@ _res = importlib.import_module("helpers.models.resnet")       # functions of the
 _vggmod = importlib.import_module("helpers.models.vgg")
 _xc = importlib.import_module("helpers.models.xception")
 
-from .core import CheckFailure, call, check_param_count, class_names, expect, forbid, is_remote, isolated
+from .core import CheckFailure, call, check_param_count, class_names, expect, forbid, isolated
 
 __all__ = [
     "check_alexnet_layer", "check_vgg_features", "check_inception", "check_inception_aux",
@@ -62,7 +62,7 @@ FORBIDDEN = {
 def _no_reference(answer, module, what: str) -> None:
     """Fail if the answer (a function or class) uses, is or subclasses a forbidden reference, or if the module it
     built holds a layer of such a class (read from the source, the class's MRO and the module's layers)."""
-    names = class_names(answer) + [n for m in ([] if is_remote(module) else module.modules()) for n in class_names(type(m))]
+    names = class_names(answer) + [n for m in module.modules() for n in class_names(type(m))]
     for name in names:
         for rule, why in FORBIDDEN.items():
             if name.startswith(rule + "."):
@@ -175,18 +175,14 @@ def _same_weights(src: nn.Module, dst: nn.Module, dtype=torch.float64) -> nn.Mod
 
 
 def _with_weights(src: nn.Module, dst: nn.Module, dtype=torch.float64):
-    """(copy of ``dst`` in ``dtype`` holding ``src``'s weights, the pairs used), one per candidate pairing. Where
-    ``dst`` is the student's block in the kernel (a grader judging the cell from outside), the copy is made
-    there and the weights go in by name, through ``load_state_dict``."""
+    """(copy of ``dst`` in ``dtype`` holding ``src``'s weights, the pairs used), one per candidate pairing (for the
+    student's block judged from outside their kernel, the copy is of its mirror: the kernel runs it with these
+    weights)."""
     dst = copy.deepcopy(dst).to(dtype)
-    remote = is_remote(dst)
     for pairs in _pairings(src, dst):
-        if remote:
-            dst.load_state_dict({name: a.detach() for (_, a), (name, _) in pairs}, strict=False)
-        else:
-            with torch.no_grad():
-                for (_, a), (_, b) in pairs:
-                    b.copy_(a)
+        with torch.no_grad():
+            for (_, a), (_, b) in pairs:
+                b.copy_(a)
         yield dst, pairs
 
 

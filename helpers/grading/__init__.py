@@ -14,9 +14,6 @@ Modules (one job each):
     probe        running a graded cell in the grader, asking the student's kernel for data only (module and
                  object answers as mirrors run in the kernel on the grader's tensors)
     wire         the data format both ways, and the kernel's side of a probe (runs inside the kernel)
-    remote       handles to the student's objects: the fallback for an answer data cannot carry (no
-                 reference answer of the course reaches it; to be replaced by a verdict, issue 23)
-    agent        the untrusted side of the handles: runs inside the student's kernel
     results      re-checking scores, the main gradebook, grades.csv
     pipeline     ``grade()``: all of the above for a folder of submissions
 """

@@ -6,10 +6,10 @@
   process, on the grader's own modules, asking the kernel for data only
   (:mod:`helpers.grading.probe`); its outputs (the check's hint on failure) are what nbgrader
   scores. Patching NumPy, torch, builtins, the import system, the kernel's session or the checks
-  inside the kernel can then only change what the student's functions return. A cell that needs
-  more than data (:class:`~helpers.grading.probe.NotProbe`) is judged here through handles
-  (:mod:`helpers.grading.remote`), and one that must share an object with the student's code
-  (:class:`~helpers.grading.remote.NotRemotable`) in the kernel; ``verdict_log`` records which;
+  inside the kernel can then only change what the student's functions return. A cell whose answer
+  data cannot carry (:class:`~helpers.grading.probe.NotProbe`: no reference answer of the course gets
+  there) scores 0 with a line saying why, and goes to the mentor's review list; nothing is ever judged
+  in the kernel. ``verdict_log`` records how each cell was judged;
 * a cell that outlives the timeout is interrupted; if the kernel ignores the interrupt or dies,
   it is killed, and the remaining cells are marked "not executed" instead of failing the whole
   notebook (nbgrader alone would drop every grade of the student's assignment);
@@ -35,7 +35,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
-from . import probe, remote
+from . import probe
 from .sanitize import sanitize_cell
 
 
@@ -119,7 +119,6 @@ class TrustedExecute(Execute):
         self._output_used: dict[int, int] = {}
         self._imports: list[str] = self._course_imports()
         self._carry: dict = {}
-        self._remote = None
         self._probe = None
         self._sources: list[str] = []     # the code cells the kernel ran: what forbidden-call policies read
         self._verdicts: dict[str, str] = {}
@@ -193,20 +192,16 @@ class TrustedExecute(Execute):
         return cell, self.resources
 
     def _judge(self, cell, resources, index):
-        """Run a graded test cell here, asking the kernel for data (probes); through handles where a cell
-        needs more than data (for now), in the kernel where even those cannot carry it."""
+        """Run a graded test cell here, asking the kernel for data (probes). A cell whose answer data cannot
+        carry scores 0 and is flagged for the mentor's review (``review: why`` in the verdict log)."""
         grade_id = cell.metadata.nbgrader["grade_id"]
         try:
-            try:
-                outputs, error = probe.run_cell(cell.source, self._imports, self._probes().fetch, self._carry)
-                self._verdicts[grade_id] = "probes"
-            except probe.NotProbe as why:
-                outputs, error = probe.run_cell(cell.source, self._imports, self._fetch_handles, self._carry)
-                self._verdicts[grade_id] = f"grader through handles: {why}"
-        except remote.NotRemotable as why:
-            self._verdicts[grade_id] = f"kernel: {why}"
-            self._imports += trusted_imports(cell.source)
-            return self._in_kernel(cell, resources, index)
+            outputs, error = probe.run_cell(cell.source, self._imports, self._probes().fetch, self._carry)
+            self._verdicts[grade_id] = "probes"
+        except probe.NotProbe as why:
+            outputs, error = [], error_output("NotJudged", f"this cell could not be judged from data ({why}): "
+                                                           "0 points until a mentor reviews it")
+            self._verdicts[grade_id] = f"review: {why}"
         except probe.KernelGone as why:
             outputs, error = [], error_output("DeadKernelError", str(why))
             self._verdicts[grade_id] = "grader"
@@ -216,7 +211,7 @@ class TrustedExecute(Execute):
         cell.execution_count = self._count
         return cell, resources
 
-    # -- the channels to the kernel: probes (data), the agent (handles) -------------------------
+    # -- the channel to the kernel: probes (data) ------------------------------------------------
     def _install(self, name: str, source: str) -> None:
         """Run ``source`` in the kernel as the module ``name`` (the kernel's side of a channel)."""
         install = (f"import sys as _s, types as _t\n_m = _t.ModuleType({name!r})\n"
@@ -244,25 +239,6 @@ class TrustedExecute(Execute):
             raise probe.KernelGone("the grader could not talk to the kernel: its answer is malformed")
         return data[1:-1]
 
-    def _fetch_handles(self, names: list[str]) -> dict:
-        """Names for a cell judged through handles: modules are the grader's own (as for probes), and a
-        handle's forbidden-call policy reads the source the grader saw, not the kernel's word."""
-        found = self._channel().fetch(names)
-        for name, module in self._probes().modules(names).items():
-            found.pop(name, None)
-            if module is not None:
-                found[name] = module
-        for name, value in found.items():
-            if isinstance(value, remote.Handle):
-                object.__setattr__(value, "_static", self._probe.source_of(name))
-        return found
-
-    def _channel(self) -> remote.Remote:
-        if self._remote is None:
-            self._install("_dic_agent", remote.AGENT_SOURCE)
-            self._remote = remote.Remote(self._send)
-        return self._remote
-
     def _execute(self, code: str, expressions: dict) -> dict:
         try:
             return run_sync(self.kc.execute_interactive)(
@@ -283,24 +259,6 @@ class TrustedExecute(Execute):
         except Exception:  # noqa: BLE001 - ignored the interrupt or died: stop it
             self._kill_kernel()
             self._dead = "the kernel was stopped in an earlier cell"
-
-    def _send(self, text: str) -> str:
-        if self._dead:
-            raise remote.KernelGone(f"not run: {self._dead}")
-        reply = self._execute("", {"r": f"__import__('sys').modules['_dic_agent'].serve({text!r})"})
-        found = reply.get("content", {}).get("user_expressions", {}).get("r", {})
-        if found.get("status") != "ok":
-            raise ValueError(f"the kernel did not answer the grader ({found.get('ename', 'no reply')})")
-        data = found.get("data", {}).get("text/plain", "")
-        if not isinstance(data, str) or len(data) > remote.MAX_REPLY:
-            raise ValueError("the kernel's answer is malformed")
-        try:
-            value = ast.literal_eval(data)
-        except (ValueError, SyntaxError, MemoryError, RecursionError) as err:
-            raise ValueError("the kernel's answer is malformed") from err
-        if not isinstance(value, str):
-            raise ValueError("the kernel's answer is malformed")
-        return value
 
     def _kill_kernel(self) -> None:
         process = getattr(getattr(self.km, "provisioner", None), "process", None)

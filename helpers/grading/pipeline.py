@@ -224,8 +224,10 @@ def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits
     for notebook, verdicts in sorted(run.verdicts.items()):
         for grade_id, where in sorted(verdicts.items()) if isinstance(verdicts, dict) else []:
             outcome.judged[f"{notebook}/{grade_id}"] = str(where)
-            if str(where).startswith("kernel"):
-                outcome.notes.append(f"{notebook}/{grade_id}: judged in the student's kernel ({where[8:]})")
+            if str(where).startswith("review: "):       # scored 0: the answer is not something data carries
+                outcome.flags.append(f"{notebook}/{grade_id}: not judged from data ({where[8:]}); 0 points until "
+                                     "a mentor reviews it")
+                flagged.add(notebook)
     return results.collect(outcome, run.course, trusted, flagged)
 
 

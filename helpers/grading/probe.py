@@ -32,9 +32,11 @@ loaders, datasets, course networks and named functions (classes and functions lo
 :data:`helpers.grading.wire.KNOWN_ROOTS`); what the call did to them comes back onto them. An object
 the student's code returns (a dataset, a transform) is an :class:`ObjectMirror`.
 
-A cell that needs more than that (a result data cannot carry, a layer of the check's module
-replaced) raises :class:`NotProbe`; the caller judges it through :mod:`helpers.grading.remote` for
-now (no reference answer of the course gets there), and records where.
+A check that works with the answer step after step sends a self-contained driver to run next to it
+(:func:`helpers.checks.core.drive`), and one that reads a file the answer wrote gets its bytes
+(:func:`helpers.checks.core.file_bytes`). A cell that needs more than that (a result data cannot
+carry, a layer of the check's module replaced) raises :class:`NotProbe`: the cell scores 0 and goes
+to the mentor's review list (no reference answer of the course gets there).
 """
 from __future__ import annotations
 
@@ -389,10 +391,6 @@ class Answer:
         if found is not None and not (isinstance(found, np.ndarray) and found.dtype == np.uint8):
             raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
         return None if found is None else found.tobytes()
-
-    def _grading_local_only(self, why: str) -> None:
-        """:func:`helpers.checks.core.local_only`: the check needs the answer in its own process."""
-        raise NotProbe(why)
 
     @property
     def _grading_functions(self) -> list:

@@ -59,7 +59,7 @@ class Outcome:
     notebooks: dict[str, Path] = field(default_factory=dict)  # autograded notebooks to keep
     submitted: dict[str, bytes] = field(default_factory=dict)
     timestamp: str | None = None
-    judged: dict[str, str] = field(default_factory=dict)  # "notebook/grade_id" -> how (probes, handles, kernel)
+    judged: dict[str, str] = field(default_factory=dict)  # "notebook/grade_id" -> how (probes, review: why)
     grader_peak_mib: int | None = None                    # the grader's process while judging this week
 
     def _by_notebook(self) -> dict[str, tuple[float, float]]:

@@ -1,6 +1,6 @@
 """Static scan of the code a student wrote: what a mentor should look at. It never changes a score.
 
-Verdicts are computed in the grader's process (``helpers.grading.remote``), so patching NumPy,
+Verdicts are computed in the grader's process (``helpers.grading.probe``), so patching NumPy,
 torch, builtins or the checks inside the kernel cannot change them, and the scan no longer
 looks for it. What is left worth a mentor's eye:
 

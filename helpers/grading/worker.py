@@ -20,7 +20,7 @@ import time
 
 TIMED_OUT = 124
 PRELOAD = ("nbgrader.apps.autogradeapp", "nbgrader.converters.autograde", "helpers.grading.execute",
-           "helpers.grading.remote", "numpy", "torch")
+           "numpy", "torch")
 
 
 def _child(job: dict) -> None:

@@ -450,6 +450,9 @@ def _gradebook_sabotage(ctx) -> str:
 CASES = [
     Case("reference", "the source notebooks, solutions and all", FULL, lambda f, r, s, c: write(f, s)),
     Case("untouched", "the release as handed out", ZERO, _simple({})),
+    Case("not_data", "relu returns a generator: no probe carries it, so 0 and the mentor's review list",
+         {**FULL, RELU: 0}, _simple(_answers(relu="def relu(x):\n    return (v for v in np.maximum(x, 0.0))")),
+         held=True),
     Case("correct", "correct answers in the release", FULL, _simple(CORRECT)),
     Case("edited_test", "wrong mse, its test cell replaced by `assert True`", {**FULL, MSE: 0},
          _edit(_answers(mse=WRONG["mse"]), _edit_test), notes=("test_mse was edited",)),
