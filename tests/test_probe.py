@@ -763,3 +763,20 @@ def test_checks_that_work_where_the_answer_runs(kernel, week, check, right, wron
     _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
     assert error is not None and hint in error["evalue"], error
 
+
+
+def test_an_honest_module_passes_whatever_weights_it_starts_from(kernel):
+    """Judged from outside, the student's module starts from other random weights than in the notebook (the
+    grader's random state moves on by its own draws): a check must not lean on them. A right make_mlp that
+    builds its layers its own way passes, also with float64 as the notebook's default dtype."""
+    student, p = kernel
+    student("import torch.nn as nn\ndef make_mlp(n_in, hidden, n_out):\n    sizes = [n_in, *hidden, n_out]\n"
+            "    layers = [nn.Flatten()]\n    for a, b in zip(sizes[:-1], sizes[1:]):\n"
+            "        layers += [nn.Linear(a, b), nn.ReLU()]\n    return nn.Sequential(*layers[:-1])\n")
+    imports = ["import torch", "from helpers.checks import week2 as checks"]
+    assert probe.run_cell("checks.check_make_mlp(make_mlp, hidden=True)", imports, p.fetch) == ([], None)
+    student("import torch\ntorch.set_default_dtype(torch.float64)")
+    try:
+        assert probe.run_cell("checks.check_make_mlp(make_mlp, hidden=True)", imports, p.fetch) == ([], None)
+    finally:
+        torch.set_default_dtype(torch.float32)

@@ -18,6 +18,7 @@ the hidden tests ran.
 """
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
@@ -219,8 +220,17 @@ def check_make_mlp(make_mlp, hidden: bool = False) -> None:
             expect(not _is_affine(model, shape, g), "the model is one linear map: put nn.ReLU() between the "
                                                     "Linear layers (a stack of Linear layers alone collapses "
                                                     "into a single one)")
-        probs_like = np.allclose(arr.sum(axis=1), 1.0) or np.allclose(np.log(np.exp(arr).sum(axis=1)), 0.0)
-        expect((arr < 0).any() and (arr > 0).any() and not probs_like,
+        # whatever the initial weights: with the last Linear's bias pushed far below zero, logits are all
+        # negative; a ReLU after it gives zeros, a Softmax positive numbers, a LogSoftmax rows whose exp sums to 1
+        low = copy.deepcopy(model)
+        with torch.no_grad():
+            last = [m for m in low.modules() if isinstance(m, nn.Linear)][-1]
+            if last.bias is not None:
+                last.bias.fill_(-50.0)
+            low_out = as_array(call(low, torch.randn(*shape, generator=g), hint=HINTS["make_mlp"]),
+                               "the model's output")
+        probs_like = np.allclose(np.exp(low_out.astype(np.float64)).sum(axis=1), 1.0, atol=1e-3)
+        expect((low_out < 0).all() and not probs_like,
                "end with the last nn.Linear: no ReLU, Softmax or LogSoftmax after it. nn.CrossEntropyLoss "
                "takes raw logits (any real numbers) and applies log-softmax itself")
 

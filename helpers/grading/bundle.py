@@ -104,6 +104,23 @@ def without_records(source: str, module: str) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
+def mentee_helpers(out: Path) -> Path:
+    """The mentee edition of the ``helpers`` package at ``out``: no ``helpers/grading``, no hidden case, records
+    as fixtures (see the module docstring). The bundle holds it, and grading binds it into every sandboxed kernel
+    in place of the real one."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grading")
+    shutil.copytree(REPO / "helpers", out, ignore=ignore)
+    for path in sorted((out / "checks").glob("*.py")):
+        module = importlib.import_module(f"helpers.checks.{path.stem}")
+        if getattr(module, "EXERCISES", None):
+            (out / "checks" / "fixtures").mkdir(exist_ok=True)
+            with open(out / "checks" / "fixtures" / f"{path.stem}.pkl", "wb") as f:
+                pickle.dump(fixtures(module.EXERCISES), f)
+            path.write_text(without_records(path.read_text(), path.stem))
+        path.write_text(strip_hidden(path.read_text()))
+    return out
+
+
 def build_bundle(course: Course, weeks: list[str], out: Path | None = None, log=print) -> Path:
     out = Path(out or course.root / "bundle")
     if out.exists():
@@ -111,16 +128,7 @@ def build_bundle(course: Course, weeks: list[str], out: Path | None = None, log=
     out.mkdir(parents=True)
     for week in weeks:
         shutil.copytree(course.release(week), out / week)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grading")
-    shutil.copytree(REPO / "helpers", out / "helpers", ignore=ignore)
-    for path in sorted((out / "helpers" / "checks").glob("*.py")):
-        module = importlib.import_module(f"helpers.checks.{path.stem}")
-        if getattr(module, "EXERCISES", None):
-            (out / "helpers" / "checks" / "fixtures").mkdir(exist_ok=True)
-            with open(out / "helpers" / "checks" / "fixtures" / f"{path.stem}.pkl", "wb") as f:
-                pickle.dump(fixtures(module.EXERCISES), f)
-            path.write_text(without_records(path.read_text(), path.stem))
-        path.write_text(strip_hidden(path.read_text()))
+    mentee_helpers(out / "helpers")
     for name in ("pyproject.toml", "requirements.lock", "environment.yml"):
         if (REPO / name).is_file():
             shutil.copy(REPO / name, out / name)

@@ -71,13 +71,15 @@ def bwrap_argv(config: dict, cwd: str, connection_file: str, extra: list[str] = 
     for path in tmpfs:
         if os.path.isdir(path) and not os.path.islink(path):
             argv += ["--size", str(config["tmpfs_bytes"]), "--tmpfs", path]
-    binds = [("--ro-bind", p) for p in config["expose"] if os.path.exists(p)]
-    binds += [("--bind", p) for p in config["writable"] if os.path.isdir(p)]
-    binds += [("--bind", cwd)]
+    binds = [("--ro-bind", p, p) for p in config["expose"] if os.path.exists(p)]
+    binds += [("--bind", p, p) for p in config["writable"] if os.path.isdir(p)]
+    binds += [("--bind", cwd, cwd)]
+    if config.get("helpers"):       # the mentee edition of helpers where the kernel imports helpers from
+        binds += [("--ro-bind", *config["helpers"])]
     # the folders bubblewrap creates on a tmpfs to mount onto are 0700: open the way to each bind
     covered = [p for p in tmpfs if os.path.isdir(p) and not os.path.islink(p)]
     parents = set()
-    for _, path in binds:
+    for *_, path in binds:
         parent = os.path.dirname(path)
         while parent not in ("/", "") and parent not in covered:
             if any(parent.startswith(c.rstrip("/") + "/") for c in covered):
@@ -85,8 +87,8 @@ def bwrap_argv(config: dict, cwd: str, connection_file: str, extra: list[str] = 
             parent = os.path.dirname(parent)
     for parent in sorted(parents, key=lambda p: (p.count("/"), p)):
         argv += ["--perms", "0755", "--dir", parent]
-    for flag, path in sorted(set(binds), key=lambda b: (b[1].count("/"), b[1])):
-        argv += [flag, path, path]
+    for flag, source, path in sorted(set(binds), key=lambda b: (b[2].count("/"), b[2])):
+        argv += [flag, source, path]
     for private, shared in config.get("locks", []):
         if os.path.isfile(private) and os.path.isfile(shared):
             argv += ["--bind", private, shared]

@@ -10,8 +10,8 @@ nbgrader runs in a child of a warm worker process (:mod:`helpers.grading.worker`
 (``Limits.grader_memory``). It is trusted: it runs the graded test cells in its own process, asking the kernel for
 data (:mod:`helpers.grading.probe`). Only the student's kernel is untrusted, and it starts under
 bubblewrap from the kernel spec (:mod:`helpers.grading.launch`): read-only root, private tmpfs
-folders, nothing of the course, the other students or the mentor in view, no network, limits.
-As root the kernel gets this job's own uid; as another mentor, a user namespace.
+folders, nothing of the course, the other students or the mentor in view, no network, limits;
+its ``helpers`` is the mentee edition (:func:`helpers.grading.bundle.mentee_helpers`). As root the kernel gets this job's own uid; as another mentor, a user namespace.
 
 :func:`plan` checks once per grading run that bubblewrap is installed and works here; if it does
 not, grading refuses and says how to fix it, unless ``--unsafe-no-sandbox`` was given.
@@ -72,6 +72,7 @@ class Plan:
     bwrap: str = ""
     hide: list[str] = field(default_factory=list)
     expose: list[str] = field(default_factory=list)
+    helpers: str = ""                # the mentee edition of helpers, bound in place of the real one
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -162,8 +163,15 @@ def plan(course, work: Path, extra_hide: list[Path] = (), sandbox: bool = True, 
     for tool in ("prlimit", "setpriv"):
         if shutil.which(tool) is None:
             raise SandboxUnavailable(f"{tool} (util-linux) is not installed")
+    from .bundle import mentee_helpers
+
     p = Plan(sandboxed=True, root=os.geteuid() == 0, bwrap=bwrap, hide=_hides(course, work, list(extra_hide)),
-             expose=_exposes())
+             expose=[e for e in _exposes() if e != str(HELPERS.resolve())],
+             helpers=str(mentee_helpers(Path(tempfile.mkdtemp(prefix="kernel-", dir=work)) / "helpers")))
+    for folder, _, files in os.walk(p.helpers):      # readable by the kernels' own uids (root mentors)
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
     if p.root:
         open_data_permissions(log)
     probe = Path(tempfile.mkdtemp(prefix="probe-", dir=work))
@@ -180,12 +188,14 @@ def plan(course, work: Path, extra_hide: list[Path] = (), sandbox: bool = True, 
         detail = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
         raise SandboxUnavailable(f"bubblewrap does not work here ({detail}): {INSTALL_HINT}")
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    inside = [*p.expose, str(probe)]   # what must show: the installs and the kernel's own folder
+    inside = [*p.expose, str(HELPERS.resolve()), str(probe)]   # what must show: the installs, helpers, its folder
     seen = [h for h in report["seen"] if not any(e == h or e.startswith(h + "/") for e in inside)]
     if p.root and report["uid"] == 0:
         raise SandboxUnavailable("the kernel did not drop root")
     if seen:
         raise SandboxUnavailable(f"the sandbox still shows {seen}")
+    if not report["mentee_helpers"]:
+        raise SandboxUnavailable("the kernel sees the mentor's helpers (helpers.grading), not the mentee edition")
     if report["keyring"] and platform.machine() in ("x86_64", "AMD64"):
         raise SandboxUnavailable("the kernel could store a key in its uid's keyring (the seccomp filter did not hold)")
     return p
@@ -196,7 +206,8 @@ def _probe(p: Plan, config: dict, probe: Path, uid: int | None):
     code = ("import numpy, ipykernel.kernelapp, importlib.util, os, json, ctypes; "
             "assert importlib.util.find_spec('helpers.checks'); libc = ctypes.CDLL(None, use_errno=True); "
             "key = libc.syscall(248, b'user', b'dic-probe', b'x', 1, ctypes.c_int(-4)); "   # add_key to @u
-            "print(json.dumps({'uid': os.getuid(), 'seen': [h for h in %r if os.listdir(h)], 'keyring': key >= 0}))"
+            "print(json.dumps({'uid': os.getuid(), 'seen': [h for h in %r if os.listdir(h)], 'keyring': key >= 0, "
+            "'mentee_helpers': importlib.util.find_spec('helpers.grading') is None}))"
             % (p.hide,))
     from .launch import bwrap_argv, keyring_filter_fd
 
@@ -233,6 +244,7 @@ def _config(p: Plan, limits: Limits, private: Path, uid: int | None) -> dict:
     os.chmod(blank, 0)
     return {"blank": str(blank), "bwrap": p.bwrap, "prlimit": shutil.which("prlimit"), "setpriv": shutil.which("setpriv"),
             "python": sys.executable, "hide": p.hide, "expose": p.expose, "writable": [str(runtime)],
+            "helpers": [p.helpers, str(HELPERS.resolve())] if p.helpers else None,
             "locks": locks, "uid": uid, "tmpfs_bytes": limits.tmpfs,
             "limits": {"memory": limits.memory, "cpu": limits.cpu, "file_size": limits.file_size,
                        "nproc": limits.nproc}}

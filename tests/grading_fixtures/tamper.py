@@ -450,6 +450,13 @@ def _gradebook_sabotage(ctx) -> str:
 CASES = [
     Case("reference", "the source notebooks, solutions and all", FULL, lambda f, r, s, c: write(f, s)),
     Case("untouched", "the release as handed out", ZERO, _simple({})),
+    Case("spies_on_helpers", "mse is off by one if the kernel's helpers are the mentor's (helpers.grading, hidden "
+         "cases in the checks): the kernel gets the mentee edition", FULL,
+         _simple(_answers(mse="import importlib.util, pathlib\n"
+                              "_src = pathlib.Path(importlib.util.find_spec('helpers.checks.week2').origin).read_text()\n"
+                              "_mentor = importlib.util.find_spec('helpers.grading') is not None or 'if hidden:' in _src\n"
+                              "def mse(pred, y):\n"
+                              "    return float(((np.asarray(pred) - np.asarray(y)) ** 2).mean()) + float(_mentor)"))),
     Case("not_data", "relu returns a generator: no probe carries it, so 0 and the mentor's review list",
          {**FULL, RELU: 0}, _simple(_answers(relu="def relu(x):\n    return (v for v in np.maximum(x, 0.0))")),
          held=True),
