@@ -230,6 +230,25 @@ def test_a_result_to_backpropagate_through_reaches_the_graders_tensors(kernel):
     assert torch.allclose(w.grad, w2.grad) and torch.allclose(b.grad, b2.grad)
 
 
+def test_several_results_to_backpropagate_through_each_reach_the_graders_tensors(kernel):
+    """An honest answer returning a tuple of results with gradients (``out, hidden``): each comes with its own
+    derivatives, so a check's backward through any of them, or through both, reaches its tensors."""
+    student, p = kernel
+    student("import torch\ndef two(x, w):\n    h = torch.tanh(x @ w)\n    return h.sum(1), (h, 3)\n"
+            "def pair(x, w):\n    h = torch.tanh(x @ w)\n    return h.sum(1), h ** 2\n")
+    fetched = p.fetch(["pair", "two"])
+    x, w = torch.randn(2, 3, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    total, squares = fetched["pair"](x, w)
+    assert isinstance(total, torch.Tensor) and total.requires_grad and squares.shape == (2, 4)
+    (total.sum() + 2 * squares.sum()).backward()
+    w2 = w.detach().clone().requires_grad_(True)
+    h = torch.tanh(x @ w2)
+    (h.sum(1).sum() + 2 * (h ** 2).sum()).backward()
+    assert torch.allclose(w.grad, w2.grad)
+    total, (hidden, three) = fetched["two"](x, w)       # nested deeper: the values, as data
+    assert total.requires_grad and torch.allclose(hidden, torch.tanh(x @ w2)) and three == 3
+
+
 IMPORTS2 = ["import torch", "from helpers.checks import week2 as checks"]
 SOFTMAX = ("import torch\ndef softmax(z):\n    e = torch.exp(z - z.max(dim=1, keepdim=True).values)\n"
            "    return e / e.sum(dim=1, keepdim=True)\n")
@@ -466,6 +485,17 @@ def train_epoch(net, X, y, lr, batch_size, rng):
 """
 
 
+def _right_passes_mistake_fails(kernel, week, check, right, wrong, hint):
+    """Judged from outside the kernel: the right answer passes, the mistake fails with its hint."""
+    student, p = kernel
+    imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
+    student(right)
+    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
+    student(wrong)
+    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
+    assert error is not None and hint in error["evalue"], error
+
+
 @pytest.mark.parametrize("week, check, right, wrong, hint", [
     ("week2", "check_train_step(train_step, hidden=True)", TRAIN_STEP.replace("ZERO", "optimizer.zero_grad()"),
      TRAIN_STEP.replace("ZERO", "pass"), "accumulated"),
@@ -477,13 +507,7 @@ def train_epoch(net, X, y, lr, batch_size, rng):
 def test_checks_that_hand_over_their_own_objects_judge_from_data(kernel, week, check, right, wrong, hint):
     """The check's model, optimizer (its state too), loader or course network go to the student's function as
     data; what the function did to them comes back onto the check's own: right passes, a known mistake fails."""
-    student, p = kernel
-    imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
-    student(right)
-    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
-    student(wrong)
-    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
-    assert error is not None and hint in error["evalue"], error
+    _right_passes_mistake_fails(kernel, week, check, right, wrong, hint)
 
 
 def test_only_the_graders_own_kinds_of_objects_travel():
@@ -695,13 +719,7 @@ def test_a_module_built_from_the_checks_own_holds_the_checks_tensors(kernel, wee
     backbone, features from its classifier's layers) holds the check's own tensors where the kernel's shares
     them (its report names them), so a copy or a plain list is told apart from the real thing; a tuple of a
     module and its parameters comes back as a mirror and the mirror's own tensors."""
-    student, p = kernel
-    imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
-    student(right)
-    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
-    student(wrong)
-    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
-    assert error is not None and hint in error["evalue"], error
+    _right_passes_mistake_fails(kernel, week, check, right, wrong, hint)
 
 
 def test_an_object_the_notebook_holds_is_its_data_here(kernel):
@@ -755,13 +773,7 @@ class ScratchOptimizer(torch.optim.Optimizer):
 def test_checks_that_work_where_the_answer_runs(kernel, week, check, right, wrong, hint):
     """A file the student's code writes is read back from where it ran (a folder the kernel made); an optimizer
     class is stepped 100 times next to it by the check's driver, sent as source: right passes, a mistake fails."""
-    student, p = kernel
-    imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
-    student(right)
-    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
-    student(wrong)
-    _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
-    assert error is not None and hint in error["evalue"], error
+    _right_passes_mistake_fails(kernel, week, check, right, wrong, hint)
 
 
 

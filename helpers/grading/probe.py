@@ -371,7 +371,13 @@ class Answer:
             return _parts(self._probe, reply, recipe, given)
         if reply.get("jacobian") is not None and leaves:
             return _replay(reply.get("value"), reply["jacobian"], leaves)
-        return reply.get("value")
+        value, jacobians = reply.get("value"), reply.get("jacobians")
+        if isinstance(jacobians, list) and leaves:      # a tuple of results, each to backpropagate through
+            if not isinstance(value, (tuple, list)) or len(value) != len(jacobians):
+                raise KernelGone("the grader could not talk to the kernel: its derivatives are malformed")
+            out = [v if j is None else _replay(v, j, leaves) for v, j in zip(value, jacobians)]
+            return tuple(out) if isinstance(value, tuple) else out
+        return value
 
     def _grading_drive(self, source: str, entry: str, args: list):
         """:func:`helpers.checks.core.drive`: the check's driver (its source) run on the answer in the kernel."""

@@ -437,7 +437,13 @@ def _call(req, ns):
             return {"graph": True}
     elif torch is not None and isinstance(value, (tuple, list)) and any(
             isinstance(v, torch.Tensor) and v.grad_fn is not None for v in value):
-        return {"graph": True}      # several results to backpropagate through: not something data carries
+        leaves, jacobians = _leaves([args, kwargs], []), []      # several results: each with its derivatives
+        for v in value:
+            graph = isinstance(v, torch.Tensor) and v.grad_fn is not None
+            jacobians.append(_jacobian(torch, v, leaves) if graph else None)
+            if graph and jacobians[-1] is None:
+                return {"graph": True}
+        return {"value": value, **did, "jacobians": jacobians}
     return {"value": value, **did, "jacobian": jacobian}
 
 
