@@ -454,7 +454,7 @@ CASES = [
          "cases in the checks): the kernel gets the mentee edition", FULL,
          _simple(_answers(mse="import importlib.util, pathlib\n"
                               "_src = pathlib.Path(importlib.util.find_spec('helpers.checks.week2').origin).read_text()\n"
-                              "_mentor = importlib.util.find_spec('helpers.grading') is not None or 'if hidden:' in _src\n"
+                              "_mentor = importlib.util.find_spec('helpers.grading') is not None or 'hidden cases removed' not in _src\n"
                               "def mse(pred, y):\n"
                               "    return float(((np.asarray(pred) - np.asarray(y)) ** 2).mean()) + float(_mentor)"))),
     Case("not_data", "relu returns a generator: no probe carries it, so 0 and the mentor's review list",
