@@ -10,22 +10,26 @@ A week's test file declares
 - ``RIGHT``: ``Right(check, answer)`` rows, other correct answers that must pass (public and hidden),
 
 and calls ``globals().update(make_tests(WEEK, WRONG, RIGHT))``. The generated tests: the reference
-passes (public and hidden); each released stub fails with "not answered yet"; each wrong answer
+passes (public and hidden, and from other random numbers: :func:`starting_elsewhere`); each released stub fails with "not answered yet"; each wrong answer
 fails with its hint (and, where marked, passes the public cases: the hidden ones catch it); each
 right variant passes; every check of the module is in the table, has a wrong answer, and is called
 by a notebook's graded cell, publicly and inside the hidden-tests block.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import linecache
 import re
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import nbformat
+import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION[ \t]*$", re.S | re.M)
@@ -58,6 +62,7 @@ class Week:
     base: dict = field(default_factory=dict)
     pattern: str = "[0-9][0-9]_*.ipynb"
     alias: str = "checks"  # the name the notebooks import the checks module as (``from helpers.checks import week3 as checks``)
+    own_generator: tuple = ()  # checks whose lesson is not touching the global random state (skip the shifted run)
 
     def __post_init__(self):
         # the week's notebooks graded by this module (a week may have several checks modules)
@@ -86,6 +91,32 @@ class Week:
         mod = self.module
         return {n for n, o in vars(mod).items()
                 if n.startswith("check_") and inspect.isfunction(o) and o.__module__ == mod.__name__}
+
+
+def starting_elsewhere(answer, draws: int):
+    """The answer as a student's code that draws other random numbers first (builds its layers in another order,
+    or is judged from outside the kernel, where the grader's random state moves on by its own draws): a function
+    that draws from torch's and NumPy's global generators before it runs, a module class that does so in
+    ``__init__``. Anything else unchanged."""
+    def shift():
+        torch.rand(draws)
+        np.random.rand(draws)
+
+    if isinstance(answer, types.FunctionType):
+        @functools.wraps(answer)
+        def shifted(*args, **kwargs):
+            shift()
+            return answer(*args, **kwargs)
+        return shifted
+    if isinstance(answer, type) and issubclass(answer, torch.nn.Module):
+        init = answer.__init__
+
+        def __init__(self, *args, **kwargs):
+            shift()
+            init(self, *args, **kwargs)
+        return type(answer.__name__, (answer,), {"__init__": __init__, "__module__": answer.__module__,
+                                                 "__qualname__": answer.__qualname__})
+    return answer
 
 
 def solution_cells(path):
@@ -122,6 +153,12 @@ def make_tests(week: Week, wrong: list, right: list = ()) -> dict:
     @pytest.mark.parametrize("hidden", [False, True], ids=["public", "hidden"])
     def test_reference_solution_passes(name, hidden):
         week.run(name, hidden=hidden)
+
+    @pytest.mark.parametrize("name", [n for n in names if n not in week.own_generator])
+    def test_reference_passes_from_other_random_numbers(name):
+        """A verdict must not lean on the random numbers the answer starts from (initial weights, its own draws)."""
+        nb, fns = week.checks[name]
+        week.run(name, {f: starting_elsewhere(week.reference[nb][f], 17) for f in fns}, hidden=True)
 
     @pytest.mark.parametrize("name, fn", stubs, ids=[f"{n}-{f}" for n, f in stubs])
     def test_released_stub_fails(name, fn):

@@ -22,7 +22,8 @@ CHECKS = {
     "check_add_noise": ("03", ["add_noise"]),
     "check_denoising_step": ("03", ["denoising_step"]),
 }
-WEEK = Week("week5_6", checks, CHECKS, base={"np": np, "torch": torch, "nn": nn, "F": F, "psnr": helpers_psnr})
+WEEK = Week("week5_6", checks, CHECKS, base={"np": np, "torch": torch, "nn": nn, "F": F, "psnr": helpers_psnr},
+            own_generator=("check_add_noise",))
 
 
 # ---------------------------------------------------------------- 01 MLP autoencoder
