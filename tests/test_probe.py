@@ -792,3 +792,33 @@ def test_an_honest_module_passes_whatever_weights_it_starts_from(kernel):
         assert probe.run_cell("checks.check_make_mlp(make_mlp, hidden=True)", imports, p.fetch) == ([], None)
     finally:
         torch.set_default_dtype(torch.float32)
+
+
+STREAM = """
+class Batches:
+    def __init__(self, n):
+        self.n = n
+    def __len__(self):
+        return self.n
+    def __iter__(self):
+        return iter(range(self.n))
+    def shuffled(self):
+        return list(range(self.n))[::-1]
+def make(n):
+    return Batches(n)
+"""
+
+
+def test_what_an_object_answer_does_beyond_data_goes_to_review_not_to_a_wrong_answer(kernel):
+    """Iterating over a student's object, or calling a method of its own class, is not asked of the kernel: the
+    check stops as not judged from data (0 points and the mentor's review list), never as a wrong answer."""
+    student, p = kernel
+    student(STREAM)
+    made = p.fetch(["make"])["make"](3)
+    assert len(made) == 3 and made.n == 3                     # data and the asked methods still work
+    with pytest.raises(probe.NotProbe, match="`__iter__` of the student's Batches"):
+        list(made)
+    with pytest.raises(probe.NotProbe, match="`shuffled` of the student's Batches"):
+        made.shuffled()
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        made.missing

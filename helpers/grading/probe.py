@@ -574,7 +574,17 @@ class ObjectMirror:
         state = self.__dict__.get("_mirror_state", {})
         if key in state:
             return state[key]
+        if key in type(self).__dict__.get("_class_others", ()):
+            raise NotProbe(f"`{key}` of the student's {type(self).__name__} is more than data: the kernel is not asked to run it")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r} (or it is not data)")
+
+
+def _not_asked(name: str):
+    def method(self, *args, **kwargs):
+        raise NotProbe(f"`{name}` of the student's {type(self).__name__} is more than data: the kernel is not asked to run it")
+
+    method.__name__ = name
+    return method
 
 
 def _object_method(name: str):
@@ -590,13 +600,15 @@ def object_mirror(probe: Probe, report, recipe: dict):
         raise KernelGone("the grader could not talk to the kernel: its report of an object is malformed")
     mro = [str(c) for c in report["mro"]]
     methods = tuple(m for m in report.get("methods") or [] if m in wire.METHODS)
-    key = ("object", tuple(mro), methods)
+    others = tuple(str(m) for m in report.get("others") or [] if isinstance(m, str))[:64]
+    key = ("object", tuple(mro), methods, others)
     if key not in _MIRROR_CLASSES:
         known = [wire._known(n) for n in mro if n.startswith("torch.utils.data.")]
         bases = (ObjectMirror, *[c for c in known[:1] if isinstance(c, type)])
         module, _, qualname = mro[0].rpartition(".")
         _MIRROR_CLASSES[key] = type(qualname.rpartition(".")[2] or "object", bases, {
-            "__module__": module, "__qualname__": qualname, "_class_mro": mro,
+            "__module__": module, "__qualname__": qualname, "_class_mro": mro, "_class_others": others,
+            **{m: _not_asked(m) for m in others if m in ("__iter__", "__next__", "__contains__")},
             **{m: _object_method(m) for m in methods}})
     made = object.__new__(_MIRROR_CLASSES[key])
     made.__dict__.update(_mirror_probe=probe, _mirror_recipe=recipe, _mirror_state=dict(report["state"]))
