@@ -699,7 +699,7 @@ WRONG = [
     Wrong("check_convnet_loss", _convnet(masks=(True, False)), "ReLU between the affine layers"),
     Wrong("check_convnet_loss", _convnet(db1_axes=(0,)), r"db1 has one entry per filter"),
     Wrong("check_convnet_loss", _convnet_torch_answer, "compose the NumPy layers"),
-    Wrong("check_convnet_loss", _convnet(use_layers=False), "did not call layers"),
+    Wrong("check_convnet_loss", _convnet(use_layers=False), "ignores its `layers` argument"),
 ]
 
 RIGHT = [

@@ -1147,12 +1147,13 @@ def _leaky(h, masked: bool):
     return F.relu(h) if masked else h + (F.relu(h) - h).detach()
 
 
-def _convnet_torch(params, x, y, reg, *, flatten="chw", mean=True, reg_scale=0.5, reg_bias=False, mask=(1, 1)):
+def _convnet_torch(params, x, y, reg, *, flatten="chw", mean=True, reg_scale=0.5, reg_bias=False, mask=(1, 1),
+                   pool="max"):
     """Loss and gradients by autograd, with the usual slips switchable (the correct net by default)."""
     p = [t.clone().requires_grad_() for t in params]
     w1, b1, w2, b2, w3, b3 = p
     a = _leaky(F.conv2d(x, w1, b1, padding=(w1.shape[2] - 1) // 2), mask[0])
-    a = F.max_pool2d(a, 2)
+    a = F.max_pool2d(a, 2) if pool == "max" else F.avg_pool2d(a, 2)
     a = a.flatten(1) if flatten == "chw" else a.permute(0, 2, 3, 1).flatten(1)
     a = _leaky(F.linear(a, w2.T, b2), mask[1])
     loss = F.cross_entropy(F.linear(a, w3.T, b3), y, reduction="mean" if mean else "sum")
@@ -1226,27 +1227,22 @@ def check_convnet_loss(convnet_loss, hidden: bool = False) -> None:
 
 
 def _uses_layers(convnet_loss, params, x, y, reg) -> None:
-    """The training passes other layers through ``layers=``: the answer must call those, not fixed ones."""
-    import inspect
-    default = inspect.signature(convnet_loss).parameters.get("layers")
-    keys = ("conv_forward", "conv_backward", "pool_forward", "pool_backward")
-    expect(default is not None and isinstance(default.default, dict) and all(k in default.default for k in keys),
-           "keep the signature convnet_loss(params, x, y, reg=0.0, layers=OWN_LAYERS), layers a dict with the keys "
-           + ", ".join(keys))
-    called = set()
-
-    def spy(key):
-        def layer(*args):
-            called.add(key)
-            return default.default[key](*args)
-        return layer
-
-    call(convnet_loss, tuple(_np(t) for t in params), _np(x), y.numpy().copy(), reg,
-         layers={k: spy(k) for k in keys}, hint=CONVNET_HINT)
-    missing = [k for k in keys if k not in called]
-    if missing:
-        raise CheckFailure(f"convnet_loss did not call layers[{missing[0]!r}]: use the conv and pool functions that "
-                           "the `layers` argument holds (the training passes FAST_LAYERS), not fixed ones")
+    """The training passes other layers through ``layers=``: the answer must call those, not fixed ones. Here they
+    are helpers.scratch's im2col convolution and its AVERAGE pooling (named functions, so a probe can send them)."""
+    from helpers import scratch
+    layers = {"conv_forward": scratch.conv_forward_fast, "conv_backward": scratch.conv_backward_fast,
+              "pool_forward": scratch.avg_pool_forward, "pool_backward": scratch.avg_pool_backward}
+    got = returns_tuple(call(convnet_loss, tuple(_np(t) for t in params), _np(x), y.numpy().copy(), reg, layers=layers,
+                             hint=CONVNET_HINT), 2, "(loss, grads)", convnet_loss)
+    grads = returns_tuple(got[1], 6, "(loss, (dw1, db1, dw2, db2, dw3, db3)) with the gradients", convnet_loss)
+    loss, expected = _convnet_torch(params, x, y, reg, pool="avg")
+    fixed = _convnet_torch(params, x, y, reg)
+    why = ("it ignores its `layers` argument: use layers['conv_forward'], layers['pool_forward'] and their backward "
+           "functions (the training passes FAST_LAYERS), not fixed ones")
+    where = " with layers = im2col convolution and AVERAGE pooling"
+    compare(got[0], loss, "the loss" + where, why, [(fixed[0], why)], **_tol(tuple(grads)))
+    for i, name in enumerate(("dw1", "db1", "dw2", "db2", "dw3", "db3")):
+        compare(grads[i], expected[i], name + where, why, [(fixed[1][i], why)], **_tol(tuple(grads)))
 
 
 __all__ += ["check_convnet_loss"]
