@@ -20,6 +20,7 @@ CHECKS = {
     "check_max_pool_backward": ("01", ["max_pool_forward", "max_pool_backward"]),
     "check_avg_pool_forward": ("01", ["avg_pool_forward"]),
     "check_avg_pool_backward": ("01", ["avg_pool_forward", "avg_pool_backward"]),
+    "check_convnet_loss": ("01", ["convnet_loss"]),
     "check_sobel_kernels": ("02", ["sobel_kernels"]),
     "check_apply_filter": ("02", ["apply_filter"]),
     "check_kernel_effect": ("02", ["kernel_effect"]),
@@ -513,6 +514,62 @@ class _lenet5_sequential(nn.Sequential):
         return super().forward(x)
 
 
+
+# ---------------------------------------------------------------- 01 the convnet's loss and gradients
+
+def _convnet(reg_grad=1.0, reg_loss=0.5, reg_bias=False, mean=True, grad_mean=True, flatten="chw", masks=(True, True),
+             db1_axes=(0, 2, 3), use_layers=True):
+    """conv - ReLU - pool - affine - ReLU - affine - softmax CE, the ReLUs and affine layers by hand, slips switchable."""
+    scratch_layers = {"conv_forward": scratch.conv_forward_fast, "conv_backward": scratch.conv_backward_fast,
+                      "pool_forward": scratch.max_pool_forward, "pool_backward": scratch.max_pool_backward}
+
+    def convnet_loss(params, x, y, reg=0.0, layers=scratch_layers):
+        fixed = scratch_layers if not use_layers else layers
+        conv_f, conv_b = fixed["conv_forward"], fixed["conv_backward"]
+        w1, b1, w2, b2, w3, b3 = params
+        n = len(x)
+        a1, c1 = conv_f(x, w1, b1, {"stride": 1, "pad": (w1.shape[2] - 1) // 2})
+        r1 = np.maximum(a1, 0)
+        p1, cp = fixed["pool_forward"](r1, {"pool_height": 2, "pool_width": 2, "stride": 2})
+        flat = p1.reshape(n, -1) if flatten == "chw" else p1.transpose(0, 2, 3, 1).reshape(n, -1)
+        a2 = flat @ w2 + b2
+        r2 = np.maximum(a2, 0)
+        scores = r2 @ w3 + b3
+        loss, ds = scratch.softmax_cross_entropy(scores, y)
+        if not mean:
+            loss, ds = loss * n, ds * n
+        elif not grad_mean:
+            ds = ds * n
+        penalised = (w1, b1, w2, b2, w3, b3) if reg_bias else (w1, w2, w3)
+        loss += reg_loss * reg * sum(np.sum(w * w) for w in penalised)
+        dw3, db3, dr2 = r2.T @ ds, ds.sum(axis=0), ds @ w3.T
+        da2 = dr2 * (a2 > 0) if masks[1] else dr2
+        dw2, db2, dflat = flat.T @ da2, da2.sum(axis=0), da2 @ w2.T
+        if flatten == "chw":
+            dp1 = dflat.reshape(p1.shape)
+        else:
+            dp1 = dflat.reshape(n, p1.shape[2], p1.shape[3], p1.shape[1]).transpose(0, 3, 1, 2)
+        dr1 = fixed["pool_backward"](dp1, cp)
+        da1 = dr1 * (a1 > 0) if masks[0] else dr1
+        _, dw1, _ = conv_b(da1, c1)
+        db1 = da1.sum(axis=db1_axes)
+        g = reg_grad * reg
+        grads = [dw1 + g * w1, db1, dw2 + g * w2, db2, dw3 + g * w3, db3]
+        if reg_bias:
+            grads[1], grads[3], grads[5] = db1 + g * b1, db2 + g * b2, db3 + g * b3
+        return loss, tuple(grads)
+    return convnet_loss
+
+
+def _convnet_torch_answer(params, x, y, reg=0.0, layers={}):
+    import torch.nn.functional as F
+    p = [torch.tensor(a, requires_grad=True) for a in params]
+    h = F.max_pool2d(F.relu(F.conv2d(torch.tensor(x), p[0], p[1], padding=1)), 2).flatten(1)
+    loss = F.cross_entropy(F.relu(h @ p[2] + p[3]) @ p[4] + p[5], torch.tensor(y))
+    loss.backward()
+    return loss.item(), tuple(t.grad.numpy() for t in p)
+
+
 WRONG = [
     Wrong("check_conv_forward", _conv(flip=True), "flipped"),
     Wrong("check_conv_forward", _conv(use_pad=False), "not padded"),
@@ -631,6 +688,18 @@ WRONG = [
     Wrong("check_max_pool_forward", _max_pool_unfold, "uses torch.from_numpy"),
     Wrong("check_conv_output_size", _size(check="unpadded"), "raise only when kernel > size", public_passes=True),
     Wrong("check_kernel_effect", _effect("loose"), "returned 'keep', expected 'scale'", public_passes=True),
+    Wrong("check_convnet_loss", _convnet(reg_grad=0.0), "gradient is missing"),
+    Wrong("check_convnet_loss", _convnet(reg_grad=2.0, reg_loss=1.0), r"0\.5 \* reg"),
+    Wrong("check_convnet_loss", _convnet(reg_grad=0.5), r"not 0\.5 \* reg \* w"),
+    Wrong("check_convnet_loss", _convnet(reg_bias=True), "not the biases"),
+    Wrong("check_convnet_loss", _convnet(mean=False), "average the cross-entropy"),
+    Wrong("check_convnet_loss", _convnet(grad_mean=False), "dscores / N"),
+    Wrong("check_convnet_loss", _convnet(flatten="hwc"), r"\(C, H, W\) order"),
+    Wrong("check_convnet_loss", _convnet(masks=(False, True)), "ReLU after the convolution"),
+    Wrong("check_convnet_loss", _convnet(masks=(True, False)), "ReLU between the affine layers"),
+    Wrong("check_convnet_loss", _convnet(db1_axes=(0,)), r"db1 has one entry per filter"),
+    Wrong("check_convnet_loss", _convnet_torch_answer, "compose the NumPy layers"),
+    Wrong("check_convnet_loss", _convnet(use_layers=False), "ignores its `layers` argument"),
 ]
 
 RIGHT = [
@@ -653,6 +722,7 @@ RIGHT = [
     Right("check_mnist_mlp", _MlpFunctional, "F.relu and F.dropout(training=self.training) in forward"),
     Right("check_label_smoothing", _smooth(), "one_hot instead of scatter"),
     Right("check_early_stopping_epochs", _stopping(), "the loop written another way"),
+    Right("check_convnet_loss", _convnet(), "im2col layers by default, the ReLUs and affine layers by hand"),
 ]
 
 globals().update(make_tests(WEEK, WRONG, RIGHT))

@@ -1104,3 +1104,145 @@ def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -
             raise CheckFailure(f"for {text} raise a ValueError naming the expected shapes / range, got "
                                f"{type(err).__name__}: {str(err)[:120]}") from err
         raise CheckFailure(f"for {text} raise a ValueError (logits (N, C), targets (N,), 0 <= smoothing < 1)")
+
+
+# --------------------------------------------------------------------------------------------
+# 01 · a small convnet from your own layers: loss and every gradient
+# --------------------------------------------------------------------------------------------
+
+CONVNET_HINT = ("forward: conv ('same' pad (HH - 1) // 2, stride 1) -> ReLU -> 2x2 max pool (stride 2) -> flatten "
+                "each image in (C, H, W) order -> x @ w2 + b2 -> ReLU -> x @ w3 + b3 -> softmax cross-entropy, "
+                "averaged over the batch, plus 0.5 * reg * (sum of the three weight arrays squared; no biases); "
+                "backward: the same layers in reverse, each with its own cache, and reg * w added to each dw")
+FORBIDDEN["convnet_loss"] = {
+    "torch": "compose the NumPy layers (yours and week 1's): torch autograd is what the check compares with",
+    ".backward": "the backward pass is the exercise: call the layers' backward functions in reverse order"}
+
+
+def _convnet_cases(hidden: bool):
+    """(N, C, H, W, filters, kernel, hidden units, classes, reg, seed)."""
+    cases = [(2, 3, 6, 6, 3, 3, 7, 4, 0.0, 1), (3, 2, 4, 6, 2, 3, 5, 3, 0.3, 2)]
+    if hidden:
+        cases += [(4, 1, 8, 4, 4, 5, 6, 5, 0.1, 3),     # 5x5 filters (pad 2), one channel, non-square
+                  (1, 2, 4, 4, 3, 1, 4, 3, 0.7, 4),     # one image, a 1x1 convolution
+                  (5, 3, 6, 6, 2, 3, 3, 10, 0.05, 5)]   # ten classes, more images
+    out = []
+    for n, c, h, w, f, k, hd, cl, reg, seed in cases:
+        g = torch.Generator().manual_seed(300 + seed)
+        x = torch.randn(n, c, h, w, generator=g, dtype=torch.float64)
+        d = f * (h // 2) * (w // 2)
+        params = (torch.randn(f, c, k, k, generator=g, dtype=torch.float64) * 0.5,
+                  torch.randn(f, generator=g, dtype=torch.float64) * 0.1,
+                  torch.randn(d, hd, generator=g, dtype=torch.float64) * 0.4,
+                  torch.randn(hd, generator=g, dtype=torch.float64) * 0.1,
+                  torch.randn(hd, cl, generator=g, dtype=torch.float64) * 0.4,
+                  torch.randn(cl, generator=g, dtype=torch.float64) * 0.1)
+        y = torch.randint(0, cl, (n,), generator=g)
+        out.append((params, x, y, reg))
+    return out
+
+
+def _leaky(h, masked: bool):
+    """ReLU forward; its backward masks (the right one) or lets every gradient through (a mistake)."""
+    return F.relu(h) if masked else h + (F.relu(h) - h).detach()
+
+
+def _convnet_torch(params, x, y, reg, *, flatten="chw", mean=True, reg_scale=0.5, reg_bias=False, mask=(1, 1),
+                   pool="max"):
+    """Loss and gradients by autograd, with the usual slips switchable (the correct net by default)."""
+    p = [t.clone().requires_grad_() for t in params]
+    w1, b1, w2, b2, w3, b3 = p
+    a = _leaky(F.conv2d(x, w1, b1, padding=(w1.shape[2] - 1) // 2), mask[0])
+    a = F.max_pool2d(a, 2) if pool == "max" else F.avg_pool2d(a, 2)
+    a = a.flatten(1) if flatten == "chw" else a.permute(0, 2, 3, 1).flatten(1)
+    a = _leaky(F.linear(a, w2.T, b2), mask[1])
+    loss = F.cross_entropy(F.linear(a, w3.T, b3), y, reduction="mean" if mean else "sum")
+    penalised = p if reg_bias else (w1, w2, w3)
+    loss = loss + reg_scale * reg * sum((t ** 2).sum() for t in penalised)
+    loss.backward()
+    return float(loss.detach()), [_np(t.grad) for t in p]
+
+
+def _convnet_mistakes(params, x, y, reg):
+    """(loss, grads, why) of the typical slips."""
+    n = x.shape[0]
+    loss, grads = _convnet_torch(params, x, y, reg)
+    rows = []
+    if reg:
+        rows.append((loss, [g - (reg * _np(t) if i % 2 == 0 else 0) for i, (g, t) in enumerate(zip(grads, params))],
+                     "the L2 term's gradient is missing: add reg * w to dw1, dw2 and dw3"))
+        rows.append((*_convnet_torch(params, x, y, reg, reg_scale=1.0),
+                     "the course's convention is 0.5 * reg * sum(w ** 2) in the loss, so that its gradient is "
+                     "reg * w (not 2 * reg * w)"))
+        rows.append((*_convnet_torch(params, x, y, reg, reg_bias=True),
+                     "regularise the weights only (w1, w2, w3), not the biases"))
+        half = [g - (0.5 * reg * _np(t) if i % 2 == 0 else 0) for i, (g, t) in enumerate(zip(grads, params))]
+        rows.append((loss, half, "the gradient of 0.5 * reg * sum(w ** 2) is reg * w, not 0.5 * reg * w"))
+    unscaled = _convnet_torch(params, x, y, 0.0)
+    rows.append((loss, [g + (n - 1) * g0 for g, g0 in zip(grads, unscaled[1])],   # before the summed loss: same grads
+                 "the loss is averaged over the batch, so the gradients must be too: dscores / N"))
+    rows.append((*_convnet_torch(params, x, y, reg, mean=False),
+                 "average the cross-entropy over the batch (divide the loss, and so every gradient, by N)"))
+    if x.shape[2] // 2 * (x.shape[3] // 2) > 1 and params[0].shape[0] > 1:
+        rows.append((*_convnet_torch(params, x, y, reg, flatten="hwc"),
+                     "flatten each pooled image in its (C, H, W) order, pooled.reshape(N, -1), and unflatten "
+                     "the gradient with the pooled output's shape: not channels last"))
+    rows.append((*_convnet_torch(params, x, y, reg, mask=(0, 1)),
+                 "the backward pass skips the ReLU after the convolution: mask dout where that ReLU's input was <= 0 "
+                 "(relu_backward with that ReLU's own cache)"))
+    rows.append((*_convnet_torch(params, x, y, reg, mask=(1, 0)),
+                 "the backward pass skips the ReLU between the affine layers: mask with where its own input was > 0"))
+    return rows
+
+
+@isolated
+def check_convnet_loss(convnet_loss, hidden: bool = False) -> None:
+    """``convnet_loss(params, x, y, reg) -> (loss, grads)`` for conv - ReLU - pool - affine - ReLU - affine -
+    softmax cross-entropy, params/grads ``(w1, b1, w2, b2, w3, b3)``; compared with autograd in float64."""
+    forbid(convnet_loss, FORBIDDEN["convnet_loss"])
+    names = ("dw1", "db1", "dw2", "db2", "dw3", "db3")
+    for params, x, y, reg in _convnet_cases(hidden):
+        pn = tuple(_np(t) for t in params)
+        p_in, xn, yn = tuple(a.copy() for a in pn), _np(x), y.numpy().copy()
+        x_in = xn.copy()
+        got = returns_tuple(call(convnet_loss, p_in, x_in, yn, reg, hint=CONVNET_HINT), 2, "(loss, grads)", convnet_loss)
+        grads = returns_tuple(got[1], 6, "(loss, (dw1, db1, dw2, db2, dw3, db3)) with the gradients", convnet_loss)
+        unchanged(xn, x_in, "convnet_loss changed x in place")
+        for a, b in zip(pn, p_in):
+            unchanged(a, b, "convnet_loss changed the parameters in place: it computes gradients, the update comes later")
+        where = (f" for x {tuple(x.shape)}, {params[0].shape[0]} filters {params[0].shape[2]}x{params[0].shape[3]}, "
+                 f"{params[2].shape[1]} hidden units, {params[4].shape[1]} classes, reg {reg}")
+        loss, expected = _convnet_torch(params, x, y, reg)
+        mistakes = _convnet_mistakes(params, x, y, reg)
+        tol = _tol(tuple(grads))
+        compare(got[0], loss, "the loss" + where, CONVNET_HINT, [(m[0], m[2]) for m in mistakes], **tol)
+        for i, name in enumerate(names):
+            hint = CONVNET_HINT
+            if name.startswith("db"):
+                hint = (f"{name} has one entry per {'filter' if i == 1 else 'unit'}, shape {expected[i].shape}: "
+                        f"sum dout over {'the images and positions (axes 0, 2, 3)' if i == 1 else 'the images (axis 0)'}"
+                        f". {CONVNET_HINT}")
+            compare(grads[i], expected[i], name + where, hint, [(m[1][i], m[2]) for m in mistakes], **tol)
+    _uses_layers(convnet_loss, *_convnet_cases(False)[0])
+
+
+def _uses_layers(convnet_loss, params, x, y, reg) -> None:
+    """The training passes other layers through ``layers=``: the answer must call those, not fixed ones. Here they
+    are helpers.scratch's im2col convolution and its AVERAGE pooling (named functions, so a probe can send them)."""
+    from helpers import scratch
+    layers = {"conv_forward": scratch.conv_forward_fast, "conv_backward": scratch.conv_backward_fast,
+              "pool_forward": scratch.avg_pool_forward, "pool_backward": scratch.avg_pool_backward}
+    got = returns_tuple(call(convnet_loss, tuple(_np(t) for t in params), _np(x), y.numpy().copy(), reg, layers=layers,
+                             hint=CONVNET_HINT), 2, "(loss, grads)", convnet_loss)
+    grads = returns_tuple(got[1], 6, "(loss, (dw1, db1, dw2, db2, dw3, db3)) with the gradients", convnet_loss)
+    loss, expected = _convnet_torch(params, x, y, reg, pool="avg")
+    fixed = _convnet_torch(params, x, y, reg)
+    why = ("it ignores its `layers` argument: use layers['conv_forward'], layers['pool_forward'] and their backward "
+           "functions (the training passes FAST_LAYERS), not fixed ones")
+    where = " with layers = im2col convolution and AVERAGE pooling"
+    compare(got[0], loss, "the loss" + where, why, [(fixed[0], why)], **_tol(tuple(grads)))
+    for i, name in enumerate(("dw1", "db1", "dw2", "db2", "dw3", "db3")):
+        compare(grads[i], expected[i], name + where, why, [(fixed[1][i], why)], **_tol(tuple(grads)))
+
+
+__all__ += ["check_convnet_loss"]
