@@ -27,6 +27,7 @@ CHECKS = {
     "check_middle_flow_block": ("10", ["MiddleFlowBlock"]),
     "check_basic_block": ("11", ["BasicBlock"]),
     "check_bottleneck": ("11", ["Bottleneck"]),
+    "check_zero_pad_shortcut": ("11", ["zero_pad_shortcut"]),
 }
 WEEK = Week("week3", checks, CHECKS, base={"np": np, "torch": torch, "nn": nn, "F": F, "scratch": scratch},
             alias="papers")
@@ -379,7 +380,69 @@ WRONG = [
     Wrong("check_middle_flow_block", _middle_keras_momentum, "momentum=0.1"),
 ]
 
+# ---------------------------------------------------------------- 11 ResNet: option A shortcut
+def _pad_avg(x, c_out, stride):
+    sub = F.avg_pool2d(x, stride, stride, ceil_mode=True)
+    return F.pad(sub, (0, 0, 0, 0, 0, c_out - x.shape[1]))
+
+
+def _pad_spatial(x, c_out, stride):
+    return F.pad(x[:, :, ::stride, ::stride], (0, c_out - x.shape[1], 0, c_out - x.shape[1]))
+
+
+def _pad_offset(x, c_out, stride):
+    return F.pad(x[:, :, 1::stride, 1::stride], (0, 0, 0, 0, 0, c_out - x.shape[1]))
+
+
+def _pad_both_sides(x, c_out, stride):
+    extra = c_out - x.shape[1]
+    return F.pad(x[:, :, ::stride, ::stride], (0, 0, 0, 0, extra // 2, extra - extra // 2))
+
+
+def _pad_before(x, c_out, stride):
+    sub = x[:, :, ::stride, ::stride]
+    return torch.cat([sub.new_zeros(sub.shape[0], c_out - sub.shape[1], *sub.shape[2:]), sub], 1)
+
+
+def _pad_no_subsample(x, c_out, stride):
+    return F.pad(x, (0, 0, 0, 0, 0, c_out - x.shape[1]))
+
+
+def _pad_from_helpers(x, c_out, stride):
+    from helpers.models.resnet import PadShortcut
+    return PadShortcut(x.shape[1], c_out, stride)(x)
+
+
+def _pad_with_fpad(x, c_out, stride):
+    return F.pad(x[..., ::stride, ::stride], [0] * 4 + [0, c_out - x.size(1)])
+
+
+def _pad_by_index(x, c_out, stride):
+    n, c, h, w = x.shape
+    out = torch.zeros(n, c_out, -(-h // stride), -(-w // stride), dtype=x.dtype)
+    out[:, :c] = x[:, :, torch.arange(0, h, stride)][..., torch.arange(0, w, stride)]
+    return out
+
+
+def test_zero_pad_reference_is_the_models_option_a_shortcut():
+    from helpers.models.resnet import PadShortcut
+    for x, c_out, stride in checks.EXERCISES[0].cases(True):
+        assert torch.equal(checks.EXERCISES[0].reference(x, c_out, stride), PadShortcut(x.shape[1], c_out, stride)(x))
+
+
+WRONG += [
+    Wrong("check_zero_pad_shortcut", _pad_avg, "subsample, don't pool"),
+    Wrong("check_zero_pad_shortcut", _pad_spatial, "new CHANNELS"),
+    Wrong("check_zero_pad_shortcut", _pad_offset, "start the subsampling at pixel 0"),
+    Wrong("check_zero_pad_shortcut", _pad_both_sides, "not half before and half after"),
+    Wrong("check_zero_pad_shortcut", _pad_before, "AFTER x's channels"),
+    Wrong("check_zero_pad_shortcut", _pad_no_subsample, "subsample H and W by the stride"),
+    Wrong("check_zero_pad_shortcut", _pad_from_helpers, "helpers.models"),
+]
+
 RIGHT = [
+    Right("check_zero_pad_shortcut", _pad_with_fpad, "F.pad on the channel dim"),
+    Right("check_zero_pad_shortcut", _pad_by_index, "index tensors into a zero tensor"),
     Right("check_inception", _InceptionPreallocated, "a float32 output"),
     Right("check_inception_aux", _AuxFunctional, "F.dropout in forward, another registration order"),
     Right("check_separable_conv", _SepRawParameters, "raw parameters, pointwise registered first"),

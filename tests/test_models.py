@@ -130,6 +130,39 @@ def test_resnet_paper_option_moves_the_stride_to_the_first_1x1():
     assert paper.conv1[0].stride == (2, 2) and paper.conv2[0].stride == (1, 1)
 
 
+@pytest.mark.parametrize("depth", [20, 32])
+def test_resnet_small_plain_twin_has_the_same_layers_and_no_shortcut(depth):
+    """He 2015, Section 4.2 / Figure 6: the plain baseline keeps every conv and BN, drops the shortcuts;
+    with option A (parameter-free) shortcuts both have the same parameter count and output shape."""
+    torch.manual_seed(0)
+    res, plain = models.resnet_small(depth, in_channels=1), models.resnet_small(depth, in_channels=1, residual=False)
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    assert count(plain) == count(res) and plain.arch == f"plain{depth}"
+    shapes = lambda m: [tuple(p.shape) for p in m.parameters()]
+    assert shapes(plain) == shapes(res)
+    x = torch.randn(2, 1, 16, 16)
+    assert plain(x).shape == res(x).shape == (2, 10)
+    narrow = models.resnet_small(depth, in_channels=1, widths=(8, 16, 32), residual=False)
+    assert narrow(x).shape == (2, 10) and narrow.fc.in_features == 32
+    blocks = [m for m in plain.modules() if isinstance(m, BasicBlock)]
+    assert len(blocks) == 3 * (depth - 2) // 6 and all(b.shortcut is None and not b.residual for b in blocks)
+
+
+def test_plain_block_forward_adds_nothing():
+    """The plain block is relu(F(x)): the residual one's output minus its shortcut's, before the last ReLU."""
+    from helpers.models.resnet import Bottleneck
+    for Block, args, c_in in ((BasicBlock, (8, 8, 1), 8), (BasicBlock, (8, 16, 2), 8), (Bottleneck, (16, 4, 1), 16)):
+        torch.manual_seed(0)
+        res = Block(*args, option="A" if Block is BasicBlock else "B").eval()
+        plain = Block(*args, option="A" if Block is BasicBlock else "B", residual=False).eval()
+        plain.load_state_dict(res.state_dict(), strict=False)
+        x = torch.randn(2, c_in, 8, 8, dtype=torch.float32)
+        body = res.conv3(F.relu(res.conv2(F.relu(res.conv1(x))))) if Block is Bottleneck else res.conv2(F.relu(res.conv1(x)))
+        torch.testing.assert_close(plain(x), F.relu(body))
+        torch.testing.assert_close(res(x), F.relu(body + res.shortcut(x)))
+        assert not torch.allclose(plain(x), res(x))
+
+
 # ---------------------------------------------------------------- forward / backward
 SMALL = {
     "lenet5": lambda c: models.lenet5(in_channels=c, num_classes=10, image_size=28 if c == 1 else 32),

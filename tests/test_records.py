@@ -2,6 +2,7 @@
 stub fails as "not answered", each known mistake fails with its own hint, a float32 answer passes; and
 the mentee edition's fixtures judge the visible cases the same way while holding no function at all."""
 import importlib
+import io
 import pickle
 import pkgutil
 import re
@@ -58,7 +59,16 @@ def test_each_mistake_fails_with_its_own_hint(week, ex):
 def test_fixtures_hold_data_only_and_judge_like_the_reference():
     rows = fixtures([ex for _, ex in RECORDS])
     blob = pickle.dumps(rows)
-    assert b"helpers" not in blob and b"<lambda>" not in blob        # no function, no module of ours
+    assert b"<lambda>" not in blob                                    # no function ...
+    found = []
+
+    class Spy(pickle.Unpickler):                                      # ... and no object of ours: what the blob
+        def find_class(self, module, name):                           # imports when loaded (torch tensors: torch)
+            found.append(f"{module}.{name}")
+            return super().find_class(module, name)
+
+    Spy(io.BytesIO(blob)).load()
+    assert not [g for g in found if g.startswith("helpers")], found
     mentee = replay(pickle.loads(blob))
     for _, ex in RECORDS:
         check = mentee[f"check_{ex.name}"]

@@ -37,10 +37,12 @@ _vggmod = importlib.import_module("helpers.models.vgg")
 _xc = importlib.import_module("helpers.models.xception")
 
 from .core import CheckFailure, call, check_param_count, class_names, expect, forbid, isolated
+from .records import Exercise, checks_of
 
 __all__ = [
     "check_alexnet_layer", "check_vgg_features", "check_inception", "check_inception_aux",
     "check_separable_conv", "check_middle_flow_block", "check_basic_block", "check_bottleneck",
+    "check_zero_pad_shortcut",
 ]
 
 
@@ -736,3 +738,54 @@ def check_bottleneck(Bottleneck, hidden: bool = False) -> None:
         cases += [(64, 16, 2, 8), (8, 2, 1, 6), (64, 64, 1, 4)]  # 64 -> 256: conv2_1 projects at stride 1
     _check_block(Bottleneck, "bottleneck", cases, BLOCK_HINT)
     _in_resnet(Bottleneck, 50, RESNET50_PARAMS, "Bottleneck")
+
+
+# --------------------------------------------------------------------------------------------
+# exercises written as records (helpers/checks/records.py): reference, cases, mistakes, hint
+# --------------------------------------------------------------------------------------------
+
+def _option_a(x, c_out, stride):
+    """The reference, as helpers.models.resnet.PadShortcut computes it (tests/test_checks_papers.py
+    compares the two): keep pixels 0, stride, 2 stride, ...; zero channels appended after x's."""
+    return F.pad(x[:, :, ::stride, ::stride], (0, 0, 0, 0, 0, c_out - x.shape[1]))
+
+
+def _pad_cases(hidden):
+    g = torch.Generator().manual_seed(11)
+    shapes = [((2, 4, 8, 8), 8, 2), ((1, 3, 7, 7), 5, 2), ((2, 4, 6, 6), 4, 1)]
+    if hidden:
+        shapes += [((1, 16, 9, 5), 32, 2), ((3, 2, 6, 6), 7, 3), ((1, 6, 5, 5), 6, 2), ((2, 3, 4, 4), 6, 1)]
+    return [(torch.randn(*shape, generator=g, dtype=torch.float64), c_out, stride) for shape, c_out, stride in shapes]
+
+
+def _pad_channels(sub, c_out, before=0):
+    """Zero channels around ``sub``: ``before`` of them first, the rest after."""
+    extra = c_out - sub.shape[1]
+    return F.pad(sub, (0, 0, 0, 0, before, extra - before))
+
+
+PAD_HINT = ("option A keeps the shortcut parameter-free: take every stride-th row and column of x starting with the "
+            "first (no averaging), then append c_out - C channels of zeros after x's channels (channels only, never H or W)")
+
+EXERCISES = [
+    Exercise(
+        "zero_pad_shortcut", reference=_option_a, cases=_pad_cases, hint=PAD_HINT, rtol=1e-6, atol=1e-7,
+        describe=lambda x, c_out, stride: f"zero_pad_shortcut(x of shape {tuple(x.shape)}, c_out={c_out}, stride={stride})",
+        mistakes={
+            "subsample, don't pool: option A keeps one pixel out of each stride x stride window (the first), it does not average":
+                lambda x, c, s: _pad_channels(F.avg_pool2d(x, s, s, ceil_mode=True), c),
+            "the zeros are new CHANNELS (dim 1): padding H or W adds pixels, not feature maps":
+                lambda x, c, s: F.pad(x[:, :, ::s, ::s], (0, c - x.shape[1], 0, c - x.shape[1])),
+            "start the subsampling at pixel 0 (x[..., ::stride]), as a stride-2 convolution with padding 1 centres its "
+            "first window there": lambda x, c, s: _pad_channels(x[:, :, s - 1::s, s - 1::s], c),
+            "append the zero channels AFTER x's channels (as the course's ResNet does), not before them":
+                lambda x, c, s: _pad_channels(x[:, :, ::s, ::s], c, before=c - x.shape[1]),
+            "all the zero channels go after x's channels, not half before and half after":
+                lambda x, c, s: _pad_channels(x[:, :, ::s, ::s], c, before=(c - x.shape[1]) // 2),
+            "the new channels are zeros, not copies of x": lambda x, c, s: torch.cat([x, x], 1)[:, :c, ::s, ::s],
+            "subsample H and W by the stride too (the block's convolutions halve them)": lambda x, c, s: _pad_channels(x, c),
+        },
+        forbidden={"helpers.models": "write the shortcut yourself from slicing and zeros"}),
+]
+
+globals().update(checks_of(EXERCISES, __name__))   # check_zero_pad_shortcut: what notebook 11 calls

@@ -18,6 +18,10 @@ its stride on the 3x3 convolution; the paper's released models put it on the fir
 three stages of n basic blocks on 32x32, 16x16, 8x8 maps with 16, 32, 64 filters,
 global average pool, fc; depth = 6n + 2 (ResNet-20, 32, 44, 56, 110) and parameter-free
 shortcuts (option A: subsample and pad the new channels with zeros).
+
+``residual=False`` builds the paper's "plain" baselines (Section 4.1, Figure 4; Section 4.2,
+Figure 6): the same convolutions and BatchNorms, no shortcut and no addition. With option A
+shortcuts (parameter-free) a plain net has exactly its residual twin's parameters.
 """
 from __future__ import annotations
 
@@ -37,8 +41,9 @@ def conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequentia
 
 
 class PadShortcut(nn.Module):
-    """Option A shortcut (Section 3.3): identity that subsamples by ``stride`` and pads
-    the extra ``c_out - c_in`` channels with zeros; no parameters."""
+    """Option A shortcut (Section 3.3): identity that subsamples by ``stride`` (keeps pixels
+    0, stride, 2 stride, ...) and appends the extra ``c_out - c_in`` channels as zeros after
+    the input's channels; no parameters. (N, c_in, H, W) -> (N, c_out, ceil(H / s), ceil(W / s))."""
 
     def __init__(self, c_in: int, c_out: int, stride: int):
         super().__init__()
@@ -60,17 +65,17 @@ class BasicBlock(nn.Module):
     expansion = 1
 
     def __init__(self, c_in: int, width: int, stride: int = 1, option: str = "B",
-                 stride_on_1x1: bool = False):
+                 stride_on_1x1: bool = False, residual: bool = True):
         super().__init__()   # stride_on_1x1: no 1x1 conv here; kept so both blocks share a signature
-        self.c_in = c_in
+        self.c_in, self.residual = c_in, residual   # residual=False: the plain block, relu(F(x))
         self.conv1 = conv_bn(c_in, width, 3, stride)
         self.conv2 = conv_bn(width, width, 3)
-        self.shortcut = shortcut(c_in, width, stride, option)
+        self.shortcut = shortcut(c_in, width, stride, option) if residual else None
 
     def forward(self, x):
         check_feature_map(x, "BasicBlock", self.c_in)
         out = self.conv2(F.relu(self.conv1(x)))
-        return F.relu(out + self.shortcut(x))
+        return F.relu(out + self.shortcut(x)) if self.residual else F.relu(out)
 
 
 class Bottleneck(nn.Module):
@@ -79,19 +84,19 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, c_in: int, width: int, stride: int = 1, option: str = "B",
-                 stride_on_1x1: bool = False):
+                 stride_on_1x1: bool = False, residual: bool = True):
         super().__init__()
         s1, s3 = (stride, 1) if stride_on_1x1 else (1, stride)
-        self.c_in = c_in
+        self.c_in, self.residual = c_in, residual
         self.conv1 = conv_bn(c_in, width, 1, s1)
         self.conv2 = conv_bn(width, width, 3, s3)
         self.conv3 = conv_bn(width, width * 4, 1)
-        self.shortcut = shortcut(c_in, width * 4, stride, option)
+        self.shortcut = shortcut(c_in, width * 4, stride, option) if residual else None
 
     def forward(self, x):
         check_feature_map(x, "Bottleneck", self.c_in)
         out = self.conv3(F.relu(self.conv2(F.relu(self.conv1(x)))))
-        return F.relu(out + self.shortcut(x))
+        return F.relu(out + self.shortcut(x)) if self.residual else F.relu(out)
 
 
 class ResNet(nn.Module):
@@ -99,12 +104,13 @@ class ResNet(nn.Module):
 
     block: BasicBlock or Bottleneck; counts: blocks per stage (Table 1 column);
     widths: filters per stage; small: the CIFAR stem of Section 4.2 (3x3 conv, no max
-    pool); option: "B" projection or "A" zero-padding shortcuts.
+    pool); option: "B" projection or "A" zero-padding shortcuts; residual=False: the plain
+    network of the same depth (no shortcuts; the block must accept ``residual``).
     """
 
     def __init__(self, block, counts, *, num_classes=1000, in_channels=3,
                  widths=(64, 128, 256, 512), small=False, option="B", stride_on_1x1=False,
-                 arch="resnet"):
+                 arch="resnet", residual=True):
         super().__init__()
         if small:
             self.conv1 = nn.Sequential(*conv_bn(in_channels, widths[0], 3), nn.ReLU())
@@ -115,8 +121,9 @@ class ResNet(nn.Module):
             stage = OrderedDict() if small or i > 0 else OrderedDict(maxpool=nn.MaxPool2d(3, 2, 1))
             for j in range(n):
                 stride = 2 if i > 0 and j == 0 else 1
+                plain = {} if residual else {"residual": False}   # a block without the switch stays usable
                 stage[f"conv{i + 2}_{j + 1}"] = block(c, width, stride, option=option,
-                                                      stride_on_1x1=stride_on_1x1)
+                                                      stride_on_1x1=stride_on_1x1, **plain)
                 c = width * block.expansion
             setattr(self, f"conv{i + 2}_x", nn.Sequential(stage))
         self.stages = len(counts)
@@ -180,11 +187,15 @@ def resnet152(*, num_classes: int = 1000, in_channels: int = 3, paper: bool = Fa
     return resnet(152, num_classes=num_classes, in_channels=in_channels, paper=paper)
 
 
-def resnet_small(depth: int = 20, *, in_channels: int = 3, num_classes: int = 10) -> ResNet:
+def resnet_small(depth: int = 20, *, in_channels: int = 3, num_classes: int = 10,
+                 widths: tuple = (16, 32, 64), residual: bool = True) -> ResNet:
     """The CIFAR-10 ResNet of Section 4.2 (depth = 6n + 2: 20, 32, 44, 56, 110), option A
-    shortcuts; ResNet-20 has 0.27M parameters (Table 6). Takes square images of 4x4 or more (the course uses 16x16 to 32x32)."""
+    shortcuts; ResNet-20 has 0.27M parameters (Table 6). Takes square images of 4x4 or more (the course uses 16x16 to 32x32).
+    ``residual=False``: the plain net of Figure 6 (same layers, same parameter count, no shortcuts);
+    ``widths``: filters of the three stages (the paper's 16, 32, 64; narrower ones train faster on a CPU)."""
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"CIFAR ResNet depth must be 6n + 2 (20, 32, 44, 56, 110), got {depth}")
     n = (depth - 2) // 6
     return ResNet(BasicBlock, (n, n, n), num_classes=num_classes, in_channels=in_channels,
-                  widths=(16, 32, 64), small=True, option="A", arch=f"resnet{depth}")
+                  widths=tuple(widths), small=True, option="A", residual=residual,
+                  arch=f"resnet{depth}" if residual else f"plain{depth}")
