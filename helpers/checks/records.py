@@ -116,8 +116,14 @@ def fixtures(exercises) -> list[dict]:
         rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
                          fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
                          whats=[ex.what(args) for args, _, _ in cases],
-                         cases=[(_plain(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
+                         cases=[(_inputs(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
     return rows
+
+
+def _inputs(args):
+    """A case's arguments as the answer receives them: a tensor stays a tensor (a copy on the CPU, without
+    autograd history), so an exercise on tensors gets tensors from the fixtures too."""
+    return tuple(a.detach().cpu().clone() if hasattr(a, "detach") else _plain(a) for a in args)
 
 
 def _plain(value):
