@@ -20,6 +20,7 @@ from helpers.checks import papers as checks
 
 CHECKS = {
     "check_alexnet_layer": ("07", ["alexnet_layer"]),
+    "check_crop_and_flip": ("07", ["crop_and_flip"]),
     "check_vgg_features": ("08", ["vgg_features"]),
     "check_inception": ("09", ["Inception"]),
     "check_inception_aux": ("09", ["InceptionAux"]),
@@ -321,8 +322,44 @@ class _VggSequential(nn.Sequential):
         super().__init__(layers)
 
 
+
+# ---------------------------------------------------------------- 07 AlexNet: crop_and_flip
+
+def _crop_flip(rows_dim=-1, swap=False, shared=False, flip_first=False, in_place=False):
+    def crop_and_flip(images, offsets, flips, size):
+        crops = []
+        for i in range(len(images)):
+            top, left = (offsets[0] if shared else offsets[i]).tolist()
+            top, left = (left, top) if swap else (top, left)
+            image = images[i].flip(-1) if flip_first and flips[i] else images[i]
+            crop = image[:, top:top + size, left:left + size]
+            if flips[i] and not flip_first:
+                if in_place:
+                    crop[:] = crop.flip(-1).clone()     # writes into images
+                else:
+                    crop = crop.flip(rows_dim)
+            crops.append(crop.clone())
+        return torch.stack(crops)
+    return crop_and_flip
+
+
+def _crop_flip_vectorised(images, offsets, flips, size):
+    """Right: one advanced-indexing gather, the columns read backwards where flipped."""
+    n = len(images)
+    rows = offsets[:, :1] + torch.arange(size)
+    cols = offsets[:, 1:] + torch.arange(size)
+    cols = torch.where(flips[:, None], cols.flip(1), cols)
+    out = images.permute(0, 2, 3, 1)[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2)
+
+
 WRONG = [
     Wrong("check_alexnet_layer", _alexnet(groups=False), "groups ignored"),
+    Wrong("check_crop_and_flip", _crop_flip(rows_dim=-2), "mirrors left-right"),
+    Wrong("check_crop_and_flip", _crop_flip(swap=True), "the first number picks the rows"),
+    Wrong("check_crop_and_flip", _crop_flip(shared=True), "each image has its own offset"),
+    Wrong("check_crop_and_flip", _crop_flip(flip_first=True), "crop first, then mirror"),
+    Wrong("check_crop_and_flip", _crop_flip(in_place=True), "leave `images` as it is"),
     Wrong("check_alexnet_layer", _alexnet(pool=(2, 2)), "pooling 2/2"),
     Wrong("check_alexnet_layer", _alexnet(default_lrn=True), "default k=1.0"),
     Wrong("check_alexnet_layer", _alexnet(lrn=(5, 1e-4, 0.5, 2.0)), "beta should be 0.75"),
@@ -449,6 +486,8 @@ RIGHT = [
     Right("check_middle_flow_block", _MiddleBatchNormsFirst, "BatchNorms registered before the convolutions"),
     Right("check_vgg_features", _VggSequential, "an nn.Sequential subclass"),
     Right("check_alexnet_layer", _alexnet_functional, "the same layers in forward"),
+    Right("check_crop_and_flip", _crop_flip(), "a loop over the images"),
+    Right("check_crop_and_flip", _crop_flip_vectorised, "one gather for the whole batch"),
     Right("check_inception", _InceptionListed, "the module wrapped in another"),
     Right("check_bottleneck", _block("bottleneck", stride_on_1x1=True), "the paper's stride on the first 1x1"),
     Right("check_basic_block", _block("basic", shortcut_first=True), "shortcut registered before the convolutions"),

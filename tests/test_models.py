@@ -163,6 +163,22 @@ def test_plain_block_forward_adds_nothing():
         assert not torch.allclose(plain(x), res(x))
 
 
+def test_alexnet_dropout_switch_changes_only_the_dropout_of_fc6_and_fc7():
+    """``dropout`` sets fc6's and fc7's nn.Dropout (the paper's 0.5 by default); 0 keeps the same layers and
+    weights, and then train mode gives the eval-mode output (no unit dropped, BatchNorm aside)."""
+    drops = lambda m: [d.p for d in m.modules() if isinstance(d, nn.Dropout)]
+    assert drops(on_meta(models.alexnet)) == [0.5, 0.5]
+    assert drops(on_meta(lambda: models.alexnet_small(dropout=0.25))) == [0.25, 0.25]
+    torch.manual_seed(0)
+    on, off = models.alexnet_small(in_channels=1, batch_norm=False), models.alexnet_small(in_channels=1, batch_norm=False, dropout=0)
+    off.load_state_dict(on.state_dict())                     # same parameter names and shapes
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(off.train()(x), off.eval()(x))
+        assert not torch.equal(on.train()(x), on.eval()(x))
+        assert torch.equal(on.eval()(x), off.eval()(x))
+
+
 # ---------------------------------------------------------------- forward / backward
 SMALL = {
     "lenet5": lambda c: models.lenet5(in_channels=c, num_classes=10, image_size=28 if c == 1 else 32),

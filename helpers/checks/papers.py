@@ -42,7 +42,7 @@ from .records import Exercise, checks_of
 __all__ = [
     "check_alexnet_layer", "check_vgg_features", "check_inception", "check_inception_aux",
     "check_separable_conv", "check_middle_flow_block", "check_basic_block", "check_bottleneck",
-    "check_zero_pad_shortcut",
+    "check_zero_pad_shortcut", "check_crop_and_flip",
 ]
 
 
@@ -767,6 +767,49 @@ def _pad_channels(sub, c_out, before=0):
 PAD_HINT = ("option A keeps the shortcut parameter-free: take every stride-th row and column of x starting with the "
             "first (no averaging), then append c_out - C channels of zeros after x's channels (channels only, never H or W)")
 
+
+# 07 AlexNet, Section 4.1: data augmentation as a deterministic function (its randomness passed in)
+
+def _crop_and_flip(images, offsets, flips, size):
+    """Reference: image i cropped to size x size at (top, left) = offsets[i], mirrored left-right where flips[i]."""
+    images, offsets, flips = torch.as_tensor(images), torch.as_tensor(offsets), torch.as_tensor(flips)
+    crops = []
+    for image, (top, left), flip in zip(images, offsets.tolist(), flips.tolist()):
+        crop = image.narrow(-2, top, size).narrow(-1, left, size)
+        crops.append(torch.flip(crop, dims=(-1,)) if flip else crop)
+    return torch.stack(crops)
+
+
+def _crop_cases(hidden):
+    """(images, offsets, flips, size): float64 images, long (top, left) offsets, bool flips. The offsets differ
+    from image to image and top != left, so a swapped or shared offset and a flip before the crop all show."""
+    g = torch.Generator().manual_seed(7)
+    cases = [(torch.randn(3, 2, 8, 8, dtype=torch.float64, generator=g),
+              torch.tensor([[0, 2], [3, 1], [2, 0]]), torch.tensor([True, False, True]), 5)]
+    if hidden:
+        images = torch.randn(6, 3, 10, 12, dtype=torch.float64, generator=g)      # H != W
+        offsets = torch.stack([torch.randint(0, 4, (6,), generator=g), torch.randint(0, 6, (6,), generator=g)], 1)
+        offsets[0], offsets[1] = torch.tensor([1, 4]), torch.tensor([3, 0])
+        cases += [(images, offsets, torch.tensor([True, True, False, True, False, False]), 7),
+                  (torch.randn(2, 1, 4, 4, dtype=torch.float64, generator=g),       # size = H: only the flips act
+                   torch.zeros(2, 2, dtype=torch.long), torch.tensor([False, True]), 4)]
+    return cases
+
+
+def _flip_first(images, offsets, flips, size):
+    mirrored = torch.where(torch.as_tensor(flips)[:, None, None, None], torch.flip(images, dims=(-1,)), images)
+    return _crop_and_flip(mirrored, offsets, torch.zeros_like(torch.as_tensor(flips)), size)
+
+
+def _in_place(images, offsets, flips, size):
+    out = _crop_and_flip(images, offsets, flips, size)
+    images.zero_()
+    return out
+
+
+CROP_IN_PLACE = ("return new crops and leave `images` as it is: the training loop hands you a batch of the resident "
+                 "data set, which an in-place change would overwrite for every later epoch")
+
 EXERCISES = [
     Exercise(
         "zero_pad_shortcut", reference=_option_a, cases=_pad_cases, hint=PAD_HINT, rtol=1e-6, atol=1e-7,
@@ -786,6 +829,26 @@ EXERCISES = [
             "subsample H and W by the stride too (the block's convolutions halve them)": lambda x, c, s: _pad_channels(x, c),
         },
         forbidden={"helpers.models": "write the shortcut yourself from slicing and zeros"}),
+    Exercise(
+        "crop_and_flip", reference=_crop_and_flip, cases=_crop_cases, in_place=CROP_IN_PLACE,
+        hint="for each image i: take rows top .. top + size - 1 and columns left .. left + size - 1, (top, left) = "
+             "offsets[i], then, where flips[i] is True, reverse the order of the crop's columns (the last dimension)",
+        describe=lambda images, offsets, flips, size:
+            f"crop_and_flip of {len(images)} images of {tuple(images.shape[1:])} to {size}x{size}",
+        mistakes={
+            "a horizontal reflection mirrors left-right: reverse the columns (the last dimension), not the rows":
+                lambda im, o, f, s: torch.stack([c.flip(-2) if b else c for c, b in
+                                                 zip(_crop_and_flip(im, o, torch.zeros_like(f), s), f.tolist())]),
+            "offsets[i] is (top, left): the first number picks the rows, the second the columns":
+                lambda im, o, f, s: _crop_and_flip(im, o[:, [1, 0]], f, s),
+            "each image has its own offset, offsets[i]: one offset for the whole batch crops every image alike":
+                lambda im, o, f, s: _crop_and_flip(im, o[:1].expand_as(o), f, s),
+            "crop first, then mirror the crop: mirroring the whole image first moves the window to the other side":
+                _flip_first,
+            CROP_IN_PLACE: _in_place,
+        },
+        forbidden={"torchvision.transforms": "index the tensor yourself: the exercise is what RandomCrop and "
+                                             "RandomHorizontalFlip do inside"}),
 ]
 
-globals().update(checks_of(EXERCISES, __name__))   # check_zero_pad_shortcut: what notebook 11 calls
+globals().update(checks_of(EXERCISES, __name__))   # check_zero_pad_shortcut (11), check_crop_and_flip (07)

@@ -120,10 +120,14 @@ def fixtures(exercises) -> list[dict]:
     return rows
 
 
-def _inputs(args):
-    """A case's arguments as the answer receives them: NumPy arrays stay arrays, torch tensors stay
-    (detached, CPU) tensors, so an answer written with torch ops runs on the fixtures too."""
-    return tuple(a.detach().cpu().clone() if hasattr(a, "detach") else a for a in args)
+def _inputs(value):
+    """A case's arguments as the answer receives them: a tensor stays a tensor (a detached copy on the CPU), so an
+    exercise on tensors gets tensors from the fixtures too; everything else as :func:`_plain`."""
+    if hasattr(value, "detach"):
+        return value.detach().cpu().clone()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_inputs(v) for v in value)
+    return _plain(value)
 
 
 def _plain(value):

@@ -53,13 +53,14 @@ class AlexNet(nn.Sequential):
     widths: kernels in conv1..conv5; groups: conv groups per layer (2 = two-GPU split);
     lrn: response normalization after conv1/conv2; batch_norm: BatchNorm before every
     conv's ReLU; small: 5x5 stride-1 conv1 and padded pooling for 28x28 / 32x32 inputs
-    (see ``alexnet_small``).
+    (see ``alexnet_small``); dropout: the probability of dropping a unit of fc6 and fc7 in
+    training (the paper's 0.5, Section 4.2; 0 keeps every unit, the layers stay in place).
     Input (N, in_channels, H, W), output (N, num_classes).
     """
 
     def __init__(self, *, num_classes=1000, in_channels=3, widths=ONE_GPU_WIDTHS,
                  groups=(1, 1, 1, 1, 1), lrn=False, batch_norm=False, fc_width=4096, small=False,
-                 arch="alexnet"):
+                 dropout=0.5, arch="alexnet"):
         w1, w2, w3, w4, w5 = widths
         g1, g2, g3, g4, g5 = groups
         pad, grid = (1, 4) if small else (0, 6)
@@ -76,8 +77,8 @@ class AlexNet(nn.Sequential):
             pool5=nn.MaxPool2d(3, 2, pad),
             avgpool=nn.AdaptiveAvgPool2d(grid),
             flatten=nn.Flatten(),
-            fc6=_fc(w5 * grid * grid, fc_width, 0.5),
-            fc7=_fc(fc_width, fc_width, 0.5),
+            fc6=_fc(w5 * grid * grid, fc_width, dropout),
+            fc7=_fc(fc_width, fc_width, dropout),
             fc8=nn.Linear(fc_width, num_classes),
         ))
         self.arch, self.in_channels = arch, in_channels
@@ -101,13 +102,15 @@ def alexnet(*, num_classes: int = 1000, in_channels: int = 3, two_gpu: bool = Fa
 
 
 def alexnet_small(*, in_channels: int = 3, num_classes: int = 10, width_divisor: int = 4,
-                  fc_width: int = 256, batch_norm: bool = True) -> AlexNet:
+                  fc_width: int = 256, batch_norm: bool = True, dropout: float = 0.5) -> AlexNet:
     """AlexNet adapted to 28x28 / 32x32 images (an adaptation, not in the paper):
     conv1 is 5x5 with stride 1 instead of 11x11 with stride 4, the 3x3/2 pools are
     padded so 28 and 32 both end on a 4x4 grid, kernels are the one-GPU widths divided by
     ``width_divisor`` and fc6/fc7 have ``fc_width`` units (0.49M parameters).
     BatchNorm after every convolution is on by default (a later invention than the paper, in
-    place of LRN); ``batch_norm=False`` gives the plain 8-layer net, which learns too, more slowly."""
+    place of LRN); ``batch_norm=False`` gives the plain 8-layer net, which learns too, more slowly.
+    ``dropout`` is the paper's 0.5 on fc6 and fc7 (Section 4.2); ``dropout=0`` switches it off
+    (same layers, same parameters) to see what it does against overfitting."""
     widths = tuple(w // width_divisor for w in ONE_GPU_WIDTHS)
     return AlexNet(num_classes=num_classes, in_channels=in_channels, widths=widths,
-                   batch_norm=batch_norm, fc_width=fc_width, small=True, arch="alexnet_small")
+                   batch_norm=batch_norm, fc_width=fc_width, small=True, dropout=dropout, arch="alexnet_small")
