@@ -116,8 +116,18 @@ def fixtures(exercises) -> list[dict]:
         rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
                          fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
                          whats=[ex.what(args) for args, _, _ in cases],
-                         cases=[(_plain(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
+                         cases=[(_inputs(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
     return rows
+
+
+def _inputs(value):
+    """A case's arguments as the fixture file holds them: tensors stay tensors (detached copies), so an answer
+    written with torch gets what the reference got; everything else as :func:`_plain`."""
+    if hasattr(value, "detach"):
+        return value.detach().clone()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_inputs(v) for v in value)
+    return _plain(value)
 
 
 def _plain(value):
