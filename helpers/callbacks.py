@@ -178,6 +178,23 @@ class GradClip:
         run.history.log_step("grad_norm", norm)
 
 
+class GradNorms:
+    """Record the gradient norm of some modules' parameters at every optimizer step, before the
+    update: ``GradNorms(stem=model.conv1)`` logs ``history.steps["grad_norm_stem"]`` (the 2-norm over
+    all of the module's parameters that have a gradient)."""
+
+    def __init__(self, **modules: torch.nn.Module):
+        if not modules:
+            raise ValueError("name at least one module, e.g. GradNorms(stem=model.conv1)")
+        self.modules = modules
+
+    def on_after_backward(self, run: Run) -> None:
+        for name, module in self.modules.items():
+            grads = [p.grad.detach().flatten() for p in module.parameters() if p.grad is not None]
+            norm = torch.cat(grads).norm() if grads else torch.zeros(())
+            run.history.log_step(f"grad_norm_{name}", norm)
+
+
 # --- checkpoint files -----------------------------------------------------------------------
 
 def save_checkpoint(path, model, optimizer=None, epoch: int | None = None, val_acc: float | None = None,

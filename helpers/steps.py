@@ -38,7 +38,7 @@ def classification_step(model, batch, loss_fn=F.cross_entropy) -> dict:
     return {"loss": loss_fn(logits, y), "acc": logits.argmax(1) == y}
 
 
-def aux_classification_step(model, batch, loss_fn=F.cross_entropy, aux_weight: float = 0.3) -> dict:
+def aux_classification_step(model, batch, loss_fn=F.cross_entropy, aux_weight: float = 0.3, criterion=None) -> dict:
     """Models with auxiliary classifiers (GoogLeNet): in train mode ``model(x)`` returns
     ``(logits, *aux_logits)``, each (N, C) (``GoogLeNetOutputs(logits, aux2, aux1)``; ``None``
     entries are skipped); in eval mode plain logits (N, C).
@@ -46,6 +46,8 @@ def aux_classification_step(model, batch, loss_fn=F.cross_entropy, aux_weight: f
     loss = loss(logits) + aux_weight * sum(loss(aux)): Szegedy et al. 2014, Section 5, add the
     auxiliary losses with weight 0.3. Returns ``{"loss": that total, "main_loss": loss(logits)
     alone (comparable with the validation loss), "acc": (N,) from the main logits}``.
+    criterion: the whole loss as one function instead, ``criterion(model(x), y)`` (e.g. notebook
+    09's ``googlenet_loss``, given the model's output as it is: the tuple in train mode).
     """
     x, y = batch
     out = model(x)
@@ -55,7 +57,10 @@ def aux_classification_step(model, batch, loss_fn=F.cross_entropy, aux_weight: f
         logits, aux = out, []
     _logits_and_targets(logits, y, "aux_classification_step")
     main = loss_fn(logits, y)
-    loss = main + aux_weight * sum(loss_fn(a, y) for a in aux) if aux else main
+    if criterion is not None:
+        loss = criterion(out, y)
+    else:
+        loss = main + aux_weight * sum(loss_fn(a, y) for a in aux) if aux else main
     return {"loss": loss, "main_loss": main.detach(), "acc": logits.argmax(1) == y}
 
 

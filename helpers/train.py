@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .callbacks import (BestWeights, Checkpoint, EarlyStopping, GradClip, LRSchedule, Run, call,
+from .callbacks import (BestWeights, Checkpoint, EarlyStopping, GradClip, GradNorms, LRSchedule, Run, call,
                         load_checkpoint, save_checkpoint)
 from .config import quiet
 from .history import History
@@ -39,7 +39,7 @@ __all__ = [
     "fit", "evaluate", "predict", "fit_adversarial", "History", "TensorLoader", "random_crop_flip",
     "classification_step", "aux_classification_step", "reconstruction_step", "loss_step", "psnr",
     "gan_discriminator_step", "gan_generator_step",
-    "Checkpoint", "BestWeights", "EarlyStopping", "LRSchedule", "GradClip", "Run",
+    "Checkpoint", "BestWeights", "EarlyStopping", "LRSchedule", "GradClip", "GradNorms", "Run",
     "save_checkpoint", "load_checkpoint",
 ]
 
@@ -220,7 +220,7 @@ def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimi
     step: what one batch does, ``step(model, batch, **options) -> {"loss": ..., other numbers}``
         (helpers.steps); default ``classification_step`` (loss, acc). ``loss_fn`` goes to the step.
     optimizer: default Adam(lr=1e-3). history: continue an earlier run's history.
-    callbacks: ``Checkpoint``, ``BestWeights``, ``EarlyStopping``, ``LRSchedule``, ``GradClip``.
+    callbacks: ``Checkpoint``, ``BestWeights``, ``EarlyStopping``, ``LRSchedule``, ``GradClip``, ``GradNorms``.
     scheduler: a torch LR scheduler stepped once per epoch (``LRSchedule(s, per="batch")``
         steps per batch). checkpoint: a path, short for ``Checkpoint(path, "val_acc")``.
     Fast paths, off by default: augment (applied to each training input batch on the device,

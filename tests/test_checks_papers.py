@@ -24,6 +24,7 @@ CHECKS = {
     "check_vgg_features": ("08", ["vgg_features"]),
     "check_inception": ("09", ["Inception"]),
     "check_inception_aux": ("09", ["InceptionAux"]),
+    "check_googlenet_loss": ("09", ["googlenet_loss"]),
     "check_separable_conv": ("10", ["SeparableConv2d"]),
     "check_middle_flow_block": ("10", ["MiddleFlowBlock"]),
     "check_basic_block": ("11", ["BasicBlock"]),
@@ -203,6 +204,49 @@ class _ExtraInLastStages(_block("basic")):
 
 
 # ---------------------------------------------------------------- the reference, train mode, the input, dtypes
+
+
+# ---------------------------------------------------------------- 09 GoogLeNet: the loss of Section 5
+def _heads(outputs):
+    return list(outputs) if isinstance(outputs, (tuple, list)) else [outputs]
+
+
+def _loss_averaged(outputs, target, aux_weight=0.3):
+    losses = [F.cross_entropy(o, target) for o in _heads(outputs)]
+    return sum(losses) / len(losses)
+
+
+def _loss_all_weighted(outputs, target, aux_weight=0.3):
+    return aux_weight * sum(F.cross_entropy(o, target) for o in _heads(outputs))
+
+
+def _loss_main_only(outputs, target, aux_weight=0.3):
+    return F.cross_entropy(_heads(outputs)[0], target)
+
+
+def _loss_softmax_first(outputs, target, aux_weight=0.3):
+    losses = [F.cross_entropy(torch.softmax(o, dim=1), target) for o in _heads(outputs)]
+    return losses[0] + aux_weight * sum(losses[1:])
+
+
+def _loss_main_as_aux_in_eval(outputs, target, aux_weight=0.3):
+    logits, aux2, aux1 = outputs if isinstance(outputs, (tuple, list)) else (outputs, outputs, outputs)
+    return F.cross_entropy(logits, target) + aux_weight * (F.cross_entropy(aux2, target) + F.cross_entropy(aux1, target))
+
+
+def _loss_item(outputs, target, aux_weight=0.3):
+    """Right values, but a float: the records compare values (the notebook's public assert wants a tensor)."""
+    heads = _heads(outputs)
+    return float(F.cross_entropy(heads[0], target) + aux_weight * sum(F.cross_entropy(a, target) for a in heads[1:]))
+
+
+def _loss_log_softmax(outputs, target, aux_weight=0.3):
+    """Right: log-softmax + NLL, and the heads unpacked by name."""
+    if torch.is_tensor(outputs):
+        return F.nll_loss(F.log_softmax(outputs, dim=1), target)
+    logits, aux2, aux1 = outputs
+    return sum(w * F.nll_loss(F.log_softmax(o, dim=1), target) for w, o in ((1, logits), (aux_weight, aux2), (aux_weight, aux1)))
+
 
 def _vgg_from_helpers(cfg, *, in_channels=3, batch_norm=False):
     """Wrong: helpers.models' VGG stages (the reference) instead of the loop the exercise is."""
@@ -384,6 +428,11 @@ WRONG = [
     Wrong("check_inception_aux", _aux(relu=False), "ReLUs after"),
     Wrong("check_inception_aux", _aux(p=0.5), "Dropout\\(p=0.7\\)"),
     Wrong("check_inception_aux", _aux(p=0.4), "not in train mode"),
+    Wrong("check_googlenet_loss", _loss_averaged, "don't average the three losses"),
+    Wrong("check_googlenet_loss", _loss_all_weighted, "the main loss keeps weight 1"),
+    Wrong("check_googlenet_loss", _loss_main_only, "add the auxiliary losses"),
+    Wrong("check_googlenet_loss", _loss_softmax_first, "don't apply softmax first"),
+    Wrong("check_googlenet_loss", _loss_main_as_aux_in_eval, "no auxiliary outputs to add at evaluation"),
     Wrong("check_separable_conv", _sep(swapped=True), "swapped"),
     Wrong("check_separable_conv", _sep(groups_one=True), "groups=1 makes"),
     Wrong("check_separable_conv", _sep(bias=True), "no biases"),
@@ -482,6 +531,7 @@ RIGHT = [
     Right("check_zero_pad_shortcut", _pad_by_index, "index tensors into a zero tensor"),
     Right("check_inception", _InceptionPreallocated, "a float32 output"),
     Right("check_inception_aux", _AuxFunctional, "F.dropout in forward, another registration order"),
+    Right("check_googlenet_loss", _loss_log_softmax, "log-softmax + NLL, heads unpacked by name"),
     Right("check_separable_conv", _SepRawParameters, "raw parameters, pointwise registered first"),
     Right("check_middle_flow_block", _MiddleBatchNormsFirst, "BatchNorms registered before the convolutions"),
     Right("check_vgg_features", _VggSequential, "an nn.Sequential subclass"),

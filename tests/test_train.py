@@ -267,6 +267,28 @@ def test_aux_step_reads_googlenet_outputs():
     half = train.aux_classification_step(model, (xb, yb), aux_weight=0.5)["loss"]
     assert half.item() == pytest.approx((ce(main(xb), yb) + 0.5 * ce(aux2(xb), yb)).item())
 
+    seen = []
+    custom = train.aux_classification_step(model, (xb, yb), criterion=lambda out, y: seen.append(out) or out[0].sum())
+    assert custom["loss"].item() == pytest.approx(main(xb).sum().item())                # the criterion's total
+    assert custom["main_loss"].item() == pytest.approx(ce(main(xb), yb).item()) and seen[0][2] is None  # the tuple as it is
+
+
+def test_grad_norms_records_each_modules_gradient_before_the_update():
+    x, y = blobs(64)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3))
+    seen = []
+
+    class Probe:
+        def on_after_backward(self, run):
+            seen.append((run.model[0].weight.grad.norm() ** 2 + run.model[0].bias.grad.norm() ** 2).sqrt().item())
+
+    hist = train.fit(model, train.TensorLoader(x, y, batch_size=16), epochs=2, verbose=False,
+                     callbacks=[train.GradNorms(first=model[0], last=model[2]), Probe()])
+    assert len(hist.steps["grad_norm_first"]) == len(hist.steps["grad_norm_last"]) == 8
+    assert hist.steps["grad_norm_first"] == pytest.approx(seen) and min(seen) > 0
+    with pytest.raises(ValueError, match="name at least one module"):
+        train.GradNorms()
+
 
 class Scripted:
     """A step whose validation loss follows a script (training is real), and a callback that

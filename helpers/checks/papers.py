@@ -42,7 +42,7 @@ from .records import Exercise, checks_of
 __all__ = [
     "check_alexnet_layer", "check_vgg_features", "check_inception", "check_inception_aux",
     "check_separable_conv", "check_middle_flow_block", "check_basic_block", "check_bottleneck",
-    "check_zero_pad_shortcut", "check_crop_and_flip",
+    "check_zero_pad_shortcut", "check_crop_and_flip", "check_googlenet_loss",
 ]
 
 
@@ -810,6 +810,49 @@ def _in_place(images, offsets, flips, size):
 CROP_IN_PLACE = ("return new crops and leave `images` as it is: the training loop hands you a batch of the resident "
                  "data set, which an in-place change would overwrite for every later epoch")
 
+
+# 09 GoogLeNet, Section 5: the training loss with the auxiliary classifiers
+
+def _googlenet_loss(outputs, target, aux_weight=0.3):
+    """Section 5: the main cross-entropy plus ``aux_weight`` times each auxiliary head's; eval mode
+    (one logits tensor): the main cross-entropy alone."""
+    if isinstance(outputs, (tuple, list)):
+        logits, *aux = outputs
+        return F.cross_entropy(logits, target) + aux_weight * sum(F.cross_entropy(a, target) for a in aux)
+    return F.cross_entropy(outputs, target)
+
+
+def _loss_parts(outputs, target, loss=F.cross_entropy):
+    """The cross-entropy of each output (main first); one entry in eval mode."""
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    return [loss(o, target) for o in outputs]
+
+
+def _on_probabilities(o, t):
+    return F.cross_entropy(torch.softmax(o, dim=1), t)
+
+
+def _googlenet_case(seed, n, classes, aux_weight, train=True):
+    g = torch.Generator().manual_seed(seed)
+    heads = [torch.randn(n, classes, generator=g, dtype=torch.float64) * 2 for _ in range(3 if train else 1)]
+    target = torch.randint(0, classes, (n,), generator=g)
+    return (tuple(heads) if train else heads[0], target, aux_weight)
+
+
+def _googlenet_cases(hidden):
+    cases = [_googlenet_case(0, 8, 10, 0.3), _googlenet_case(1, 8, 10, 0.3, train=False)]
+    if hidden:
+        cases += [_googlenet_case(2, 5, 4, 0.5), _googlenet_case(3, 16, 1000, 0.3), _googlenet_case(4, 3, 7, 1.0),
+                  _googlenet_case(5, 6, 5, 0.3, train=False)]
+    return cases
+
+
+def _describe_googlenet(outputs, target, aux_weight):
+    if isinstance(outputs, (tuple, list)):
+        return (f"train mode: (logits, aux2, aux1), each {tuple(outputs[0].shape)}, aux_weight={aux_weight}")
+    return f"eval mode: one logits tensor {tuple(outputs.shape)}, aux_weight={aux_weight}"
+
+
 EXERCISES = [
     Exercise(
         "zero_pad_shortcut", reference=_option_a, cases=_pad_cases, hint=PAD_HINT, rtol=1e-6, atol=1e-7,
@@ -849,6 +892,26 @@ EXERCISES = [
         },
         forbidden={"torchvision.transforms": "index the tensor yourself: the exercise is what RandomCrop and "
                                              "RandomHorizontalFlip do inside"}),
+    Exercise(
+        "googlenet_loss", reference=_googlenet_loss, cases=_googlenet_cases, rtol=1e-5, atol=1e-7,
+        hint="Section 5: in train mode the model returns (logits, aux2, aux1); the loss is the main head's cross-entropy "
+             "(weight 1) plus aux_weight times the cross-entropy of each auxiliary head; in eval mode it returns one "
+             "logits tensor and the loss is its cross-entropy alone. F.cross_entropy takes raw logits",
+        describe=_describe_googlenet,
+        mistakes={
+            "don't average the three losses: the main loss keeps weight 1 and only the auxiliary ones are scaled by "
+            "aux_weight": lambda o, t, w: sum(_loss_parts(o, t)) / len(_loss_parts(o, t)),
+            "only the auxiliary losses are weighted by aux_weight: the main loss keeps weight 1":
+            lambda o, t, w: w * sum(_loss_parts(o, t)),
+            "add the auxiliary losses: in train mode the model returns (logits, aux2, aux1), and Section 5 adds both "
+            "heads' losses (weighted)": lambda o, t, w: _loss_parts(o, t)[0],
+            "add BOTH auxiliary heads' losses (aux2 on 4d and aux1 on 4a)":
+            lambda o, t, w: _loss_parts(o, t)[0] + w * _loss_parts(o, t)[1],
+            "F.cross_entropy expects raw logits (it applies log-softmax itself): don't apply softmax first":
+            lambda o, t, w: (lambda p: p[0] + w * sum(p[1:]))(_loss_parts(o, t, _on_probabilities)),
+            "in eval mode the model returns the main logits alone: there are no auxiliary outputs to add at evaluation "
+            "time, the loss is the main cross-entropy":
+            lambda o, t, w: _googlenet_loss(o, t, w) if isinstance(o, (tuple, list)) else (1 + 2 * w) * F.cross_entropy(o, t)}),
 ]
 
-globals().update(checks_of(EXERCISES, __name__))   # check_zero_pad_shortcut (11), check_crop_and_flip (07)
+globals().update(checks_of(EXERCISES, __name__))   # check_zero_pad_shortcut (11), check_crop_and_flip (07), check_googlenet_loss (09)
