@@ -22,6 +22,19 @@ def test_week3_declares_the_five_paper_notebooks(tmp_path):
     assert all((week3 / f"{nb}.ipynb").exists() for nb in PAPERS), "every notebook of the group exists"
 
 
+def test_every_notebook_of_a_choose_one_group_is_worth_the_same_points():
+    """Only the best notebook of a group counts, so a mentee's week total must not depend on which one they chose."""
+    import nbformat
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    for week, groups in CHOOSE_ONE.items():
+        for group, members in groups.items():
+            totals = {nb: sum(course_mod.nbgrader_meta(c).get("points", 0)
+                              for c in course_mod.graded_cells(nbformat.read(root / week / f"{nb}.ipynb", 4)))
+                      for nb in members}
+            assert len(set(totals.values())) == 1, f"{week} {group}: points differ between the notebooks: {totals}"
+
+
 def test_only_the_best_paper_counts():
     scores = {"01_convolution_from_scratch.ipynb": (10, 12), "07_alexnet.ipynb": (0, 4), "08_vgg.ipynb": (0, 4),
               "09_googlenet.ipynb": (3, 4), "10_xception.ipynb": (1, 4), "11_resnet.ipynb": (0, 4)}

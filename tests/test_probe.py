@@ -822,3 +822,30 @@ def test_what_an_object_answer_does_beyond_data_goes_to_review_not_to_a_wrong_an
         made.shuffled()
     with pytest.raises(AttributeError, match="no attribute 'missing'"):
         made.missing
+
+
+TWO_HEADS = """
+import torch.nn.functional as F
+def two_head_loss(outputs, target, weight=0.3):
+    main, aux = outputs
+    return F.cross_entropy(main, target) + weight * F.cross_entropy(aux, target)
+"""
+
+
+def test_an_answer_on_the_outputs_of_the_graders_model_backpropagates_into_it(kernel):
+    """The inputs the check hands over may be results of its own graph (a model's outputs, not leaves): the kernel
+    gets them as leaves, the derivatives come back, and backward goes on into the grader's model."""
+    student, p = kernel
+    student(TWO_HEADS)
+    loss_fn = p.fetch(["two_head_loss"])["two_head_loss"]
+    torch.manual_seed(0)
+    main, aux = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    x, y = torch.randn(5, 4), torch.tensor([0, 1, 2, 0, 1])
+    loss = loss_fn((main(x), aux(x)), y)
+    loss.backward()
+    want_main, want_aux = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    want_main.load_state_dict(main.state_dict()), want_aux.load_state_dict(aux.state_dict())
+    want = torch.nn.functional.cross_entropy(want_main(x), y) + 0.3 * torch.nn.functional.cross_entropy(want_aux(x), y)
+    want.backward()
+    assert torch.allclose(loss, want)
+    assert torch.allclose(main.weight.grad, want_main.weight.grad) and torch.allclose(aux.weight.grad, want_aux.weight.grad)

@@ -356,7 +356,9 @@ class Answer:
 
     def __call__(self, *args, **kwargs):
         random_state = _random_state()
-        leaves = wire._leaves([list(args), dict(kwargs)], [])     # before the copy-back replaces any gradient
+        # every tensor that requires gradients (the kernel gets each as a leaf of its own), a result of the grader's
+        # own graph too (the outputs of its model): backward goes on from them. Taken before the copy-back.
+        leaves = wire._leaves([list(args), dict(kwargs)], [], leaves_only=False)
         reply = _ask(self._probe, args, kwargs, op="call", name=self._name, args=list(args), kwargs=dict(kwargs),
                      random=random_state)
         if "object" in reply:       # the recipe holds the grader's arguments themselves: their state is the object's
