@@ -126,7 +126,8 @@ def _inputs(value):
     if hasattr(value, "detach"):
         return value.detach().cpu().clone()
     if isinstance(value, (tuple, list)):
-        return type(value)(_inputs(v) for v in value)
+        items = [_inputs(v) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)   # a named tuple too
     return _plain(value)
 
 
