@@ -26,13 +26,14 @@ JOBS ?= 2
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300
 PLUGINS := -p tests.time_table -p tests.exact_nbval
 
-.PHONY: setup kernel lock data run test reproducibility full-profile lab refresh bench clean help
+.PHONY: setup kernel lock data run test reproducibility full-profile lab mentor-lab refresh bench clean help
 help:
 	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
 	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
 	@echo "make reproducibility  every notebook again with AVX2-only kernels (another CPU): outputs that differ"
 	@echo "make lock     re-resolve pyproject.toml's dependencies into requirements.lock"
-	@echo "make lab      JupyterLab on the course with the project's kernel (reproducible mode; DIC_FAST=1 for speed)"
+	@echo "make lab      JupyterLab on the mentee edition in build/mentee (reproducible mode; DIC_FAST=1 for speed)"
+	@echo "make mentor-lab  JupyterLab on the source notebooks (the mentors' copy, every solution)"
 	@echo "make data     provision every dataset into \$$DIC_DATA (default ./data)"
 	@echo "make refresh  re-execute notebooks in place (fresh committed outputs, quick profile)"
 	@echo "make bench    run the benchmark scripts"
@@ -72,8 +73,19 @@ test: data grading-sandbox
 reproducibility: data
 	DIC_PROFILE=quick $(PY) benchmarks/reproducibility.py --runs 0 --avx2 --jobs $(JOBS)
 
-# a person watches: progress bars and epoch seconds on (DIC_QUIET is for CI and make run/test)
+# a mentee's JupyterLab: the mentee edition (student notebooks, helpers without answers) in $(MENTEE), made
+# from `make release` the first time and never overwritten after (your work there stays; `make clean` keeps
+# it), the course's kernel in the reproducible mode, progress bars on (DIC_QUIET is for CI and make run/test)
+MENTEE ?= build/mentee
 lab: data kernel
+	@test -d $(MENTEE) || { $(PY) -m helpers.grading --root $(GRADING) release >/dev/null && \
+	  cp -r $(GRADING)/bundle $(MENTEE) && echo "mentee edition written to $(MENTEE)"; }
+	@echo "JupyterLab on the mentee edition in $(MENTEE) (a fresh one: move that folder away, then make lab)"
+	cd $(MENTEE) && DIC_QUIET= DIC_DATA=$(abspath $(or $(DIC_DATA),data)) PYTHONPATH=$(abspath $(MENTEE)) \
+	  $(abspath $(VENV))/bin/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/week1/00_getting_started.ipynb
+
+# the mentors' copy: the source notebooks (every solution) in JupyterLab, progress bars on
+mentor-lab: data kernel
 	DIC_QUIET= $(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
 
 refresh: data
@@ -87,12 +99,13 @@ bench: setup
 	$(PY) benchmarks/models_table.py --quick
 	$(PY) benchmarks/speed_run.py --quick
 
-clean:
-	rm -rf build
+clean:   # everything built, except a mentee's work in $(MENTEE)
+	@test -d build && find build -mindepth 1 -maxdepth 1 ! -path $(MENTEE) -exec rm -rf {} + || true
 
 # -- mentors (MENTORS.md): release student notebooks, grade submissions, formgrader -------------
 GRADING ?= build/grading
 WEEK ?=
+CLOSED ?=
 SUBMISSIONS ?=
 GRADE_ARGS ?=
 .PHONY: release grade formgrader grading-sandbox
@@ -109,7 +122,7 @@ grading-sandbox:
 	  fi; }
 
 release: setup
-	$(PY) -m helpers.grading --root $(GRADING) release $(foreach w,$(WEEK),--week $(w))
+	$(PY) -m helpers.grading --root $(GRADING) release $(foreach w,$(WEEK),--week $(w)) $(foreach w,$(CLOSED),--closed $(w))
 
 grade: data grading-sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/ [WEEK=week1] [GRADE_ARGS='--jobs 4']"; exit 2; }

@@ -205,12 +205,20 @@ def setup(seed: int = DEFAULT_SEED, verbose: bool = True) -> Setup:
 
 
 def report(**metrics) -> dict:
-    """Print a notebook's key metrics as one line, ``[metrics] {...}``: ``make run`` collects it into
-    its table, and nbval compares it exactly, like every other output (floats rounded to 4 places)."""
-    from .metrics import format_report
+    """A notebook's key metrics, for machines. Recorded or tested (``quiet()``: ``make run``, ``make test``,
+    ``make refresh``, CI) it prints one line, ``[metrics] {...}``: ``make run`` collects it into its
+    table, and nbval compares it exactly, like every other output (floats rounded to 4 places). With a
+    person watching (``make lab``, Colab) the same JSON goes out under its own MIME type
+    (``metrics.MIME``), which JupyterLab has no renderer for: the learner's notebook shows nothing."""
+    from .metrics import MIME, format_report
 
     clean, line = format_report(metrics)
-    print(line)
+    if quiet():
+        print(line)
+    else:
+        from IPython.display import display
+
+        display({MIME: clean}, raw=True)
     return clean
 
 

@@ -4,7 +4,8 @@
 
     [metrics] {"test_acc": 0.9515, "n_params": 235146}
 
-``make run`` collects it into its table and says which metrics changed since the committed
+(with a person watching, the same JSON goes out under its own MIME type, ``MIME``, which Jupyter
+does not render: see ``config.report``). ``make run`` collects it into its table and says which metrics changed since the committed
 outputs; ``make test`` compares it exactly, like every other output, because the reproducible CPU
 mode (``helpers.config``) makes every x86-64 CPU print the same digits. Floats are rounded to
 4 decimal places only to keep the line readable.
@@ -17,6 +18,7 @@ import math
 __all__ = ["format_report", "parse_lines", "changed"]
 
 TAG = "[metrics] "
+MIME = "application/vnd.deep-into-cnns.metrics+json"
 
 
 def _clean(value):

@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from . import config, course, outputs
-from .metrics import changed, parse_lines
+from .metrics import MIME, changed, parse_lines
 
 REPO = course.REPO
 
@@ -36,10 +36,13 @@ def notebooks(paths: list[str] | None = None) -> list[Path]:
 
 
 def metrics_of(nb) -> dict:
-    """The metrics printed by ``config.report`` in a notebook's outputs."""
-    text = "\n".join(outputs._text(out.get("text", "")) for cell in nb.cells for out in cell.get("outputs", [])
-                     if out.get("output_type") == "stream")
-    return parse_lines(text)
+    """The metrics ``config.report`` left in a notebook's outputs: printed lines, or the MIME output of a
+    notebook run with a person watching (saved from JupyterLab)."""
+    outs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    found = parse_lines("\n".join(outputs._text(out.get("text", "")) for out in outs if out.get("output_type") == "stream"))
+    for out in outs:
+        found.update(out.get("data", {}).get(MIME, {}))
+    return found
 
 
 def kernel_env() -> dict[str, str]:

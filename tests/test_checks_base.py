@@ -160,6 +160,26 @@ def test_isolated_seeds_and_restores_the_random_state():
     assert (np.random.rand(), torch.rand(1).item()) == (after_np, after_torch)
 
 
+def test_a_passing_check_prints_one_line_and_a_failing_one_none(capsys):
+    """A learner sees that the check ran: one line for the outermost check (a check that another check
+    calls prints nothing of its own), the hidden cases named where they ran, nothing before a failure."""
+    from helpers.checks import week1
+
+    week1.check_mse(lambda pred, y: np.mean((np.asarray(pred) - y) ** 2))
+    week1.check_sigmoid(lambda z: np.exp(-np.logaddexp(0, -np.asarray(z, dtype=float))), hidden=True)
+    assert capsys.readouterr().out == "\u2713 mse \u2014 passed\n\u2713 sigmoid \u2014 passed, hidden cases too\n"
+
+    @checks.core.isolated
+    def check_outer(fn, hidden=False):
+        week1.check_mse(fn)
+
+    check_outer(lambda pred, y: np.mean((np.asarray(pred) - y) ** 2), True)
+    assert capsys.readouterr().out == "\u2713 outer \u2014 passed, hidden cases too\n"
+    with pytest.raises(AssertionError):
+        week1.check_mse(lambda pred, y: np.sum((np.asarray(pred) - y) ** 2))
+    assert capsys.readouterr().out == ""
+
+
 def test_a_learner_sees_the_hint_in_a_few_lines_and_no_helpers_source(tmp_path):
     """In a real kernel, a failing check's error output is the hint in <= 12 lines: no frame, no source of
     helpers (whose lines would show the reference answer), however long the hint."""

@@ -55,3 +55,41 @@ def test_command_line_prints_the_weeks(tmp_path):
     out = subprocess.run([sys.executable, "-m", "helpers.course", str(tmp_path)], capture_output=True,
                          text=True, check=True, cwd=course.REPO).stdout
     assert out == "week1 week2 week5_6\n"
+
+
+# -- every notebook ends with links to the previous and next notebook and to its week's index --------------
+
+@pytest.mark.parametrize("path", course.notebooks(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_notebook_ends_with_its_navigation_cell(path):
+    import json
+    import re
+
+    last = json.loads(path.read_text())["cells"][-1]
+    assert course.NAV_TAG in last["metadata"].get("tags", []), "no navigation cell: run `python -m helpers.course nav`"
+    text = "".join(last["source"])
+    assert text == course.navigation(path), "stale navigation cell: run `python -m helpers.course nav`"
+    links = re.findall(r"\]\(([^)]+)\)", text)
+    assert "README.md" in links and all((path.parent / link).is_file() for link in links), links
+    order = course.notebooks()
+    i = order.index(path)
+    neighbours = [order[j] for j in (i - 1, i + 1) if 0 <= j < len(order)]
+    assert {(path.parent / link).resolve() for link in links if link.endswith(".ipynb")} == \
+        {nb.resolve() for nb in neighbours}
+
+
+def test_navigation_crosses_weeks_and_writing_it_twice_changes_nothing(tmp_path):
+    import nbformat
+
+    for week, names in {"week1": ["00_a", "01_b"], "week2": ["01_c"]}.items():
+        (tmp_path / week).mkdir()
+        (tmp_path / week / "README.md").write_text("index")
+        for name in names:
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# Week {week[-1]} · {name[:2]} — Title {name}: more")])
+            nbformat.write(nb, tmp_path / week / f"{name}.ipynb")
+    assert len(course.write_navigation(tmp_path)) == 3 and course.write_navigation(tmp_path) == []
+    text = course.navigation(tmp_path / "week1" / "01_b.ipynb", tmp_path)
+    assert text == ("\u2190 [00 \u00b7 Title 00_a](00_a.ipynb) \u00b7 [Week 1: all notebooks](README.md) \u00b7 "
+                    "[Week 2 \u00b7 01 \u00b7 Title 01_c](../week2/01_c.ipynb) \u2192")
+    assert course.navigation(tmp_path / "week1" / "00_a.ipynb", tmp_path).startswith("the start of the course")
+    assert course.navigation(tmp_path / "week2" / "01_c.ipynb", tmp_path).endswith("the end of the course")
+

@@ -40,6 +40,14 @@ def run(cell, p):
     return probe.run_cell(cell, IMPORTS, p.fetch)
 
 
+def passed(result) -> bool:
+    """A test cell that passed: no error, and all it printed is each check's one line (``✓ mse — passed``)."""
+    outputs, error = result
+    lines = "".join(out.get("text", "") for out in outputs).splitlines()
+    return error is None and all(out.get("output_type") == "stream" for out in outputs) and bool(lines) \
+        and all(line.startswith("\u2713 ") for line in lines)
+
+
 def test_values_cross_exactly_both_ways():
     frame = __import__("pandas").DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]})
     value = {"x": np.arange(6.0).reshape(2, 3), "t": torch.arange(4, dtype=torch.float16), 1: (1, 2.5, None, "s"),
@@ -76,7 +84,7 @@ def test_objects_and_pickles_never_cross():
 def test_a_record_is_judged_here_from_the_answers_data(kernel):
     student, p = kernel
     student("import numpy as np\ndef mse(pred, y):\n    return float(((pred - y) ** 2).mean())")
-    assert run("checks.check_mse(mse, hidden=True)", p) == ([], None)
+    assert passed(run("checks.check_mse(mse, hidden=True)", p))
     student("def mse(pred, y):\n    return float(((pred - y) ** 2).sum())")
     _, error = run("checks.check_mse(mse, hidden=True)", p)
     assert error["ename"] == "CheckFailure" and "not sum" in error["evalue"]
@@ -390,7 +398,7 @@ class BasicBlock(nn.Module):
         return F.relu(out RELU_BEFORE + self.shortcut(x))
 """
     student(right.replace("RELU_BEFORE ", ""))
-    assert probe.run_cell("papers.check_basic_block(BasicBlock)", imports, p.fetch) == ([], None)
+    assert passed(probe.run_cell("papers.check_basic_block(BasicBlock)", imports, p.fetch))
     student(right.replace("out RELU_BEFORE", "F.relu(out)"))
     _, error = probe.run_cell("papers.check_basic_block(BasicBlock)", imports, p.fetch)
     assert error is not None and "the last ReLU comes after the addition" in error["evalue"]
@@ -437,7 +445,7 @@ def test_week2_checks_that_hand_over_their_own_module_judge_from_data(kernel, ch
         student("def load_matching(model, state_dict):\n    own = model.state_dict()\n"
                 "    keep = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}\n"
                 "    model.load_state_dict(keep, strict=False)\n    return sorted(set(state_dict) - set(keep))\n")
-        assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+        assert passed(probe.run_cell(cell, imports, p.fetch))
         student("def load_matching(model, state_dict):\n    own = model.state_dict()\n"
                 "    keep = {k: v for k, v in state_dict.items() if k in own and v.shape == own[k].shape}\n"
                 "    return sorted(set(state_dict) - set(keep))\n")
@@ -445,7 +453,7 @@ def test_week2_checks_that_hand_over_their_own_module_judge_from_data(kernel, ch
         assert error is not None and "was not copied" in error["evalue"]
         return
     student(f"def count_parameters(model):\n    return {right}\n")
-    assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+    assert passed(probe.run_cell(cell, imports, p.fetch))
     student(f"def count_parameters(model):\n    return {wrong}\n")
     _, error = probe.run_cell(cell, imports, p.fetch)
     assert error is not None and hint in error["evalue"]
@@ -490,7 +498,7 @@ def _right_passes_mistake_fails(kernel, week, check, right, wrong, hint):
     student, p = kernel
     imports = ["import torch", "import numpy as np", f"from helpers.checks import {week} as checks"]
     student(right)
-    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
+    assert passed(probe.run_cell(f"checks.{check}", imports, p.fetch))
     student(wrong)
     _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
     assert error is not None and hint in error["evalue"], error
@@ -559,7 +567,7 @@ def activation_maps(model, x, layer_name):
 """
     cell, imports = "checks.check_activation_maps(activation_maps, hidden=True)", ["from helpers.checks import week3 as checks"]
     student(maps.replace("REMOVE", "handle.remove()"))
-    assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+    assert passed(probe.run_cell(cell, imports, p.fetch))
     student(maps.replace("REMOVE", "pass"))
     _, error = probe.run_cell(cell, imports, p.fetch)
     assert error is not None and "hooks are still registered" in error["evalue"]
@@ -604,7 +612,7 @@ def test_an_object_answer_is_built_again_with_the_data_it_holds(kernel, check, r
     student, p = kernel
     imports = ["import torch", "from helpers.checks import week2 as checks"]
     student(right)
-    assert probe.run_cell(f"checks.{check}", imports, p.fetch) == ([], None)
+    assert passed(probe.run_cell(f"checks.{check}", imports, p.fetch))
     student(wrong)
     _, error = probe.run_cell(f"checks.{check}", imports, p.fetch)
     assert error is not None and hint in error["evalue"], error
@@ -631,7 +639,7 @@ def test_a_check_hands_its_named_functions_to_the_students_code(kernel):
     student, p = kernel
     cell, imports = "checks.check_numeric_gradient(numeric_gradient, hidden=True)", ["from helpers.checks import week1 as checks"]
     student(NUMGRAD.replace("DENOM", "(2 * h)"))
-    assert probe.run_cell(cell, imports, p.fetch) == ([], None)
+    assert passed(probe.run_cell(cell, imports, p.fetch))
     student(NUMGRAD.replace("DENOM", "h"))
     _, error = probe.run_cell(cell, imports, p.fetch)
     assert error is not None and "divide by 2h" in error["evalue"]
@@ -786,10 +794,10 @@ def test_an_honest_module_passes_whatever_weights_it_starts_from(kernel):
             "    layers = [nn.Flatten()]\n    for a, b in zip(sizes[:-1], sizes[1:]):\n"
             "        layers += [nn.Linear(a, b), nn.ReLU()]\n    return nn.Sequential(*layers[:-1])\n")
     imports = ["import torch", "from helpers.checks import week2 as checks"]
-    assert probe.run_cell("checks.check_make_mlp(make_mlp, hidden=True)", imports, p.fetch) == ([], None)
+    assert passed(probe.run_cell("checks.check_make_mlp(make_mlp, hidden=True)", imports, p.fetch))
     student("import torch\ntorch.set_default_dtype(torch.float64)")
     try:
-        assert probe.run_cell("checks.check_make_mlp(make_mlp, hidden=True)", imports, p.fetch) == ([], None)
+        assert passed(probe.run_cell("checks.check_make_mlp(make_mlp, hidden=True)", imports, p.fetch))
     finally:
         torch.set_default_dtype(torch.float32)
 

@@ -464,23 +464,42 @@ def forbid(answer, rules: dict[str, str], what: str | None = None) -> None:
         raise CheckFailure(f"{what or _name(answer)} uses {shown}: {why}")
 
 
+_running = 0   # checks running now: a check another check calls does not print its own line
+
+
+def passed_line(name: str, hidden: bool = False) -> str:
+    """What a check that passed prints, one line: ``✓ mse — passed`` (``… hidden cases too``)."""
+    return f"\u2713 {name.removeprefix('check_')} \u2014 " + ("passed, hidden cases too" if hidden else "passed")
+
+
 def isolated(check):
     """Run ``check`` with its own seeded random state (NumPy's global one and torch's) and restore
     the caller's afterwards, so running a test cell never changes the numbers the rest of the
-    notebook prints."""
+    notebook prints. A check that passes prints one line (:func:`passed_line`), so a learner sees
+    that it ran; a failing one raises with its hint."""
+    import inspect
+
+    signature = inspect.signature(check)
 
     @functools.wraps(check)
     def wrapper(*args, **kwargs):
         import torch
 
+        global _running
         np_state = np.random.get_state()
+        _running += 1
         try:
             np.random.seed(0)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
-                return check(*args, **kwargs)
+                result = check(*args, **kwargs)
         finally:
+            _running -= 1
             np.random.set_state(np_state)
+        if not _running:
+            hidden = signature.bind_partial(*args, **kwargs).arguments.get("hidden", False)
+            print(passed_line(check.__name__, hidden=bool(hidden)))
+        return result
 
     return wrapper
 

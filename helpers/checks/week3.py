@@ -844,6 +844,7 @@ def _stop_cases(hidden):
     return cases
 
 
+@isolated
 def check_early_stopping_epochs(early_stopping_epochs, hidden: bool = False) -> None:
     """``early_stopping_epochs(val_losses, patience) -> (best_epoch, stop_epoch)``, like EarlyStopping."""
     forbid(early_stopping_epochs, FORBIDDEN["early_stopping_epochs"])
@@ -874,6 +875,7 @@ SIZE_HINT = ("out = (size + 2 * padding - kernel) // stride + 1, an int; raise a
              "fit in the padded input (kernel > size + 2 * padding)")
 
 
+@isolated
 def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
     """``conv_output_size(size, *, kernel, stride=1, padding=0) -> int`` for a conv or pooling layer."""
     forbid(conv_output_size, FORBIDDEN["conv_output_size"])
@@ -1057,6 +1059,7 @@ def _ls_mistakes(logits, y, e):
                                                  "sums")]
 
 
+@isolated
 def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -> None:
     """``label_smoothing_cross_entropy(logits, targets, smoothing) -> 0-d tensor`` equals
     ``F.cross_entropy(logits, targets, label_smoothing=smoothing)``; written without it."""

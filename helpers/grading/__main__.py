@@ -1,6 +1,6 @@
 """Mentor tooling: ``python -m helpers.grading release|grade|export|sandbox`` (see MENTORS.md).
 
-    python -m helpers.grading release [--week week1 ...]
+    python -m helpers.grading release [--week week1 ...] [--closed week1 ...]
     python -m helpers.grading grade --submissions PATH [--week week1 ...] [--jobs 2]
     python -m helpers.grading export            # rewrite grades.csv from the gradebook
     python -m helpers.grading sandbox           # what isolation this machine gives kernels
@@ -28,6 +28,8 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rel = sub.add_parser("release", help="stage week folders and generate student notebooks")
     rel.add_argument("--week", action="append", help="week folder (repeatable; default: all with notebooks)")
+    rel.add_argument("--closed", action="append", default=[],
+                     help="a released week whose deadline has passed: the bundle gets its solutions (repeatable)")
     gr = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<week>/*.ipynb (or a folder of zips)")
     gr.add_argument("--submissions", required=True)
     gr.add_argument("--week", action="append", help="week to grade (repeatable; default: every week found)")
@@ -50,7 +52,7 @@ def main(argv=None) -> int:
         from .bundle import build_bundle
 
         done = release(course, args.week)
-        build_bundle(course, sorted(done))
+        build_bundle(course, sorted(done), closed=args.closed)
         return 0
     if args.command == "export":
         from .results import export

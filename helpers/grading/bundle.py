@@ -10,7 +10,9 @@
   module-level constants named ``*HIDDEN*`` become empty. The visible checks run unchanged, so the
   mentee sees the same hints in the notebook; the hidden cases exist only on the mentor's side;
 * ``pyproject.toml``, ``requirements.lock``, ``environment.yml`` and a README saying how to
-  install and start.
+  install and start;
+* ``week*/solutions/``, only for the weeks the mentor says are closed (``make release CLOSED=week1``,
+  after the deadline): the source notebooks with their solutions and outputs, hidden tests taken out.
 
 A checks module written as exercise records (``EXERCISES``, :mod:`helpers.checks.records`) ships without
 them: its visible cases, expected results and known mistakes' results are written at release time to
@@ -121,13 +123,47 @@ def mentee_helpers(out: Path) -> Path:
     return out
 
 
-def build_bundle(course: Course, weeks: list[str], out: Path | None = None, log=print) -> Path:
+def solutions(source: Path, out: Path) -> list[Path]:
+    """A closed week's worked solutions for mentees: its source notebooks with the solutions and the committed
+    outputs, without hidden tests (each ``### BEGIN HIDDEN TESTS`` block goes, and the outputs of the test
+    cells that held one, which show them ran)."""
+    import nbformat
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(Path(source).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code" or "### BEGIN HIDDEN TESTS" not in cell.source:
+                continue
+            kept, hiding = [], False
+            for line in cell.source.splitlines():
+                if line.strip() in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
+                    hiding = line.strip().startswith("### BEGIN")
+                elif not hiding:
+                    kept.append(line)
+            cell.source, cell.outputs, cell.execution_count = "\n".join(kept).rstrip() + "\n", [], None
+        nbformat.write(nb, out / path.name)
+        written.append(out / path.name)
+    return written
+
+
+def build_bundle(course: Course, weeks: list[str], out: Path | None = None, log=print,
+                 closed: list[str] = ()) -> Path:
+    """The mentee bundle of ``weeks`` (see the module docstring); each week in ``closed`` (its deadline has
+    passed: the mentor's switch, ``make release CLOSED=week1``) also gets ``<week>/solutions/``."""
     out = Path(out or course.root / "bundle")
+    unknown = sorted(set(closed) - set(weeks))
+    if unknown:
+        raise ValueError(f"closed week(s) {', '.join(unknown)} not among the released ones ({', '.join(weeks)})")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     for week in weeks:
         shutil.copytree(course.release(week), out / week)
+    for week in closed:
+        n = len(solutions(course.weeks_root / week, out / week / "solutions"))
+        log(f"{week} is closed: {n} solution notebooks in {out / week / 'solutions'}")
     mentee_helpers(out / "helpers")
     for name in ("pyproject.toml", "requirements.lock", "environment.yml"):
         if (REPO / name).is_file():

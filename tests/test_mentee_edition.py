@@ -1,0 +1,82 @@
+"""The mentee edition: what the released notebooks import is in it, and a closed week's solutions."""
+import ast
+import json
+
+import nbformat
+import pytest
+
+from helpers import course
+from helpers.grading.bundle import build_bundle, mentee_helpers, solutions
+
+
+def _helpers_imports(source: str) -> set[str]:
+    """``helpers.x.y`` modules a cell imports (``from helpers import x`` counts ``helpers.x`` when x is a module)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "helpers"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "helpers":
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def test_every_notebook_imports_only_what_the_mentee_edition_holds(tmp_path):
+    """A mentee's notebook (a release: the source without solutions) runs on the edition: every ``helpers``
+    module any code cell imports is in it, none of ``helpers.grading`` (mentor tooling)."""
+    edition = mentee_helpers(tmp_path / "helpers")
+    wanted = {}
+    for path in course.notebooks():
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                for module in _helpers_imports("".join(cell["source"])):
+                    wanted.setdefault(module, path.relative_to(course.REPO).as_posix())
+    assert "helpers.checks.week1" in wanted and "helpers.train" in wanted
+    missing = []
+    for module, where in sorted(wanted.items()):
+        assert not module.startswith("helpers.grading"), f"{where} imports mentor tooling: {module}"
+        parts = module.split(".")[1:]
+        here = edition.joinpath(*parts)
+        names_an_object = (edition.joinpath(*parts[:-1]).with_suffix(".py").is_file()
+                           or (edition.joinpath(*parts[:-1]) / "__init__.py").is_file())
+        if not (here.with_suffix(".py").is_file() or (here / "__init__.py").is_file() or names_an_object):
+            missing.append(f"{where}: {module}")
+    assert not missing, missing
+
+
+def _notebook(cells):
+    nb = nbformat.v4.new_notebook(cells=cells)
+    return nb
+
+
+def test_a_closed_week_ships_its_solutions_without_hidden_tests_and_an_open_one_none(tmp_path):
+    from types import SimpleNamespace
+
+    week = tmp_path / "weeks" / "week1"
+    week.mkdir(parents=True)
+    answer = nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n")
+    test = nbformat.v4.new_code_cell("check(f)\n### BEGIN HIDDEN TESTS\ncheck(f, hidden=True)\n### END HIDDEN TESTS\n",
+                                     outputs=[nbformat.v4.new_output("stream", text="\u2713 f \u2014 passed, hidden cases too\n")])
+    plot = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output("stream", text="a figure\n")])
+    nbformat.write(_notebook([answer, test, plot]), week / "01_a.ipynb")
+    (written,) = solutions(week, tmp_path / "out")
+    cells = nbformat.read(written, as_version=4).cells
+    assert "return 2 * x" in cells[0].source
+    assert cells[1].source == "check(f)\n" and cells[1].outputs == []
+    assert cells[2].outputs[0]["text"] == "a figure\n"
+
+    release = tmp_path / "release"
+    for w in ("week1", "week2"):
+        (release / w).mkdir(parents=True)
+        nbformat.write(_notebook([]), release / w / "01_a.ipynb")
+    fake = SimpleNamespace(root=tmp_path, weeks_root=tmp_path / "weeks", release=lambda w: release / w)
+    (tmp_path / "weeks" / "week2").mkdir()
+    out = build_bundle(fake, ["week1", "week2"], tmp_path / "bundle", log=lambda *a: None, closed=["week1"])
+    assert (out / "week1" / "solutions" / "01_a.ipynb").is_file() and not (out / "week2" / "solutions").exists()
+    assert "BEGIN HIDDEN TESTS" not in (out / "week1" / "solutions" / "01_a.ipynb").read_text()
+    with pytest.raises(ValueError, match="week3 not among the released ones"):
+        build_bundle(fake, ["week1"], tmp_path / "bundle2", log=lambda *a: None, closed=["week3"])
