@@ -580,3 +580,15 @@ def test_batchnorm_references_match_torch_on_new_shapes():
     param["mode"], bn.training = "test", False
     x2 = rng.normal(size=(4, 5))
     np.testing.assert_allclose(fwd(x2, gamma, beta, param)[0], bn(torch.tensor(x2)).detach().numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["l2_penalty", "l1_penalty"])
+def test_penalty_references_equal_autograd(name):
+    """The records' references are what the checks compare with: autograd's penalty and gradient on every case."""
+    ex = next(ex for ex in checks.EXERCISES if ex.name == name)
+    for w, lam in ex.cases(True):
+        wt = torch.tensor(w, requires_grad=True)
+        penalty = 0.5 * lam * (wt ** 2).sum() if name == "l2_penalty" else lam * wt.abs().sum()
+        penalty.backward()
+        got = ex.reference(w.copy(), lam)
+        assert np.isclose(got[0], penalty.item(), rtol=1e-12) and np.allclose(got[1], wt.grad.numpy(), rtol=1e-12)

@@ -374,3 +374,46 @@ def test_a_crashing_schedule_names_the_function():
         raise KeyError("x")
     with pytest.raises(AssertionError, match="cosine_lr raised KeyError"):
         checks.check_cosine_lr(cosine_lr)
+
+
+_SCHEDULERS = {   # the torch scheduler each schedule record's reference must equal, from a case's keyword arguments
+    "step_lr": lambda o, kw: torch.optim.lr_scheduler.StepLR(o, step_size=kw["step_size"], gamma=kw.get("gamma", 0.1)),
+    "exponential_lr": lambda o, kw: torch.optim.lr_scheduler.ExponentialLR(o, gamma=kw["gamma"]),
+    "cosine_lr": lambda o, kw: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=kw["total_steps"],
+                                                                          eta_min=kw.get("eta_min", 0.0)),
+    "warmup_cosine_lr": lambda o, kw: torch.optim.lr_scheduler.SequentialLR(o, [
+        torch.optim.lr_scheduler.LinearLR(o, start_factor=kw.get("start_factor", 0.1), total_iters=kw["warmup_steps"]),
+        torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=kw["total_steps"] - kw["warmup_steps"],
+                                                   eta_min=kw.get("eta_min", 0.0))], milestones=[kw["warmup_steps"]]),
+    "one_cycle_lr": lambda o, kw: torch.optim.lr_scheduler.OneCycleLR(
+        o, max_lr=kw["max_lr"], total_steps=kw["total_steps"], pct_start=kw.get("pct_start", 0.3),
+        div_factor=kw.get("div_factor", 25.0), final_div_factor=kw.get("final_div_factor", 1e4),
+        three_phase=kw.get("three_phase", False), anneal_strategy=kw.get("anneal", "cos"), cycle_momentum=False),
+}
+
+
+@pytest.mark.parametrize("ex", checks.EXERCISES, ids=[ex.name for ex in checks.EXERCISES])
+def test_schedule_references_equal_torchs_schedulers(ex):
+    """The records' references are what the checks compare with: torch.optim.lr_scheduler's rates, every case, every step."""
+    from helpers.checks.records import over_steps
+
+    assert ex.run is over_steps
+    cases = ex.cases(True)
+    assert len(cases) >= 3
+    for steps, kw in cases:
+        base = kw.get("base_lr", kw.get("max_lr"))
+        want = checks.torch_lrs(lambda o: _SCHEDULERS[ex.name](o, kw), steps, base)
+        assert np.allclose(over_steps(ex.reference, steps, kw), want, rtol=1e-9, atol=1e-15), (ex.name, kw)
+
+
+@pytest.mark.parametrize("ex", checks.EXERCISES, ids=[ex.name for ex in checks.EXERCISES])
+def test_schedule_cases_vary_every_argument(ex):
+    """A schedule that ignores one of its arguments (uses its default, or a constant) cannot pass the hidden cases."""
+    import inspect
+
+    cases = ex.cases(True)
+    for name in list(inspect.signature(ex.reference).parameters)[1:]:
+        if inspect.signature(ex.reference).parameters[name].kind is inspect.Parameter.KEYWORD_ONLY:
+            continue                                   # the reference's own mistake knobs, not the answer's arguments
+        values = {repr(kw.get(name, "default")) for _, kw in cases}
+        assert len(values) >= 2, (ex.name, name, values)

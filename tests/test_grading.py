@@ -346,6 +346,41 @@ def test_mentee_bundle_holds_no_hidden_case(course, tmp_path):
     assert "[1, 2]" not in strip_hidden("def f(hidden):\n    if hidden:\n        return [1, 2]\n")
 
 
+_MENTEE_PROBES = {   # module: (right answer, a known mistake and its hint, a record's reference that must be gone)
+    "week4_training": ("assert checks.torch_lrs  # notebook 05 uses it\ndef right(t, *, base_lr, step_size, gamma=0.1):\n    return base_lr * gamma ** (t // step_size)\n"
+                       "def wrong(t, *, base_lr, step_size, gamma=0.1):\n    return base_lr * gamma ** (t / step_size)\n",
+                       "step_lr", "use whole periods, t // step_size", ("def _one_cycle", "def _warmup_cosine", "EXERCISES = [")),
+    "week4": ("def right(w, lam):\n    return lam * np.sum(np.abs(w)), lam * np.sign(w)\n"
+              "def wrong(w, lam):\n    return lam * np.sum(np.abs(w)), lam * np.where(w >= 0, 1.0, -1.0)\n",
+              "l1_penalty", "the gradient is lam at w == 0", ("def _penalty_cases", "np.sign(w)", "EXERCISES = [")),
+    "week1": ("def right(x):\n    return np.maximum(x, 0), x\n" "def wrong(x):\n    return np.abs(x), x\n",
+              "relu_forward", "not their absolute value", ("np.maximum(x, 0), None)", "EXERCISES = [")),
+}
+
+
+@pytest.mark.parametrize("module", sorted(_MENTEE_PROBES))
+def test_mentee_edition_of_a_records_module_judges_from_fixtures(module, tmp_path):
+    """The mentee edition of a module of records (helpers.grading.bundle.mentee_helpers): a right answer passes, a
+    known mistake fails with its hint, hidden cases refuse to run, and the records' references are not in the copy."""
+    from helpers.grading.bundle import mentee_helpers
+
+    out = tmp_path / "helpers"
+    mentee_helpers(out)
+    answers, name, hint, references = _MENTEE_PROBES[module]
+    copy_ = (out / "checks" / f"{module}.py").read_text()
+    for reference in references:
+        assert reference in (ROOT / "helpers" / "checks" / f"{module}.py").read_text() and reference not in copy_, reference
+    probe = (f"import numpy as np, sys\nfrom helpers.checks import {module} as checks\n"
+             "assert checks.__file__.startswith(sys.argv[1])\n" + answers +
+             f"checks.check_{name}(right)\n"
+             f"try:\n    checks.check_{name}(wrong)\nexcept AssertionError as err:\n    print('wrong:', err)\n"
+             f"try:\n    checks.check_{name}(right, hidden=True)\nexcept PermissionError as err:\n    print('refused:', err)\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "PYTHONSAFEPATH": "1"}
+    run = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "refused: hidden cases are graded by your mentor" in run.stdout, run.stderr[-2000:]
+    assert "wrong:" in run.stdout and hint in run.stdout, run.stdout
+
+
 def test_dataset_files_are_readable_by_the_sandboxed_kernels(tmp_path, monkeypatch):
     """The kernels run as another uid: a manifest left 0600 by an atomic write hid MNIST from them."""
     from helpers.data._files import MANIFEST, atomic_write_text

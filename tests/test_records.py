@@ -18,13 +18,13 @@ RECORDS = [(mod.__name__.rsplit(".", 1)[1], ex) for mod in MODULES for ex in get
 IDS = [f"{week}-{ex.name}" for week, ex in RECORDS]
 
 
-def _stub(*args):
+def _stub(*args, **kwargs):
     raise NotImplementedError()
 
 
 def _float32(fn):
-    def answer(*args):
-        out = fn(*args)
+    def answer(*args, **kwargs):
+        out = fn(*args, **kwargs)
         return tuple(np.float32(o) if np.isscalar(o) else np.asarray(o, np.float32) for o in out) \
             if isinstance(out, tuple) else np.asarray(out, np.float32)
     return answer

@@ -11,6 +11,9 @@ hint, the tolerance, what the answer must not call. From it come
 * the tests (tests/test_records.py walks every record: reference passes, stub fails, each mistake fails
   with its own hint, a float32 answer passes).
 
+An answer that is not simply called on a case's arguments names how it runs (``run``, e.g. :func:`over_steps`: a
+schedule's rates over every step of a run); its reference and mistakes run the same way.
+
 Both sides judge with :func:`judge`, so a mentee sees the same message from fixtures as from the
 reference. A check that needs a procedure of its own stays a function in its week's module.
 """
@@ -32,13 +35,16 @@ class Exercise:
     cases: Callable[[bool], list]               # hidden -> argument tuples, the visible ones first
     hint: str
     mistakes: dict = field(default_factory=dict)   # why -> the wrong answer, same signature
-    outputs: tuple = ()                         # names of a returned tuple's parts; () = one result
+    outputs: tuple = ()                         # names of a returned tuple's parts; () = one result; a part named
+                                                # "cache" is the answer's own (a layer's forward) and not compared
     describe: Callable | None = None            # args -> "mse on 4 points"
     rtol: float = 1e-6
     atol: float = 1e-8
     fp_traps: bool = False                      # NumPy overflow / log(0) / 0/0 raise where they happen
     in_place: str = ""                          # the hint if an input array is changed in place
     forbidden: dict = field(default_factory=dict)  # dotted name -> why (core.forbid)
+    run: Callable | None = None                 # how an answer runs on a case, run(fn, *args) (a function of this
+                                                # module, e.g. over_steps, so the mentee edition has it); None: fn(*args)
 
     def what(self, args) -> str:
         return self.describe(*args) if self.describe else self.name
@@ -53,11 +59,11 @@ class Exercise:
     def expect(self, args) -> tuple:
         """The reference's result and each mistake's, ``(want, [(wrong, why), ...])``: what judging needs."""
         with np.errstate(all="ignore"):
-            want = self.reference(*copy.deepcopy(args))
+            want = running(self.run, self.reference)(*copy.deepcopy(args))
             wrongs = []
             for why, wrong in self.mistakes.items():
                 try:
-                    wrongs.append((wrong(*copy.deepcopy(args)), why))
+                    wrongs.append((running(self.run, wrong)(*copy.deepcopy(args)), why))
                 except Exception:  # noqa: BLE001 - a mistake undefined on this input never fires
                     pass
         return want, wrongs
@@ -71,7 +77,7 @@ class Exercise:
 def judge(ex, fn, args, want, wrongs, what: str) -> None:
     """Run ``fn(*args)`` and compare with ``want``; a result equal to a mistake's fails with its why."""
     given = copy.deepcopy(args)
-    got = call(fn, *given, hint=ex.hint, fp_traps=ex.fp_traps)
+    got = call(running(ex.run, fn), *given, hint=ex.hint, fp_traps=ex.fp_traps)
     if ex.in_place:
         for name, before, after in zip(ex.arg_names, args, given):
             if isinstance(before, np.ndarray) or hasattr(before, "detach"):
@@ -81,8 +87,34 @@ def judge(ex, fn, args, want, wrongs, what: str) -> None:
         return
     got = returns_tuple(got, len(ex.outputs), f"({', '.join(ex.outputs)})", fn)
     for k, part in enumerate(ex.outputs):
+        if part == "cache":
+            continue
         part_wrongs = [(w[k], why) for w, why in wrongs if isinstance(w, (tuple, list)) and len(w) == len(ex.outputs)]
         compare(got[k], want[k], f"{part} ({what})", ex.hint, part_wrongs, rtol=ex.rtol, atol=ex.atol)
+
+
+def running(run, fn):
+    """The answer as a record runs it: ``fn`` itself, or ``run(fn, *args)`` under ``fn``'s name (a crash names the answer)."""
+    if run is None:
+        return fn
+
+    def answer(*args):
+        return run(fn, *args)
+    answer.__name__ = getattr(fn, "__name__", None) or "your function"
+    return answer
+
+
+def over_steps(fn, steps: int, kwargs: dict) -> np.ndarray:
+    """A schedule's rates over a run, ``fn(t, **kwargs)`` for t = 0 .. steps - 1: a case is ``(steps, kwargs)``, and a
+    mistake is a wrong schedule (the same signature as the answer)."""
+    rates = []
+    for t in range(steps):
+        rate = fn(t, **kwargs)
+        rate = rate.item() if hasattr(rate, "item") else rate        # a 0-d tensor or a NumPy float is a number too
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool):
+            raise CheckFailure(f"{getattr(fn, '__name__', 'lr')}({t}, ...) should return a float, got {type(rate).__name__}")
+        rates.append(float(rate))
+    return np.array(rates)
 
 
 def checks_of(exercises, module: str = __name__) -> dict:
@@ -112,9 +144,11 @@ def fixtures(exercises) -> list[dict]:
     function of the record is kept."""
     rows = []
     for ex in exercises:
+        assert ex.run is None or globals().get(ex.run.__name__) is ex.run, f"{ex.name}: run must be a function of records"
         cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
         rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
                          fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
+                         run=ex.run.__name__ if ex.run else "",
                          whats=[ex.what(args) for args, _, _ in cases],
                          cases=[(_inputs(a), _plain(w), [(_plain(x), why) for x, why in m]) for a, w, m in cases]))
     return rows
@@ -153,6 +187,7 @@ class _Fixture:
     forbidden: dict
     whats: list
     cases: list
+    run: Callable | None = None
 
     def check(self, fn, hidden: bool = False) -> None:
         if hidden:
@@ -164,7 +199,9 @@ class _Fixture:
 
 def replay(rows: list[dict], module: str = __name__) -> dict:
     """The mentee edition's ``check_<name>`` functions, judging against fixtures (:func:`fixtures`)."""
-    return checks_of([_Fixture(**{k: tuple(v) if k == "outputs" else v for k, v in row.items()}) for row in rows], module)
+    def record(outputs=(), run="", **row):
+        return _Fixture(outputs=tuple(outputs), run=globals()[run] if run else None, **row)
+    return checks_of([record(**row) for row in rows], module)
 
 
 def load_fixtures(module: str) -> list[dict]:
@@ -179,4 +216,4 @@ def load_fixtures(module: str) -> list[dict]:
         return pickle.load(f)
 
 
-__all__ = ["Exercise", "judge", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]
+__all__ = ["Exercise", "judge", "running", "over_steps", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]

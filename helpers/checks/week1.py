@@ -139,28 +139,6 @@ def check_impute_median(impute_median, hidden: bool = False) -> None:
             expect(got[col].equals(frame[col]), f"leave the non-numeric column {col!r} as it is")
 
 
-ONE_HOT_HINT = "row i has a single 1, in the column of categories.index(values[i]); shape (N, K) with K = len(categories)"
-
-
-@isolated
-def check_one_hot(one_hot, hidden: bool = False) -> None:
-    cases = [(np.array(["b", "a", "c", "a"]), ["c", "a", "b"])]
-    if hidden:
-        cases += [(np.array([2, 1, 1, 2, 2]), [1, 2]),
-                  (np.array(["a", "a"]), ["a", "b", "c"]),       # a category absent from the values
-                  (np.array(["40-49", "<30", "60+"]), ["<30", "30-39", "40-49", "50-59", "60+"])]
-    for values, categories in cases:
-        want = (values[:, None] == np.asarray(categories)[None, :]).astype(float)
-        got = call(one_hot, values.copy(), list(categories), hint=ONE_HOT_HINT)
-        present = np.unique(values)
-        mistakes = [((values[:, None] == np.sort(np.asarray(categories))[None, :]).astype(float),
-                     "the columns must follow the order of `categories`, not sorted order"),
-                    ((values[:, None] == present[None, :]).astype(float),
-                     "every category gets a column, even one that does not occur in `values` "
-                     "(a validation split may lack a category; np.unique / pd.get_dummies would drop it)")]
-        compare(got, want, f"one_hot({values.tolist()}, {list(categories)})", ONE_HOT_HINT, mistakes)
-
-
 def _scaling_cases(hidden, seed):
     rng = np.random.default_rng(seed)
     train = np.array([[1.0, 200.0], [3.0, 100.0], [5.0, 300.0], [7.0, 400.0]])
@@ -285,14 +263,6 @@ def _linear_cases(hidden, seed):
     return cases
 
 
-@isolated
-def check_linear_forward(linear_forward, hidden: bool = False) -> None:
-    for x, w, b in _linear_cases(hidden, 9):
-        got = returns_tuple(call(linear_forward, x.copy(), w.copy(), b.copy(), hint=LINEAR_HINT), 2, "(out, cache)", linear_forward)
-        compare(got[0], x @ w + b, f"out for x {x.shape}, w {w.shape}", LINEAR_HINT,
-                 [(x @ w, "add the bias b (broadcast over the rows)")])
-
-
 LINEAR_BACK_HINT = ("for out = x @ w + b: dx = dout @ w.T (N, D), dw = x.T @ dout (D, M), "
                     "db = dout summed over the batch (M,)")
 
@@ -324,18 +294,6 @@ def _relu_inputs(hidden, seed):
         rng = np.random.default_rng(seed)
         cases += [rng.normal(size=(5, 6)), rng.normal(size=8), np.zeros((2, 2))]
     return cases
-
-
-@isolated
-def check_relu_forward(relu_forward, hidden: bool = False) -> None:
-    for x in _relu_inputs(hidden, 12):
-        x_in = x.copy()
-        got = returns_tuple(call(relu_forward, x_in, hint=RELU_HINT), 2, "(out, cache)", relu_forward)
-        compare(got[0], np.maximum(x, 0), f"relu of an array of shape {x.shape}", RELU_HINT,
-                 [(np.minimum(x, 0), "keep the POSITIVE part: np.maximum(x, 0)"),
-                  (np.abs(x), "negative inputs become 0, not their absolute value")])
-        unchanged(x, x_in, "relu_forward changed x in place (x[x < 0] = 0): the backward pass needs the original "
-                            "x, so build a new array with np.maximum(x, 0)")
 
 
 RELU_BACK_HINT = "dx = dout where x > 0 and 0 elsewhere (including x == 0, as PyTorch does): dout * (x > 0)"
@@ -797,6 +755,27 @@ EXERCISES = [
                   "report the WORST entry (np.max), not the mean: one wrong gradient entry is a bug":
                   lambda a, b: np.mean(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))),
                   "reduce to one number with np.max": lambda a, b: np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))}),
+    Exercise(
+        "one_hot", reference=lambda values, categories: (values[:, None] == np.asarray(categories)[None, :]).astype(float),
+        cases=lambda hidden: [(np.array(["b", "a", "c", "a"]), ["c", "a", "b"])]
+        + ([(np.array([2, 1, 1, 2, 2]), [1, 2]), (np.array(["a", "a"]), ["a", "b", "c"]),     # a category absent
+            (np.array(["40-49", "<30", "60+"]), ["<30", "30-39", "40-49", "50-59", "60+"])] if hidden else []),
+        hint="row i has a single 1, in the column of categories.index(values[i]); shape (N, K) with K = len(categories)",
+        describe=lambda values, categories: f"one_hot({values.tolist()}, {list(categories)})", in_place="return a new array",
+        mistakes={"the columns must follow the order of `categories`, not sorted order":
+                  lambda v, c: (v[:, None] == np.sort(np.asarray(c))[None, :]).astype(float),
+                  "every category gets a column, even one that does not occur in `values` (a validation split may lack a "
+                  "category; np.unique / pd.get_dummies would drop it)": lambda v, c: (v[:, None] == np.array([k for k in c if k in v])[None, :]).astype(float)}),
+    Exercise(
+        "linear_forward", reference=lambda x, w, b: (x @ w + b, None), outputs=("out", "cache"), hint=LINEAR_HINT,
+        cases=lambda hidden: _linear_cases(hidden, 9), describe=lambda x, w, b: f"x {x.shape}, w {w.shape}",
+        in_place="return a new array", mistakes={"add the bias b (broadcast over the rows)": lambda x, w, b: (x @ w, None)}),
+    Exercise(
+        "relu_forward", reference=lambda x: (np.maximum(x, 0), None), outputs=("out", "cache"), hint=RELU_HINT,
+        cases=lambda hidden: [(x,) for x in _relu_inputs(hidden, 12)], describe=lambda x: f"relu of an array of shape {x.shape}",
+        in_place="x[x < 0] = 0 loses the original x, which the backward pass needs: build a new array, np.maximum(x, 0)",
+        mistakes={"keep the POSITIVE part: np.maximum(x, 0)": lambda x: (np.minimum(x, 0), None),
+                  "negative inputs become 0, not their absolute value": lambda x: (np.abs(x), None)}),
 ]
 
 

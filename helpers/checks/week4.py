@@ -17,6 +17,9 @@ Batch normalisation follows ``helpers.scratch.norm``: ``batchnorm_forward(x, gam
 "running_var"}`` with torch's meaning of momentum (the weight of the new batch), compared with
 ``nn.BatchNorm1d/2d`` (outputs, running statistics after several batches, eval mode) and autograd
 (float64, 1e-8).
+
+The penalties of 02 (``l2_penalty``, ``l1_penalty``) are exercise records (``EXERCISES``,
+:mod:`helpers.checks.records`), their references equal to autograd's (tested).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import as_array, call, compare, drive, expect, forbid, is_subclass, isolated, returns_tuple, unchanged
+from .records import Exercise, checks_of
 
 __all__ = [
     "check_sgd", "check_sgd_momentum", "check_nesterov", "check_rmsprop", "check_adam",
@@ -690,56 +694,6 @@ def check_spatial_batchnorm(spatial_batchnorm_forward, spatial_batchnorm_backwar
 # 02 · regularisation: penalties and inverted dropout
 # --------------------------------------------------------------------------------------------
 
-def _penalty_cases(hidden):
-    """(w, lam)."""
-    cases = [(np.array([[1.5, -2.0, 0.0], [0.25, -0.5, 3.0]]), 0.1)]
-    if hidden:
-        rng = np.random.default_rng(7)
-        cases += [(rng.normal(size=(4, 3, 2)), 0.01), (np.zeros(5), 0.3), (rng.normal(size=7), 0.0),
-                  (np.array([-1e-3, 1e-3, 0.0, -4.0]), 2.0)]
-    return cases
-
-
-def _penalty_check(fn, kind, hidden):
-    hint = ("penalty = lam / 2 * sum(w**2), dw = lam * w" if kind == "l2"
-            else "penalty = lam * sum(|w|), dw = lam * sign(w) (0 where w == 0, as autograd of abs gives)")
-    forbid(fn, FORBIDDEN["grad"], f"{kind}_penalty")
-    for w, lam in _penalty_cases(hidden):
-        where = f"w of shape {w.shape}, lam {lam}"
-        res = call(fn, w.copy(), lam, hint=hint)
-        penalty, dw = returns_tuple(res, 2, "(penalty, dw)", fn)
-        wt = torch.tensor(w, requires_grad=True)
-        ref = 0.5 * lam * (wt ** 2).sum() if kind == "l2" else lam * wt.abs().sum()
-        ref.backward()
-        if kind == "l2":
-            pen_wrong = [(lam * np.sum(w ** 2), "the penalty has no 1/2: with lam / 2 * sum(w**2) its gradient is lam * w, "
-                                                "exactly SGD's weight_decay"),
-                         (0.5 * lam * np.sqrt(np.sum(w ** 2)), "the penalty uses the norm, not the squared norm")]
-            grad_wrong = [(2 * lam * w, "dw = 2 * lam * w: the 1/2 in the penalty cancels the 2, dw = lam * w"),
-                          (lam * np.sign(w), "dw = lam * sign(w) is L1's gradient; L2's is lam * w")]
-        else:
-            pen_wrong = [(lam * np.sum(w), "the penalty sums w, not |w|"),
-                         (0.5 * lam * np.sum(w ** 2), "that is the L2 penalty; L1 is lam * sum(|w|)")]
-            grad_wrong = [(lam * np.where(w >= 0, 1.0, -1.0), "the gradient is lam at w == 0: use np.sign(w), which is 0 "
-                                                              "there (the subgradient torch's autograd of abs picks)"),
-                          (lam * w, "dw = lam * w is L2's gradient; L1's is lam * sign(w)"),
-                          (np.sign(w), "dw forgot lam: lam * sign(w)")]
-        compare(penalty, float(ref.detach()), f"the {kind.upper()} penalty ({where})", hint, pen_wrong)
-        compare(dw, wt.grad.numpy(), f"dw ({where})", hint, grad_wrong)
-
-
-@isolated
-def check_l2_penalty(l2_penalty, hidden: bool = False) -> None:
-    """l2_penalty(w, lam) -> (lam / 2 * sum(w**2), lam * w), equal to autograd's."""
-    _penalty_check(l2_penalty, "l2", hidden)
-
-
-@isolated
-def check_l1_penalty(l1_penalty, hidden: bool = False) -> None:
-    """l1_penalty(w, lam) -> (lam * sum(|w|), lam * sign(w)), equal to autograd's (0 at w == 0)."""
-    _penalty_check(l1_penalty, "l1", hidden)
-
-
 IN_PLACE = ("{} changed {} in place: it is the previous layer's output (or the caller's gradient), which others "
             "may still hold; compute a new array (out = x * mask, not x *= mask)")
 DROPOUT_HINT = ("train: keep each unit with probability 1 - p (p is the DROP probability, as in nn.Dropout) and scale "
@@ -823,3 +777,46 @@ def check_dropout_backward(dropout_forward, dropout_backward, hidden: bool = Fal
                   "dx is not rescaled: the kept units' gradient is multiplied by 1 / (1 - p), like their values"),
                  (dout if mode == "train" and p > 0 else None, "dx ignores the mask: dropped units get no gradient")])
 
+
+# --------------------------------------------------------------------------------------------
+# 02 · the penalties, written as records (helpers/checks/records.py)
+# --------------------------------------------------------------------------------------------
+
+def _penalty_cases(hidden):
+    """(w, lam)."""
+    cases = [(np.array([[1.5, -2.0, 0.0], [0.25, -0.5, 3.0]]), 0.1)]
+    if hidden:
+        rng = np.random.default_rng(7)
+        cases += [(rng.normal(size=(4, 3, 2)), 0.01), (np.zeros(5), 0.3), (rng.normal(size=7), 0.0),
+                  (np.array([-1e-3, 1e-3, 0.0, -4.0]), 2.0)]
+    return cases
+
+
+# the penalties' references equal autograd's (tests/test_checks_week4.py)
+EXERCISES = [
+    Exercise(
+        "l2_penalty", reference=lambda w, lam: (lam / 2 * np.sum(w ** 2), lam * w), cases=_penalty_cases,
+        outputs=("penalty", "dw"), forbidden=FORBIDDEN["grad"],
+        hint="penalty = lam / 2 * sum(w**2), dw = lam * w", in_place="return a new array (lam * w)",
+        describe=lambda w, lam: f"l2_penalty of w of shape {w.shape}, lam {lam}",
+        mistakes={"the penalty has no 1/2: with lam / 2 * sum(w**2) its gradient is lam * w, exactly SGD's weight_decay":
+                  lambda w, lam: (lam * np.sum(w ** 2), lam * w),
+                  "the penalty uses the norm, not the squared norm": lambda w, lam: (lam / 2 * np.sqrt(np.sum(w ** 2)), lam * w),
+                  "dw = 2 * lam * w: the 1/2 in the penalty cancels the 2, dw = lam * w":
+                  lambda w, lam: (lam / 2 * np.sum(w ** 2), 2 * lam * w),
+                  "dw = lam * sign(w) is L1's gradient; L2's is lam * w": lambda w, lam: (lam / 2 * np.sum(w ** 2), lam * np.sign(w))}),
+    Exercise(
+        "l1_penalty", reference=lambda w, lam: (lam * np.sum(np.abs(w)), lam * np.sign(w)), cases=_penalty_cases,
+        outputs=("penalty", "dw"), forbidden=FORBIDDEN["grad"],
+        hint="penalty = lam * sum(|w|), dw = lam * sign(w) (0 where w == 0, as autograd of abs gives)",
+        in_place="return a new array (lam * np.sign(w))",
+        describe=lambda w, lam: f"l1_penalty of w of shape {w.shape}, lam {lam}",
+        mistakes={"the penalty sums w, not |w|": lambda w, lam: (lam * np.sum(w), lam * np.sign(w)),
+                  "that is the L2 penalty; L1 is lam * sum(|w|)": lambda w, lam: (lam / 2 * np.sum(w ** 2), lam * np.sign(w)),
+                  "the gradient is lam at w == 0: use np.sign(w), which is 0 there (the subgradient torch's autograd of abs "
+                  "picks)": lambda w, lam: (lam * np.sum(np.abs(w)), lam * np.where(w >= 0, 1.0, -1.0)),
+                  "dw = lam * w is L2's gradient; L1's is lam * sign(w)": lambda w, lam: (lam * np.sum(np.abs(w)), lam * w),
+                  "dw forgot lam: lam * sign(w)": lambda w, lam: (lam * np.sum(np.abs(w)), np.sign(w))}),
+]
+
+globals().update(checks_of(EXERCISES, __name__))   # check_l2_penalty, check_l1_penalty: what 02 calls

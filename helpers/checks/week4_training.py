@@ -8,12 +8,12 @@ receptive field left out of a conv's fans, the uniform bound used as a normal st
 round, the ReLU gain sqrt(2) missing) fails with that mistake's hint. The distribution's shape is read
 from its kurtosis (1.8 uniform, 3 normal) and, for the uniform one, its largest value.
 
-Schedules (``lr(step, *, ...) -> float``) are compared with ``torch.optim.lr_scheduler``'s learning
-rates over every step of a run (the rate the optimizer uses at step 0, 1, ... total - 1), and with a
-table of mistakes: the schedule one step early (the rate of step t + 1 used at step t), cosine without
-eta_min, warm-up from 0 instead of from start_factor, one-cycle's phases or floor wrong.
-``hidden=True`` adds other step counts, warm-up lengths, gammas, final rates and one-cycle's
-three-phase and linear-anneal variants.
+Schedules (``lr(step, *, ...) -> float``) are exercise records (``EXERCISES``, :mod:`helpers.checks.records`): the
+rates over every step of a run (``records.over_steps``) compared with references that equal
+``torch.optim.lr_scheduler``'s (tested), and a table of mistakes: the schedule one step early (the rate of step t + 1
+used at step t), cosine without eta_min, warm-up from 0 instead of from start_factor, one-cycle's phases or floor
+wrong. ``hidden=True`` adds other step counts, warm-up lengths, gammas, final rates and one-cycle's three-phase and
+linear-anneal variants.
 """
 from __future__ import annotations
 
@@ -23,11 +23,13 @@ import warnings
 import numpy as np
 import torch
 
-from .core import CheckFailure, call, compare, expect, forbid, isolated
+from .core import CheckFailure, call, expect, forbid, isolated
+from .records import Exercise, checks_of, over_steps
 
 __all__ = [
     "check_xavier_uniform", "check_xavier_normal", "check_he_normal",
     "check_step_lr", "check_exponential_lr", "check_cosine_lr", "check_warmup_cosine_lr", "check_one_cycle_lr",
+    "torch_lrs",   # notebook 05 compares its schedules with torch's
 ]
 
 STD_RTOL = 0.03     # a draw of >= 20,000 numbers: the sample std is within ~0.5 % of the true one
@@ -206,7 +208,7 @@ def check_he_normal(he_normal, hidden: bool = False) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# 05 · learning-rate schedules, step by step against torch.optim.lr_scheduler
+# 05 · learning-rate schedules, as records: the rate of every step of a run
 # --------------------------------------------------------------------------------------------
 
 def torch_lrs(make_scheduler, steps: int, base_lr: float = 1.0) -> np.ndarray:
@@ -225,181 +227,135 @@ def torch_lrs(make_scheduler, steps: int, base_lr: float = 1.0) -> np.ndarray:
     return np.array(out)
 
 
-def _student_lrs(fn, steps, hint, **kwargs) -> np.ndarray:
-    forbid(fn, FORBIDDEN["schedule"])
-    values = []
-    for t in range(steps):
-        v = call(fn, t, hint=hint, **kwargs)
-        if hasattr(v, "item"):
-            v = v.item()
-        if not isinstance(v, (int, float)) or isinstance(v, bool):
-            raise CheckFailure(f"{getattr(fn, '__name__', 'lr')}({t}, ...) should return a float, got {type(v).__name__}")
-        values.append(float(v))
-    return np.array(values)
+def _cosine(t, base_lr, total_steps, eta_min=0.0):
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / total_steps)) / 2
 
 
-EARLY = ("the schedule runs one step early: at step t use the rate of step t (step 0 -> the starting rate), "
-         "not of step t + 1")
+def _warmup_cosine(t, base_lr, warmup_steps, total_steps, start_factor=0.1, eta_min=0.0, *, minus=0, restart=True):
+    if t < warmup_steps:
+        return base_lr * (start_factor + (1 - start_factor) * t / max(warmup_steps - minus, 1))
+    if restart:                                                  # the cosine counts from the warm-up's end
+        t, total_steps = t - warmup_steps, total_steps - warmup_steps
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / total_steps)) / 2
 
 
-def _compare_schedule(got, expected, what, hint, mistakes):
-    """compare() over every step, after the off-by-one test (the rate of step t + 1 used at step t)."""
-    if len(got) == len(expected) > 1 and np.allclose(got[:-1], expected[1:], rtol=1e-6, atol=1e-12) and \
-            not np.allclose(expected[:-1], expected[1:], rtol=1e-6, atol=1e-12):
-        raise CheckFailure(f"{what} is wrong: {EARLY}")
-    compare(got, expected, what, hint, mistakes, rtol=1e-6, atol=1e-12)
-
-
-STEP_HINT = "lr(t) = base_lr * gamma ** (t // step_size) (torch.optim.lr_scheduler.StepLR)"
-EXP_HINT = "lr(t) = base_lr * gamma ** t (torch.optim.lr_scheduler.ExponentialLR)"
-COS_HINT = ("lr(t) = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / total_steps)) / 2 "
-            "(torch.optim.lr_scheduler.CosineAnnealingLR with T_max=total_steps)")
-WARM_HINT = ("for t < warmup_steps: base_lr * (start_factor + (1 - start_factor) * t / warmup_steps) (LinearLR); then cosine "
-             "from base_lr to eta_min over the remaining total_steps - warmup_steps steps, counted from the warm-up's end "
-             "(SequentialLR of LinearLR and CosineAnnealingLR)")
-ONE_CYCLE_HINT = ("torch's OneCycleLR: start at max_lr / div_factor, reach max_lr at step pct_start * total_steps - 1, "
-                  "end at (max_lr / div_factor) / final_div_factor at step total_steps - 1; each phase anneals "
-                  "with cos: end + (start - end) * (1 + cos(pi * p)) / 2, p = share of the phase done")
-
-
-@isolated
-def check_step_lr(step_lr, hidden: bool = False) -> None:
-    """``step_lr(t, *, base_lr, step_size, gamma)`` equal to StepLR at every step."""
-    cases = [(0.1, 5, 0.5, 20)] + ([(1.0, 1, 0.9, 8), (0.3, 7, 0.1, 30), (0.05, 12, 0.3, 12)] if hidden else [])
-    for base, size, gamma, n in cases:
-        exp = torch_lrs(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=size, gamma=gamma), n, base)
-        got = _student_lrs(step_lr, n, STEP_HINT, base_lr=base, step_size=size, gamma=gamma)
-        t = np.arange(n)
-        _compare_schedule(got, exp, f"step_lr over {n} steps (base_lr {base}, step_size {size}, gamma {gamma})", STEP_HINT, [
-            (base * gamma ** (t / size), "the decay is smooth: use whole periods, t // step_size, not t / step_size"),
-            (base * gamma ** (t // size + 1), "the first period must use base_lr itself: gamma ** (t // step_size)"),
-            (base * gamma ** t, "that decays every step: divide the step by step_size first (t // step_size)"),
-        ])
-
-
-@isolated
-def check_exponential_lr(exponential_lr, hidden: bool = False) -> None:
-    """``exponential_lr(t, *, base_lr, gamma)`` equal to ExponentialLR at every step."""
-    cases = [(0.1, 0.9, 15)] + ([(1.0, 0.5, 6), (0.02, 0.99, 40)] if hidden else [])
-    for base, gamma, n in cases:
-        exp = torch_lrs(lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=gamma), n, base)
-        got = _student_lrs(exponential_lr, n, EXP_HINT, base_lr=base, gamma=gamma)
-        t = np.arange(n)
-        _compare_schedule(got, exp, f"exponential_lr over {n} steps (base_lr {base}, gamma {gamma})", EXP_HINT, [
-            (base * np.exp(-gamma * t), "gamma is the factor per step, base_lr * gamma ** t, not a rate in exp(-gamma * t)"),
-            (base * (1 - gamma) ** t, "gamma is the factor kept per step: base_lr * gamma ** t, not (1 - gamma) ** t"),
-        ])
-
-
-@isolated
-def check_cosine_lr(cosine_lr, hidden: bool = False) -> None:
-    """``cosine_lr(t, *, base_lr, total_steps, eta_min=0.0)`` equal to CosineAnnealingLR(T_max=total_steps) for t = 0 .. total_steps."""
-    cases = [(0.1, 20, 0.0), (0.1, 20, 0.01)] + ([(1.0, 7, 0.2), (0.3, 50, 0.001), (0.5, 1, 0.0)] if hidden else [])
-    for base, total, eta_min in cases:
-        n = total + 1
-        exp = torch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=total, eta_min=eta_min), n, base)
-        kwargs = {"base_lr": base, "total_steps": total} | ({"eta_min": eta_min} if eta_min else {})
-        got = _student_lrs(cosine_lr, n, COS_HINT, **kwargs)
-        t = np.arange(n)
-        _compare_schedule(got, exp, f"cosine_lr for t = 0 .. {total} (base_lr {base}, eta_min {eta_min})", COS_HINT, [
-            (base * (1 + np.cos(np.pi * t / total)) / 2, "eta_min is ignored: the cosine runs from base_lr down to eta_min, "
-                                                         "eta_min + (base_lr - eta_min) * (1 + cos(pi t / T)) / 2"),
-            (eta_min + (base - eta_min) * np.cos(np.pi * t / total), "use (1 + cos(pi t / T)) / 2: a bare cos goes negative"),
-            (eta_min + (base - eta_min) * (1 + np.cos(np.pi * t / max(total - 1, 1))) / 2,
-             "divide by total_steps, not total_steps - 1: torch reaches eta_min at t = T_max"),
-            (eta_min + base * (1 + np.cos(np.pi * t / total)) / 2, "the cosine spans base_lr - eta_min, then eta_min is added"),
-        ])
-
-
-def _warm_ref(t, base, warm, total, sf, eta_min):
-    if t < warm:
-        return base * (sf + (1 - sf) * t / warm)
-    return eta_min + (base - eta_min) * (1 + math.cos(math.pi * (t - warm) / (total - warm))) / 2
-
-
-@isolated
-def check_warmup_cosine_lr(warmup_cosine_lr, hidden: bool = False) -> None:
-    """``warmup_cosine_lr(t, *, base_lr, warmup_steps, total_steps, start_factor=0.1, eta_min=0.0)`` equal to
-    SequentialLR([LinearLR(start_factor, total_iters=warmup_steps), CosineAnnealingLR(T_max=total_steps -
-    warmup_steps, eta_min)], milestones=[warmup_steps]) at every step."""
-    cases = [(0.1, 5, 30, 0.1, 0.0)] + ([(1.0, 1, 10, 0.5, 0.0), (0.3, 10, 25, 0.01, 0.003), (0.05, 3, 4, 0.25, 0.01),
-                                          (0.2, 8, 40, 0.2, 0.02)] if hidden else [])
-    sched = torch.optim.lr_scheduler
-    for base, warm, total, sf, eta_min in cases:
-        def make(o):
-            return sched.SequentialLR(o, [sched.LinearLR(o, start_factor=sf, total_iters=warm),
-                                          sched.CosineAnnealingLR(o, T_max=total - warm, eta_min=eta_min)], milestones=[warm])
-        exp = torch_lrs(make, total, base)
-        kwargs = {"base_lr": base, "warmup_steps": warm, "total_steps": total} | \
-            ({"start_factor": sf} if sf != 0.1 else {}) | ({"eta_min": eta_min} if eta_min else {})
-        got = _student_lrs(warmup_cosine_lr, total, WARM_HINT, **kwargs)
-        what = (f"warmup_cosine_lr over {total} steps (base_lr {base}, warmup_steps {warm}, start_factor {sf}, "
-                f"eta_min {eta_min})")
-        _compare_schedule(got, exp, what, WARM_HINT, [
-            (np.array([_warm_ref(t, base, warm, total, 0.0, eta_min) for t in range(total)]),
-             "the warm-up starts from 0: it starts at start_factor * base_lr, "
-             "base_lr * (start_factor + (1 - start_factor) * t / warmup_steps)"),
-            (np.array([_warm_ref(t, base, warm, total, sf, 0.0) for t in range(total)]),
-             "eta_min is ignored: the cosine runs from base_lr down to eta_min"),
-            (np.array([base * sf + (base - base * sf) * t / warm if t < warm else
-                       eta_min + (base - eta_min) * (1 + math.cos(math.pi * t / total)) / 2 for t in range(total)]),
-             "count the cosine's steps from the end of the warm-up, (t - warmup_steps) / (total_steps - warmup_steps)"),
-            (np.array([base * (sf + (1 - sf) * t / max(warm - 1, 1)) if t < warm else _warm_ref(t, base, warm, total, sf, eta_min)
-                       for t in range(total)]),
-             "the warm-up divides by warmup_steps, not warmup_steps - 1: it reaches base_lr at t = warmup_steps"),
-        ])
-
-
-def _one_cycle_ref(t, max_lr, total, pct, div, fdiv, three, anneal, minus=1):
-    init = max_lr / div
-    low = init / fdiv
-    if three:
-        phases = [(float(pct * total) - minus, init, max_lr), (float(2 * pct * total) - 2 * minus, max_lr, init),
-                  (total - minus, init, low)]
-    else:
-        phases = [(float(pct * total) - minus, init, max_lr), (total - minus, max_lr, low)]
+def _one_cycle(t, max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+               anneal="cos", *, minus=1):
+    init = max_lr / div_factor
+    low, up = init / final_div_factor, float(pct_start * total_steps) - minus
+    phases = [(up, init, max_lr), (2 * up, max_lr, init), (total_steps - minus, init, low)] if three_phase else \
+        [(up, init, max_lr), (total_steps - minus, max_lr, low)]
     start = 0.0
     for i, (end, a, b) in enumerate(phases):
         if t <= end or i == len(phases) - 1:
             p = (t - start) / (end - start)
             return b + (a - b) / 2 * (math.cos(math.pi * p) + 1) if anneal == "cos" else (b - a) * p + a
         start = end
-    raise AssertionError("unreachable")
 
 
-@isolated
-def check_one_cycle_lr(one_cycle_lr, hidden: bool = False) -> None:
-    """``one_cycle_lr(t, *, max_lr, total_steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-    three_phase=False, anneal="cos")`` equal to OneCycleLR's learning rate at every step (its momentum
-    cycling is left out)."""
-    cases = [dict(max_lr=0.1, total_steps=50)]
-    if hidden:
-        cases += [dict(max_lr=1.0, total_steps=37, pct_start=0.25, div_factor=10.0, final_div_factor=100.0),
-                  dict(max_lr=0.5, total_steps=40, three_phase=True),
-                  dict(max_lr=0.3, total_steps=23, anneal="linear"),
-                  dict(max_lr=0.2, total_steps=60, pct_start=0.4, three_phase=True, anneal="linear"),
-                  dict(max_lr=0.05, total_steps=11, final_div_factor=10.0)]
-    for case in cases:
-        max_lr, total = case["max_lr"], case["total_steps"]
-        pct, div = case.get("pct_start", 0.3), case.get("div_factor", 25.0)
-        fdiv, three, anneal = case.get("final_div_factor", 1e4), case.get("three_phase", False), case.get("anneal", "cos")
-        exp = torch_lrs(lambda o: torch.optim.lr_scheduler.OneCycleLR(
-            o, max_lr=max_lr, total_steps=total, pct_start=pct, div_factor=div, final_div_factor=fdiv,
-            three_phase=three, anneal_strategy=anneal, cycle_momentum=False), total, max_lr)
-        got = _student_lrs(one_cycle_lr, total, ONE_CYCLE_HINT, **case)
-        ref = lambda **kw: np.array([_one_cycle_ref(t, **({"max_lr": max_lr, "total": total, "pct": pct, "div": div,  # noqa: E731
-                                                          "fdiv": fdiv, "three": three, "anneal": anneal} | kw))
-                                     for t in range(total)])
-        what = f"one_cycle_lr over {total} steps ({', '.join(f'{k}={v}' for k, v in case.items())})"
-        rows = [
-            (ref(fdiv=1.0), "the floor is initial_lr / final_div_factor = max_lr / div_factor / final_div_factor, "
-                            "not initial_lr: the last phase anneals far below the starting rate"),
-            (ref(fdiv=fdiv / div),
-             "the floor is initial_lr / final_div_factor with initial_lr = max_lr / div_factor, not max_lr / final_div_factor"),
-            (ref(three=not three), "three_phase=False has two phases (up to max_lr, then down to the floor); "
-                                   "three_phase=True goes up, back down to initial_lr, then to the floor"),
-            (ref(anneal="linear" if anneal == "cos" else "cos"), "anneal='cos' uses end + (start - end) * (1 + cos(pi p)) / 2, "
-                                                                  "anneal='linear' start + (end - start) * p"),
-            (ref(minus=0), "the last phase ends at step total_steps - 1 (the last step run), and the peak is at pct_start * total_steps - 1"),
-        ]
-        _compare_schedule(got, exp, what, ONE_CYCLE_HINT, rows)
+def _varied(ref, **change):
+    """The schedule ``ref`` with arguments misread: ``change`` maps a name to ``f(arguments) -> the value used``."""
+    import inspect
+
+    defaults = {k: v.default for k, v in inspect.signature(ref).parameters.items() if v.default is not inspect.Parameter.empty}
+    return lambda t, **kw: ref(t, **{**kw, **{k: f({**defaults, **kw}) for k, f in change.items()}})
+
+
+def _over(name):
+    return lambda steps, kw: f"{name} over {steps} steps ({', '.join(f'{k}={v}' for k, v in kw.items())})"
+
+
+EARLY = ("the schedule runs one step early: at step t use the rate of step t (step 0 -> the starting rate), "
+         "not of step t + 1")
+
+# schedules lr(step, *, ...) -> float: the references equal torch.optim.lr_scheduler's rates at every step
+# (tests/test_checks_week4_training.py); a case is (steps, keyword arguments), defaults left out where the notebook
+# has one; hidden cases vary every argument
+EXERCISES = [
+    Exercise(
+        "step_lr", reference=lambda t, base_lr, step_size, gamma=0.1: base_lr * gamma ** (t // step_size),
+        run=over_steps, forbidden=FORBIDDEN["schedule"], rtol=1e-6, atol=1e-12, describe=_over("step_lr"),
+        cases=lambda hidden: [(20, dict(base_lr=0.1, step_size=5, gamma=0.5))] + (
+            [(8, dict(base_lr=1.0, step_size=1, gamma=0.9)), (30, dict(base_lr=0.3, step_size=7, gamma=0.1)),
+             (12, dict(base_lr=0.05, step_size=12, gamma=0.3)), (15, dict(base_lr=0.2, step_size=4))] if hidden else []),
+        hint="lr(t) = base_lr * gamma ** (t // step_size) (torch.optim.lr_scheduler.StepLR)",
+        mistakes={EARLY: lambda t, base_lr, step_size, gamma=0.1: base_lr * gamma ** ((t + 1) // step_size),
+                  "the decay is smooth: use whole periods, t // step_size, not t / step_size":
+                  lambda t, base_lr, step_size, gamma=0.1: base_lr * gamma ** (t / step_size),
+                  "the first period must use base_lr itself: gamma ** (t // step_size)":
+                  lambda t, base_lr, step_size, gamma=0.1: base_lr * gamma ** (t // step_size + 1),
+                  "that decays every step: divide the step by step_size first (t // step_size)":
+                  lambda t, base_lr, step_size, gamma=0.1: base_lr * gamma ** t}),
+    Exercise(
+        "exponential_lr", reference=lambda t, base_lr, gamma: base_lr * gamma ** t,
+        run=over_steps, forbidden=FORBIDDEN["schedule"], rtol=1e-6, atol=1e-12, describe=_over("exponential_lr"),
+        cases=lambda hidden: [(15, dict(base_lr=0.1, gamma=0.9))] + (
+            [(6, dict(base_lr=1.0, gamma=0.5)), (40, dict(base_lr=0.02, gamma=0.99))] if hidden else []),
+        hint="lr(t) = base_lr * gamma ** t (torch.optim.lr_scheduler.ExponentialLR)",
+        mistakes={EARLY: lambda t, base_lr, gamma: base_lr * gamma ** (t + 1),
+                  "gamma is the factor per step, base_lr * gamma ** t, not a rate in exp(-gamma * t)":
+                  lambda t, base_lr, gamma: base_lr * math.exp(-gamma * t),
+                  "gamma is the factor kept per step: base_lr * gamma ** t, not (1 - gamma) ** t":
+                  lambda t, base_lr, gamma: base_lr * (1 - gamma) ** t}),
+    Exercise(
+        "cosine_lr", reference=_cosine, run=over_steps, forbidden=FORBIDDEN["schedule"], rtol=1e-6, atol=1e-12,
+        describe=_over("cosine_lr"),
+        cases=lambda hidden: [(21, dict(base_lr=0.1, total_steps=20)), (21, dict(base_lr=0.1, total_steps=20, eta_min=0.01))]
+        + ([(8, dict(base_lr=1.0, total_steps=7, eta_min=0.2)), (51, dict(base_lr=0.3, total_steps=50, eta_min=0.001)),
+            (2, dict(base_lr=0.5, total_steps=1))] if hidden else []),      # t = 0 .. total_steps
+        hint="lr(t) = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / total_steps)) / 2 "
+             "(torch.optim.lr_scheduler.CosineAnnealingLR with T_max=total_steps)",
+        mistakes={EARLY: lambda t, **kw: _cosine(t + 1, **kw),
+                  "eta_min is ignored: the cosine runs from base_lr down to eta_min, "
+                  "eta_min + (base_lr - eta_min) * (1 + cos(pi t / T)) / 2": _varied(_cosine, eta_min=lambda a: 0.0),
+                  "use (1 + cos(pi t / T)) / 2: a bare cos goes negative":
+                  lambda t, base_lr, total_steps, eta_min=0.0: eta_min + (base_lr - eta_min) * math.cos(math.pi * t / total_steps),
+                  "divide by total_steps, not total_steps - 1: torch reaches eta_min at t = T_max":
+                  _varied(_cosine, total_steps=lambda a: max(a["total_steps"] - 1, 1)),
+                  "the cosine spans base_lr - eta_min, then eta_min is added":
+                  lambda t, base_lr, total_steps, eta_min=0.0: eta_min + _cosine(t, base_lr, total_steps)}),
+    Exercise(
+        "warmup_cosine_lr", reference=_warmup_cosine, run=over_steps, forbidden=FORBIDDEN["schedule"], rtol=1e-6, atol=1e-12,
+        describe=_over("warmup_cosine_lr"),
+        cases=lambda hidden: [(30, dict(base_lr=0.1, warmup_steps=5, total_steps=30))] + (
+            [(10, dict(base_lr=1.0, warmup_steps=1, total_steps=10, start_factor=0.5)),
+             (25, dict(base_lr=0.3, warmup_steps=10, total_steps=25, start_factor=0.01, eta_min=0.003)),
+             (4, dict(base_lr=0.05, warmup_steps=3, total_steps=4, start_factor=0.25, eta_min=0.01)),
+             (40, dict(base_lr=0.2, warmup_steps=8, total_steps=40, start_factor=0.2, eta_min=0.02))] if hidden else []),
+        hint="for t < warmup_steps: base_lr * (start_factor + (1 - start_factor) * t / warmup_steps) (LinearLR); then cosine "
+             "from base_lr to eta_min over the remaining total_steps - warmup_steps steps, counted from the warm-up's end "
+             "(SequentialLR of LinearLR and CosineAnnealingLR)",
+        mistakes={EARLY: lambda t, **kw: _warmup_cosine(t + 1, **kw),
+                  "the warm-up starts from 0: it starts at start_factor * base_lr, "
+                  "base_lr * (start_factor + (1 - start_factor) * t / warmup_steps)":
+                  _varied(_warmup_cosine, start_factor=lambda a: 0.0),
+                  "eta_min is ignored: the cosine runs from base_lr down to eta_min": _varied(_warmup_cosine, eta_min=lambda a: 0.0),
+                  "count the cosine's steps from the end of the warm-up, (t - warmup_steps) / (total_steps - warmup_steps)":
+                  _varied(_warmup_cosine, restart=lambda a: False),
+                  "the warm-up divides by warmup_steps, not warmup_steps - 1: it reaches base_lr at t = warmup_steps":
+                  _varied(_warmup_cosine, minus=lambda a: 1)}),
+    Exercise(
+        "one_cycle_lr", reference=_one_cycle, run=over_steps, forbidden=FORBIDDEN["schedule"], rtol=1e-6, atol=1e-12,
+        describe=_over("one_cycle_lr"),
+        cases=lambda hidden: [(50, dict(max_lr=0.1, total_steps=50))] + ([(n, dict(total_steps=n, **kw)) for n, kw in [
+            (37, dict(max_lr=1.0, pct_start=0.25, div_factor=10.0, final_div_factor=100.0)),
+            (40, dict(max_lr=0.5, three_phase=True)), (23, dict(max_lr=0.3, anneal="linear")),
+            (60, dict(max_lr=0.2, pct_start=0.4, three_phase=True, anneal="linear")),
+            (11, dict(max_lr=0.05, final_div_factor=10.0))]] if hidden else []),
+        hint="torch's OneCycleLR: start at max_lr / div_factor, reach max_lr at step pct_start * total_steps - 1, "
+             "end at (max_lr / div_factor) / final_div_factor at step total_steps - 1; each phase anneals "
+             "with cos: end + (start - end) * (1 + cos(pi * p)) / 2, p = share of the phase done",
+        mistakes={EARLY: lambda t, **kw: _one_cycle(min(t + 1, kw["total_steps"] - 1), **kw),
+                  "the floor is initial_lr / final_div_factor = max_lr / div_factor / final_div_factor, not initial_lr: "
+                  "the last phase anneals far below the starting rate": _varied(_one_cycle, final_div_factor=lambda a: 1.0),
+                  "the floor is initial_lr / final_div_factor with initial_lr = max_lr / div_factor, not max_lr / "
+                  "final_div_factor": _varied(_one_cycle, final_div_factor=lambda a: a["final_div_factor"] / a["div_factor"]),
+                  "three_phase=False has two phases (up to max_lr, then down to the floor); three_phase=True goes up, back "
+                  "down to initial_lr, then to the floor": _varied(_one_cycle, three_phase=lambda a: not a["three_phase"]),
+                  "anneal='cos' uses end + (start - end) * (1 + cos(pi p)) / 2, anneal='linear' start + (end - start) * p":
+                  _varied(_one_cycle, anneal=lambda a: "linear" if a["anneal"] == "cos" else "cos"),
+                  "the last phase ends at step total_steps - 1 (the last step run), and the peak is at pct_start * "
+                  "total_steps - 1": _varied(_one_cycle, minus=lambda a: 0)}),
+]
+
+globals().update(checks_of(EXERCISES, __name__))   # check_step_lr, ..., check_one_cycle_lr: what 05 calls
