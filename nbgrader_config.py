@@ -5,6 +5,8 @@ The course root is ``build/grading/course`` (gitignored), filled by ``make relea
 staged into it. Autograding itself is refused here, before anything is touched (formgrader's
 "Autograde" button, a bare ``nbgrader autograde``): it would run student code as you, next to the
 gradebook and the hidden tests. ``make grade`` autogrades every student in a sandbox of its own instead.
+Feedback pages ("Generate Feedback") get the local MathJax and table style ``make grade`` gives them
+(helpers/grading/feedback.py).
 """
 import sys
 from pathlib import Path
@@ -15,6 +17,7 @@ REPO = Path(__file__).resolve().parent
 if str(REPO) not in sys.path:  # the Jupyter server imports this; use this checkout's helpers
     sys.path.insert(0, str(REPO))
 from helpers.grading.execute import RefuseUnsandboxed, refuse_unsandboxed_autograde  # noqa: E402
+from helpers.grading.feedback import FeedbackExporter  # noqa: E402
 
 refuse_unsandboxed_autograde()   # formgrader's Autograde button: refused before anything is removed
 
@@ -26,3 +29,4 @@ c.CourseDirectory.db_url = f"sqlite:///{COURSE / 'gradebook.db'}"
 c.CourseDirectory.course_id = "deep-into-cnns"
 c.Autograde.sanitize_preprocessors = [RefuseUnsandboxed, ClearOutput, DeduplicateIds, OverwriteKernelspec,
                                       OverwriteCells, CheckCellMetadata]
+c.GenerateFeedback.exporter_class = FeedbackExporter

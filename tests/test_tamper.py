@@ -128,6 +128,7 @@ def test_each_submission_gets_the_score_it_deserves(graded, case):
     assert o.error is None, o.error
     for note in case.notes:
         assert any(note in n for n in o.notes), (note, o.notes)
+    assert o.missing == list(case.missing), o.missing
 
 
 def test_grades_csv_has_every_student_and_exercise(graded):

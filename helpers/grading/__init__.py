@@ -15,6 +15,7 @@ Modules (one job each):
                  object answers as mirrors run in the kernel on the grader's tensors)
     wire         the data format both ways, and the kernel's side of a probe (runs inside the kernel)
     results      re-checking scores, the main gradebook, grades.csv
+    feedback     feedback HTML that works offline: a local MathJax beside each page, Jupyter's table style
     pipeline     ``grade()``: all of the above for a folder of submissions
 """
 from .course import Course, check_release, release

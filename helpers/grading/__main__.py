@@ -51,8 +51,12 @@ def main(argv=None) -> int:
     if args.command == "release":
         from .bundle import build_bundle
 
+        from .feedback import mathjax_for_feedback
+
         done = release(course, args.week)
         build_bundle(course, sorted(done), closed=args.closed)
+        if mathjax := mathjax_for_feedback():   # kept for grading's feedback pages, which may run offline
+            print(f"MathJax for feedback pages: {mathjax}")
         return 0
     if args.command == "export":
         from .results import export

@@ -8,8 +8,9 @@ week's notebooks (and small support files) into a gitignored nbgrader course roo
       course/                  nbgrader course root (mode 700 when run as root)
         source/<week>/         staged copies of weekN/*.ipynb (solutions + hidden tests)
         release/<week>/        student notebooks: no solutions, no hidden tests, no outputs
-        submitted/ autograded/ feedback/   filled by ``grade``
+        submitted/ autograded/ feedback/   filled by ``grade`` (feedback pages with mathjax/ beside them)
         gradebook.db           nbgrader's gradebook (source cells incl. hidden tests, scores)
+      bundle/                  what mentees get (``bundle.py``): release notebooks, helpers without hidden cases
       grades.csv               per student and week: total and one column per exercise
       report.md                what the last grading run found (flags, problems)
 """
@@ -71,6 +72,8 @@ class Course:
 def nbgrader_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # nbgrader runs alembic
+    # this checkout's helpers (generate_feedback imports helpers.grading.feedback), as nbgrader_config.py does
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     return env
 
 

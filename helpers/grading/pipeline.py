@@ -11,7 +11,8 @@ Order of work for ``grade(course, submissions, weeks)``:
    graded cells in its own process, the kernel runs under bubblewrap), re-check the scores
    (:func:`helpers.grading.results.collect`);
 6. sequentially: record every outcome in the main gradebook and course folders, generate
-   feedback HTML, rewrite ``grades.csv`` and ``report.md``.
+   feedback HTML (:mod:`helpers.grading.feedback`: maths and tables that render offline), rewrite
+   ``grades.csv`` and ``report.md`` (:func:`write_report`: what a mentor has to act on).
 
 A failure in one student's job becomes that student's error (scored 0, marked for manual
 grading), never the run's -- except when the course's own code changed during the run, which
@@ -32,8 +33,9 @@ from pathlib import Path
 import nbformat
 
 from ..config import quiet
+from . import feedback as feedback_html
 from . import results, sandbox
-from .course import Course, ensure_course, release, run_nbgrader
+from .course import CHOOSE_ONE, Course, ensure_course, release
 from .results import CellScore, Outcome
 from .scan import scan
 from .submissions import Found, discover, expand_zips, prepare
@@ -170,9 +172,10 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
             results.record(course, outcome)
         results.save_flags(course, outcomes)
         if feedback:
-            for week in weeks:
-                if any((course.course / "autograded").glob(f"*/{week}/*.ipynb")):
-                    run_nbgrader(course, "generate_feedback", week, "--force")
+            graded_weeks = [w for w in weeks if any((course.course / "autograded").glob(f"*/{w}/*.ipynb"))]
+            mathjax = feedback_html.mathjax_for_feedback(log) if graded_weeks else None
+            for week in graded_weeks:
+                feedback_html.generate_feedback(course, week, mathjax)
         csv_path = results.export(course)
         report = Report(outcomes, skipped, plan, csv_path, notes)
         write_report(course, report)
@@ -201,7 +204,7 @@ def _run_with_progress(job, found: list, notebooks: list[int], jobs: int) -> lis
 
 def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits, uid, worker, stop) -> Outcome:
     outcome = Outcome(f.student, f.week, notes=prepared.notes, submitted=prepared.notebooks,
-                      timestamp=prepared.timestamp)
+                      timestamp=prepared.timestamp, missing=prepared.missing)
     flagged = set()
     for name, code in prepared.student_cells.items():
         for level, what in scan(code):
@@ -231,25 +234,52 @@ def _grade_one(f: Found, prepared, plan, work, template, trusted, course, limits
     return results.collect(outcome, run.course, trusted, flagged)
 
 
+NOT_GRADED = ("not submitted", "notebook not graded")   # CellScore.why of cells whose notebook never ran
+
+
 def write_report(course: Course, report: Report) -> Path:
+    """``report.md``: the table, then per student and week only what a mentor has to act on -- flags,
+    errors, notebooks expected and missing (``Outcome.missing``: none for a notebook without graded
+    cells or for the other notebooks of a choose-one group), repairs and notes, points lost -- with
+    the notebooks not graded for another reason on one line. Students are named as the gradebook
+    knows them (``Ann Lee (ann)``), by their id where it has no name."""
+    names = results.student_names(course)
+
+    def who(student: str) -> str:
+        return f"{names[student]} ({student})" if student in names else student
+
     lines = ["# Grading report", "", f"Sandbox: {report.plan.describe()}", ""]
     lines += [f"**Warning:** {n}" for n in report.notes] + ([""] if report.notes else [])
     lines += ["```", report.table(), "```", ""]
     chosen = [o for o in report.outcomes if o.counted]
     if chosen:
         lines += ["## Choose-one notebooks", "Only the best notebook of each group counts toward the week:"]
-        lines += [f"- {o.student} / {o.week}: {g} -> {nb}" for o in chosen for g, nb in o.counted.items()]
+        lines += [f"- {who(o.student)} / {o.week}: {g} -> {nb}" for o in chosen for g, nb in o.counted.items()]
         lines.append("")
     for o in report.outcomes:
-        if o.notes or o.flags or o.error:
-            lines.append(f"## {o.student} / {o.week}: {o.score:g} of {o.max_score:g}")
-            lines += [f"- REVIEW: {x}" for x in o.flags] + ([f"- ERROR: {o.error}"] if o.error else [])
-            lines += [f"- {x.strip()}" for x in o.notes]
-            lines += [f"- {c.notebook}/{c.grade_id}: {c.score:g}/{c.max_score:g} ({c.why})" for c in o.cells if c.why]
-            lines.append("")
+        findings = _findings(o)
+        if findings:
+            lines += [f"## {who(o.student)} / {o.week}: {o.score:g} of {o.max_score:g}", *findings, ""]
     if report.skipped:
         lines += ["## Skipped", *[f"- {s}" for s in report.skipped]]
     path = course.root / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
 
+
+def _findings(o: Outcome) -> list[str]:
+    """The report's lines for one student and week (empty: nothing to act on)."""
+    lines = [f"- REVIEW: {x}" for x in o.flags] + ([f"- ERROR: {o.error}"] if o.error else [])
+    if o.missing:
+        lines.append(f"- missing: {', '.join(o.missing)}")
+    lines += [f"- {x.strip()}" for x in o.notes]
+    lines += [f"- {c.notebook}/{c.grade_id}: {c.score:g}/{c.max_score:g} ({c.why})" for c in o.cells
+              if c.why and c.why not in NOT_GRADED]
+    in_groups = {nb for members in CHOOSE_ONE.get(o.week, {}).values() for nb in members}  # the choose-one
+    unrun: dict[str, float] = {}                                  # section and the missing line say it
+    for c in o.cells:
+        if c.why in NOT_GRADED and c.notebook not in o.missing and c.notebook.removesuffix(".ipynb") not in in_groups:
+            unrun[c.notebook] = unrun.get(c.notebook, 0.0) + c.max_score
+    if unrun:
+        lines.append("- not graded: " + ", ".join(f"{nb} (0/{m:g})" for nb, m in unrun.items()))
+    return lines

@@ -55,6 +55,7 @@ class Outcome:
     cells: list[CellScore] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)      # for a mentor's review (manual grade)
+    missing: list[str] = field(default_factory=list)    # expected notebooks not submitted (submissions.missing)
     error: str | None = None                              # the grading itself failed
     notebooks: dict[str, Path] = field(default_factory=dict)  # autograded notebooks to keep
     submitted: dict[str, bytes] = field(default_factory=dict)
@@ -199,7 +200,9 @@ def record(course: Course, outcome: Outcome) -> None:
         for name, path in outcome.notebooks.items():
             shutil.copyfile(path, graded / name)
     with gradebook(course.db_url) as gb:
-        gb.update_or_create_student(student)
+        known = gb.update_or_create_student(student)
+        if known.first_name is None and known.last_name is None:   # formgrader would list "None, None"
+            known.last_name, known.first_name = student, ""
         extra = {"timestamp": outcome.timestamp} if outcome.timestamp else {}
         gb.update_or_create_submission(week, student, **extra)
         held = bool(outcome.flags) or outcome.error is not None
@@ -208,6 +211,16 @@ def record(course: Course, outcome: Outcome) -> None:
             grade.auto_score = cell.score
             grade.needs_manual_grade = held
         gb.db.commit()
+
+
+def student_names(course: Course) -> dict[str, str]:
+    """Student id -> "First Last" for the students the gradebook has a real name for (not just the id
+    :func:`record` fills in), so a report can say ``Ann Lee (ann)`` and otherwise the id alone."""
+    if not course.gradebook.exists():
+        return {}
+    with gradebook(course.db_url) as gb:
+        names = {s.id: " ".join(n for n in (s.first_name, s.last_name) if n) for s in gb.students}
+    return {sid: name for sid, name in names.items() if name and name != sid}
 
 
 def save_flags(course: Course, outcomes: list[Outcome]) -> None:

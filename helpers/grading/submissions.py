@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from .course import nbgrader_meta
+from .course import CHOOSE_ONE, nbgrader_meta
 
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}")
 MAX_NOTEBOOK_BYTES = 20 << 20
@@ -51,6 +51,7 @@ class Prepared:
     student_cells: dict[str, list[str]] = field(default_factory=dict)  # name -> student-written code
     notes: list[str] = field(default_factory=list)
     timestamp: str | None = None
+    missing: list[str] = field(default_factory=list)   # expected and not submitted (see ``missing``)
 
 
 # -- zips ------------------------------------------------------------------------------
@@ -251,6 +252,7 @@ def prepare(found: Found, release: dict[str, object]) -> Prepared:
     """Read one submission folder (never writing to it) and normalize what the release expects."""
     out = Prepared(notes=list(found.notes))
     if found.folder is None:
+        out.missing = missing(found.week, release, set())
         return out
     files = sorted(p for p in found.folder.iterdir() if not p.name.startswith("."))
     links = [p.name for p in files if p.is_symlink()]
@@ -276,8 +278,6 @@ def prepare(found: Found, release: dict[str, object]) -> Prepared:
     matched = _match(candidates, release, out.notes)
     for name, release_nb in release.items():
         if name not in matched:
-            if _grade_ids(release_nb):
-                out.notes.append(f"{name}: missing")
             continue
         source_name, raw = matched[name]
         try:
@@ -288,7 +288,22 @@ def prepare(found: Found, release: dict[str, object]) -> Prepared:
         out.notes += notes
         out.student_cells[name] = code
         out.notebooks[name] = nbformat.writes(nb).encode()
+    out.missing = missing(found.week, release, set(out.notebooks))
     return out
+
+
+def missing(week: str, release: dict[str, object], submitted: set[str]) -> list[str]:
+    """The notebooks a student was expected to submit and did not: those with graded cells (a notebook
+    without any, like week 1's getting-started, is not expected), and of a choose-one group
+    (``course.CHOOSE_ONE``) only the group, when none of it came ("papers: one of 07_alexnet, ...")."""
+    expected = [name for name, nb in release.items() if any(nbgrader_meta(c).get("grade") for c in nb.cells)]
+    out = []
+    for group, members in CHOOSE_ONE.get(week, {}).items():
+        names = [n for n in expected if n.removesuffix(".ipynb") in members]
+        expected = [n for n in expected if n not in names]
+        if names and not submitted & set(names):
+            out.append(f"{group}: one of {', '.join(n.removesuffix('.ipynb') for n in names)}")
+    return [n for n in expected if n not in submitted] + out
 
 
 def _match(candidates: dict, release: dict, notes: list[str]) -> dict[str, tuple[str, dict]]:
