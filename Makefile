@@ -26,7 +26,7 @@ JOBS ?= 2
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300
 PLUGINS := -p tests.time_table -p tests.exact_nbval
 
-.PHONY: setup kernel lock data run test reproducibility full-profile lab mentor-lab refresh bench clean help
+.PHONY: setup kernel lock data run test reproducibility full-profile lab mentor-lab refresh bench book clean help
 help:
 	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
 	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
@@ -37,6 +37,7 @@ help:
 	@echo "make data     provision every dataset into \$$DIC_DATA (default ./data)"
 	@echo "make refresh  re-execute notebooks in place (fresh committed outputs, quick profile)"
 	@echo "make bench    run the benchmark scripts"
+	@echo "make book     the executed course as a website, offline, without solutions: build/book/html (SOLUTIONS=1: mentors' edition)"
 	@echo "make full-profile  every notebook with DIC_PROFILE=full on a GPU, results record in benchmarks/results/"
 
 $(STAMP): pyproject.toml $(LOCK)
@@ -98,6 +99,13 @@ bench: setup
 	$(PY) benchmarks/loader_speed.py
 	$(PY) benchmarks/models_table.py --quick
 	$(PY) benchmarks/speed_run.py --quick
+
+# the course as a static website from the committed outputs (nothing executed, nothing loaded from the network):
+# build/book/html without solutions or hidden tests; SOLUTIONS=1 the mentors' edition in build/book-solutions/html
+# (hidden tests still left out); WEEK=week1 for one week. It checks what it built (helpers/book/check.py).
+SOLUTIONS ?=
+book: setup
+	$(PY) -m helpers.book $(if $(filter-out 0,$(SOLUTIONS)),--solutions) $(foreach w,$(WEEK),--week $(w))
 
 clean:   # everything built, except a mentee's work in $(MENTEE)
 	@test -d build && find build -mindepth 1 -maxdepth 1 ! -path $(MENTEE) -exec rm -rf {} + || true

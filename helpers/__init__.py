@@ -6,6 +6,8 @@ Modules (one job each):
     metrics  the [metrics] line a notebook reports
     outputs  what of an output is compared with the committed one (exactly, in the reproducible mode)
     runner   headless execution of the notebooks (make run, make refresh)
+    book     the executed course as a static website, offline (make book)
+    vendor   offline copies of web assets: MathJax (npm), for the book
     data     dataset registry and offline-capable provisioning
     train    the training engine: fit runs a step with callbacks; evaluate, predict,
              fit_adversarial

@@ -322,6 +322,7 @@ def test_mentee_bundle_holds_no_hidden_case(course, tmp_path):
 
     out = build_bundle(course, [WEEK], tmp_path / "bundle", log=lambda *a: None)
     assert (out / WEEK / "01_arrays.ipynb").is_file() and not (out / "helpers" / "grading").exists()
+    assert not (out / "helpers" / "book").exists(), "the book builder is mentor tooling"
     assert HIDDEN_SENTINEL not in "".join(p.read_text() for p in (out / WEEK).glob("*.ipynb"))
     source = (ROOT / "helpers" / "checks" / "week2.py").read_text()
     stripped = (out / "helpers" / "checks" / "week2.py").read_text()

@@ -4,7 +4,7 @@
 
 * ``week*/``: the release notebooks (no solutions, no hidden tests, no outputs) and the week's
   support files;
-* ``helpers/``: the course package without ``helpers/grading`` (mentor tooling), with every
+* ``helpers/``: the course package without ``helpers/grading`` and ``helpers/book`` (mentor tooling), with every
   hidden case taken out of ``helpers/checks``: the body of each ``if hidden:`` becomes
   ``raise PermissionError(...)``, ``x if hidden else y`` becomes ``y if hidden else y``, and
   module-level constants named ``*HIDDEN*`` become empty. The visible checks run unchanged, so the
@@ -107,10 +107,10 @@ def without_records(source: str, module: str) -> str:
 
 
 def mentee_helpers(out: Path) -> Path:
-    """The mentee edition of the ``helpers`` package at ``out``: no ``helpers/grading``, no hidden case, records
+    """The mentee edition of the ``helpers`` package at ``out``: no ``helpers/grading`` or ``helpers/book``, no hidden case, records
     as fixtures (see the module docstring). The bundle holds it, and grading binds it into every sandboxed kernel
     in place of the real one."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grading")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grading", "book")
     shutil.copytree(REPO / "helpers", out, ignore=ignore)
     for path in sorted((out / "checks").glob("*.py")):
         module = importlib.import_module(f"helpers.checks.{path.stem}")
