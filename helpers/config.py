@@ -208,7 +208,7 @@ def report(**metrics) -> dict:
     """A notebook's key metrics, for machines. Recorded or tested (``quiet()``: ``make run``, ``make test``,
     ``make refresh``, CI) it prints one line, ``[metrics] {...}``: ``make run`` collects it into its
     table, and nbval compares it exactly, like every other output (floats rounded to 4 places). With a
-    person watching (``make lab``, Colab) the same JSON goes out under its own MIME type
+    person watching (``make lab``, any Jupyter front end) the same JSON goes out under its own MIME type
     (``metrics.MIME``), which JupyterLab has no renderer for: the learner's notebook shows nothing."""
     from .metrics import MIME, format_report
 

@@ -231,3 +231,11 @@ def test_links_point_into_the_book_or_go():
     table = "| `01_linear_regression` | MSE |\n| `99_missing` | - |"
     assert pages.link_notebook_names(table, {"01_linear_regression"}) == (
         "| [`01_linear_regression`](01_linear_regression.ipynb) | MSE |\n| `99_missing` | - |")
+
+
+@needs_sphinx
+def test_each_page_ends_with_links_to_its_neighbours_and_its_week(books):
+    """The notebooks' navigation cells (helpers.course) point at the book's pages, not at README.md."""
+    html = (books["mentee"].html / WEEK / f"{NOTEBOOK}.html").read_text()
+    (paragraph,) = [p for p in re.findall(r"<p>.*?</p>", html, re.S) if "all notebooks" in p]
+    assert re.findall(r'href="([^"]+)"', paragraph) == ["00_getting_started.html", "index.html", "02_data_handling.html"]

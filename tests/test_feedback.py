@@ -15,6 +15,7 @@ from nbformat.v4 import new_notebook
 
 from grading_fixtures.assignment import WEEK, code, md, write_week
 from grading_fixtures.tamper import CORRECT, answered
+from helpers import vendor
 from helpers.grading import feedback
 from helpers.grading.course import Course, release
 from helpers.grading.pipeline import grade
@@ -78,7 +79,7 @@ def test_feedback_loads_mathjax_from_beside_the_page(graded):
     assert '"ui/safe"' in page                                       # student TeX filtered, as nbgrader's Safe did
     folder = graded["course"].course / "feedback" / "ann" / WEEK
     for name, digest in feedback.MATHJAX_FILES.items():
-        assert feedback.sha256(folder / "mathjax" / name) == digest, name
+        assert vendor._sha256(folder / "mathjax" / name) == digest, name
 
 
 def test_feedback_styles_dataframes_like_jupyter(graded):

@@ -20,6 +20,7 @@ Modules (one job each):
 """
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 import sys
@@ -72,8 +73,12 @@ def prepare(src: Path, solutions: bool = False, weeks: list[str] | None = None, 
         (src / week).mkdir(parents=True)
         for path in nbs:
             nb = nbformat.read(path, as_version=4)
+            page = copy.deepcopy(nb)
+            for cell in page.cells:          # the navigation cell's links: the week's page, the neighbours' pages
+                if cell.cell_type == "markdown":
+                    cell.source = pages.relink(cell.source, week, documents, set(weeks))
             try:
-                nbformat.write(for_book(nb, solutions), src / week / path.name)
+                nbformat.write(for_book(page, solutions), src / week / path.name)
             except RuntimeError as err:    # nbgrader's: a region without its end marker, outside a graded cell
                 raise RuntimeError(f"{week}/{path.name}: {err}") from err
             sources[f"{week}/{path.stem}"] = nb

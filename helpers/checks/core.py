@@ -476,8 +476,8 @@ def passed_line(name: str, hidden: bool = False) -> str:
 def isolated(check):
     """Run ``check`` with its own seeded random state (NumPy's global one and torch's) and restore
     the caller's afterwards, so running a test cell never changes the numbers the rest of the
-    notebook prints. A check that passes prints one line (:func:`passed_line`), so a learner sees
-    that it ran; a failing one raises with its hint."""
+    notebook prints. A check (``check_*``) that passes prints one line (:func:`passed_line`), so a
+    learner sees that it ran; a failing one raises with its hint."""
     import inspect
 
     signature = inspect.signature(check)
@@ -497,7 +497,7 @@ def isolated(check):
         finally:
             _running -= 1
             np.random.set_state(np_state)
-        if not _running:
+        if not _running and check.__name__.startswith("check_"):   # a check, not a helper drawing under its seeds
             hidden = signature.bind_partial(*args, **kwargs).arguments.get("hidden", False)
             print(passed_line(check.__name__, hidden=bool(hidden)))
         return result

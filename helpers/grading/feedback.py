@@ -22,32 +22,22 @@ candidate: MathJax 2 loads its configuration, input and output jax, extensions a
 separate files at run time, so a page needs the whole tree (thousands of files) beside it, and its
 HTML-CSS/CHTML fonts do not load from ``file://`` in Firefox.
 
-Provisioning follows ``helpers.data``'s offline route: ``npm pack`` from the registry (npm's own
-cache first), the two files checked against their SHA-256 and kept in ``build/vendor/mathjax-3.2.2/``
-(gitignored; ``make release`` and ``make grade`` fill it while a registry is in reach, later runs
-need no network). When it cannot be provisioned, feedback is still written, as nbgrader writes it
+Provisioning is :mod:`helpers.vendor`'s (the book uses the same copy): ``npm pack`` once, both files checked
+against their SHA-256, kept in ``build/vendor/mathjax-3.2.2/``; ``make release`` and ``make grade`` fill it
+while a registry is in reach. When it cannot be provisioned, feedback is still written, as nbgrader writes it
 (MathJax from the CDN), after one warning line.
 """
 from __future__ import annotations
 
-import subprocess
-import tarfile
-import tempfile
 from pathlib import Path
 
 from jinja2 import FileSystemLoader
 from nbconvert.exporters import HTMLExporter
 from traitlets import Unicode, default
 
-from ..data._files import atomic_write_bytes, locked, sha256
-from .course import REPO, Course, run_nbgrader
+from ..vendor import MATHJAX_FILES, MathJaxUnavailable, cached_mathjax, provision_mathjax
+from .course import Course, run_nbgrader
 
-MATHJAX_NPM = "mathjax@3.2.2"
-MATHJAX_FILES = {  # inside the npm package's es5/ -> SHA-256
-    "tex-svg-full.js": "a4354ff94fd868aea0cc6eaaa79a57fda0588646fc46ee3700a349ee0a11cbe6",
-    "ui/safe.js": "9fef48d868277a8bc1852f7ba796b33ead812d38916a7131b0a29ea48961a6a4",
-}
-MATHJAX_CACHE = REPO / "build" / "vendor" / "mathjax-3.2.2"
 MATHJAX_BESIDE = "mathjax"          # the folder next to each feedback page
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -63,48 +53,6 @@ table.dataframe th { font-weight: bold; }
 table.dataframe tbody tr:nth-child(odd) { background: #f5f5f5; }
 table.dataframe tbody tr:hover { background: rgba(66, 165, 245, 0.2); }
 """
-
-
-class MathJaxUnavailable(RuntimeError):
-    """MathJax could not be provisioned; the message says why."""
-
-
-def cached_mathjax(folder: Path = MATHJAX_CACHE) -> Path | None:
-    """``folder`` when it holds every file of :data:`MATHJAX_FILES` with the right SHA-256, else None."""
-    ok = all((folder / name).is_file() and sha256(folder / name) == digest for name, digest in MATHJAX_FILES.items())
-    return folder if ok else None
-
-
-def provision_mathjax(folder: Path = MATHJAX_CACHE, timeout: float = 120) -> Path:
-    """The folder holding MathJax, fetched with ``npm pack`` the first time; raises MathJaxUnavailable."""
-    if cached_mathjax(folder):
-        return folder
-    with locked(folder.parent, folder.name):        # two grading runs at once fetch it once
-        if cached_mathjax(folder):
-            return folder
-        with tempfile.TemporaryDirectory() as tmp:
-            cmd = ["npm", "pack", MATHJAX_NPM, "--silent", "--prefer-offline", "--fetch-retries=0",
-                   "--pack-destination", tmp]
-            try:
-                run = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout)
-            except FileNotFoundError as err:
-                raise MathJaxUnavailable("npm is not installed") from err
-            except subprocess.TimeoutExpired as err:
-                raise MathJaxUnavailable(f"`npm pack {MATHJAX_NPM}` took over {timeout:g} s") from err
-            tarballs = list(Path(tmp).glob("mathjax-*.tgz"))
-            if run.returncode != 0 or not tarballs:
-                last = (run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1]
-                raise MathJaxUnavailable(f"`npm pack {MATHJAX_NPM}` failed: {last[:200]}")
-            with tarfile.open(tarballs[0]) as tar:
-                for name, digest in MATHJAX_FILES.items():
-                    try:
-                        data = tar.extractfile(f"package/es5/{name}").read()
-                    except (KeyError, AttributeError) as err:
-                        raise MathJaxUnavailable(f"{MATHJAX_NPM} has no es5/{name}") from err
-                    atomic_write_bytes(folder / name, data)
-                    if sha256(folder / name) != digest:
-                        raise MathJaxUnavailable(f"{MATHJAX_NPM}'s es5/{name} is not the file this course checked")
-    return folder
 
 
 def mathjax_for_feedback(log=print) -> Path | None:
