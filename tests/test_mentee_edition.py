@@ -62,9 +62,11 @@ def test_a_closed_week_ships_its_solutions_without_hidden_tests_and_an_open_one_
     test = nbformat.v4.new_code_cell("check(f)\n### BEGIN HIDDEN TESTS\ncheck(f, hidden=True)\n### END HIDDEN TESTS\n",
                                      outputs=[nbformat.v4.new_output("stream", text="\u2713 f \u2014 passed, hidden cases too\n")])
     plot = nbformat.v4.new_code_cell("plot()", outputs=[nbformat.v4.new_output("stream", text="a figure\n")])
-    nbformat.write(_notebook([answer, test, plot]), week / "01_a.ipynb")
+    nav = nbformat.v4.new_markdown_cell("[Week 1: all notebooks](README.md)", metadata={"tags": ["navigation"]})
+    nbformat.write(_notebook([answer, test, plot, nav]), week / "01_a.ipynb")
     (written,) = solutions(week, tmp_path / "out")
     cells = nbformat.read(written, as_version=4).cells
+    assert len(cells) == 3, "the navigation cell's links lead from the week's folder: not in solutions/"
     assert "return 2 * x" in cells[0].source
     assert cells[1].source == "check(f)\n" and cells[1].outputs == []
     assert cells[2].outputs[0]["text"] == "a figure\n"

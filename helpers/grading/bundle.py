@@ -126,13 +126,15 @@ def mentee_helpers(out: Path) -> Path:
 def solutions(source: Path, out: Path) -> list[Path]:
     """A closed week's worked solutions for mentees: its source notebooks with the solutions and the committed
     outputs, without hidden tests (each ``### BEGIN HIDDEN TESTS`` block goes, and the outputs of the test
-    cells that held one, which show them ran)."""
+    cells that held one, which show them ran) and without the navigation cell (its links lead from the week's
+    folder, not from ``solutions/``)."""
     import nbformat
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in sorted(Path(source).glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
+        nb.cells = [c for c in nb.cells if "navigation" not in c.get("metadata", {}).get("tags", [])]  # links from the week
         for cell in nb.cells:
             if cell.cell_type != "code" or "### BEGIN HIDDEN TESTS" not in cell.source:
                 continue
