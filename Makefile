@@ -22,6 +22,8 @@ export DIC_QUIET ?= 1
 export PYTHONHASHSEED := 0
 WEEKS = $(shell $(PY) -m helpers.course)
 JOBS ?= 2
+# JupyterLab refuses to run as root without this (a container's default user)
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300
 PLUGINS := -p tests.time_table -p tests.exact_nbval
@@ -83,11 +85,11 @@ lab: data kernel
 	  cp -r $(GRADING)/bundle $(MENTEE) && echo "mentee edition written to $(MENTEE)"; }
 	@echo "JupyterLab on the mentee edition in $(MENTEE) (a fresh one: move that folder away, then make lab)"
 	cd $(MENTEE) && DIC_QUIET= DIC_DATA=$(abspath $(or $(DIC_DATA),data)) PYTHONPATH=$(abspath $(MENTEE)) \
-	  $(abspath $(VENV))/bin/jupyter lab --notebook-dir=. --LabApp.default_url=/lab/tree/week1/00_getting_started.ipynb
+	  $(abspath $(VENV))/bin/jupyter lab $(LAB_ROOT) --notebook-dir=. --LabApp.default_url=/lab/tree/week1/00_getting_started.ipynb
 
 # the mentors' copy: the source notebooks (every solution) in JupyterLab, progress bars on
 mentor-lab: data kernel
-	DIC_QUIET= $(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
+	DIC_QUIET= $(VENV)/bin/jupyter lab $(LAB_ROOT) --notebook-dir=$(CURDIR)
 
 refresh: data
 	DIC_PROFILE=quick $(PY) -m helpers.runner --inplace --jobs $(JOBS) $(or $(NB),$(WEEKS))
@@ -137,7 +139,7 @@ grade: data grading-sandbox
 	$(PY) -m helpers.grading --root $(GRADING) grade --submissions $(SUBMISSIONS) $(foreach w,$(WEEK),--week $(w)) $(GRADE_ARGS)
 
 formgrader: data
-	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) --LabApp.default_url=/formgrader
+	$(VENV)/bin/jupyter lab $(LAB_ROOT) --notebook-dir=$(CURDIR) --LabApp.default_url=/formgrader
 
 # hackathon leaderboards (MENTORS.md "Leaderboard"): validate, score and rank every submission.csv
 HACKATHON ?=
