@@ -73,9 +73,13 @@ def prepare(src: Path, solutions: bool = False, weeks: list[str] | None = None, 
         for path in nbs:
             nb = nbformat.read(path, as_version=4)
             try:
-                nbformat.write(for_book(nb, solutions), src / week / path.name)
+                page = for_book(nb, solutions)
             except RuntimeError as err:    # nbgrader's: a region without its end marker, outside a graded cell
                 raise RuntimeError(f"{week}/{path.name}: {err}") from err
+            for cell in page.cells:        # "Week 1: all notebooks" (README.md) -> the week's page, and so on
+                if cell.cell_type == "markdown":
+                    cell.source = pages.relink(cell.source, week, documents, set(weeks))
+            nbformat.write(page, src / week / path.name)
             sources[f"{week}/{path.stem}"] = nb
         readme = Path(root) / week / "README.md"
         text = readme.read_text(encoding="utf-8") if readme.exists() else f"# {week}\n"
