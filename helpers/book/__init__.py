@@ -20,7 +20,6 @@ Modules (one job each):
 """
 from __future__ import annotations
 
-import copy
 import shutil
 import subprocess
 import sys
@@ -73,14 +72,14 @@ def prepare(src: Path, solutions: bool = False, weeks: list[str] | None = None, 
         (src / week).mkdir(parents=True)
         for path in nbs:
             nb = nbformat.read(path, as_version=4)
-            page = copy.deepcopy(nb)
-            for cell in page.cells:          # the navigation cell's links: the week's page, the neighbours' pages
-                if cell.cell_type == "markdown":
-                    cell.source = pages.relink(cell.source, week, documents, set(weeks))
             try:
-                nbformat.write(for_book(page, solutions), src / week / path.name)
+                page = for_book(nb, solutions)
             except RuntimeError as err:    # nbgrader's: a region without its end marker, outside a graded cell
                 raise RuntimeError(f"{week}/{path.name}: {err}") from err
+            for cell in page.cells:        # "Week 1: all notebooks" (README.md) -> the week's page, and so on
+                if cell.cell_type == "markdown":
+                    cell.source = pages.relink(cell.source, week, documents, set(weeks))
+            nbformat.write(page, src / week / path.name)
             sources[f"{week}/{path.stem}"] = nb
         readme = Path(root) / week / "README.md"
         text = readme.read_text(encoding="utf-8") if readme.exists() else f"# {week}\n"
