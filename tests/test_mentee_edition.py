@@ -25,6 +25,37 @@ def _helpers_imports(source: str) -> set[str]:
     return found
 
 
+def _present(edition, module: str) -> bool:
+    """``helpers.a.b`` is in the edition: a module or package file there, or a name that its parent module (a
+    ``.py`` file, or a package's ``__init__.py``) defines or imports."""
+    parts = module.split(".")[1:]
+    here = edition.joinpath(*parts)
+    if here.with_suffix(".py").is_file() or (here / "__init__.py").is_file():
+        return True
+    parent = edition.joinpath(*parts[:-1])
+    source = parent.with_suffix(".py") if parent.with_suffix(".py").is_file() else parent / "__init__.py"
+    if not parts[:-1] or not source.is_file():
+        return False
+    names = set()
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return parts[-1] in names
+
+
+def test_what_the_edition_holds_is_told_from_what_it_lacks(tmp_path):
+    (tmp_path / "train.py").write_text("from .loaders import TensorLoader\ndef fit():\n    pass\nLIMIT = 3\n")
+    (tmp_path / "__init__.py").write_text("")
+    for module in ("helpers.train", "helpers.train.fit", "helpers.train.TensorLoader", "helpers.train.LIMIT"):
+        assert _present(tmp_path, module), module
+    for module in ("helpers.book", "helpers.grading", "helpers.train.evaluate", "helpers.models.resnet"):
+        assert not _present(tmp_path, module), module
+
+
 def test_every_notebook_imports_only_what_the_mentee_edition_holds(tmp_path):
     """A mentee's notebook (a release: the source without solutions) runs on the edition: every ``helpers``
     module any code cell imports is in it, none of ``helpers.grading`` (mentor tooling)."""
@@ -39,11 +70,7 @@ def test_every_notebook_imports_only_what_the_mentee_edition_holds(tmp_path):
     missing = []
     for module, where in sorted(wanted.items()):
         assert not module.startswith("helpers.grading"), f"{where} imports mentor tooling: {module}"
-        parts = module.split(".")[1:]
-        here = edition.joinpath(*parts)
-        names_an_object = (edition.joinpath(*parts[:-1]).with_suffix(".py").is_file()
-                           or (edition.joinpath(*parts[:-1]) / "__init__.py").is_file())
-        if not (here.with_suffix(".py").is_file() or (here / "__init__.py").is_file() or names_an_object):
+        if not _present(edition, module):
             missing.append(f"{where}: {module}")
     assert not missing, missing
 
