@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 from helpers import config, course, outputs, runner  # noqa: E402
 
-AVX2_ONLY = {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+AVX2_ONLY = config.AVX2_ONLY
 
 
 def cpu_model() -> str:

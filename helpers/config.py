@@ -104,6 +104,11 @@ def reproducible_env() -> dict[str, str]:
     return env
 
 
+# another CPU emulated on this one: oneDNN and MKL held to AVX2 at most (CI's `make test`,
+# benchmarks/reproducibility.py --avx2); the committed outputs must not change
+AVX2_ONLY = {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+
+
 def fast() -> bool:
     """``DIC_FAST=1``: the reproducible CPU mode is switched off (faster; last digits differ by CPU)."""
     return os.environ.get("DIC_FAST", "").strip() not in ("", "0")

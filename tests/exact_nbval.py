@@ -6,7 +6,9 @@ The committed outputs were recorded in the reproducible CPU mode (``helpers/conf
 plugin compares text, numbers, tables and figures (PNG bytes) exactly, after sanitising only what
 is not a result (``helpers/outputs.py``: addresses, paths, torch's build suffix). Cells tagged
 ``timing`` have their durations masked (and their figures of timings skipped); cells tagged
-``machine`` depend on what the machine has cached and are skipped.
+``machine`` depend on what the machine has cached and are skipped. The summary says which kernels
+ran: this CPU's own, or AVX2 at most where ``ONEDNN_MAX_CPU_ISA`` / ``MKL_ENABLE_INSTRUCTIONS`` say
+so (``.ci/run`` sets them: CI compares the outputs recorded natively on another CPU's kernels).
 
 The mode's environment is set here for the kernels nbval starts (they inherit it), so a plain
 ``pytest --nbval`` gets it too; ``DIC_FAST`` is ignored. Where the mode cannot hold (ARM, macOS,
@@ -58,6 +60,16 @@ def pytest_configure(config):
     IPyNbCell.compare_outputs, IPyNbCell._exact = compare_outputs, True
 
 
+def kernels() -> str:
+    """Which kernels the notebooks ran on: this CPU's own, or AVX2 at most (another CPU emulated, as CI does)."""
+    held = {name: os.environ[name] for name in dic_config.AVX2_ONLY if os.environ.get(name, "").upper() == "AVX2"}
+    if held:
+        return ("AVX2 at most, a CPU without AVX-512 emulated on this one ("
+                + ", ".join(f"{k}={v}" for k, v in held.items()) + ")")
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    return "this CPU's own" + (" (AVX-512)" if " avx512f" in flags else " (AVX2)" if " avx2" in flags else "")
+
+
 def pytest_runtest_logreport(report):
     if report.when == "call":
         for key, value in report.user_properties:
@@ -74,5 +86,7 @@ def pytest_terminal_summary(terminalreporter):
     if _state.get("unavailable"):
         terminalreporter.write_line(f"outputs were NOT compared: {_state['unavailable']}; every notebook ran "
                                     "without an error")
-    elif _state.get("fast"):
+    else:
+        terminalreporter.write_line(f"kernels: {kernels()}")
+    if _state.get("fast"):
         terminalreporter.write_line("DIC_FAST was set: ignored here, the notebooks ran in the reproducible CPU mode")
