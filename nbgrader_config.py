@@ -2,9 +2,10 @@
 
 The course root is ``build/grading/course`` (gitignored), filled by ``make release`` and
 ``make grade`` (see MENTORS.md): the week folders stay where notebooks are written and are
-staged into it. Autograding itself is refused here, before anything is touched (formgrader's
-"Autograde" button, a bare ``nbgrader autograde``): it would run student code as you, next to the
-gradebook and the hidden tests. ``make grade`` autogrades every student in a sandbox of its own instead.
+staged into it. Autograding never runs student code as you, next to the gradebook and the hidden
+tests: formgrader's "Autograde" button (``nbgrader autograde WEEK --student NAME``) grades that
+submission in the sandbox ``make grade`` uses (helpers.grading.pipeline.regrade), and anything
+else (every student at once) is refused before anything is touched; ``make grade`` grades everyone.
 Feedback pages ("Generate Feedback") get the local MathJax and table style ``make grade`` gives them
 (helpers/grading/feedback.py).
 """
@@ -16,10 +17,10 @@ from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateId
 REPO = Path(__file__).resolve().parent
 if str(REPO) not in sys.path:  # the Jupyter server imports this; use this checkout's helpers
     sys.path.insert(0, str(REPO))
-from helpers.grading.execute import RefuseUnsandboxed, refuse_unsandboxed_autograde  # noqa: E402
+from helpers.grading.execute import RefuseUnsandboxed, sandboxed_autograde  # noqa: E402
 from helpers.grading.feedback import FeedbackExporter  # noqa: E402
 
-refuse_unsandboxed_autograde()   # formgrader's Autograde button: refused before anything is removed
+sandboxed_autograde()   # formgrader's Autograde button: the grader's sandbox, or refused before anything is removed
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 

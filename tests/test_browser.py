@@ -6,9 +6,10 @@ reader of the book see, not only what the files hold.
   exercise cell passes in one line; a typical wrong one (sum instead of mean) fails with its hint in a
   few lines and no frame of helpers' source; a training cell shows a tqdm progress widget; the last
   cell's previous/next/week links are links.
-* **Formgrader, the mentor's path** (``make grade``, ``make formgrader``): the fixture assignment
-  (``grading_fixtures``) graded for one student in the sandbox, formgrader listing the assignment and
-  the student, and the feedback page typesetting its maths with the local MathJax 3.
+* **Formgrader, the mentor's path** (``make formgrader``): the fixture assignment (``grading_fixtures``)
+  released and one student's answers submitted; formgrader lists the assignment, its Autograde button
+  grades the submission in the grader's sandbox (4 / 4, in the modal and on the students page), and the
+  feedback page typesets its maths with the local MathJax 3.
 * **The book** (``make book``): week 1 built and served; every page loads without a console error,
   maths is typeset, every image decodes, every local link resolves.
 
@@ -330,40 +331,39 @@ def test_jupyterlab_mentee_edition(browser, tmp_path):
 MATHS = r"$$\mathrm{mse}(p, y) = \frac{1}{n}\sum_i (p_i - y_i)^2$$"
 
 
-def _graded_course(base: Path):
-    """The fixture assignment released, with maths in its first notebook, and graded for one student."""
+def _submitted_course(base: Path):
+    """The fixture assignment released, with maths in its first notebook, and ann's right answers submitted
+    (where nbgrader's collect puts them: ``submitted/ann/<week>``), not yet graded."""
     from grading_fixtures.assignment import WEEK, write_week
     from grading_fixtures.tamper import CORRECT, answered
     from helpers.grading import feedback
     from helpers.grading.course import Course, release
-    from helpers.grading.pipeline import grade
-    from helpers.grading.sandbox import Limits, SandboxUnavailable
+    from helpers.grading.sandbox import SandboxUnavailable, plan
 
     try:
         feedback.provision_mathjax()
     except feedback.MathJaxUnavailable as err:
         pytest.skip(f"MathJax cannot be provisioned here ({err}): feedback would load it from a CDN")
     course = Course(root=base / "grading", weeks_root=base / "weeks")
+    try:
+        plan(course, base, [], True, lambda *a: None)
+    except SandboxUnavailable as err:
+        pytest.skip(f"grading needs its sandbox: {err}")
     folder = write_week(course.weeks_root)
     first = nbformat.read(folder / "01_arrays.ipynb", as_version=4)
     first.cells[0].source += "\n\nThe loss, in symbols:\n\n" + MATHS + "\n\nand inline, $n$ entries."
     nbformat.write(first, folder / "01_arrays.ipynb")
     release(course, [WEEK], log=lambda *a: None)
     released = {p.name: nbformat.read(p, as_version=4) for p in sorted(course.release(WEEK).glob("*.ipynb"))}
-    submitted = base / "submissions" / "ann" / WEEK
+    submitted = course.course / "submitted" / "ann" / WEEK
     submitted.mkdir(parents=True)
     for name, nb in answered(released, CORRECT).items():
         nbformat.write(nb, submitted / name)
-    try:
-        grade(course, base / "submissions", [WEEK], jobs=1, limits=Limits(cell_timeout=30, timeout=120),
-              log=lambda *a: None)
-    except SandboxUnavailable as err:
-        pytest.skip(f"grading needs its sandbox: {err}")
     return course, WEEK
 
 
-def test_formgrader_lists_the_graded_run_and_feedback_typesets_offline(browser, tmp_path):
-    course, week = _graded_course(tmp_path)
+def test_formgrader_autograde_button_grades_in_the_sandbox_and_feedback_typesets_offline(browser, tmp_path):
+    course, week = _submitted_course(tmp_path)
     # formgrader reads nbgrader_config.py from where the server starts: the repository's, pointed at this course
     (tmp_path / "nbgrader_config.py").write_text(
         f"c = get_config()  # noqa: F821\nload_subconfig({str(REPO / 'nbgrader_config.py')!r})  # noqa: F821\n"
@@ -383,6 +383,17 @@ def test_formgrader_lists_the_graded_run_and_feedback_typesets_offline(browser, 
         row.first.wait_for(timeout=30 * SECONDS)
         assert row.count() == 1 and re.search(rf"^{week}\s", row.inner_text()), row.all_inner_texts()
         _shot(page, "formgrader_assignments")
+        page.goto(f"{base}/formgrader/manage_submissions/{week}")
+        student = page.locator("table.dataTable tbody tr", has_text="ann")
+        student.first.wait_for(timeout=30 * SECONDS)
+        assert "needs autograding" in student.first.inner_text(), student.first.inner_text()
+        student.first.locator("td.autograde a").click()               # the button: the grader's sandbox
+        modal = page.locator("#success-modal, #error-modal")
+        modal.first.wait_for(timeout=180 * SECONDS)
+        text = modal.first.inner_text()
+        _shot(page, "formgrader_autograded")
+        assert page.locator("#success-modal").count() == 1, f"autograde failed: {text[-1500:]}"
+        assert "grader's sandbox" in text and "4 / 4" in text.replace("4.0", "4"), text[-1500:]
         page.goto(f"{base}/formgrader/manage_students")
         student = page.locator("table.dataTable tbody tr", has_text="ann")
         student.first.wait_for(timeout=30 * SECONDS)

@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from nbgrader.api import Gradebook as gradebook
 
 from grading_fixtures.assignment import HIDDEN_SENTINEL, POINTS, WEEK, notebooks, released_course
 from helpers.grading import scan
@@ -406,29 +407,66 @@ def test_dataset_files_are_readable_by_the_sandboxed_kernels(tmp_path, monkeypat
     assert open_data_permissions(log=lambda *a: None) == 0
 
 
-def test_formgrader_autograde_button_refuses_before_removing_anything(course, tmp_path):
-    """`nbgrader autograde` from the checkout (what formgrader's Autograde button runs) refuses outside the
-    sandbox, and the student's earlier autograded notebooks are still there (nbgrader deletes them first)."""
-    import shutil
-
+def _nbgrader_autograde(course, *args):
+    """`nbgrader autograde` from the checkout, with its nbgrader_config.py: what formgrader's button runs."""
     from helpers.grading.course import nbgrader_env
 
-    sub = course.course / "submitted" / "formgrader-student" / WEEK
+    env = {k: v for k, v in nbgrader_env().items() if k != "DIC_GRADING_SANDBOX"}
+    return subprocess.run([sys.executable, "-m", "nbgrader", "autograde", WEEK, *args, "--force",
+                           f"--CourseDirectory.root={course.course}", f"--CourseDirectory.db_url={course.db_url}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _submit(course, student, answers):
+    from grading_fixtures.tamper import answered
+
+    released = {p.name: nbformat.read(p, as_version=4) for p in sorted(course.release(WEEK).glob("*.ipynb"))}
+    sub = course.course / "submitted" / student / WEEK
     sub.mkdir(parents=True)
-    for nb in course.release(WEEK).glob("*.ipynb"):
-        shutil.copy(nb, sub / nb.name)
+    for name, nb in answered(released, answers).items():
+        nbformat.write(nb, sub / name)
+    return sub
+
+
+def test_autograde_for_every_student_at_once_refuses_before_removing_anything(course):
+    """`nbgrader autograde WEEK` (every student, outside the sandbox) refuses, and the student's earlier
+    autograded notebooks are still there (nbgrader deletes them before it converts)."""
+    import shutil
+
+    _submit(course, "formgrader-student", {})
     graded = course.course / "autograded" / "formgrader-student" / WEEK
     graded.mkdir(parents=True)
     (graded / "01_arrays.ipynb").write_text('{"graded": "earlier"}')
-    env = {k: v for k, v in nbgrader_env().items() if k != "DIC_GRADING_SANDBOX"}
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", WEEK, "--student", "formgrader-student",
-                          "--force", f"--CourseDirectory.root={course.course}",
-                          f"--CourseDirectory.db_url={course.db_url}"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert run.returncode != 0 and "use `make grade" in run.stdout + run.stderr
+    run = _nbgrader_autograde(course)
+    assert run.returncode != 0 and "one student and one week" in run.stdout + run.stderr, run.stderr[-2000:]
     assert (graded / "01_arrays.ipynb").read_text() == '{"graded": "earlier"}'
     shutil.rmtree(course.course / "autograded" / "formgrader-student")
     shutil.rmtree(course.course / "submitted" / "formgrader-student")
+
+
+def test_autograde_for_one_student_runs_in_the_grader_sandbox(tmp_path):
+    """formgrader's Autograde button (`nbgrader autograde WEEK --student NAME`) grades the submission already in
+    the course by the sandboxed pipeline: full marks for right answers, in the gradebook, the autograded notebook
+    rewritten, and the answers still in the submission."""
+    from grading_fixtures.tamper import CORRECT
+    from helpers.grading.sandbox import SandboxUnavailable, plan
+
+    course = released_course(tmp_path)
+    try:
+        plan(course, tmp_path, [], True, lambda *a: None)
+    except SandboxUnavailable as err:
+        pytest.skip(f"grading needs its sandbox: {err}")
+    sub = _submit(course, "bea", CORRECT)
+    before = {p.name: p.read_bytes() for p in sub.glob("*.ipynb")}
+    run = _nbgrader_autograde(course, "--student", "bea")
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    assert "in the grader's sandbox" in run.stdout + run.stderr
+    with gradebook(course.db_url) as gb:
+        assert gb.find_submission(WEEK, "bea").score == sum(POINTS.values())
+    assert sorted(p.name for p in (course.course / "autograded" / "bea" / WEEK).glob("*.ipynb")) == sorted(before)
+    kept = "".join(p.read_text() for p in sub.glob("*.ipynb"))     # rebuilt on the release's terms, answers kept
+    assert sorted(p.name for p in sub.glob("*.ipynb")) == sorted(before)
+    assert all(line in kept for answer in CORRECT.values() for line in json.dumps(answer)[1:-1].split("\\n")), kept
 
 
 @pytest.mark.skipif(not __import__("shutil").which("bwrap"), reason="bubblewrap is not installed")

@@ -299,16 +299,24 @@ def _message_size(msg) -> int:
     return size + sum(len(b) for b in msg.get("buffers", []) or [])
 
 
-REFUSAL = ("autograding runs untrusted student code: use `make grade SUBMISSIONS=...` (python -m helpers.grading "
-           "grade), which sandboxes every student; see MENTORS.md. Nothing was changed.")
+REFUSAL = ("autograding runs untrusted student code, so it runs in the grader's sandbox: one student and one week "
+           "(formgrader's Autograde button, `nbgrader autograde WEEK --student NAME`) or `make grade "
+           "SUBMISSIONS=...` for everyone; see MENTORS.md. Nothing was changed.")
 
 
-def refuse_unsandboxed_autograde() -> None:
-    """Make ``nbgrader autograde`` (and formgrader's Autograde button, which runs it) refuse outside the
-    grader's sandbox *before* it touches anything: nbgrader removes a student's autograded folder
-    before converting it, and again when the conversion fails, so a refusal inside the conversion
-    (:class:`RefuseUnsandboxed`) came too late and cost the mentor that student's graded notebooks.
-    The repository's ``nbgrader_config.py`` calls this."""
+def _one(name) -> bool:
+    return bool(name) and not any(c in str(name) for c in "*?[]/")
+
+
+def sandboxed_autograde() -> None:
+    """Route ``nbgrader autograde`` outside the grader's sandbox -- formgrader's Autograde button, or the
+    command for one student -- through the sandboxed pipeline ``make grade`` runs
+    (:func:`helpers.grading.pipeline.regrade`); refuse anything else (every student at once, a course root
+    that ``helpers.grading`` did not lay out) *before* nbgrader touches anything: nbgrader removes a
+    student's autograded folder before converting it, and again when the conversion fails, so a refusal
+    inside the conversion (:class:`RefuseUnsandboxed`) would cost the mentor that student's graded
+    notebooks. Inside a sandbox (``DIC_GRADING_SANDBOX=1``) nbgrader's own autograde runs. The
+    repository's ``nbgrader_config.py`` calls this."""
     from nbgrader.converters import Autograde
     from nbgrader.converters.base import NbGraderException
 
@@ -317,10 +325,26 @@ def refuse_unsandboxed_autograde() -> None:
     start = Autograde.start
 
     def guarded_start(self):
-        if os.environ.get("DIC_GRADING_SANDBOX") != "1":
+        if os.environ.get("DIC_GRADING_SANDBOX") == "1":
+            return start(self)
+        week, student, root = self.coursedir.assignment_id, self.coursedir.student_id, Path(self.coursedir.root)
+        if not (_one(week) and _one(student)) or root.name != "course":
             self.log.error(REFUSAL)
             raise NbGraderException(REFUSAL)
-        return start(self)
+        from .course import Course
+        from .pipeline import regrade
+
+        self.log.info("grading %s's %s in the grader's sandbox (helpers.grading.pipeline.regrade)", student, week)
+        try:
+            outcome = regrade(Course(root=root.parent), week, student, log=self.log.info)
+        except Exception as err:  # noqa: BLE001 - the button shows the message
+            self.log.error("%s: %s", type(err).__name__, err)
+            raise NbGraderException(str(err)) from err
+        if outcome.error:
+            self.log.error(outcome.error)
+            raise NbGraderException(outcome.error)
+        self.log.info("%s %s: %g / %g%s", student, week, outcome.score, outcome.max_score,
+                      "".join(f"; REVIEW {flag}" for flag in outcome.flags))
 
     Autograde.start, Autograde._dic_guarded = guarded_start, True
 

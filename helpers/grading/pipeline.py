@@ -187,6 +187,20 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
             shutil.rmtree(work, ignore_errors=True)
 
 
+def regrade(course: Course, week: str, student: str, log=print) -> Outcome:
+    """One submission already in the course (``submitted/<student>/<week>``: put there by ``grade`` or by
+    nbgrader's collect) graded again by :func:`grade`, sandbox and all: formgrader's Autograde button
+    (:func:`helpers.grading.execute.sandboxed_autograde`). It is copied out first, since grading rewrites
+    that folder; the feedback and ``report.md`` are this run's."""
+    source = course.course / "submitted" / student / week
+    if not any(source.glob("*.ipynb")):
+        raise FileNotFoundError(f"no submitted notebooks in {source}")
+    with tempfile.TemporaryDirectory(prefix="dic-regrade-") as tmp:
+        shutil.copytree(source, Path(tmp) / student / week)
+        report = grade(course, Path(tmp), [week], jobs=1, log=log)
+    return next(o for o in report.outcomes if o.student == student)
+
+
 def _run_with_progress(job, found: list, notebooks: list[int], jobs: int) -> list:
     """``[job(f) for f in found]`` on ``jobs`` threads, with a progress bar over student x notebook and its
     ETA (quiet under CI / DIC_QUIET); the results keep the order of ``found``."""
