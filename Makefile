@@ -67,8 +67,10 @@ lock: setup
 data: setup
 	$(PY) -m helpers.data prepare
 
+# JOBS notebooks at a time (default 2: each kernel runs one thread in the reproducible mode, so one per core);
+# JOBS=1 for the per-notebook seconds of benchmarks/results/quick_profile_cpu.md, measured without a neighbour
 run: data
-	DIC_PROFILE=$${DIC_PROFILE:-quick} $(PY) -m helpers.runner
+	DIC_PROFILE=$${DIC_PROFILE:-quick} $(PY) -m helpers.runner --jobs $(JOBS)
 
 test: data grading-sandbox
 	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope $(PLUGINS) $(NBVAL) tests $(WEEKS)

@@ -146,7 +146,8 @@ def main(argv=None) -> int:
               f"{'ok' if r['error'] is None else 'failed'} |")
     failed = sum(r["error"] is not None for r in rows)
     differing = sum(len(r["differs"] or []) for r in rows)
-    print(f"\n{len(rows) - failed} ok, {failed} failed, {time.perf_counter() - total:.0f}s in all"
+    print(f"\n{len(rows) - failed} ok, {failed} failed, {time.perf_counter() - total:.0f}s in all "
+          f"({sum(r['seconds'] for r in rows):.0f}s of notebook time, {args.jobs} at a time)"
           + ("" if why else f"; {differing} of {sum(r['outputs'] for r in rows)} outputs differ from the committed ones"))
     return 1 if failed else 0
 
