@@ -73,7 +73,7 @@ run: data
 	DIC_PROFILE=$${DIC_PROFILE:-quick} $(PY) -m helpers.runner --jobs $(JOBS)
 
 test: data grading-sandbox
-	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope $(PLUGINS) $(NBVAL) tests $(WEEKS)
+	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder $(PLUGINS) $(NBVAL) tests $(WEEKS)
 
 reproducibility: data
 	DIC_PROFILE=quick $(PY) benchmarks/reproducibility.py --runs 0 --avx2 --jobs $(JOBS)
