@@ -109,3 +109,22 @@ def test_a_closed_week_ships_its_solutions_without_hidden_tests_and_an_open_one_
     assert "BEGIN HIDDEN TESTS" not in (out / "week1" / "solutions" / "01_a.ipynb").read_text()
     with pytest.raises(ValueError, match="week3 not among the released ones"):
         build_bundle(fake, ["week1"], tmp_path / "bundle2", log=lambda *a: None, closed=["week3"])
+
+
+def test_the_answers_in_bundle_measure_finds_an_answer_and_skips_methods(tmp_path):
+    """benchmarks/answers_in_bundle.py (issue 22's measure): a graded name defined at a module's top level in the
+    bundle's helpers is a hit; the same name as a method, or a dunder, is not."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "answers_in_bundle", Path(__file__).resolve().parents[1] / "benchmarks" / "answers_in_bundle.py")
+    measure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(measure)
+    names = measure.graded_names()
+    assert names["mse"].startswith("week1/") and "sigmoid" in names and not any(n.startswith("__") for n in names)
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    (helpers / "answers.py").write_text("def sigmoid(z):\n    return z\n\nclass Net:\n    def mse(self):\n        pass\n")
+    where = measure.defined_in(helpers)
+    assert where["sigmoid"] == ["helpers/answers.py"] and "mse" not in where

@@ -1,0 +1,85 @@
+"""What the mentee edition still gives away: ``python benchmarks/answers_in_bundle.py [--bundle DIR]``
+
+Issue 22's goal is a mentee edition that holds no answer for a week that is still open. This measures how
+far off that is. It reads the name of every function and class a solution cell defines (between
+``### BEGIN SOLUTION`` / ``### END SOLUTION`` in the source notebooks, or the whole solution cell) and looks for
+a definition of the same name anywhere in the bundle's ``helpers/`` (``make release`` writes the bundle to
+``build/grading/bundle``; run it first). Prints each hit with the notebook that asks for it and the module
+that answers it, then ``N of M graded names are defined in the bundle``. A hit is an answer a mentee can open
+and read; a miss is not proof of safety (the same formula under another name, e.g. ``conv_forward_fast`` for
+``conv_forward_naive``, is not counted). Only the bundle's top-level functions and classes count, and methods
+every module has (``forward``, ``__len__``) are not looked for.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from helpers import course  # noqa: E402
+
+GENERIC = {"forward", "__init__", "__call__", "extra_repr", "reset_parameters"}
+DEFINITION = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_]\w*)", re.M)
+
+
+def graded_names() -> dict[str, str]:
+    """Name -> the first notebook whose solution cells define it."""
+    names: dict[str, str] = {}
+    for path in course.notebooks():
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                continue
+            parts = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S) or [cell.source]
+            # the function a stub-and-solution cell asks for is defined above its BEGIN SOLUTION line
+            for name in DEFINITION.findall(cell.source if "### BEGIN SOLUTION" in cell.source else "".join(parts)):
+                if name not in GENERIC and not name.startswith("__"):
+                    names.setdefault(name, str(path.relative_to(ROOT)))
+    return names
+
+
+def defined_in(helpers: Path) -> dict[str, list[str]]:
+    where = defaultdict(list)
+    for path in sorted(helpers.rglob("*.py")):
+        try:
+            tree = ast.parse(path.read_text())
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in tree.body:          # what a module offers: its top-level functions and classes
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                where[node.name].append(str(path.relative_to(helpers.parent)))
+    return where
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundle", default=str(ROOT / "build" / "grading" / "bundle"),
+                        help="the mentee bundle (make release writes it)")
+    args = parser.parse_args(argv)
+    helpers = Path(args.bundle) / "helpers"
+    if not helpers.is_dir():
+        print(f"no bundle at {args.bundle}: run `make release` first")
+        return 2
+    names, where = graded_names(), defined_in(helpers)
+    hits = {n: nb for n, nb in names.items() if n in where}
+    for name, nb in sorted(hits.items(), key=lambda kv: (kv[1], kv[0])):
+        print(f"{nb:45s} {name:28s} {', '.join(sorted(set(where[name])))}")
+    by_module = defaultdict(int)
+    for name in hits:
+        for module in set(where[name]):
+            by_module[module] += 1
+    print("by module: " + ", ".join(f"{m} {n}" for m, n in sorted(by_module.items(), key=lambda kv: -kv[1])))
+    print(f"{len(hits)} of {len(names)} graded names are defined in the bundle's helpers ({args.bundle})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
