@@ -1,9 +1,9 @@
 """What the mentee edition still gives away: ``python benchmarks/answers_in_bundle.py [--bundle DIR]``
 
 Issue 22's goal is a mentee edition that holds no answer for a week that is still open. This measures how
-far off that is. It reads the name of every function and class a solution cell defines (between
-``### BEGIN SOLUTION`` / ``### END SOLUTION`` in the source notebooks, or the whole solution cell) and looks for
-a definition of the same name anywhere in the bundle's ``helpers/`` (``make release`` writes the bundle to
+far off that is. It reads the name of every function and class a solution cell of the source notebooks
+defines (the whole cell: the ``def`` line sits above ``### BEGIN SOLUTION``) and looks for a definition of
+the same name in the bundle's ``helpers/`` (``make release`` writes the bundle to
 ``build/grading/bundle``; run it first). Prints each hit with the notebook that asks for it and the module
 that answers it, then ``N of M graded names are defined in the bundle``. A hit is an answer a mentee can open
 and read; a miss is not proof of safety (the same formula under another name, e.g. ``conv_forward_fast`` for
@@ -38,9 +38,8 @@ def graded_names() -> dict[str, str]:
         for cell in nb.cells:
             if cell.cell_type != "code" or not cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
                 continue
-            parts = re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S) or [cell.source]
-            # the function a stub-and-solution cell asks for is defined above its BEGIN SOLUTION line
-            for name in DEFINITION.findall(cell.source if "### BEGIN SOLUTION" in cell.source else "".join(parts)):
+            # the whole cell: the function a stub-and-solution cell asks for is defined above its BEGIN SOLUTION line
+            for name in DEFINITION.findall(cell.source):
                 if name not in GENERIC and not name.startswith("__"):
                     names.setdefault(name, str(path.relative_to(ROOT)))
     return names

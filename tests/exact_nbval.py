@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from pathlib import Path
 
 from helpers import config as dic_config, outputs
 
@@ -66,7 +67,8 @@ def kernels() -> str:
     if held:
         return ("AVX2 at most, a CPU without AVX-512 emulated on this one ("
                 + ", ".join(f"{k}={v}" for k, v in held.items()) + ")")
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
     return "this CPU's own" + (" (AVX-512)" if " avx512f" in flags else " (AVX2)" if " avx2" in flags else "")
 
 
