@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import helpers.checks
-from helpers.checks.records import Exercise, checks_of, fixtures, replay
+from helpers.checks.records import Exercise, checks_of, fixtures, forward_backward, replay
 
 MODULES = [importlib.import_module(f"helpers.checks.{m.name}") for m in pkgutil.iter_modules(helpers.checks.__path__)]
 RECORDS = [(mod.__name__.rsplit(".", 1)[1], ex) for mod in MODULES for ex in getattr(mod, "EXERCISES", [])]
@@ -38,14 +38,29 @@ def test_records_exist_and_their_checks_are_what_the_modules_export():
             assert check.__module__ == mod.__name__ and ex.name in check.__doc__
 
 
+def _given(ex, answer) -> tuple:
+    """What a notebook passes to the record's check: the answer, or for an exercise of several functions the
+    reference's earlier ones and ``answer`` as the last (a tuple of them as it is)."""
+    if not ex.answers:
+        return (answer,)
+    return answer if isinstance(answer, tuple) else (*ex.reference[:-1], answer)
+
+
+def _last(ex):
+    return ex.reference[-1] if ex.answers else ex.reference
+
+
 @pytest.mark.parametrize("week, ex", RECORDS, ids=IDS)
 def test_reference_passes_stub_fails_float32_passes(week, ex):
     check = checks_of([ex])[f"check_{ex.name}"]
     for hidden in (False, True):
-        check(ex.reference, hidden)
-        check(_float32(ex.reference), hidden)
+        check(*_given(ex, ex.reference), hidden=hidden)
+        check(*_given(ex, _float32(_last(ex))), hidden=hidden)
         with pytest.raises(AssertionError, match="not answered yet"):
-            check(_stub, hidden)
+            check(*_given(ex, _stub), hidden=hidden)
+        if ex.answers:                                  # the release stubs every answer of the notebook
+            with pytest.raises(AssertionError, match="not answered yet"):
+                check(*[_stub] * len(ex.answers), hidden=hidden)
 
 
 @pytest.mark.parametrize("week, ex", RECORDS, ids=IDS)
@@ -53,7 +68,7 @@ def test_each_mistake_fails_with_its_own_hint(week, ex):
     check = checks_of([ex])[f"check_{ex.name}"]
     for why, wrong in ex.mistakes.items():
         with pytest.raises(AssertionError, match=re.escape(why)):
-            check(wrong, hidden=True)
+            check(*_given(ex, wrong), hidden=True)
 
 
 def test_fixtures_hold_data_only_and_judge_like_the_reference():
@@ -72,19 +87,19 @@ def test_fixtures_hold_data_only_and_judge_like_the_reference():
     mentee = replay(pickle.loads(blob))
     for _, ex in RECORDS:
         check = mentee[f"check_{ex.name}"]
-        check(ex.reference)
+        check(*_given(ex, ex.reference))
         with pytest.raises(AssertionError, match="not answered yet"):
-            check(_stub)
+            check(*_given(ex, _stub))
         with pytest.raises(PermissionError, match="graded by your mentor"):
-            check(ex.reference, hidden=True)
+            check(*_given(ex, ex.reference), hidden=True)
         for why, wrong in ex.mistakes.items():          # a mistake the visible cases can see fails the same way
             try:
-                checks_of([ex])[f"check_{ex.name}"](wrong)
+                checks_of([ex])[f"check_{ex.name}"](*_given(ex, wrong))
             except AssertionError as err:
                 with pytest.raises(AssertionError, match=re.escape(str(err))):
-                    check(wrong)
+                    check(*_given(ex, wrong))
             else:
-                check(wrong)
+                check(*_given(ex, wrong))
 
 
 def test_a_record_with_forbidden_calls_refuses_them():
@@ -97,3 +112,42 @@ def test_a_record_with_forbidden_calls_refuses_them():
     exec(compile(source, "cell-double", "exec"), ns)
     with pytest.raises(AssertionError, match="double uses np.multiply: write 2 \\* x"):
         checks_of([ex])["check_double"](ns["double"])
+
+
+def _square_forward(x):
+    return x ** 2, x
+
+
+def _square_backward(dout, cache):
+    return 2 * cache * dout
+
+
+SQUARE = Exercise("square_backward", answers=("square_forward", "square_backward"),
+                  reference=(_square_forward, _square_backward), run=forward_backward,
+                  cases=lambda hidden: [((np.arange(-2.0, 3.0),), np.ones(5) / 3)] + ([((np.ones((2, 3)),), np.ones((2, 3)))] if hidden else []),
+                  hint="dx = 2 * x * dout", in_place="return a new array",
+                  mistakes={"the factor 2 is missing": lambda dout, cache: cache * dout})
+
+
+def test_an_exercise_of_two_functions_runs_the_learners_forward_then_backward():
+    check = checks_of([SQUARE])["check_square_backward"]
+    check(_square_forward, _square_backward)
+    check(lambda x: (x * x, {"x": x}), lambda dout, cache: 2 * cache["x"] * dout)     # their own cache: fine
+    with pytest.raises(AssertionError, match="the factor 2 is missing"):
+        check(_square_forward, lambda dout, cache: cache * dout)
+    def square_forward(x):
+        return x ** 2
+    with pytest.raises(AssertionError, match=r"square_forward should return a tuple \(out, cache\)"):
+        check(square_forward, _square_backward)
+
+    def in_place(dout, cache):
+        dout *= 2 * cache
+        return dout
+    with pytest.raises(AssertionError, match="square_backward changed `dout` in place: return a new array"):
+        check(_square_forward, in_place)
+    with pytest.raises(TypeError, match=r"check_square_backward\(square_forward, square_backward\)"):
+        check(_square_backward)
+    mentee = replay(pickle.loads(pickle.dumps(fixtures([SQUARE]))))["check_square_backward"]
+    mentee(lambda x: (x * x, {"x": x}), lambda dout, cache: 2 * cache["x"] * dout)
+    with pytest.raises(AssertionError, match="the factor 2 is missing"):
+        mentee(_square_forward, lambda dout, cache: cache * dout)

@@ -12,7 +12,11 @@ hint, the tolerance, what the answer must not call. From it come
   with its own hint, a float32 answer passes).
 
 An answer that is not simply called on a case's arguments names how it runs (``run``, e.g. :func:`over_steps`: a
-schedule's rates over every step of a run); its reference and mistakes run the same way.
+schedule's rates over every step of a run); its reference and mistakes run the same way. An exercise graded through
+more than one of the learner's functions (a layer's backward pass, fed by their own forward pass) names them
+(``answers``): the check takes them in that order, the reference is a tuple of as many functions, a mistake is a
+tuple or one function standing for the last (the graded one), and ``run(fns, *args)`` says how they work together
+(e.g. :func:`forward_backward`).
 
 Both sides judge with :func:`judge`, so a mentee sees the same message from fixtures as from the
 reference. A check that needs a procedure of its own stays a function in its week's module.
@@ -45,6 +49,13 @@ class Exercise:
     forbidden: dict = field(default_factory=dict)  # dotted name -> why (core.forbid)
     run: Callable | None = None                 # how an answer runs on a case, run(fn, *args) (a function of this
                                                 # module, e.g. over_steps, so the mentee edition has it); None: fn(*args)
+    answers: tuple = ()                         # the learner's functions the check takes, when more than one, e.g.
+                                                # ("linear_forward", "linear_backward"); run(fns, *args) then runs them
+
+    def __post_init__(self):
+        if self.answers:
+            assert self.run is not None, f"{self.name}: an exercise of several functions says how they run together (run)"
+            assert self.reference is None or len(self.reference) == len(self.answers), f"{self.name}: one reference per answer"
 
     def what(self, args) -> str:
         return self.describe(*args) if self.describe else self.name
@@ -54,7 +65,15 @@ class Exercise:
         """The reference's parameter names: what a message calls the inputs."""
         import inspect
 
+        if self.answers:                                   # run(fns, *args): the case's names follow fns
+            return tuple(inspect.signature(self.run).parameters)[1:]
         return tuple(inspect.signature(self.reference).parameters)
+
+    def wrong(self, mistake):
+        """A mistake as the check takes it: for an exercise of several functions, one function stands for the last."""
+        if self.answers and callable(mistake):
+            return (*self.reference[:-1], mistake)
+        return mistake
 
     def expect(self, args) -> tuple:
         """The reference's result and each mistake's, ``(want, [(wrong, why), ...])``: what judging needs."""
@@ -63,15 +82,21 @@ class Exercise:
             wrongs = []
             for why, wrong in self.mistakes.items():
                 try:
-                    wrongs.append((running(self.run, wrong)(*copy.deepcopy(args)), why))
+                    wrongs.append((running(self.run, self.wrong(wrong))(*copy.deepcopy(args)), why))
                 except Exception:  # noqa: BLE001 - a mistake undefined on this input never fires
                     pass
         return want, wrongs
 
     def check(self, fn, hidden: bool = False) -> None:
-        forbid(fn, self.forbidden, self.name)
+        for answer, name in answered(self, fn):
+            forbid(answer, self.forbidden, name)
         for args in self.cases(hidden):
             judge(self, fn, args, *self.expect(args), self.what(args))
+
+
+def answered(ex, fn) -> list:
+    """``[(function, its name)]``: the one answer, or each of an exercise's several (``fn`` is then their tuple)."""
+    return list(zip(fn, ex.answers)) if ex.answers else [(fn, ex.name)]
 
 
 def judge(ex, fn, args, want, wrongs, what: str) -> None:
@@ -85,7 +110,7 @@ def judge(ex, fn, args, want, wrongs, what: str) -> None:
     if not ex.outputs:
         compare(got, want, what, ex.hint, wrongs, rtol=ex.rtol, atol=ex.atol)
         return
-    got = returns_tuple(got, len(ex.outputs), f"({', '.join(ex.outputs)})", fn)
+    got = returns_tuple(got, len(ex.outputs), f"({', '.join(ex.outputs)})", fn[-1] if ex.answers else fn)
     for k, part in enumerate(ex.outputs):
         if part == "cache":
             continue
@@ -100,7 +125,8 @@ def running(run, fn):
 
     def answer(*args):
         return run(fn, *args)
-    answer.__name__ = getattr(fn, "__name__", None) or "your function"
+    last = fn[-1] if isinstance(fn, tuple) else fn
+    answer.__name__ = getattr(last, "__name__", None) or "your function"
     return answer
 
 
@@ -117,12 +143,25 @@ def over_steps(fn, steps: int, kwargs: dict) -> np.ndarray:
     return np.array(rates)
 
 
+def forward_backward(fns, inputs: tuple, dout):
+    """A layer's backward pass as the learner's code runs it: ``out, cache = forward(*inputs)``, then
+    ``backward(dout, cache)``: the cache is whatever their own forward pass kept (a case is ``(inputs, dout)``)."""
+    forward, backward = fns
+    result = call(forward, *inputs)
+    _, cache = returns_tuple(result, 2, "(out, cache)", forward)
+    return call(backward, dout, cache)
+
+
 def checks_of(exercises, module: str = __name__) -> dict:
     """``{"check_<name>": check}`` for a week's records: the functions its notebooks call (``module``: the
     week's module, where they are defined)."""
     def make(ex):
-        def check(fn, hidden: bool = False) -> None:
-            ex.check(fn, hidden)
+        def check(*fns, hidden: bool = False) -> None:
+            wanted = ex.answers or (ex.name,)
+            if len(fns) != len(wanted):
+                raise TypeError(f"check_{ex.name} takes your function{'s' * (len(wanted) > 1)} "
+                                f"{', '.join(wanted)}: check_{ex.name}({', '.join(wanted)})")
+            ex.check(fns if ex.answers else fns[0], hidden)
         check.__name__ = check.__qualname__ = f"check_{ex.name}"
         check.__module__ = module
         check.__doc__ = f"Check ``{ex.name}``: {ex.hint}"
@@ -146,7 +185,8 @@ def fixtures(exercises) -> list[dict]:
     for ex in exercises:
         assert ex.run is None or globals().get(ex.run.__name__) is ex.run, f"{ex.name}: run must be a function of records"
         cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
-        rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, rtol=ex.rtol, atol=ex.atol,
+        rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, answers=ex.answers,
+                         rtol=ex.rtol, atol=ex.atol,
                          fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
                          run=ex.run.__name__ if ex.run else "",
                          whats=[ex.what(args) for args, _, _ in cases],
@@ -188,19 +228,21 @@ class _Fixture:
     whats: list
     cases: list
     run: Callable | None = None
+    answers: tuple = ()
 
     def check(self, fn, hidden: bool = False) -> None:
         if hidden:
             raise PermissionError(HIDDEN)
-        forbid(fn, self.forbidden, self.name)
+        for answer, name in answered(self, fn):
+            forbid(answer, self.forbidden, name)
         for what, (args, want, wrongs) in zip(self.whats, self.cases):
             judge(self, fn, args, want, wrongs, what)
 
 
 def replay(rows: list[dict], module: str = __name__) -> dict:
     """The mentee edition's ``check_<name>`` functions, judging against fixtures (:func:`fixtures`)."""
-    def record(outputs=(), run="", **row):
-        return _Fixture(outputs=tuple(outputs), run=globals()[run] if run else None, **row)
+    def record(outputs=(), run="", answers=(), **row):
+        return _Fixture(outputs=tuple(outputs), run=globals()[run] if run else None, answers=tuple(answers), **row)
     return checks_of([record(**row) for row in rows], module)
 
 
@@ -216,4 +258,4 @@ def load_fixtures(module: str) -> list[dict]:
         return pickle.load(f)
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]
