@@ -9,7 +9,8 @@ the message names that mistake. ``hidden=True`` adds the cases the locked cell h
 random inputs, other shapes, extreme values.
 
 The exercises at the end of the module (``EXERCISES``) are written as records
-(:mod:`helpers.checks.records`): the mentee edition judges them against fixtures, without their references.
+(:mod:`helpers.checks.records`): the mentee edition judges them against fixtures, without their references. A
+check left procedural says why in a comment above it.
 
 Every check leaves the global random state (NumPy and torch) as it found it, so a
 notebook's later cells print the same numbers whether or not the hidden tests ran.
@@ -94,6 +95,7 @@ IMPUTE_HINT = ("replace each numeric column's NaNs by the median of that column 
                "(the frame itself when reference is None), computed over the values present")
 
 
+# procedural: returns a DataFrame with a text column, which test_records' float32 walk cannot cast to an array
 @isolated
 def check_impute_median(impute_median, hidden: bool = False) -> None:
     import pandas as pd
@@ -171,6 +173,7 @@ SPLIT_HINT = ("shuffle the row indices with np.random.default_rng(seed).permutat
               "put round(val_fraction * N) of them in the validation set and the rest in the training set")
 
 
+# procedural: statistical, many right splits (any seeded permutation): judged by what a split must be, not one value
 @isolated
 def check_train_val_split(train_val_split, hidden: bool = False) -> None:
     cases = [(20, 0.25, 0), (13, 0.3, 1)]  # 0.3 * 13 = 3.9: round gives 4 validation rows, int() would give 3
@@ -216,36 +219,19 @@ def check_train_val_split(train_val_split, hidden: bool = False) -> None:
 # 03 · binary classification: sigmoid, BCE with logits, linear and ReLU layers, backprop
 # --------------------------------------------------------------------------------------------
 
-BCE_HINT = ("loss = mean(max(z, 0) - z * y + log1p(exp(-|z|))), the stable form of "
-            "-mean(y log σ(z) + (1 - y) log(1 - σ(z))); dz = (σ(z) - y) / N")
+BCE_HINT = ("loss = mean(max(z, 0) - z * y + log1p(exp(-|z|))), the stable (logits) form of "
+            "-mean(y log σ(z) + (1 - y) log(1 - σ(z))), finite for logits of +-1000: use it instead of log(sigmoid(z)), "
+            "which hits log(0); dz = (σ(z) - y) / N, with the stable sigmoid")
 
 
-@isolated
-def check_bce_with_logits(bce_with_logits, hidden: bool = False) -> None:
+def _bce_cases(hidden):
     cases = [(np.array([2.0, -1.0, 0.5, -3.0]), np.array([1.0, 0.0, 0.0, 1.0])),
              (np.array([1000.0, -1000.0, 20.0, -40.0]), np.array([0.0, 1.0, 1.0, 0.0]))]
     if hidden:
         rng = np.random.default_rng(6)
         cases += [(rng.normal(scale=4, size=33), rng.integers(0, 2, size=33).astype(float)),
                   (np.array([0.0]), np.array([1.0])), (np.array([-800.0, 800.0]), np.array([0.0, 1.0]))]
-    for z, y in cases:
-        want_loss, want_dz = scratch.bce_with_logits_loss(z, y)
-        n = len(z)
-        got = returns_tuple(call(bce_with_logits, z.copy(), y.copy(), fp_traps=True,
-                           hint="BCE must stay finite for logits of +-1000: use the logits form "
-                                "max(z, 0) - z * y + log1p(exp(-|z|)) instead of log(sigmoid(z)), and the stable sigmoid for dz"),
-                     2, "(loss, dz)", bce_with_logits)
-        sig = scratch.sigmoid(z)
-        where = f"for z = {np.array2string(z[:4], precision=1)}{' …' if n > 4 else ''}"
-        inf_hint = ("BCE is inf or NaN for large |z|: log(sigmoid(z)) hits log(0). "
-                    "Use the logits form max(z, 0) - z * y + log1p(exp(-|z|))")
-        expect(np.all(np.isfinite(as_array(got[0], "loss"))), inf_hint)
-        compare(got[0], want_loss, f"the loss {where}", BCE_HINT,
-                 [(want_loss * n, "BCE must average over the batch, not sum"),
-                  (-want_loss, "the loss is the NEGATIVE mean log-likelihood (it is >= 0)")], rtol=1e-7)
-        compare(got[1], want_dz, f"dz {where}", BCE_HINT,
-                 [(sig - y, "the gradient of a mean carries a 1/N: dz = (sigmoid(z) - y) / N"),
-                  (-want_dz, "sign: dz = (sigmoid(z) - y) / N, not (y - sigmoid(z)) / N")], rtol=1e-7)
+    return cases
 
 
 LINEAR_HINT = "x (N, D), w (D, M), b (M,) -> out = x @ w + b of shape (N, M); return (out, cache)"
@@ -328,6 +314,7 @@ def _two_layer_case(n, d, h, seed):
     return net, X, y
 
 
+# procedural: returns a dict of gradients (test_records' float32 walk cannot cast it); in_place misses params, a dict
 @isolated
 def check_two_layer_loss(two_layer_loss, hidden: bool = False) -> None:
     cases = [_two_layer_case(6, 3, 4, 0)]
@@ -362,39 +349,32 @@ def check_two_layer_loss(two_layer_loss, hidden: bool = False) -> None:
 # 04 · multiclass: softmax, cross-entropy, one training epoch
 # --------------------------------------------------------------------------------------------
 
-SOFTMAX_HINT = ("softmax normalises each ROW of scores (N, C): exp(s - row max) / sum over the row "
-                "(axis=1, keepdims=True)")
+SOFTMAX_HINT = ("softmax normalises each ROW of scores (N, C): exp(s - row max) / sum over the row (axis=1, keepdims=True); "
+                "subtract each row's own max first (s - s.max(axis=1, keepdims=True)), so the largest exponent is "
+                "exp(0) = 1 and logits of +-1000 neither overflow nor leave a row of zeros (0/0)")
 
 
-@isolated
-def check_softmax(softmax, hidden: bool = False) -> None:
-    cases = [np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]), np.array([[1000.0, 0.0, -1000.0], [-1000.0, 999.0, 1000.0]]),
-             np.array([[1000.0, 999.0], [-1000.0, -1001.0]])]  # rows far apart: one max per ROW is needed
+def _softmax_cases(hidden):
+    cases = [(np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]),), (np.array([[1000.0, 0.0, -1000.0], [-1000.0, 999.0, 1000.0]]),),
+             (np.array([[1000.0, 999.0], [-1000.0, -1001.0]]),)]  # rows far apart: one max per ROW is needed
     if hidden:
         rng = np.random.default_rng(14)
-        cases += [rng.normal(scale=3, size=(9, 5)), np.zeros((1, 4)),
-                  np.vstack([rng.normal(size=(2, 3)) + 900.0, rng.normal(size=(2, 3)) - 900.0])]
-    for s in cases:
-        s_in = s.copy()
-        got = call(softmax, s_in, fp_traps=True,
-                    hint="softmax overflows for large logits: subtract each row's own max first "
-                         "(s - s.max(axis=1, keepdims=True)), so the largest exponent is exp(0) = 1")
-        unchanged(s, s_in, "softmax changed the scores in place (s -= s.max(...)): compute s - max as a new array")
-        a = as_array(got, "softmax(scores)")
-        expect(np.all(np.isfinite(a)), "softmax gave NaN or inf: for large logits exp overflows (or a row underflows "
-               "to 0/0). Subtract EACH ROW's max (s.max(axis=1, keepdims=True)) before np.exp")
-        e = np.exp(s - s.max())
-        compare(a, scratch.softmax(s), f"softmax of scores {s.shape}", SOFTMAX_HINT,
-                 [(e / e.sum(axis=0, keepdims=True), "normalise each row (axis=1), not each column (axis=0)"),
-                  (e / e.sum(), "normalise each row separately, not the whole matrix")], atol=1e-12)
+        cases += [(rng.normal(scale=3, size=(9, 5)),), (np.zeros((1, 4)),),
+                  (np.vstack([rng.normal(size=(2, 3)) + 900.0, rng.normal(size=(2, 3)) - 900.0]),)]
+    return cases
 
 
-CE_HINT = ("loss = -mean over the batch of log_softmax(scores)[i, y_i], with log_softmax = s - max - log(sum(exp(s - max))); "
+def _global_exp(s):
+    """exp(s - the max of the whole matrix): what the softmax mistakes normalise."""
+    return np.exp(s - s.max())
+
+
+CE_HINT = ("loss = -mean over the batch of log_softmax(scores)[i, y_i], with log_softmax = s - max - log(sum(exp(s - max))) "
+           "computed directly with the row max, never np.log(softmax(s)) (it stays finite for logits of +-1000); "
            "dscores = (softmax(scores) - onehot(y)) / N")
 
 
-@isolated
-def check_cross_entropy(cross_entropy, hidden: bool = False) -> None:
+def _ce_cases(hidden):
     cases = [(np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 2])),
              (np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]), np.array([1, 2])),
              (np.array([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -999.0]]), np.array([0, 2]))]  # rows far apart
@@ -402,27 +382,16 @@ def check_cross_entropy(cross_entropy, hidden: bool = False) -> None:
         rng = np.random.default_rng(15)
         cases += [(rng.normal(scale=2, size=(12, 4)), rng.integers(0, 4, size=12)),
                   (np.zeros((3, 10)), np.array([0, 5, 9]))]
-    for s, y in cases:
-        n = len(y)
-        want_loss, want_ds = scratch.softmax_cross_entropy(s, y)
-        s_in = s.copy()
-        got = returns_tuple(call(cross_entropy, s_in, y.copy(), fp_traps=True,
-                           hint="cross-entropy must stay finite for logits of +-1000: compute log-softmax directly, "
-                                "s - max - log(sum(exp(s - max))) with the row max, never np.log(softmax(s))"),
-                     2, "(loss, dscores)", cross_entropy)
-        unchanged(s, s_in, "cross_entropy changed the scores in place: compute new arrays (s - max, softmax - onehot)")
-        expect(np.all(np.isfinite(as_array(got[0], "loss"))),
-               "cross-entropy is inf or NaN for large logits: log(softmax) hits log(0). Compute log-softmax directly: "
-               "s - max - log(sum(exp(s - max)))")
-        p = scratch.softmax(s)
-        onehot = np.eye(s.shape[1])[y]
-        compare(got[0], want_loss, f"the loss for scores {s.shape}", CE_HINT,
-                 [(want_loss * n, "cross-entropy must average over the batch, not sum"),
-                  (-want_loss, "the loss is the NEGATIVE mean log-probability of the true class (it is >= 0)")], rtol=1e-7)
-        compare(got[1], want_ds, f"dscores for scores {s.shape}", CE_HINT,
-                 [(p - onehot, "the gradient of a mean carries a 1/N: dscores = (softmax - onehot) / N"),
-                  ((onehot - p) / n, "sign: dscores = (softmax - onehot) / N"),
-                  (p / n, "subtract 1 at the true class: dscores = (softmax - onehot(y)) / N")], rtol=1e-7)
+    return cases
+
+
+def _off(loss_and_grad, loss=1.0, grad=1.0):
+    """The reference's (loss, gradient) with each scaled by a factor ("N": the batch size): the mistakes of a mean
+    loss (a sum instead, a gradient without its 1/N, a flipped sign)."""
+    def wrong(x, y):
+        value, d = loss_and_grad(x, y)
+        return value * (len(y) if loss == "N" else loss), d * (len(y) if grad == "N" else grad)
+    return wrong
 
 
 TRAIN_EPOCH_HINT = ("order = rng.permutation(N); for each slice of batch_size indices (the last one may be smaller): "
@@ -444,6 +413,7 @@ def _reference_epoch(net, X, y, lr, batch_size, order, drop_last=False, sign=1.0
     return losses, sizes
 
 
+# procedural: steps a model (a TwoLayerNet and an rng: no fixture data), and two returned losses are right
 @isolated
 def check_train_epoch(train_epoch, hidden: bool = False) -> None:
     cases = [(10, 4, 3, 4, 0.5, 0)]                 # N, D, C, batch size (last batch: 2 rows), lr, seed
@@ -531,6 +501,7 @@ def _cubes(v):
     return float(np.sum(v ** 3))
 
 
+# procedural: its cases pass functions f (this module's, one a partial over W): a fixture holds data, not functions
 @isolated
 def check_numeric_gradient(numeric_gradient, hidden: bool = False) -> None:
     """The contract: ``f`` is a function of its argument only; ``numeric_gradient(f, x, h)`` may probe
@@ -564,6 +535,7 @@ NLL_HINT = ("the negative log-likelihood: pick, in each row, the log-probability
             "minus their mean (one number for the batch)")
 
 
+# procedural: backpropagates through the answer's tensor, which test_records' float32 walk cannot cast (requires grad)
 @isolated
 def check_nll_loss(nll_loss, hidden: bool = False) -> None:
     import torch
@@ -594,6 +566,7 @@ MLP_HINT = ("one hidden layer: the inputs through the first weights and bias, th
             "bias, with no ReLU on the scores; params are [W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)]")
 
 
+# procedural: the scores must be a tensor that requires grad, which test_records' float32 walk cannot cast
 @isolated
 def check_mlp_forward(forward, hidden: bool = False) -> None:
     import torch
@@ -622,6 +595,7 @@ SGD_HINT = ("move each parameter against its gradient by lr times it, in place a
             "clear its gradient: backward() adds to .grad, it does not replace it")
 
 
+# procedural: steps torch leaf tensors in place and returns None: no result for a record (or its float32 walk)
 @isolated
 def check_sgd_update(sgd_update, hidden: bool = False) -> None:
     import torch
@@ -776,6 +750,33 @@ EXERCISES = [
         in_place="x[x < 0] = 0 loses the original x, which the backward pass needs: build a new array, np.maximum(x, 0)",
         mistakes={"keep the POSITIVE part: np.maximum(x, 0)": lambda x: (np.minimum(x, 0), None),
                   "negative inputs become 0, not their absolute value": lambda x: (np.abs(x), None)}),
+    Exercise(
+        "bce_with_logits", reference=scratch.bce_with_logits_loss, cases=_bce_cases, outputs=("loss", "dz"), hint=BCE_HINT,
+        fp_traps=True, rtol=1e-7,
+        describe=lambda z, y: f"for z = {np.array2string(z[:4], precision=1)}{' …' if len(z) > 4 else ''}",
+        mistakes={"the gradient of a mean carries a 1/N: dz = (sigmoid(z) - y) / N": _off(scratch.bce_with_logits_loss, grad="N"),
+                  "sign: dz = (sigmoid(z) - y) / N, not (y - sigmoid(z)) / N": _off(scratch.bce_with_logits_loss, grad=-1),
+                  "BCE must average over the batch, not sum": _off(scratch.bce_with_logits_loss, loss="N", grad="N"),
+                  "the loss is the NEGATIVE mean log-likelihood (it is >= 0)": _off(scratch.bce_with_logits_loss, loss=-1)}),
+    Exercise(
+        "softmax", reference=scratch.softmax, cases=_softmax_cases, hint=SOFTMAX_HINT, fp_traps=True, atol=1e-12,
+        describe=lambda s: f"softmax of scores {s.shape}",
+        in_place="compute s - max as a new array; s -= s.max(...) changed the scores in place",
+        mistakes={"normalise each row (axis=1), not each column (axis=0)":
+                  lambda s: _global_exp(s) / _global_exp(s).sum(axis=0, keepdims=True),
+                  "normalise each row separately, not the whole matrix": lambda s: _global_exp(s) / _global_exp(s).sum()}),
+    Exercise(
+        "cross_entropy", reference=scratch.softmax_cross_entropy, cases=_ce_cases, outputs=("loss", "dscores"), hint=CE_HINT,
+        fp_traps=True, rtol=1e-7, describe=lambda s, y: f"for scores {s.shape}",
+        in_place="compute new arrays (s - max, softmax - onehot); s -= s.max(...) changed the scores in place",
+        mistakes={"the gradient of a mean carries a 1/N: dscores = (softmax - onehot) / N":
+                  _off(scratch.softmax_cross_entropy, grad="N"),
+                  "sign: dscores = (softmax - onehot) / N": _off(scratch.softmax_cross_entropy, grad=-1),
+                  "subtract 1 at the true class: dscores = (softmax - onehot(y)) / N":
+                  lambda s, y: (scratch.softmax_cross_entropy(s, y)[0], scratch.softmax(s) / len(y)),
+                  "cross-entropy must average over the batch, not sum": _off(scratch.softmax_cross_entropy, loss="N", grad="N"),
+                  "the loss is the NEGATIVE mean log-probability of the true class (it is >= 0)":
+                  _off(scratch.softmax_cross_entropy, loss=-1)}),
 ]
 
 
