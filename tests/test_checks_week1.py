@@ -404,7 +404,7 @@ WRONG = [Wrong(c, f, h, hidden=hd) for c, f, hd, h in _ROWS] + [
     Wrong("check_rel_error", lambda a, b: float(np.max(np.abs(a - b) / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))))
           , r"not max\(\|a\|, \|b\|\)"),
     Wrong("check_train_val_split", _split_int, r"int\(\) truncates"),
-    Wrong("check_relu_backward", _relu_back_in_place, "changed dout in place"),
+    Wrong("check_relu_backward", _relu_back_in_place, "changed `dout` in place"),
     Wrong("check_softmax", _softmax_in_place, "changed the scores in place"),
     Wrong("check_cross_entropy", _ce_in_place, "changed the scores in place"),
     Wrong("check_two_layer_loss", _two_layer_updates_params, r"changed params\["),

@@ -22,11 +22,25 @@ def _stub(*args, **kwargs):
     raise NotImplementedError()
 
 
+def _as_float32(value):
+    """A result as a float32 answer gives it: arrays and numbers in float32, a tensor as a float32 tensor (its graph
+    kept), a tuple or dict part by part; anything else (None, a cache) as it is."""
+    if isinstance(value, tuple):
+        return tuple(_as_float32(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_float32(v) for k, v in value.items()}
+    if hasattr(value, "detach"):
+        return value.float() if value.is_floating_point() else value
+    if np.isscalar(value) and not isinstance(value, (str, bool)):
+        return np.float32(value)
+    if isinstance(value, (np.ndarray, list)):
+        return np.asarray(value, np.float32)
+    return value
+
+
 def _float32(fn):
     def answer(*args, **kwargs):
-        out = fn(*args, **kwargs)
-        return tuple(np.float32(o) if np.isscalar(o) else np.asarray(o, np.float32) for o in out) \
-            if isinstance(out, tuple) else np.asarray(out, np.float32)
+        return _as_float32(fn(*args, **kwargs))
     return answer
 
 

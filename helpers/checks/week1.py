@@ -22,7 +22,7 @@ import functools
 import numpy as np
 
 from .core import as_array, call, close, compare, expect, isolated, returns_tuple, same, unchanged
-from .records import Exercise, checks_of
+from .records import Exercise, checks_of, forward_backward
 from .. import scratch
 
 
@@ -253,22 +253,10 @@ LINEAR_BACK_HINT = ("for out = x @ w + b: dx = dout @ w.T (N, D), dw = x.T @ dou
                     "db = dout summed over the batch (M,)")
 
 
-@isolated
-def check_linear_backward(linear_forward, linear_backward, hidden: bool = False) -> None:
-    for x, w, b in _linear_cases(hidden, 10):
-        rng = np.random.default_rng(x.size)
-        dout = rng.normal(size=(x.shape[0], w.shape[1]))
-        _, cache = returns_tuple(call(linear_forward, x.copy(), w.copy(), b.copy(), hint=LINEAR_HINT), 2, "(out, cache)", linear_forward)
-        got = returns_tuple(call(linear_backward, dout.copy(), cache, hint=LINEAR_BACK_HINT), 3, "(dx, dw, db)", linear_backward)
-        dx, dw, db = dout @ w.T, x.T @ dout, dout.sum(0)
-        n = x.shape[0]
-        shape_note = f" (x {x.shape}, w {w.shape}, dout {dout.shape})"
-        compare(got[0], dx, "dx" + shape_note, LINEAR_BACK_HINT)
-        compare(got[1], dw, "dw" + shape_note, LINEAR_BACK_HINT,
-                 [(dw / n, "no 1/N here: the loss already averaged, so dout carries it")])
-        compare(got[2], db, "db" + shape_note, LINEAR_BACK_HINT,
-                 [(dout.mean(0), "db sums dout over the batch (the loss's 1/N is already inside dout)"),
-                  (dout, "db has one entry per output unit: sum dout over the batch (axis=0)")])
+def _linear_back_cases(hidden):
+    """((x, w, b), dout): the learner's own linear_forward makes the cache their linear_backward gets."""
+    return [((x, w, b), np.random.default_rng(x.size).normal(size=(x.shape[0], w.shape[1])))
+            for x, w, b in _linear_cases(hidden, 10)]
 
 
 RELU_HINT = "relu_forward(x) returns (np.maximum(x, 0), cache); keep x in the cache for the backward pass"
@@ -285,20 +273,9 @@ def _relu_inputs(hidden, seed):
 RELU_BACK_HINT = "dx = dout where x > 0 and 0 elsewhere (including x == 0, as PyTorch does): dout * (x > 0)"
 
 
-@isolated
-def check_relu_backward(relu_forward, relu_backward, hidden: bool = False) -> None:
-    for x in _relu_inputs(hidden, 13):
-        rng = np.random.default_rng(x.size)
-        dout = rng.normal(size=x.shape) + 0.5
-        _, cache = returns_tuple(call(relu_forward, x.copy(), hint=RELU_HINT), 2, "(out, cache)", relu_forward)
-        dout_in = dout.copy()
-        got = call(relu_backward, dout_in, cache, hint=RELU_BACK_HINT)
-        unchanged(dout, dout_in, "relu_backward changed dout in place (dout[x <= 0] = 0): return a new array, "
-                                 "dout * (x > 0); the caller may still need dout")
-        compare(got, dout * (x > 0), f"dx for x of shape {x.shape}", RELU_BACK_HINT,
-                 [((x > 0).astype(float), "multiply the incoming gradient dout by the mask (x > 0)"),
-                  (dout * np.maximum(x, 0), "multiply dout by the MASK (x > 0), not by the ReLU output"),
-                  (dout * (x >= 0), "at x == 0 use gradient 0 (mask x > 0), like PyTorch")])
+def _relu_back_cases(hidden):
+    """((x,), dout)."""
+    return [((x,), np.random.default_rng(x.size).normal(size=x.shape) + 0.5) for x in _relu_inputs(hidden, 13)]
 
 
 TWO_LAYER_HINT = ("forward: h = X @ W1 + b1, a = relu(h), z = (a @ W2 + b2)[:, 0], loss = BCE with logits(z, y); "
@@ -777,6 +754,25 @@ EXERCISES = [
                   "cross-entropy must average over the batch, not sum": _off(scratch.softmax_cross_entropy, loss="N", grad="N"),
                   "the loss is the NEGATIVE mean log-probability of the true class (it is >= 0)":
                   _off(scratch.softmax_cross_entropy, loss=-1)}),
+    Exercise(
+        "linear_backward", answers=("linear_forward", "linear_backward"), run=forward_backward,
+        reference=(scratch.linear_forward, scratch.linear_backward), cases=_linear_back_cases, outputs=("dx", "dw", "db"),
+        hint=LINEAR_BACK_HINT, forbidden={"torch": "write the backward pass by hand with NumPy"},
+        describe=lambda inputs, dout: f"x {inputs[0].shape}, w {inputs[1].shape}, dout {dout.shape}",
+        mistakes={"no 1/N here: the loss already averaged, so dout carries it":
+                  lambda d, c: (d @ c[1].T, c[0].T @ d / len(d), d.sum(0)),
+                  "db sums dout over the batch (the loss's 1/N is already inside dout)":
+                  lambda d, c: (d @ c[1].T, c[0].T @ d, d.mean(0)),
+                  "db has one entry per output unit: sum dout over the batch (axis=0)": lambda d, c: (d @ c[1].T, c[0].T @ d, d)}),
+    Exercise(
+        "relu_backward", answers=("relu_forward", "relu_backward"), run=forward_backward,
+        reference=(scratch.relu_forward, scratch.relu_backward), cases=_relu_back_cases, hint=RELU_BACK_HINT,
+        forbidden={"torch": "write the backward pass by hand with NumPy"},
+        in_place="return a new array, dout * (x > 0); the caller may still need dout",
+        describe=lambda inputs, dout: f"dx for x of shape {inputs[0].shape}",
+        mistakes={"multiply the incoming gradient dout by the mask (x > 0)": lambda d, x: (x > 0).astype(float),
+                  "multiply dout by the MASK (x > 0), not by the ReLU output": lambda d, x: d * np.maximum(x, 0),
+                  "at x == 0 use gradient 0 (mask x > 0), like PyTorch": lambda d, x: d * (x >= 0)}),
 ]
 
 
