@@ -24,8 +24,9 @@ def _stub(*args, **kwargs):
 
 def _float32(fn):
     def answer(*args, **kwargs):
-        out = fn(*args, **kwargs)
-        return tuple(np.float32(o) if np.isscalar(o) else np.asarray(o, np.float32) for o in out) \
+        out = fn(*args, **kwargs)      # a dict in a returned tuple (an update rule's config) stays as it is
+        return tuple(o if isinstance(o, dict) else np.float32(o) if np.isscalar(o) else np.asarray(o, np.float32)
+                     for o in out) \
             if isinstance(out, tuple) else np.asarray(out, np.float32)
     return answer
 

@@ -217,3 +217,51 @@ def load_fixtures(module: str) -> list[dict]:
 
 
 __all__ = ["Exercise", "judge", "running", "over_steps", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]
+
+
+# --- runs added for week4 ---
+
+from .core import as_array, expect  # noqa: E402 - what the runs below add to the imports above
+
+
+def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -> np.ndarray:
+    """An update rule ``fn(w, dw, config) -> (next_w, config)`` walked over parameters: the ``starts`` arrays stepped in
+    turn, ``steps`` times, each with its own config (a copy of ``config``; None: the first call gets None, and the
+    config it returns must hold the ``defaults``), on the gradient ``curvature * w + noise[t]`` of its term ``(curvature,
+    noise)`` (all zero at the steps in ``zero``). Each step returns a tuple of 2 with a dict and leaves ``dw`` as it
+    was. The trajectories, (steps, all coordinates): a wrong step shows in every later one. A case is ``(config,
+    starts, terms, zero, steps, defaults)``; a mistake is a wrong rule, state kept in its config."""
+    name = getattr(fn, "__name__", None) or "the rule"
+    ws = [np.array(w, dtype=np.float64) for w in starts]
+    configs = [copy.deepcopy(config) for _ in ws]
+    out = []
+    for t in range(steps):
+        for i, (curvature, noise) in enumerate(terms):
+            dw = np.zeros_like(ws[i]) if t in zero else curvature * ws[i] + noise[t]
+            given = dw.copy()
+            try:
+                result = fn(ws[i].copy(), given, configs[i])
+            except Exception as err:  # noqa: BLE001 - the answer crashed on config=None: say what None means
+                if configs[i] is not None or isinstance(err, (NotImplementedError, CheckFailure)):
+                    raise
+                raise CheckFailure(f"{name}(w, dw, None) raised {type(err).__name__}: {str(err)[:200]}. config=None "
+                                   f"means every default: {defaults}") from err
+            unchanged(dw, given, f"{name} changed dw in place: it is the caller's gradient (p.grad under an "
+                                 "optimizer); compute g = dw + weight_decay * w as a new array")
+            nxt, new = returns_tuple(result, 2, "(next_w, config)", fn)
+            expect(isinstance(new, dict), f"{name} should return (next_w, config) with config a dict, got {type(new).__name__}")
+            if configs[i] is None:
+                expect(all(k in new for k in defaults or ()),
+                       f"{name}(w, dw, None) should return a config holding the defaults {sorted(defaults or ())}")
+                configs[i] = new
+            elif new is not configs[i]:       # a new dict: the next call gets its contents in the same one
+                configs[i].clear()
+                configs[i].update(new)
+            nxt = as_array(nxt, f"next_w of {name} at step {t}")
+            expect(nxt.shape == ws[i].shape, f"{name} returned next_w of shape {nxt.shape} for w of shape {ws[i].shape}")
+            ws[i] = nxt
+        out.append(np.concatenate([w.ravel() for w in ws]))
+    return np.stack(out)
+
+
+__all__ += ["over_updates"]
