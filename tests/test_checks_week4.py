@@ -152,6 +152,22 @@ def sgd_grad_in_place(w, dw, config=None):
     return w - c["learning_rate"] * dw, c
 
 
+def sgd_returns_w(w, dw, config=None):
+    c = _defaults(config, learning_rate=1e-2, weight_decay=0.0)
+    return w - c["learning_rate"] * (dw + c["weight_decay"] * w)
+
+
+def sgd_config_as_list(w, dw, config=None):
+    c = _defaults(config, learning_rate=1e-2, weight_decay=0.0)
+    return w - c["learning_rate"] * (dw + c["weight_decay"] * w), list(c.items())
+
+
+def sgd_forgets_defaults(w, dw, config=None):
+    """Uses the defaults for config=None, but returns an empty config."""
+    c = {"learning_rate": 1e-2, "weight_decay": 0.0, **(config or {})}
+    return w - c["learning_rate"] * (dw + c["weight_decay"] * w), config if config is not None else {}
+
+
 _VELOCITY = {}
 
 
@@ -430,6 +446,10 @@ WRONG = [
     Wrong("check_sgd", sgd_no_defaults, "config=None", public_passes=True),
     Wrong("check_sgd", sgd_torch, r"uses torch\.optim\.SGD: torch\.optim is what the check compares with"),
     Wrong("check_sgd", sgd_grad_in_place, r"changed dw in place", public_passes=True),
+    Wrong("check_sgd", sgd_returns_w, r"should return a tuple \(next_w, config\), got ndarray"),
+    Wrong("check_sgd", sgd_config_as_list, r"with config a dict, got list"),
+    Wrong("check_sgd", sgd_forgets_defaults, r"sgd_forgets_defaults\(w, dw, None\) should return a config holding the defaults",
+          public_passes=True),
     Wrong("check_sgd_momentum", momentum_global, r"share one state"),
     Wrong("check_sgd_momentum", _momentum(dampened=True), "SUMS"),
     Wrong("check_sgd_momentum", _momentum(keep=False), "kept between calls"),
@@ -503,12 +523,44 @@ globals().update(make_tests(WEEK, WRONG, RIGHT))
 
 # ---------------------------------------------------------------- beyond the harness
 
-@pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "nesterov", "rmsprop", "adam"])
+RULES = ["sgd", "sgd_momentum", "nesterov", "rmsprop", "adam"]
+
+
+@pytest.mark.parametrize("rule", RULES)
 def test_helpers_references_pass_the_checks(rule, monkeypatch):
     """helpers.scratch.optim's rules are the references the checks describe: they pass too (forbidden to a
     learner, so the forbidden-calls test is switched off here)."""
-    monkeypatch.setattr(checks, "forbid", lambda *args, **kwargs: None)
+    from helpers.checks import records
+
+    monkeypatch.setattr(records, "forbid", lambda *args, **kwargs: None)
     getattr(checks, f"check_{rule}")(getattr(scratch, rule), hidden=True)
+
+
+def _torch_walk(rule, config, starts, terms, zero, steps, defaults):
+    """What torch.optim does on a case of the rule's record: each parameter its own optimizer, stepped in turn."""
+    params = [torch.tensor(w, dtype=torch.float64) for w in starts]
+    opts = [checks._TORCH_CLS[rule]([p], **checks._to_torch(rule, dict(config or defaults))) for p in params]
+    out = []
+    for t in range(steps):
+        for p, opt, (curvature, noise) in zip(params, opts, terms):
+            w = p.detach().numpy()
+            p.grad = torch.from_numpy(np.zeros_like(w) if t in zero else curvature * w + noise[t])
+            opt.step()
+        out.append(np.concatenate([p.detach().numpy().ravel() for p in params]))
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_rule_references_equal_torch_optim(rule):
+    """The records' references are what the checks compare with: torch.optim's walk on every case (hidden ones too,
+    config=None included), far tighter than the records' tolerance."""
+    from helpers.checks.records import over_updates
+
+    ex = next(ex for ex in checks.EXERCISES if ex.name == rule)
+    cases = ex.cases(True)
+    assert len(cases) == 5 and cases[-1][0] is None
+    for case in cases:
+        np.testing.assert_allclose(over_updates(ex.reference, *case), _torch_walk(rule, *case), rtol=1e-10, atol=1e-12)
 
 
 def _adam_step(w, dw, config):

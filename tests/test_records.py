@@ -24,11 +24,9 @@ def _stub(*args, **kwargs):
 
 def _as_float32(value):
     """A result as a float32 answer gives it: arrays and numbers in float32, a tensor as a float32 tensor (its graph
-    kept), a tuple or dict part by part; anything else (None, a cache) as it is."""
+    kept), a tuple part by part; anything else (None, a dict: a cache, an update rule's config) as it is."""
     if isinstance(value, tuple):
         return tuple(_as_float32(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _as_float32(v) for k, v in value.items()}
     if hasattr(value, "detach"):
         return value.float() if value.is_floating_point() else value
     if np.isscalar(value) and not isinstance(value, (str, bool)):

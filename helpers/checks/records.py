@@ -44,6 +44,8 @@ class Exercise:
     describe: Callable | None = None            # args -> "mse on 4 points"
     rtol: float = 1e-6
     atol: float = 1e-8
+    f32: tuple | None = None                    # (rtol, atol) for an answer computed in float32, when the float64 tolerance
+                                                # is tighter than float32 can be (a result that accumulates over steps)
     fp_traps: bool = False                      # NumPy overflow / log(0) / 0/0 raise where they happen
     in_place: str = ""                          # the hint if an input array is changed in place
     forbidden: dict = field(default_factory=dict)  # dotted name -> why (core.forbid)
@@ -107,15 +109,25 @@ def judge(ex, fn, args, want, wrongs, what: str) -> None:
         for name, before, after in zip(ex.arg_names, args, given):
             if isinstance(before, np.ndarray) or hasattr(before, "detach"):
                 unchanged(before, after, f"{ex.name} changed `{name}` in place: {ex.in_place}")
+    tol = dict(rtol=ex.rtol, atol=ex.atol)
+    if ex.f32 and _float32(got):
+        tol = dict(rtol=ex.f32[0], atol=ex.f32[1])
     if not ex.outputs:
-        compare(got, want, what, ex.hint, wrongs, rtol=ex.rtol, atol=ex.atol)
+        compare(got, want, what, ex.hint, wrongs, **tol)
         return
     got = returns_tuple(got, len(ex.outputs), f"({', '.join(ex.outputs)})", fn[-1] if ex.answers else fn)
     for k, part in enumerate(ex.outputs):
         if part == "cache":
             continue
         part_wrongs = [(w[k], why) for w, why in wrongs if isinstance(w, (tuple, list)) and len(w) == len(ex.outputs)]
-        compare(got[k], want[k], f"{part} ({what})", ex.hint, part_wrongs, rtol=ex.rtol, atol=ex.atol)
+        compare(got[k], want[k], f"{part} ({what})", ex.hint, part_wrongs, **tol)
+
+
+def _float32(value) -> bool:
+    """Whether a result (or a part of a returned tuple) is float32, NumPy or torch."""
+    if isinstance(value, (tuple, list)):
+        return any(_float32(v) for v in value)
+    return str(getattr(value, "dtype", "")).replace("torch.", "") == "float32"
 
 
 def running(run, fn):
@@ -186,7 +198,7 @@ def fixtures(exercises) -> list[dict]:
         assert ex.run is None or globals().get(ex.run.__name__) is ex.run, f"{ex.name}: run must be a function of records"
         cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
         rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, answers=ex.answers,
-                         rtol=ex.rtol, atol=ex.atol,
+                         rtol=ex.rtol, atol=ex.atol, f32=ex.f32,
                          fp_traps=ex.fp_traps, in_place=ex.in_place, forbidden=dict(ex.forbidden),
                          run=ex.run.__name__ if ex.run else "",
                          whats=[ex.what(args) for args, _, _ in cases],
@@ -229,6 +241,7 @@ class _Fixture:
     cases: list
     run: Callable | None = None
     answers: tuple = ()
+    f32: tuple | None = None
 
     def check(self, fn, hidden: bool = False) -> None:
         if hidden:
@@ -259,3 +272,52 @@ def load_fixtures(module: str) -> list[dict]:
 
 
 __all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]
+
+
+# --- runs added for week4 ---
+
+from .core import as_array, expect  # noqa: E402 - what the runs below add to the imports above
+
+
+def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -> np.ndarray:
+    """An update rule ``fn(w, dw, config) -> (next_w, config)`` walked over parameters: the ``starts`` arrays stepped in
+    turn, ``steps`` times, each with its own config (a copy of ``config``; None: the first call gets None, and the
+    config it returns must hold the ``defaults``), on the gradient ``curvature * w + noise[t]`` of its term ``(curvature,
+    noise)`` (all zero at the steps in ``zero``). Each step returns a tuple of 2 with a dict and leaves ``dw`` as it
+    was. The trajectories, (steps, all coordinates): a wrong step shows in every later one. A case is ``(config,
+    starts, terms, zero, steps, defaults)``; a mistake is a wrong rule, state kept in its config."""
+    name = getattr(fn, "__name__", None) or "the rule"
+    ws = [np.array(w, dtype=np.float64) for w in starts]
+    configs = [copy.deepcopy(config) for _ in ws]
+    out, low = [], False
+    for t in range(steps):
+        for i, (curvature, noise) in enumerate(terms):
+            dw = np.zeros_like(ws[i]) if t in zero else curvature * ws[i] + noise[t]
+            given = dw.copy()
+            try:
+                result = fn(ws[i].copy(), given, configs[i])
+            except Exception as err:  # noqa: BLE001 - the answer crashed on config=None: say what None means
+                if configs[i] is not None or isinstance(err, (NotImplementedError, CheckFailure)):
+                    raise
+                raise CheckFailure(f"{name}(w, dw, None) raised {type(err).__name__}: {str(err)[:200]}. config=None "
+                                   f"means every default: {defaults}") from err
+            unchanged(dw, given, f"{name} changed dw in place: it is the caller's gradient (p.grad under an "
+                                 "optimizer); compute g = dw + weight_decay * w as a new array")
+            nxt, new = returns_tuple(result, 2, "(next_w, config)", fn)
+            expect(isinstance(new, dict), f"{name} should return (next_w, config) with config a dict, got {type(new).__name__}")
+            if configs[i] is None:
+                expect(all(k in new for k in defaults or ()),
+                       f"{name}(w, dw, None) should return a config holding the defaults {sorted(defaults or ())}")
+                configs[i] = new
+            elif new is not configs[i]:       # a new dict: the next call gets its contents in the same one
+                configs[i].clear()
+                configs[i].update(new)
+            low = low or _float32(nxt)
+            nxt = as_array(nxt, f"next_w of {name} at step {t}")
+            expect(nxt.shape == ws[i].shape, f"{name} returned next_w of shape {nxt.shape} for w of shape {ws[i].shape}")
+            ws[i] = nxt
+        out.append(np.concatenate([w.ravel() for w in ws]))
+    return np.stack(out).astype(np.float32 if low else np.float64)     # float32 if the answer computed in it
+
+
+__all__ += ["over_updates"]

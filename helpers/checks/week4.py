@@ -1,25 +1,22 @@
-"""Checks for week 4's graded exercises: optimisers from scratch (01) and batch normalisation (03).
+"""Checks for week 4's graded exercises: optimisers from scratch (01), regularisation (02) and batch normalisation (03).
 
-Each ``check_<exercise>(student_fn, hidden=False)`` is written with the shared core
-(:mod:`helpers.checks.core`). The optimiser rules keep CS231n's ``update(w, dw, config) -> (next_w,
-config)`` shape (scratch names: learning_rate, momentum, decay_rate, epsilon, beta1, beta2,
-weight_decay) and are compared over 100 steps with ``torch.optim`` on the same parameters and
-gradients (float64, 1e-6); the gradients depend on the walk (an ill-conditioned quadratic plus
-noise), so a wrong step shows up in every later one. Known mistakes (Adam without bias correction or
-with t starting at 0, Nesterov as plain momentum, weight decay added after the update, RMSProp's
-epsilon inside the square root ...) are recognised and named. ``hidden=True`` adds what the notebook
-does not show: weight decay, runs of zero gradients, other shapes and hyperparameters, ``config=None``
-(the defaults). ``check_scratch_optimizer`` grades a ``torch.optim.Optimizer`` subclass that runs a
-rule on every parameter: several parameter groups, a learning rate changed mid-run, zero gradients.
+The optimiser rules (``sgd``, ``sgd_momentum``, ``nesterov``, ``rmsprop``, ``adam``) and the penalties of 02
+(``l2_penalty``, ``l1_penalty``) are exercise records (``EXERCISES``, :mod:`helpers.checks.records`). A rule keeps
+CS231n's ``update(w, dw, config) -> (next_w, config)`` shape (scratch names: learning_rate, momentum, decay_rate,
+epsilon, beta1, beta2, weight_decay) and is walked 100 steps by ``records.over_updates``: two parameters stepped in
+turn, each with its own config, on gradients that depend on the walk (an ill-conditioned quadratic plus noise), so a
+wrong step shows up in every later one; the references equal ``torch.optim``'s walks (tested), and an answer in
+float32 passes (1e-4). Known mistakes (Adam without bias correction or with t starting at 0, Nesterov as plain
+momentum, weight decay added after the update, epsilon inside the square root, one state shared by the parameters
+...) are named. ``hidden=True`` adds weight decay, runs of zero gradients, other shapes and hyperparameters and
+``config=None`` (the defaults). The penalties' references equal autograd's (tested).
 
-Batch normalisation follows ``helpers.scratch.norm``: ``batchnorm_forward(x, gamma, beta, bn_param)
--> (out, cache)``, ``bn_param = {"mode": "train" | "test", "eps", "momentum", "running_mean",
-"running_var"}`` with torch's meaning of momentum (the weight of the new batch), compared with
-``nn.BatchNorm1d/2d`` (outputs, running statistics after several batches, eval mode) and autograd
-(float64, 1e-8).
-
-The penalties of 02 (``l2_penalty``, ``l1_penalty``) are exercise records (``EXERCISES``,
-:mod:`helpers.checks.records`), their references equal to autograd's (tested).
+The rest are procedural, each saying why: ``check_scratch_optimizer`` grades a ``torch.optim.Optimizer`` subclass
+that runs a rule on every parameter (several parameter groups, a learning rate changed mid-run, zero gradients);
+dropout is judged statistically; batch normalisation follows ``helpers.scratch.norm``: ``batchnorm_forward(x, gamma,
+beta, bn_param) -> (out, cache)``, ``bn_param = {"mode": "train" | "test", "eps", "momentum", "running_mean",
+"running_var"}`` with torch's meaning of momentum (the weight of the new batch), compared with ``nn.BatchNorm1d/2d``
+(outputs, running statistics after several batches, eval mode) and autograd (float64, 1e-8).
 """
 from __future__ import annotations
 
@@ -29,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import as_array, call, compare, drive, expect, forbid, is_subclass, isolated, returns_tuple, unchanged
-from .records import Exercise, checks_of
+from .records import Exercise, checks_of, over_updates
 
 __all__ = [
     "check_sgd", "check_sgd_momentum", "check_nesterov", "check_rmsprop", "check_adam",
@@ -68,7 +65,7 @@ def _f32(*values) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# 01 · optimisers: the walks
+# 01 · optimisers: the update rules, as records walked by records.over_updates
 # --------------------------------------------------------------------------------------------
 
 def _quadratic(shape, seed):
@@ -77,78 +74,8 @@ def _quadratic(shape, seed):
     return rng.uniform(0.1, 5.0, size=shape), 0.3 * rng.normal(size=(100, *shape))
 
 
-def _grad_fn(shape, seed, zero=()):
-    """g(w, t) = curvature * w + noise_t: an ill-conditioned quadratic with noisy gradients;
-    steps in ``zero`` get an all-zero gradient."""
-    curvature, noise = _quadratic(shape, seed)
-
-    def g(w, t):
-        return np.zeros(shape) if t in zero else curvature * w + noise[t]
-    return g
-
-
 def _start(shape, seed):
     return np.random.default_rng(1000 + seed).normal(size=shape)
-
-
-def _walk_rule(step, starts, grads, shared=False, steps=100):
-    """Trajectories (steps, all coordinates) of parameters stepped in turn by ``w, state = step(w, dw, state)``,
-    each with its own state (``shared``: one state for all, the mistake of a global)."""
-    ws, out = [w.copy() for w in starts], []
-    states = [{}] * len(ws) if shared else [{} for _ in ws]
-    for t in range(steps):
-        for i, g in enumerate(grads):
-            ws[i], states[i] = step(ws[i], g(ws[i], t), states[i])
-        out.append(np.concatenate([np.array(w, dtype=np.float64).ravel() for w in ws]))
-    return np.stack(out)
-
-
-def _reference(kind, hp, mistake=None):
-    """A NumPy step for ``kind`` with scratch hyperparameters ``hp``; ``mistake`` makes it wrong."""
-    lr, wd = hp.get("learning_rate"), hp.get("weight_decay", 0.0)
-
-    def step(w, dw, s):
-        decay_in_grad = mistake != "decay_after"
-        g = dw + wd * w if decay_in_grad else dw
-        if kind == "sgd":
-            nxt = w + lr * g if mistake == "uphill" else w - lr * g
-        elif kind in ("sgd_momentum", "nesterov"):
-            mu = hp["momentum"]
-            v_old = s.get("v", np.zeros_like(w))
-            v = mu * v_old + ((1 - mu) * g if mistake == "dampened" else g)
-            if mistake != "no_state":
-                s["v"] = v
-            if kind == "nesterov" and mistake != "plain":
-                look = g + mu * v
-            else:
-                look = v
-            nxt = w - lr * look
-        elif kind == "rmsprop":
-            rho, eps = hp["decay_rate"], hp["epsilon"]
-            cache = rho * s.get("c", np.zeros_like(w)) + (1.0 if mistake == "no_one_minus" else 1 - rho) * g * g
-            s["c"] = cache
-            denom = np.sqrt(cache + eps) if mistake == "eps_inside" else np.sqrt(cache) + eps
-            nxt = w - lr * g / denom
-        elif kind == "adam":
-            b1, b2, eps = hp["beta1"], hp["beta2"], hp["epsilon"]
-            t = s.get("t", 0)
-            m = b1 * s.get("m", np.zeros_like(w)) + (1 - b1) * g
-            v = b2 * s.get("v", np.zeros_like(w)) + (1 - b2) * g * g
-            s.update(m=m, v=v, t=t + 1)
-            tc = t if mistake == "t_from_0" else t + 1
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if mistake == "no_bias_correction":
-                    m_hat, v_hat = m, v
-                else:
-                    m_hat, v_hat = m / (1 - b1 ** tc), v / (1 - b2 ** tc)
-                denom = np.sqrt(v_hat + eps) if mistake == "eps_inside" else np.sqrt(v_hat) + eps
-                nxt = w - lr * m_hat / denom
-        else:  # pragma: no cover - a typo in this module
-            raise KeyError(kind)
-        if mistake == "decay_after":
-            nxt = nxt - (lr * wd * w if kind == "adam" else wd * w)
-        return nxt, s
-    return step
 
 
 _TORCH_KEYS = {"learning_rate": "lr", "weight_decay": "weight_decay", "momentum": "momentum", "decay_rate": "alpha",
@@ -182,14 +109,64 @@ DEFAULTS = {
 }
 
 
-def _torch_walk(kind, hp, w0, g, steps=100):
-    p = torch.tensor(w0.copy(), dtype=torch.float64, requires_grad=True)
-    opt, out = _TORCH_CLS[kind]([p], **_to_torch(kind, hp)), []
-    for t in range(steps):
-        p.grad = torch.from_numpy(np.ascontiguousarray(g(p.detach().numpy().copy(), t), dtype=np.float64))
-        opt.step()
-        out.append(p.detach().numpy().copy())
-    return np.stack(out).reshape(steps, -1)
+def _rule(kind, mistake=None):
+    """The update rule ``(w, dw, config=None) -> (next_w, config)`` of ``kind``, torch.optim's written out (the state in
+    config, as helpers.scratch.optim keeps it); ``mistake`` (one of _MISTAKES) makes it wrong. Self-contained: the
+    records' reference is checked like an answer, forbidden calls included."""
+    preset = dict(DEFAULTS[kind])
+
+    def rule(w, dw, config=None):
+        config = {} if config is None else config
+        for k, v in preset.items():
+            config.setdefault(k, v)
+        lr, wd = config["learning_rate"], config["weight_decay"]
+        g = dw if mistake == "decay_after" else dw + wd * w
+        if kind == "sgd":
+            nxt = w + lr * g if mistake == "uphill" else w - lr * g
+        elif kind in ("sgd_momentum", "nesterov"):
+            mu = config["momentum"]
+            v = mu * config.get("velocity", np.zeros_like(w)) + ((1 - mu) * g if mistake == "dampened" else g)
+            if mistake != "no_state":
+                config["velocity"] = v
+            nxt = w - lr * (g + mu * v if kind == "nesterov" and mistake != "plain" else v)
+        elif kind == "rmsprop":
+            rho, eps = config["decay_rate"], config["epsilon"]
+            cache = rho * config.get("cache", np.zeros_like(w)) + (1.0 if mistake == "no_one_minus" else 1 - rho) * g * g
+            config["cache"] = cache
+            nxt = w - lr * g / (np.sqrt(cache + eps) if mistake == "eps_inside" else np.sqrt(cache) + eps)
+        else:                                                   # adam
+            b1, b2, eps = config["beta1"], config["beta2"], config["epsilon"]
+            t = config.get("t", 0) + 1
+            m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * g
+            v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * g * g
+            config.update(m=m, v=v, t=t)
+            tc = t - 1 if mistake == "t_from_0" else t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                m_hat, v_hat = (m, v) if mistake == "no_bias_correction" else (m / (1 - b1 ** tc), v / (1 - b2 ** tc))
+                nxt = w - lr * m_hat / (np.sqrt(v_hat + eps) if mistake == "eps_inside" else np.sqrt(v_hat) + eps)
+        if mistake == "decay_after":
+            nxt = nxt - (lr * wd * w if kind == "adam" else wd * w)
+        return nxt, config
+    return rule
+
+
+def _one_state(kind):
+    """The rule with one state for every parameter (the mistake of a global): the velocity / cache / m, v, t of one
+    parameter is the other's. A walk starts afresh where a config holding only hyperparameters follows one that held
+    state (its first parameter's first step)."""
+    step, hyper, shared, last = _rule(kind), set(DEFAULTS[kind]), {}, {"fresh": False}
+
+    def one_state(w, dw, config=None):
+        config = {} if config is None else config
+        fresh = not set(config) - hyper
+        if fresh and not last["fresh"]:
+            shared.clear()
+        last["fresh"] = fresh
+        shared.update({k: v for k, v in config.items() if k in hyper})
+        nxt, _ = step(w, dw, shared)
+        config.update(shared)
+        return nxt, config
+    return one_state
 
 
 _MISTAKES = {
@@ -250,81 +227,38 @@ def _rule_cases(kind, hidden):
     return cases
 
 
+def _walks(kind):
+    """The cases of ``kind``'s record, as records.over_updates takes them: two parameters stepped in turn 100 times,
+    each with its own config (the defaults filled in) and gradient terms; hidden: one step from config=None."""
+    def cases(hidden):
+        rows = [({**DEFAULTS[kind], **given}, [_start(shape, seed), _start(shape, seed + 100)],
+                 [_quadratic(shape, seed), _quadratic(shape, seed + 100)], zero, 100, None)
+                for given, shape, seed, zero in _rule_cases(kind, hidden)]
+        if hidden:  # config=None: the documented defaults, one step
+            rows.append((None, [_start((3,), 9)], [(np.zeros(3), np.array([[0.5, -1.0, 2.0]]))], (), 1, DEFAULTS[kind]))
+        return rows
+
+    def what(config, starts, terms, zero, steps, defaults):
+        if config is None:
+            return f"{kind}(w, dw, None) (one step; config=None means every default: {defaults})"
+        return (f"the walk of {steps} steps ({kind} with config {config}, two parameters of shape {starts[0].shape} stepped "
+                "in turn, each with its own config" + (f", zero gradients at steps {zero[0]}-{zero[-1]})" if zero else ")"))
+    return cases, what
+
+
 SHARED = ("the parameters share one state: two parameters were stepped in turn, each with its own config, and the "
           "velocity / cache / m, v, t of one leaked into the other; keep the state in config (no global variable)")
 
 
-def _check_rule(kind, fn, hidden):
-    forbid(fn, FORBIDDEN["rule"], kind)
-    for given, shape, seed, zero in _rule_cases(kind, hidden):
-        hp = {**DEFAULTS[kind], **given}
-        grads = [_grad_fn(shape, seed, set(zero)), _grad_fn(shape, seed + 100, set(zero))]
-        starts = [_start(shape, seed), _start(shape, seed + 100)]
-        where = (f"{kind} with config {given}, two parameters of shape {shape} stepped in turn, each with its own config"
-                 + (f", zero gradients at steps {zero[0]}-{zero[-1]}" if zero else ""))
-        expected = np.concatenate([_torch_walk(kind, hp, w0, g) for w0, g in zip(starts, grads)], axis=1)
-        low = []
-
-        def student_step(w, dw, state, _hp=hp):
-            if not state:
-                state.update(_hp)
-            given = dw.copy()
-            result = call(fn, w.copy(), given, state, hint=HINTS[kind])
-            unchanged(dw, given, f"{kind} changed dw in place: it is the caller's gradient (p.grad under "
-                                 "ScratchOptimizer); compute g = dw + weight_decay * w as a new array")
-            nxt, config = returns_tuple(result, 2, "(next_w, config)", fn)
-            expect(isinstance(config, dict), f"{kind} should return (next_w, config) with config a dict, got "
-                                             f"{type(config).__name__}")
-            if config is not state:
-                state.clear()
-                state.update(config)
-            low.append(_f32(nxt))
-            return as_array(nxt, f"next_w for {where}"), state
-        got = _walk_rule(student_step, starts, grads)
-        mistakes = [(_walk_rule(_reference(kind, hp, m), starts, grads), why) for m, why in _MISTAKES[kind]]
-        mistakes.append((_walk_rule(_reference(kind, hp), starts, grads, shared=True), SHARED))
-        rtol, atol = F32 if any(low) else (RTOL, ATOL)
-        compare(got, expected, f"the walk of 100 steps ({where})", HINTS[kind], mistakes, rtol=rtol, atol=atol)
-    if hidden:  # config=None: the documented defaults, one step
-        w0 = _start((3,), 9)
-        dw = np.array([0.5, -1.0, 2.0])
-        result = call(fn, w0.copy(), dw.copy(), None, hint=f"config=None means every default: {DEFAULTS[kind]}")
-        nxt, config = returns_tuple(result, 2, "(next_w, config)", fn)
-        expected = _torch_walk(kind, DEFAULTS[kind], w0, lambda w, t: dw, steps=1)[0]
-        compare(nxt, expected, f"{kind}(w, dw, None)", f"config=None means every default: {DEFAULTS[kind]}",
-                rtol=F32[0] if _f32(nxt) else RTOL, atol=ATOL)
-        expect(isinstance(config, dict) and all(k in config for k in DEFAULTS[kind]),
-               f"{kind}(w, dw, None) should return a config holding the defaults {sorted(DEFAULTS[kind])}")
-
-
-@isolated
-def check_sgd(sgd, hidden: bool = False) -> None:
-    """sgd(w, dw, config) equals torch.optim.SGD over 100 steps."""
-    _check_rule("sgd", sgd, hidden)
-
-
-@isolated
-def check_sgd_momentum(sgd_momentum, hidden: bool = False) -> None:
-    """sgd_momentum equals torch.optim.SGD(momentum=...) over 100 steps."""
-    _check_rule("sgd_momentum", sgd_momentum, hidden)
-
-
-@isolated
-def check_nesterov(nesterov, hidden: bool = False) -> None:
-    """nesterov equals torch.optim.SGD(momentum=..., nesterov=True) over 100 steps."""
-    _check_rule("nesterov", nesterov, hidden)
-
-
-@isolated
-def check_rmsprop(rmsprop, hidden: bool = False) -> None:
-    """rmsprop equals torch.optim.RMSprop over 100 steps."""
-    _check_rule("rmsprop", rmsprop, hidden)
-
-
-@isolated
-def check_adam(adam, hidden: bool = False) -> None:
-    """adam equals torch.optim.Adam (bias correction, L2 weight decay) over 100 steps."""
-    _check_rule("adam", adam, hidden)
+def _rule_record(kind):
+    """``kind``'s update rule as a record: its walks equal torch.optim's (tests/test_checks_week4.py); an answer in
+    float32 passes (one tolerance for every answer: float32's)."""
+    cases, what = _walks(kind)
+    mistakes = {why: _rule(kind, m) for m, why in _MISTAKES[kind]}
+    if kind != "sgd":                                   # plain SGD keeps no state to share
+        mistakes[SHARED] = _one_state(kind)
+    return Exercise(kind, reference=_rule(kind), cases=cases, describe=what, run=over_updates, hint=HINTS[kind],
+                    mistakes=mistakes, forbidden=FORBIDDEN["rule"], rtol=RTOL, atol=ATOL, f32=F32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,6 +323,7 @@ def _optimizer_walk(cls, groups, args, kwargs, lr_changes, zero, starts, terms):
     return np.stack(out)
 
 
+# procedural: steps a torch.optim.Optimizer class (parameter groups, a rate changed mid-run) where the answer lives
 @isolated
 def check_scratch_optimizer(ScratchOptimizer, hidden: bool = False) -> None:
     """``ScratchOptimizer(params, rule, **config)`` running a scratch rule equals torch.optim over 100 steps."""
@@ -531,6 +466,7 @@ BN_MISTAKES = [
 ]
 
 
+# procedural: a record holds one tolerance, and float32 answers need 1e-4 where float64 ones are held to 1e-8
 @isolated
 def check_batchnorm_forward(batchnorm_forward, hidden: bool = False) -> None:
     """Outputs and running statistics equal nn.BatchNorm1d's over several train batches, then eval."""
@@ -585,6 +521,7 @@ def _bn_grads(x, gamma, beta, dout, eps, training, rm=None, rv=None):
     return _np(xt.grad), _np(gt.grad), _np(bt.grad)
 
 
+# procedural: takes two functions (forward, backward)
 @isolated
 def check_batchnorm_backward(batchnorm_forward, batchnorm_backward, hidden: bool = False) -> None:
     """dx, dgamma, dbeta equal autograd's through F.batch_norm (train mode; test mode in the hidden cases)."""
@@ -634,6 +571,7 @@ SPATIAL_HINT = ("move the channels last and flatten, x.transpose(0, 2, 3, 1).res
                 "image is a sample of its channel; run the (N, D) version; reshape (N, H, W, C) and transpose back")
 
 
+# procedural: takes two functions (forward, backward)
 @isolated
 def check_spatial_batchnorm(spatial_batchnorm_forward, spatial_batchnorm_backward, hidden: bool = False) -> None:
     """Spatial batch norm equals nn.BatchNorm2d (outputs, running stats, eval) and autograd (gradients)."""
@@ -713,6 +651,7 @@ def _dropout_x(shape, seed):
     return rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
 
 
+# procedural: statistical, many right masks
 @isolated
 def check_dropout_forward(dropout_forward, hidden: bool = False) -> None:
     """Inverted dropout behaves as nn.Dropout: zeros with probability p, survivors scaled by 1/(1-p); test mode is
@@ -756,6 +695,7 @@ def check_dropout_forward(dropout_forward, hidden: bool = False) -> None:
                  (x / (1 - p) if p < 1 else None, "test mode rescaled x: it must return x unchanged")])
 
 
+# procedural: takes two functions (forward, backward)
 @isolated
 def check_dropout_backward(dropout_forward, dropout_backward, hidden: bool = False) -> None:
     """dx = dout * mask (zeros where dropped, 1 / (1 - p) where kept) in train mode, dout in test mode."""
@@ -792,8 +732,9 @@ def _penalty_cases(hidden):
     return cases
 
 
-# the penalties' references equal autograd's (tests/test_checks_week4.py)
+# the rules' references equal torch.optim's walks, the penalties' autograd's (tests/test_checks_week4.py)
 EXERCISES = [
+    *(_rule_record(kind) for kind in ("sgd", "sgd_momentum", "nesterov", "rmsprop", "adam")),
     Exercise(
         "l2_penalty", reference=lambda w, lam: (lam / 2 * np.sum(w ** 2), lam * w), cases=_penalty_cases,
         outputs=("penalty", "dw"), forbidden=FORBIDDEN["grad"],
@@ -819,4 +760,4 @@ EXERCISES = [
                   "dw forgot lam: lam * sign(w)": lambda w, lam: (lam * np.sum(np.abs(w)), np.sign(w))}),
 ]
 
-globals().update(checks_of(EXERCISES, __name__))   # check_l2_penalty, check_l1_penalty: what 02 calls
+globals().update(checks_of(EXERCISES, __name__))   # check_sgd, ..., check_adam (01), check_l2_penalty, check_l1_penalty (02)

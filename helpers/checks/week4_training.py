@@ -121,6 +121,7 @@ def _no_field(shape):
     return shape[1], shape[0]            # fans without the receptive field: in, out
 
 
+# procedural: statistical (right answers draw different arrays from one seeded rng: order, dtype, method)
 @isolated
 def check_xavier_uniform(xavier_uniform, hidden: bool = False) -> None:
     """``xavier_uniform(shape, rng, gain=1.0)`` with torch.nn.init.xavier_uniform_'s variance and a uniform shape."""
@@ -152,6 +153,7 @@ def check_xavier_uniform(xavier_uniform, hidden: bool = False) -> None:
                                          "draw with rng.uniform(-a, a, size=shape)")
 
 
+# procedural: statistical (right answers draw different arrays from one seeded rng: order, dtype, method)
 @isolated
 def check_xavier_normal(xavier_normal, hidden: bool = False) -> None:
     """``xavier_normal(shape, rng, gain=1.0)`` with torch.nn.init.xavier_normal_'s std and a normal shape."""
@@ -178,6 +180,7 @@ def check_xavier_normal(xavier_normal, hidden: bool = False) -> None:
                                          "draw with rng.normal(0, std, size=shape)")
 
 
+# procedural: statistical (right answers draw different arrays from one seeded rng: order, dtype, method)
 @isolated
 def check_he_normal(he_normal, hidden: bool = False) -> None:
     """``he_normal(shape, rng, mode="fan_in")`` with torch.nn.init.kaiming_normal_'s std (nonlinearity='relu')."""
