@@ -321,3 +321,25 @@ def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -
 
 
 __all__ += ["over_updates"]
+
+
+# --- runs added for week2 ---
+
+def same_dtype(fn, x, *rest):
+    """``fn(x, *rest)``, whose result, where both are tensors, must keep ``x``'s dtype (a float32 input gives a float32
+    result): a case is the answer's arguments, a mistake a function like the answer. An array result is judged by value."""
+    out = fn(x, *rest)
+    if hasattr(x, "detach") and hasattr(out, "detach") and out.dtype != x.dtype:
+        import inspect
+
+        try:
+            first = next(iter(inspect.signature(fn).parameters.values()), None)
+        except (TypeError, ValueError):
+            first = None
+        arg = first.name if first is not None and first.kind in (first.POSITIONAL_ONLY, first.POSITIONAL_OR_KEYWORD) else "x"
+        raise CheckFailure(f"{getattr(fn, '__name__', None) or 'your function'}({arg}) should keep {arg}'s dtype "
+                           f"{x.dtype}, got {out.dtype}: don't convert")
+    return out
+
+
+__all__ += ["same_dtype"]

@@ -12,6 +12,10 @@ apart in scale, a TensorLoader as well as a DataLoader).
 Loaders passed to the student are real ones (``torch.utils.data.DataLoader`` or
 ``helpers.train.TensorLoader``), so an answer that uses ``len(loader.dataset)`` works.
 
+The exercises whose answer is a function of its arguments (softmax, log_softmax, per_class_accuracy,
+multiclass_log_loss) are records at the end of the module (``EXERCISES``, :mod:`helpers.checks.records`): the
+mentee edition judges them against fixtures, without their references.
+
 Every check runs inside ``isolated``: the global random state (torch and NumPy) is the same
 after a check as before it, so a notebook's later cells print the same numbers whether or not
 the hidden tests ran.
@@ -29,6 +33,7 @@ from torch import nn
 from .core import (CheckFailure, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
                    expect, file_bytes, forbidden, isolated, scratch_folder, not_implemented_guard, returns_tuple, same, unchanged)
 from .core import forbid as core_forbid
+from .records import Exercise, checks_of, same_dtype
 
 
 def _randn(generator, *shape, dtype=torch.float64):
@@ -51,8 +56,6 @@ HINTS = {
                   'optimiser step, and return the loss as a Python float',
     'evaluate_accuracy': 'the model in evaluation mode and without gradients; count, over every batch, the examples whose '
                          'highest-scoring class is the label, and divide by the number of examples',
-    'per_class_accuracy': 'for each class c: of the examples whose TARGET is c, the fraction predicted as c (every class in '
-                          'range(num_classes), also the ones never predicted)',
     'dropout': 'in training: zero each entry with probability p and scale the survivors by 1 / (1 - p), with a fresh '
                'random mask per call; in evaluation: the input unchanged',
     'save_training_state': 'one file holding what resuming needs: the model\'s and the optimiser\'s state dicts and the epoch',
@@ -65,8 +68,6 @@ HINTS = {
                         'the stride (rounded down), plus one',
     'transfer_model': 'freeze every backbone parameter in place, put a new Linear head from the backbone\'s features to '
                       'num_classes after it, and return the model with the list of the parameters that train (the head\'s)',
-    'multiclass_log_loss': 'clip the probabilities away from 0 and 1, rescale each row to sum to 1, then minus the mean log '
-                           'of the probability given to each row\'s true class',
 }
 
 
@@ -74,45 +75,22 @@ HINTS = {
 # 02 · networks in PyTorch: a residual module, a module with buffers, softmax, log-softmax, an MLP factory
 # --------------------------------------------------------------------------------------------
 
-_SOFTMAX_FAMILY = [(torch, "softmax"), (torch, "log_softmax"), (F, "softmax"), (F, "log_softmax"),
-                   (torch.Tensor, "softmax"), (torch.Tensor, "log_softmax"), (torch.special, "softmax"),
-                   (torch.special, "log_softmax"), (torch, "logsumexp"), (torch.Tensor, "logsumexp"),
-                   (torch.special, "logsumexp")]
+_SOFTMAX_FAMILY = ("torch.softmax", "torch.log_softmax", "torch.nn.functional.softmax", "torch.nn.functional.log_softmax",
+                   "torch.Tensor.softmax", "torch.Tensor.log_softmax", "torch.special.softmax", "torch.special.log_softmax",
+                   "torch.logsumexp", "torch.Tensor.logsumexp", "torch.special.logsumexp")
 
 
 def _softmax_rules(what: str) -> dict:
     """The softmax family as a forbidden-calls policy (read from the answer's source, aliases included)."""
     why = f"write {what} from torch.exp, max and sum: torch's softmax, log_softmax and logsumexp are what this check compares against"
-    rules = {f"{owner.__name__ if owner is not torch.Tensor else 'torch.Tensor'}.{name}": why for owner, name in _SOFTMAX_FAMILY}
-    rules.update({f".{name}": why for _, name in _SOFTMAX_FAMILY})
-    return rules
-
-
-def _from_scratch(what: str):
-    return forbidden(_SOFTMAX_FAMILY, f"write {what} from torch.exp, max and sum: torch's softmax, log_softmax "
-                                      f"and logsumexp are what this check compares against")
-
-
-def _softmax_wrongs(z):
-    """What the usual mistakes return for logits z (NaN where they overflow)."""
-    with np.errstate(all="ignore"):
-        a = _np(z)
-        e_global = np.exp(a - a.max())
-        e_cols = np.exp(a - a.max(axis=0, keepdims=True))
-        return {
-            "global max": e_global / e_global.sum(axis=1, keepdims=True),
-            "columns": e_cols / e_cols.sum(axis=0, keepdims=True),
-            "whole": e_global / e_global.sum(),
-        }
+    return {**{name: why for name in _SOFTMAX_FAMILY}, **{"." + name.rsplit(".", 1)[1]: why for name in _SOFTMAX_FAMILY}}
 
 
 SOFTMAX_ROW_MAX = ("subtract each ROW's own max (z.max(dim=1, keepdim=True).values), not one max of the whole "
                    "tensor: rows far apart in scale (one near 1000, one near -1000) then underflow to 0/0")
 
 
-@isolated
-def check_softmax(softmax, hidden: bool = False) -> None:
-    """``softmax(z) -> probs``, rows of ``z`` (N, C) normalised over the classes (dim 1)."""
+def _softmax_cases(hidden: bool):
     g = torch.Generator().manual_seed(11)
     cases = [_randn(g, 3, 4),
              torch.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0]], dtype=torch.float64),
@@ -121,34 +99,10 @@ def check_softmax(softmax, hidden: bool = False) -> None:
         cases += [_randn(g, 1, 10) * 50, _randn(g, 6, 2, dtype=torch.float32),
                   torch.full((2, 5), -3000.0, dtype=torch.float64),
                   torch.cat([_randn(g, 2, 4) + 800.0, _randn(g, 2, 4) - 800.0])]
-    core_forbid(softmax, _softmax_rules("softmax"), "softmax")
-    for z in cases:
-        expected = torch.softmax(z.double(), dim=1)
-        z_in = z.clone()
-        with _from_scratch("softmax"):
-            p = call(softmax, z_in, hint="softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])")
-        unchanged(z, z_in, "softmax changed z in place (z -= max): compute a new tensor, z - max")
-        arr = as_array(p, "softmax(z)")
-        expect(arr.shape == tuple(z.shape), f"softmax(z) must keep z's shape {tuple(z.shape)}, got {arr.shape}")
-        wrongs = _softmax_wrongs(z)
-        if not np.all(np.isfinite(arr)):
-            expect(not same(arr, wrongs["global max"]), f"softmax returned NaN for rows far apart in scale: "
-                                                         f"{SOFTMAX_ROW_MAX}")
-            expect(False, "softmax returned NaN or inf: exp overflows for large logits (exp(1000) = inf). "
-                          "Subtract each row's max first: softmax(z) = softmax(z - row max)")
-        expect(not isinstance(p, torch.Tensor) or p.dtype == z.dtype,
-               f"softmax(z) should keep z's dtype {z.dtype}, got {getattr(p, 'dtype', None)}: don't convert")
-        compare(arr, expected, f"softmax(z) for z {tuple(z.shape)}",
-                "softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])",
-                [(wrongs["global max"], SOFTMAX_ROW_MAX),
-                 (wrongs["columns"], "normalise over the classes (dim=1), not over the batch (dim=0)"),
-                 (wrongs["whole"], "each row must sum to 1: normalise each row (dim=1, keepdim=True), not the "
-                                   "whole tensor")], rtol=1e-5, atol=1e-7)
+    return [(z,) for z in cases]
 
 
-@isolated
-def check_log_softmax(log_softmax, hidden: bool = False) -> None:
-    """``log_softmax(z) -> log-probabilities``, stable for any logits."""
+def _log_softmax_cases(hidden: bool):
     g = torch.Generator().manual_seed(12)
     cases = [_randn(g, 3, 4), torch.tensor([[0.0, -1000.0, 2.0], [500.0, 0.0, -500.0]], dtype=torch.float64),
              torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, -1001.0, -999.0]], dtype=torch.float64)]
@@ -156,33 +110,31 @@ def check_log_softmax(log_softmax, hidden: bool = False) -> None:
         cases += [_randn(g, 1, 10) * 100, _randn(g, 8, 3, dtype=torch.float32),
                   torch.tensor([[3000.0, 3000.0]], dtype=torch.float64),
                   torch.cat([_randn(g, 2, 4) + 800.0, _randn(g, 2, 4) - 800.0])]
-    core_forbid(log_softmax, _softmax_rules("log_softmax"), "log_softmax")
-    for z in cases:
-        expected = torch.log_softmax(z.double(), dim=1)
-        z_in = z.clone()
-        with _from_scratch("log_softmax"):
-            out = call(log_softmax, z_in, hint="log_softmax(z) = z - m - log(sum(exp(z - m))), m each row's max")
-        unchanged(z, z_in, "log_softmax changed z in place (z -= max): compute a new tensor, z - max")
-        arr = as_array(out, "log_softmax(z)")
-        expect(arr.shape == tuple(z.shape), f"log_softmax(z) must keep z's shape {tuple(z.shape)}, got {arr.shape}")
-        with np.errstate(all="ignore"):
-            a = _np(z)
-            shifted = a - a.max()
-            global_max = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        if not np.all(np.isfinite(arr)):
-            expect(not same(arr, global_max), f"log_softmax returned -inf for rows far apart in scale: "
-                                               f"{SOFTMAX_ROW_MAX}")
-            expect(False, "log_softmax returned -inf, inf or NaN: log(softmax(z)) underflows, because softmax "
-                          "is exactly 0 for a logit far below the max and log(0) = -inf. Compute "
-                          "z - m - log(sum(exp(z - m))), m the row max")
-        cols = a - a.max(axis=0, keepdims=True)
-        compare(arr, expected, f"log_softmax(z) for z {tuple(z.shape)}",
-                "log_softmax(z) = z - logsumexp(z) row by row (dim=1)",
-                [(global_max, SOFTMAX_ROW_MAX),
-                 (cols - np.log(np.exp(cols).sum(axis=0, keepdims=True)),
-                  "normalise over the classes (dim=1), not over the batch (dim=0)"),
-                 (a - a.max(axis=1, keepdims=True), "subtract log(sum(exp(z - m))) too, not only the row max m")],
-                rtol=1e-5, atol=1e-6)
+    return [(z,) for z in cases]
+
+
+def _row_max(z):
+    return z.max(dim=1, keepdim=True).values
+
+
+def _softmax_over(z, shift, dim):
+    """exp(z - shift) normalised over ``dim`` (None: the whole tensor): the answer (each row's max, dim 1) and its
+    known mistakes (another shift, another dim)."""
+    e = (z - shift).exp()
+    return e / (e.sum() if dim is None else e.sum(dim=dim, keepdim=True))
+
+
+def _softmax(z):
+    return _softmax_over(z, _row_max(z), 1)
+
+
+def _log_softmax_over(z, shift, dim):
+    shifted = z - shift
+    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
+
+
+def _log_softmax(z):
+    return _log_softmax_over(z, _row_max(z), 1)
 
 
 def _is_affine(model, shape, g) -> bool:
@@ -192,6 +144,7 @@ def _is_affine(model, shape, g) -> bool:
         return torch.allclose(model(a) + model(b) - model(zero), model(a + b), atol=1e-5)
 
 
+# procedural: a module factory: its layers, parameter count and activations judged
 @isolated
 def check_make_mlp(make_mlp, hidden: bool = False) -> None:
     """``make_mlp(n_in, hidden, n_out) -> nn.Module`` mapping (N, ...) inputs to (N, n_out) logits."""
@@ -252,6 +205,7 @@ def _residual_cases(hidden: bool):
     return cases
 
 
+# procedural: a module class: built, its parameters registered, backpropagated through
 @isolated
 def check_residual(Residual, hidden: bool = False) -> None:
     """``Residual(block, shortcut=None)``: an nn.Module whose forward is ``block(x) + x`` (or
@@ -315,6 +269,7 @@ def _standardize_cases(hidden: bool):
     return cases
 
 
+# procedural: a module class: its buffers registered, moved with .to(), reloaded from a state_dict
 @isolated
 def check_standardize(Standardize, hidden: bool = False) -> None:
     """``Standardize(mean, std)``: an nn.Module mapping images (N, C, H, W) to (x - mean) / std per channel,
@@ -400,6 +355,7 @@ def _image_loader(sizes, channels: int, side: int, seed: int, kind: str = "datal
     return _loader(x, torch.zeros(len(x), dtype=torch.long), sizes[0], kind)
 
 
+# procedural: takes a loader (an object), and a (1, C, 1, 1) answer is as good as (C,)
 @isolated
 def check_dataset_mean_std(dataset_mean_std, hidden: bool = False) -> None:
     """``dataset_mean_std(loader) -> (mean, std)``, each (C,), over every pixel the loader yields.
@@ -443,6 +399,7 @@ def _pil(arr: np.ndarray):
     return Image.fromarray(arr)
 
 
+# procedural: returns a transform (an object) applied to PIL images
 @isolated
 def check_make_transform(make_transform, hidden: bool = False) -> None:
     """``make_transform(mean, std)`` -> callable: PIL image -> normalised float tensor (C, H, W)."""
@@ -516,6 +473,7 @@ def _label_value(label, what: str) -> int:
     return int(label)
 
 
+# procedural: a Dataset class: lengths, items, a transform run lazily, the error it raises
 @isolated
 def check_array_dataset(ArrayDataset, hidden: bool = False) -> None:
     """``ArrayDataset(images, labels, transform=None)``: a torch Dataset over in-memory arrays; item i is
@@ -592,6 +550,7 @@ def _collate_cases(hidden: bool):
     return cases
 
 
+# procedural: judges its outputs' types and dtypes (one tensor each, int64 lengths and labels) and a list's items in place
 @isolated
 def check_pad_collate(pad_collate, hidden: bool = False) -> None:
     """``pad_collate(batch) -> (padded, lengths, labels)`` for a list of ``(sequence, label)`` items:
@@ -682,6 +641,7 @@ def _reference_steps(model, batches, opt_name, loss_fn, zero_grad=True):
     return losses, params
 
 
+# procedural: steps a model and an optimiser
 @isolated
 def check_train_step(train_step, hidden: bool = False) -> None:
     """``train_step(model, xb, yb, loss_fn, optimizer) -> float`` performs one update."""
@@ -750,6 +710,7 @@ def _eval_case(sizes, seed: int, kind: str = "dataloader"):
     return weight, _loader(x, y, sizes[0], kind)
 
 
+# procedural: takes a model and a loader, and judges the model's mode and grad state
 @isolated
 def check_evaluate_accuracy(evaluate_accuracy, hidden: bool = False) -> None:
     """``evaluate_accuracy(model, loader) -> float``: fraction correct, in eval mode, without gradients."""
@@ -786,9 +747,7 @@ def check_evaluate_accuracy(evaluate_accuracy, hidden: bool = False) -> None:
                  (last, "that is the LAST batch's accuracy: accumulate over every batch")])
 
 
-@isolated
-def check_per_class_accuracy(per_class_accuracy, hidden: bool = False) -> None:
-    """``per_class_accuracy(preds, targets, num_classes) -> (num_classes,)``: recall of each class."""
+def _per_class_cases(hidden: bool):
     cases = [(torch.tensor([0, 1, 1, 2, 2, 2, 0, 1]), torch.tensor([0, 1, 2, 2, 2, 0, 0, 1]), 3)]
     if hidden:
         g = torch.Generator().manual_seed(61)
@@ -796,29 +755,27 @@ def check_per_class_accuracy(per_class_accuracy, hidden: bool = False) -> None:
         p = torch.where(torch.rand(200, generator=g) < 0.7, t, torch.randint(0, 10, (200,), generator=g))
         cases.append((p, t, 10))
         cases.append((torch.tensor([0, 0, 0, 1]), torch.tensor([0, 1, 2, 1]), 3))  # class 2 never predicted
-    for preds, targets, k in cases:
-        expected = np.array([(preds[targets == c] == c).double().mean().item() for c in range(k)])
-        precision = np.array([(targets[preds == c] == c).double().mean().item() if (preds == c).any() else np.nan
-                              for c in range(k)])
-        out = call(per_class_accuracy, preds.clone(), targets.clone(), k, hint=HINTS["per_class_accuracy"])
-        arr = as_array(out, "per-class accuracy")
-        expect(arr.shape == (k,), f"return one accuracy per class, shape ({k},), got {arr.shape} "
-                                  "(also for classes the model never predicts)")
-        correct = np.array([(preds[targets == c] == c).sum().item() for c in range(k)], dtype=float)
-        compare(arr, expected, "per-class accuracy", "accuracy of class c = fraction of the examples whose label is "
-                "c that were predicted as c",
-                [(precision, "you divided by how often each class was PREDICTED (that is precision): per-class "
-                  "accuracy divides the correct ones by how many examples truly belong to the class, "
-                  "(preds[targets == c] == c).mean()"),
-                 (correct, "divide the number correct by the number of examples of that class (a fraction in "
-                           "[0, 1]), not just count"),
-                 (correct / len(targets), "divide by the number of examples OF CLASS c, not by all examples")])
+    return cases
+
+
+def _per_class_accuracy(preds, targets, num_classes):
+    return np.array([(preds[targets == c] == c).double().mean().item() for c in range(num_classes)])
+
+
+def _precision(preds, targets, num_classes):
+    return np.array([(targets[preds == c] == c).double().mean().item() if (preds == c).any() else np.nan
+                     for c in range(num_classes)])
+
+
+def _correct(preds, targets, num_classes):
+    return np.array([(preds[targets == c] == c).sum().item() for c in range(num_classes)], dtype=float)
 
 
 # --------------------------------------------------------------------------------------------
 # 05 · validation and dropout: dropout from scratch
 # --------------------------------------------------------------------------------------------
 
+# procedural: statistical: many right masks
 @isolated
 def check_dropout(dropout, hidden: bool = False) -> None:
     """``dropout(x, p, training) -> tensor``: inverted dropout, the identity when not training."""
@@ -901,6 +858,7 @@ def _ckpt_case(kind: str, seed: int):
     return make_model, make_optimizer
 
 
+# procedural: takes two functions, writes and reads a file
 @isolated
 def check_save_resume(save_training_state, load_training_state, hidden: bool = False) -> None:
     """``save_training_state(path, model, optimizer, epoch)`` writes a file;
@@ -976,6 +934,7 @@ def _ckpt_pair(seed: int, out_src: int, out_dst: int, extra_src: bool = False, b
     return source.state_dict(), body(out_dst, False)
 
 
+# procedural: loads into a model in place
 @isolated
 def check_load_matching(load_matching, hidden: bool = False) -> None:
     """``load_matching(model, state_dict) -> skipped``: copy every entry whose name and shape match,
@@ -1032,6 +991,7 @@ def _count_cases(hidden: bool):
     return cases
 
 
+# procedural: takes a module and must return an int (records accept float32 answers)
 @isolated
 def check_count_parameters(count_parameters, hidden: bool = False) -> None:
     """``count_parameters(model) -> int``: how many numbers training updates (trainable parameters)."""
@@ -1059,6 +1019,7 @@ _CONV_HIDDEN = [(32, 3, 1, 2, 2), (224, 7, 2, 3, 1), (5, 5, 1, 0, 1), (10, 4, 3,
                 (13, 2, 2, 0, 1), (64, 11, 4, 2, 1), (9, 3, 1, 0, 3)]
 
 
+# procedural: must return an int (records accept float32 answers)
 @isolated
 def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
     """``conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int`` (one spatial side)."""
@@ -1098,6 +1059,7 @@ def _transfer_case(kind: str, seed: int):
     return backbone, 6, torch.randn(8, 3, 2, 2)
 
 
+# procedural: builds a model, freezes a backbone, steps an optimiser
 @isolated
 def check_transfer_model(transfer_model, hidden: bool = False) -> None:
     """``transfer_model(backbone, num_features, num_classes) -> (model, head_params)``."""
@@ -1154,10 +1116,13 @@ def check_transfer_model(transfer_model, hidden: bool = False) -> None:
 # 09 · hackathon 1: Kaggle's multi-class log loss, a valid submission file
 # --------------------------------------------------------------------------------------------
 
-def _log_loss_reference(y, p, eps=1e-15) -> float:
-    p = np.clip(np.asarray(p, dtype=np.float64), eps, 1 - eps)
-    p = p / p.sum(axis=1, keepdims=True)
-    return float(-np.mean(np.log(p[np.arange(len(y)), y])))
+def _log_loss(y_true, probs, eps=1e-15, steps="clip renormalise") -> float:
+    """Kaggle's multi-class log loss: clip, renormalise, then minus the mean log of each row's true class (other
+    ``steps``: the known mistakes of leaving one out or swapping them)."""
+    p = np.asarray(probs, dtype=np.float64)
+    for step in steps.split():
+        p = np.clip(p, eps, 1 - eps) if step == "clip" else p / p.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(p[np.arange(len(y_true)), y_true])))
 
 
 def _log_loss_cases(hidden: bool):
@@ -1167,47 +1132,23 @@ def _log_loss_cases(hidden: bool):
     y = np.array([0, 1, 2, 3, 1, 0])
     zero = probs.copy()
     zero[2] = [0.5, 0.5, 0.0, 0.0]          # the true class (2) gets probability 0
-    cases = [(y, probs, 1e-15, "probabilities"), (y, zero, 1e-15, "a zero on the true class"),
-             (y, probs * rng.uniform(0.5, 3.0, size=(6, 1)), 1e-15, "rows that do not sum to 1")]
+    cases = [(y, probs, 1e-15), (y, zero, 1e-15), (y, probs * rng.uniform(0.5, 3.0, size=(6, 1)), 1e-15)]
     if hidden:
         big = rng.dirichlet(np.ones(9), size=200)
         yb = rng.integers(0, 9, size=200)
-        odd = np.array([[0.0, 0.0, 0.0], [0.8, 0.6, 0.6], [1.0, 0.0, 0.0]])
-        cases += [(yb, big, 1e-15, "random probabilities"), (np.array([0, 1, 1]), odd, 1e-15,
-                  "an all-zero row, a row summing to 2, a certain wrong answer"),
-                  (y, zero, 1e-7, "eps=1e-7"), (np.array([2]), np.array([[0.2, 0.3, 0.5]]), 1e-15, "one row")]
+        odd = np.array([[0.0, 0.0, 0.0], [0.8, 0.6, 0.6], [1.0, 0.0, 0.0]])   # all zero, summing to 2, certain and wrong
+        cases += [(yb, big, 1e-15), (np.array([0, 1, 1]), odd, 1e-15), (y, zero, 1e-7),
+                  (np.array([2]), np.array([[0.2, 0.3, 0.5]]), 1e-15)]
     return cases
 
 
-@isolated
-def check_multiclass_log_loss(multiclass_log_loss, hidden: bool = False) -> None:
-    """``multiclass_log_loss(y_true, probs, eps=1e-15) -> float``: Kaggle's metric, natural log."""
-    for y, p, eps, what in _log_loss_cases(hidden):
-        expected = _log_loss_reference(y, p, eps)
-        p_in = p.copy()
-        got = call(multiclass_log_loss, y.copy(), p_in, eps, hint=HINTS["multiclass_log_loss"])
-        unchanged(p, p_in, "multiclass_log_loss changed probs in place (np.clip(..., out=probs) or probs /= ...): "
-                           "work on a copy")
-        value = as_array(got, "multiclass_log_loss(...)")
-        expect(value.size == 1, f"return one number (the mean over the rows), got shape {value.shape}")
-        value = float(value.reshape(-1)[0])
-        expect(np.isfinite(value), f"the log loss is {value} for {what}: a probability of 0 gives log(0) = -inf. "
-                                   "Clip first, np.clip(probs, eps, 1 - eps), as Kaggle does")
-        n = len(y)
-        clipped = np.clip(p, eps, 1 - eps)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            renorm_then_clip = np.clip(p / p.sum(axis=1, keepdims=True), eps, 1 - eps)
-        compare(value, expected, "the log loss", f"for {what}: clip to [eps, 1 - eps], divide each row by its sum, "
-                "take -log of each row's probability of its TRUE class (probs[np.arange(N), y_true]), average",
-                [(expected * n, "the log loss is N times too large: take the MEAN over the rows, not the sum"),
-                 (expected / np.log(2), "this is the log loss in bits (log2): Kaggle's log loss uses the natural "
-                                        "logarithm, np.log"),
-                 (expected / np.log(10), "this used log10: Kaggle's log loss uses the natural logarithm, np.log"),
-                 (float(-np.mean(np.log(clipped[np.arange(n), y]))), f"for {what} the rows were not renormalised: "
-                  "after clipping, divide each row by its sum (Kaggle rescales every row to sum to 1 before scoring)"),
-                 (float(-np.mean(np.log(renorm_then_clip[np.arange(n), y]))), f"for {what}: clip FIRST, then "
-                  "renormalise each row (Kaggle's order)"),
-                 (-expected, "the log loss is the NEGATIVE mean log-probability (it is >= 0)")], rtol=1e-6)
+def _log_loss_what(y_true, probs, eps) -> str:
+    sums = probs.sum(axis=1)
+    notes = [note for note, seen in (("a zero on a true class", (probs[np.arange(len(y_true)), y_true] == 0).any()),
+                                     ("an all-zero row", (sums == 0).any()),
+                                     ("rows that do not sum to 1", not np.allclose(sums, 1)),
+                                     (f"eps={eps:g}", eps != 1e-15)) if seen]
+    return f"the log loss of {len(y_true)} row{'s' if len(y_true) != 1 else ''}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _submission(ids, classes, seed: int):
@@ -1268,6 +1209,7 @@ def _validate_outcome(validate_submission, frame, ids, classes):
     return None
 
 
+# procedural: judges which tables it accepts and which exception it raises
 @isolated
 def check_validate_submission(validate_submission, hidden: bool = False) -> None:
     """``validate_submission(submission, test_ids, classes)``: returns quietly for a valid Kaggle submission,
@@ -1308,6 +1250,70 @@ def check_validate_submission(validate_submission, hidden: bool = False) -> None
             expect(str(err).strip(), f"raise ValueError with a message that says what is wrong ({what})")
 
 
+# --------------------------------------------------------------------------------------------
+# the records: the exercises whose answer is a function of its arguments (helpers.checks.records); each check
+# above says why it stays procedural
+# --------------------------------------------------------------------------------------------
+
+EXERCISES = [
+    Exercise(
+        "softmax", reference=_softmax, cases=_softmax_cases, run=same_dtype, rtol=1e-5, atol=1e-7,
+        hint="softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])",
+        describe=lambda z: f"softmax(z) for z {tuple(z.shape)}",
+        in_place="compute a new tensor, z - max (z -= max changes the caller's logits)",
+        mistakes={SOFTMAX_ROW_MAX: lambda z: _softmax_over(z, z.max(), 1),
+                  "softmax returned NaN or inf: exp overflows for large logits (exp(1000) = inf). Subtract each row's "
+                  "max first: softmax(z) = softmax(z - row max)": lambda z: _softmax_over(z, 0.0, 1),
+                  "normalise over the classes (dim=1), not over the batch (dim=0)":
+                  lambda z: _softmax_over(z, z.max(dim=0, keepdim=True).values, 0),
+                  "each row must sum to 1: normalise each row (dim=1, keepdim=True), not the whole tensor":
+                  lambda z: _softmax_over(z, z.max(), None)},
+        forbidden=_softmax_rules("softmax")),
+    Exercise(
+        "log_softmax", reference=_log_softmax, cases=_log_softmax_cases, rtol=1e-5, atol=1e-6,
+        hint="log_softmax(z) = z - m - log(sum(exp(z - m))) row by row (dim=1), m each row's max: log(softmax(z)) "
+             "underflows, log(0) = -inf for a logit far below the max",
+        describe=lambda z: f"log_softmax(z) for z {tuple(z.shape)}",
+        in_place="compute a new tensor, z - max (z -= max changes the caller's logits)",
+        mistakes={SOFTMAX_ROW_MAX: lambda z: _log_softmax_over(z, z.max(), 1),
+                  "log_softmax returned -inf, inf or NaN: log(softmax(z)) underflows, because softmax is exactly 0 for "
+                  "a logit far below the max and log(0) = -inf. Compute z - m - log(sum(exp(z - m))), m the row max":
+                  lambda z: _softmax(z).log(),
+                  "normalise over the classes (dim=1), not over the batch (dim=0)":
+                  lambda z: _log_softmax_over(z, z.max(dim=0, keepdim=True).values, 0),
+                  "subtract log(sum(exp(z - m))) too, not only the row max m": lambda z: z - _row_max(z)},
+        forbidden=_softmax_rules("log_softmax")),
+    Exercise(
+        "per_class_accuracy", reference=_per_class_accuracy, cases=_per_class_cases,
+        hint="one accuracy per class c in range(num_classes), also for classes never predicted: of the examples whose "
+             "TARGET is c, the fraction predicted as c",
+        describe=lambda preds, targets, num_classes: f"per-class accuracy ({len(targets)} examples, {num_classes} classes)",
+        mistakes={"you divided by how often each class was PREDICTED (that is precision): per-class accuracy divides "
+                  "the correct ones by how many examples truly belong to the class, (preds[targets == c] == c).mean()":
+                  _precision,
+                  "divide the number correct by the number of examples of that class (a fraction in [0, 1]), not just "
+                  "count": _correct,
+                  "divide by the number of examples OF CLASS c, not by all examples": lambda p, t, k: _correct(p, t, k) / len(t)}),
+    Exercise(
+        "multiclass_log_loss", reference=_log_loss, cases=_log_loss_cases, rtol=1e-6, describe=_log_loss_what,
+        hint="clip to [eps, 1 - eps] (no probability 0, no log(0)), divide each row by its sum, take -log of each row's "
+             "probability of its TRUE class (probs[np.arange(N), y_true]), average over the rows: one number",
+        in_place="work on a copy (np.clip(..., out=probs) and probs /= ... change the caller's array)",
+        mistakes={"the log loss is N times too large: take the MEAN over the rows, not the sum":
+                  lambda y, p, eps: _log_loss(y, p, eps) * len(y),
+                  "this is the log loss in bits (log2): Kaggle's log loss uses the natural logarithm, np.log":
+                  lambda y, p, eps: _log_loss(y, p, eps) / np.log(2),
+                  "this used log10: Kaggle's log loss uses the natural logarithm, np.log":
+                  lambda y, p, eps: _log_loss(y, p, eps) / np.log(10),
+                  "the rows were not renormalised: after clipping, divide each row by its sum (Kaggle rescales every "
+                  "row to sum to 1 before scoring)": lambda y, p, eps: _log_loss(y, p, eps, steps="clip"),
+                  "clip FIRST, then renormalise each row (Kaggle's order)":
+                  lambda y, p, eps: _log_loss(y, p, eps, steps="renormalise clip"),
+                  "a probability of 0 gives log(0) = -inf. Clip first, np.clip(probs, eps, 1 - eps), as Kaggle does":
+                  lambda y, p, eps: _log_loss(y, p, eps, steps="renormalise"),
+                  "the log loss is the NEGATIVE mean log-probability (it is >= 0)": lambda y, p, eps: -_log_loss(y, p, eps)}),
+]
+
 __all__ = [
     "check_residual", "check_standardize", "check_softmax", "check_log_softmax", "check_make_mlp",
     "check_dataset_mean_std", "check_make_transform", "check_array_dataset", "check_pad_collate",
@@ -1318,3 +1324,6 @@ __all__ = [
     "check_transfer_model",
     "check_multiclass_log_loss", "check_validate_submission",
 ]
+
+
+globals().update(checks_of(EXERCISES, __name__))   # check_softmax, check_log_softmax, ...: what the notebooks call
