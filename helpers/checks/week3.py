@@ -13,6 +13,11 @@ The layers follow ``helpers.scratch.conv``'s conventions: ``conv_forward(x, w, b
 with ``conv_param = {"stride": s, "pad": p}``, ``*_pool_forward(x, pool_param)`` with
 ``pool_param = {"pool_height": ph, "pool_width": pw, "stride": s}``, forward -> ``(out, cache)``,
 backward ``(dout, cache)`` -> gradients.
+
+The single-function exercises whose answer is a result (``conv_forward``, ``max_pool_forward``,
+``avg_pool_forward``, ``sobel_kernels``, ``apply_filter``) are records at the end of the module (``EXERCISES``,
+:mod:`helpers.checks.records`): the mentee edition judges them against fixtures, without their references. The
+other checks stay procedures, each saying why.
 """
 from __future__ import annotations
 
@@ -24,9 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (CheckFailure, as_array, call, check_output_shape, compare, expect, forbid, isolated,
+from .core import (CheckFailure, call, check_output_shape, compare, expect, forbid, isolated,
                    returns_tuple, unchanged)
 from .papers import _compare_module, _same_weights
+from .records import Exercise, checks_of
 
 __all__ = [
     "check_conv_forward", "check_conv_backward",
@@ -68,16 +74,15 @@ def _tol(got) -> dict:
     return dict(rtol=2e-5, atol=1e-5) if low else dict(rtol=RTOL, atol=ATOL)
 
 
-def _t(a) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(a, dtype=np.float64))
+def _windows(x, kh: int, kw: int, s: int | tuple = 1) -> np.ndarray:
+    """Every kh x kw window of x's last two axes at stride s (or (sh, sw)): a view (..., H', W', kh, kw). The records'
+    references are NumPy: an answer may not call torch or helpers.scratch, and a reference passes its own check."""
+    sh, sw = (s, s) if isinstance(s, int) else s
+    return np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(-2, -1))[..., ::sh, ::sw, :, :]
 
 
 def _np(t) -> np.ndarray:
     return t.detach().double().numpy()
-
-
-def _shape(*dims) -> str:
-    return "(" + ", ".join(str(d) for d in dims) + ")"
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,42 +116,18 @@ def _describe_conv(x, w, s, p) -> str:
     return f"x {tuple(x.shape)}, w {tuple(w.shape)}, stride {s}, pad {p}"
 
 
-def _conv_forward_mistakes(x, w, b, s, p):
-    rows = [(F.conv2d(x, w.flip(2, 3), b, stride=s, padding=p),
-             "the kernel is flipped: CNN layers (F.conv2d, nn.Conv2d, helpers.scratch) compute a "
-             "cross-correlation, sum(field * w[f]), without flipping w as the textbook convolution does")]
-    if p:
-        rows.append((F.conv2d(x, w, b, stride=s, padding=0),
-                     "the input is not padded: add conv_param['pad'] rows and columns of zeros on every side "
-                     "(np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))))"))
-        rows.append((F.conv2d(F.pad(x, (p, p, p, p), mode="replicate"), w, b, stride=s),
-                     "pad with zeros, not with copies of the edge pixels"))
-    if s > 1:
-        full = F.conv2d(x, w, b, stride=1, padding=p)
-        h_out = (x.shape[2] + 2 * p - w.shape[2]) // s + 1
-        w_out = (x.shape[3] + 2 * p - w.shape[3]) // s + 1
-        rows.append((full, "the stride is ignored: with stride s the output has (H + 2*pad - HH) // s + 1 rows, "
-                           "and window (r, c) starts at (r * s, c * s)"))
-        rows.append((full[:, :, :h_out, :w_out], "the output has the right size but window (r, c) must start at "
-                                                  "(r * stride, c * stride), not at (r, c)"))
-    rows.append((F.conv2d(x, w, None, stride=s, padding=p), "add the bias: out[n, f] gets + b[f]"))
-    return [(_np(v), why) for v, why in rows]
+def _conv_forward_cases(hidden: bool):
+    """The cases as ``conv_forward`` receives them: ``(x, w, b, conv_param)`` in NumPy float64."""
+    return [(_np(x), _np(w), _np(b), {"stride": s, "pad": p}) for x, w, b, s, p in _conv_cases(hidden)]
 
 
-@isolated
-def check_conv_forward(conv_forward, hidden: bool = False) -> None:
-    """``conv_forward(x, w, b, conv_param) -> (out, cache)`` equal to ``F.conv2d(x, w, b, stride, padding)``."""
-    forbid(conv_forward, FORBIDDEN["layers"])
-    for x, w, b, s, p in _conv_cases(hidden):
-        xn, wn, bn = _np(x), _np(w), _np(b)
-        x_in, w_in = xn.copy(), wn.copy()
-        got = returns_tuple(call(conv_forward, x_in, w_in, bn.copy(), {"stride": s, "pad": p}, hint=CONV_HINT),
-                            2, "(out, cache)", conv_forward)
-        unchanged(xn, x_in, "conv_forward changed x in place: pad into a new array (np.pad returns one)")
-        unchanged(wn, w_in, "conv_forward changed w in place")
-        expected = F.conv2d(x, w, b, stride=s, padding=p)
-        compare(got[0], _np(expected), f"out for {_describe_conv(x, w, s, p)} (expected shape "
-                f"{tuple(expected.shape)})", CONV_HINT, _conv_forward_mistakes(x, w, b, s, p), **_tol(got[0]))
+def _conv(x, w, b, s, p, *, pad_mode="constant", size=None):
+    """``(out, None)``: what F.conv2d(x, w, b, stride=s, padding=p) computes, like a layer's forward (only ``out`` is
+    compared); ``pad_mode`` "edge" pads with copies of the border, ``size`` crops the output to (H', W')."""
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), mode=pad_mode)
+    out = np.einsum("nchwij,fcij->nfhw", _windows(xp, w.shape[2], w.shape[3], s), w)
+    out = out if b is None else out + b[:, None, None]
+    return (out if size is None else out[:, :, :size[0], :size[1]]), None
 
 
 CONV_BACK_HINT = ("every output (n, f, r, c) added w[f] * field: it sends dout[n, f, r, c] * w[f] back to its field "
@@ -179,6 +160,7 @@ def _conv_backward_loops(x, w, dout, s, p, *, add_dx=True, add_dw=True, step=Non
     return dxp[:, :, p:p + x.shape[2], p:p + x.shape[3]], dw
 
 
+# procedural: takes two functions (forward, backward)
 @isolated
 def check_conv_backward(conv_forward, conv_backward, hidden: bool = False) -> None:
     """``conv_backward(dout, cache) -> (dx, dw, db)``, cache from your ``conv_forward``; compared with autograd."""
@@ -263,69 +245,24 @@ def _describe_pool(x, ph, pw, s) -> str:
     return f"x {tuple(x.shape)}, pool {ph}x{pw}, stride {s}"
 
 
-def _try(fn):
-    try:
-        return _np(fn())
-    except RuntimeError:
-        return None
+def _pool_forward_cases(hidden: bool):
+    """The cases as ``*_pool_forward`` receives them: ``(x, pool_param)``, x in NumPy float64."""
+    return [(_np(x), _pool_param(ph, pw, s)) for x, ph, pw, s in _pool_cases(hidden)]
 
 
-def _pool_forward_mistakes(x, ph, pw, s, kind):
-    own = F.max_pool2d if kind == "max" else F.avg_pool2d
-    rows = []
-    if s > 1:
-        h_out, w_out = (x.shape[2] - ph) // s + 1, (x.shape[3] - pw) // s + 1
-        rows.append((_try(lambda: own(x, (ph, pw), stride=1)), "the stride is ignored: with stride s there are "
-                     "(H - pool_height) // s + 1 rows of windows"))
-        rows.append((_try(lambda: own(x, (ph, pw), stride=1)[:, :, :h_out, :w_out]),
-                     "window (r, c) starts at (r * stride, c * stride), not at (r, c)"))
-    if s != ph or s != pw:
-        rows.append((_try(lambda: own(x, (ph, pw), stride=(ph, pw))), "use pool_param['stride'] as the step "
-                     "between windows, not the window size (windows may overlap, or leave gaps)"))
-    if ph != pw:
-        rows.append((_try(lambda: own(x, (pw, ph), stride=s)), "pool_height runs along the rows (H), pool_width "
-                     "along the columns (W): they are swapped"))
-    if kind == "max":
-        rows.append((_try(lambda: F.avg_pool2d(x, (ph, pw), stride=s)), "this is average pooling: take each "
-                     "window's maximum"))
-        rows.append((_try(lambda: F.max_pool2d(x.amax(1, keepdim=True), (ph, pw), stride=s).expand(
-            -1, x.shape[1], -1, -1)), "pool each channel on its own: the max runs over the window, not over the channels"))
-    else:
-        rows.append((_try(lambda: F.avg_pool2d(x, (ph, pw), stride=s) * ph * pw), "divide each window's sum by "
-                     "its size pool_height * pool_width (this is the sum)"))
-        rows.append((_try(lambda: F.max_pool2d(x, (ph, pw), stride=s)), "this is max pooling: take each window's mean"))
-        if ph != pw:
-            rows.append((_try(lambda: F.avg_pool2d(x, (ph, pw), stride=s) * ph * pw / ph ** 2),
-                         "the window holds pool_height * pool_width numbers: divide by that"))
-    return rows
+def _pooled(kind, x, ph, pw, sh, sw=None):
+    """``(out, None)``, like a layer's forward: what F.max_pool2d / F.avg_pool2d(x, (ph, pw), stride=(sh, sw)) compute."""
+    fields = _windows(x, ph, pw, (sh, sh if sw is None else sw))
+    return (fields.max(axis=(-2, -1)) if kind == "max" else fields.mean(axis=(-2, -1))), None
 
 
-def _check_pool_forward(pool_forward, hidden, kind):
-    forbid(pool_forward, FORBIDDEN["layers"])
-    own = F.max_pool2d if kind == "max" else F.avg_pool2d
-    hint = (f"out[n, c, r, q] = the {'maximum' if kind == 'max' else 'mean'} of x[n, c, r*s:r*s+ph, q*s:q*s+pw], "
-            "one channel at a time, with H' = (H - ph) // s + 1 and W' = (W - pw) // s + 1")
-    for x, ph, pw, s in _pool_cases(hidden):
-        xn = _np(x)
-        x_in = xn.copy()
-        got = returns_tuple(call(pool_forward, x_in, _pool_param(ph, pw, s), hint=hint), 2, "(out, cache)",
-                            pool_forward)
-        unchanged(xn, x_in, f"{kind}_pool_forward changed x in place")
-        expected = own(x, (ph, pw), stride=s)
-        compare(got[0], _np(expected), f"out for {_describe_pool(x, ph, pw, s)} (expected shape "
-                f"{tuple(expected.shape)})", hint, _pool_forward_mistakes(x, ph, pw, s, kind), **_tol(got[0]))
+def _pool_args(pool_param) -> tuple:
+    return pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
 
 
-@isolated
-def check_max_pool_forward(max_pool_forward, hidden: bool = False) -> None:
-    """``max_pool_forward(x, pool_param) -> (out, cache)`` equal to ``F.max_pool2d(x, (ph, pw), stride)``."""
-    _check_pool_forward(max_pool_forward, hidden, "max")
-
-
-@isolated
-def check_avg_pool_forward(avg_pool_forward, hidden: bool = False) -> None:
-    """``avg_pool_forward(x, pool_param) -> (out, cache)`` equal to ``F.avg_pool2d(x, (ph, pw), stride)``."""
-    _check_pool_forward(avg_pool_forward, hidden, "avg")
+def _pool_answer(pool):
+    """A pooling written on ``(x, ph, pw, s)`` as the exercise's answer: ``(x, pool_param) -> (out, None)``."""
+    return lambda x, pool_param: pool(x, *_pool_args(pool_param))
 
 
 def _max_pool_backward_loops(x, dout, ph, pw, s, *, ties_all=False, add=True):
@@ -399,12 +336,14 @@ def _avg_assign(shape, dout, ph, pw, s):
     return dx
 
 
+# procedural: takes two functions (forward, backward)
 @isolated
 def check_max_pool_backward(max_pool_forward, max_pool_backward, hidden: bool = False) -> None:
     """``max_pool_backward(dout, cache) -> dx``, cache from your ``max_pool_forward``; compared with autograd."""
     _check_pool_backward(max_pool_forward, max_pool_backward, hidden, "max")
 
 
+# procedural: takes two functions (forward, backward)
 @isolated
 def check_avg_pool_backward(avg_pool_forward, avg_pool_backward, hidden: bool = False) -> None:
     """``avg_pool_backward(dout, cache) -> dx``, cache from your ``avg_pool_forward``; compared with autograd."""
@@ -421,46 +360,18 @@ SOBEL_HINT = ("for a cross-correlation (F.conv2d, apply_filter): kx = [[-1, 0, 1
               "positive where the image gets brighter to the RIGHT, ky = kx.T where it gets brighter DOWNWARDS")
 
 
-def _correlate(image, kernel, pad=None) -> np.ndarray:
-    """Cross-correlation of a 2-D image with a 2-D kernel, zero 'same' padding (or ``pad`` = (ph, pw))."""
-    kh, kw = kernel.shape
-    ph, pw = (kh // 2, kw // 2) if pad is None else pad
-    out = F.conv2d(_t(image)[None, None], _t(kernel)[None, None], padding=(ph, pw))
-    return _np(out[0, 0])
-
-
-@isolated
-def check_sobel_kernels(sobel_kernels, hidden: bool = False) -> None:
-    """``sobel_kernels() -> (kx, ky)``, each (3, 3): the Sobel kernels for a cross-correlation."""
-    got = returns_tuple(call(sobel_kernels, hint=SOBEL_HINT), 2, "(kx, ky)", sobel_kernels)
-    kx, ky = as_array(got[0], "kx"), as_array(got[1], "ky")
-    for name, k in (("kx", kx), ("ky", ky)):
-        expect(k.shape == (3, 3), f"{name} should be a (3, 3) array, got shape {k.shape}")
-    expect(not (np.allclose(kx, SOBEL_Y) and np.allclose(ky, SOBEL_X)),
-           "kx and ky are swapped: kx differentiates along x (the columns, left to right), ky along y (rows, top to bottom)")
-    mistakes = lambda k: [(-k, "the sign is flipped: this is the kernel for a true convolution (scipy.ndimage.convolve "
-                               "flips it back). For a cross-correlation the +1, +2, +1 sit on the brighter side: right for kx, "
-                               "bottom for ky"),
-                          (k.T, "the kernel is transposed: kx has its -1, -2, -1 in the left COLUMN, ky in the top ROW"),
-                          (-k.T, "wrong orientation and sign: kx's -1, -2, -1 form the left column"),
-                          (np.sign(k), "the middle row/column of a Sobel kernel is weighted 2 (smoothing [1, 2, 1]); "
-                                       "[1, 1, 1] is the Prewitt kernel"),
-                          (k / 4, "use the integer weights; the notebook divides by 4 (skimage's normalisation) later"),
-                          (k / 8, "use the integer weights, not divided by 8")]
-    compare(kx, SOBEL_X, "kx", SOBEL_HINT, mistakes(SOBEL_X))
-    compare(ky, SOBEL_Y, "ky", SOBEL_HINT, mistakes(SOBEL_Y))
-    if hidden:
-        # what the kernels do: a ramp brightening to the right, a ramp brightening downwards
-        cols, rows = np.meshgrid(np.arange(7.0), np.arange(6.0))
-        for image, what in ((cols, "to the right"), (rows, "downwards")):
-            gx, gy = _correlate(image, kx)[1:-1, 1:-1], _correlate(image, ky)[1:-1, 1:-1]
-            active, quiet = (gx, gy) if what == "to the right" else (gy, gx)
-            expect(np.all(active > 0) and np.allclose(quiet, 0),
-                   f"on an image that brightens {what} (by 1 per pixel), the matching Sobel kernel must give a "
-                   f"positive response (8 per pixel) inside the image and the other one 0. {SOBEL_HINT}")
-        again = returns_tuple(call(sobel_kernels), 2, "(kx, ky)", sobel_kernels)
-        expect(np.allclose(as_array(again[0], "kx"), SOBEL_X), "sobel_kernels() must return the same kernels on every "
-               "call: build new arrays inside the function")
+SOBEL_MISTAKES = {   # why -> the wrong answer, returning (kx, ky); ky is kx.T, so transposing both is swapping them
+    "kx and ky are swapped (or transposed, which is the same for these kernels): kx differentiates along x (the "
+    "columns, left to right) and has its -1, -2, -1 in the left COLUMN, ky along y (rows, top to bottom) with them in "
+    "the top ROW": lambda: (SOBEL_Y, SOBEL_X),
+    "the sign is flipped: this is the kernel for a true convolution (scipy.ndimage.convolve flips it back). For a "
+    "cross-correlation the +1, +2, +1 sit on the brighter side: right for kx, bottom for ky": lambda: (-SOBEL_X, -SOBEL_Y),
+    "wrong orientation and sign: kx's -1, -2, -1 form the left column": lambda: (-SOBEL_Y, -SOBEL_X),
+    "the middle row/column of a Sobel kernel is weighted 2 (smoothing [1, 2, 1]); [1, 1, 1] is the Prewitt kernel":
+        lambda: (np.sign(SOBEL_X), np.sign(SOBEL_Y)),
+    "use the integer weights; the notebook divides by 4 (skimage's normalisation) later": lambda: (SOBEL_X / 4, SOBEL_Y / 4),
+    "use the integer weights, not divided by 8": lambda: (SOBEL_X / 8, SOBEL_Y / 8),
+}
 
 
 FILTER_HINT = ("out = cross-correlation of the (float) image with the kernel after padding kh // 2 rows and kw // 2 "
@@ -480,36 +391,32 @@ def _filter_cases(hidden: bool):
     return cases
 
 
-@isolated
-def check_apply_filter(apply_filter, hidden: bool = False) -> None:
-    """``apply_filter(image, kernel) -> filtered``: 2-D image (H, W), odd-sized kernel (kh, kw), zero 'same' padding."""
-    forbid(apply_filter, FORBIDDEN["apply_filter"])
-    for image, kernel in _filter_cases(hidden):
-        img_in, k_in = image.copy(), kernel.copy()
-        got = call(apply_filter, img_in, k_in, hint=FILTER_HINT)
-        unchanged(image, img_in, "apply_filter changed the image in place")
-        unchanged(kernel, k_in, "apply_filter changed the kernel in place")
-        img = image.astype(np.float64)
-        kh, kw = kernel.shape
-        expected = _correlate(img, kernel)
-        mistakes = [(_correlate(img, kernel[::-1, ::-1].copy()), "the kernel is flipped: apply_filter (like F.conv2d "
-                     "and nn.Conv2d) computes a cross-correlation, sum(window * kernel), without flipping"),
-                    (_correlate(img, kernel, pad=(0, 0)), f"no padding: the output should keep the image's shape "
-                     f"{image.shape}, so pad kh // 2 = {kh // 2} rows and kw // 2 = {kw // 2} columns of zeros on each side")]
-        if kh != kw:
-            mistakes.append((_correlate(img, kernel, pad=(kh // 2, kh // 2)), "pad the rows by kh // 2 and the "
-                             "columns by kw // 2: this kernel is not square"))
-            mistakes.append((_correlate(img, kernel, pad=(kw // 2, kw // 2)), "pad the rows by kh // 2 and the "
-                             "columns by kw // 2: this kernel is not square"))
-        if kh > 1 or kw > 1:
-            edge = np.pad(img, ((kh // 2, kh // 2), (kw // 2, kw // 2)), mode="edge")
-            mistakes.append((_correlate(edge, kernel, pad=(0, 0)), "pad with zeros (as nn.Conv2d(padding=...) does), "
-                             "not with copies of the edge pixels"))
-        if image.dtype == np.uint8:
-            mistakes.append((expected.astype(np.uint8), "convert the image to float first: uint8 arithmetic wraps "
-                             "negative responses around (-1 becomes 255)"))
-        compare(got, expected, f"the filtered image for an image {image.shape} ({image.dtype}) and a {kh}x{kw} kernel",
-                FILTER_HINT, mistakes, **_tol(got))
+def _filtered(image, kernel, *, pad=None, flip=False, edge=False, keep_dtype=False) -> np.ndarray:
+    """apply_filter's reference: the cross-correlation of the image (as float64) with the kernel, zero 'same' padding;
+    or, switched, a known mistake: ``pad`` = (rows, columns), the kernel flipped, edge copies as padding, the result
+    cast back to the image's dtype."""
+    kh, kw = kernel.shape
+    ph, pw = (kh // 2, kw // 2) if pad is None else pad
+    padded = np.pad(np.asarray(image, dtype=np.float64), ((ph, ph), (pw, pw)), mode="edge" if edge else "constant")
+    out = np.einsum("hwij,ij->hw", _windows(padded, kh, kw), kernel[::-1, ::-1] if flip else kernel)
+    return out.astype(image.dtype) if keep_dtype else out
+
+
+NOT_SQUARE = "pad the rows by kh // 2 and the columns by kw // 2: this kernel is not square"
+FILTER_MISTAKES = {
+    "the kernel is flipped: apply_filter (like F.conv2d and nn.Conv2d) computes a cross-correlation, "
+    "sum(window * kernel), without flipping": lambda image, kernel: _filtered(image, kernel, flip=True),
+    "no padding: the output should keep the image's shape (H, W), so pad kh // 2 rows and kw // 2 columns of zeros "
+    "on each side": lambda image, kernel: _filtered(image, kernel, pad=(0, 0)),
+    NOT_SQUARE + " (not kh // 2 on all four sides)":
+        lambda image, kernel: _filtered(image, kernel, pad=(kernel.shape[0] // 2,) * 2),
+    NOT_SQUARE + " (not kw // 2 on all four sides)":
+        lambda image, kernel: _filtered(image, kernel, pad=(kernel.shape[1] // 2,) * 2),
+    "pad with zeros (as nn.Conv2d(padding=...) does), not with copies of the edge pixels":
+        lambda image, kernel: _filtered(image, kernel, edge=True),
+    "convert the image to float first: uint8 arithmetic wraps negative responses around (-1 becomes 255)":
+        lambda image, kernel: _filtered(image, kernel, keep_dtype=True),
+}
 
 
 EFFECTS = ("zero", "keep", "scale")
@@ -548,6 +455,7 @@ def _exact_label(total: float) -> str:
     return "zero" if total == 0 else "keep" if total == 1 else "scale"
 
 
+# procedural: a label judged over all kernels at once (its mistakes differ only as patterns across the list)
 @isolated
 def check_kernel_effect(kernel_effect, hidden: bool = False) -> None:
     """``kernel_effect(kernel) -> 'zero' | 'keep' | 'scale'``: what the kernel does to a flat image."""
@@ -630,6 +538,7 @@ def _expected_activation(model, x, name):
     return saved["out"], inputs["value"], final
 
 
+# procedural: behaviour, not a result: hooks left on the model, the error for an unknown name, clean-up on a crash
 @isolated
 def check_activation_maps(activation_maps, hidden: bool = False) -> None:
     """``activation_maps(model, x, layer_name) -> tensor``: the named layer's output for the batch ``x``,
@@ -757,6 +666,7 @@ def _expect_value_error(fn, x, what: str, expected: str) -> None:
     raise CheckFailure(f"the model accepted {what}: raise a ValueError naming the expected shape {expected}")
 
 
+# procedural: builds a model class: weights copied in, eval and train mode
 @isolated
 def check_mnist_mlp(MnistMLP, hidden: bool = False) -> None:
     """``MnistMLP(hidden=512, p_drop=0.2)``: 784 -> hidden -> hidden -> 10 with ReLU and dropout, compared with
@@ -844,6 +754,7 @@ def _stop_cases(hidden):
     return cases
 
 
+# procedural: a hidden case must raise a ValueError (patience 0), and stop_epoch may be None, not a bool
 @isolated
 def check_early_stopping_epochs(early_stopping_epochs, hidden: bool = False) -> None:
     """``early_stopping_epochs(val_losses, patience) -> (best_epoch, stop_epoch)``, like EarlyStopping."""
@@ -875,6 +786,7 @@ SIZE_HINT = ("out = (size + 2 * padding - kernel) // stride + 1, an int; raise a
              "fit in the padded input (kernel > size + 2 * padding)")
 
 
+# procedural: the size must be an int (a record passes float32) and a kernel that does not fit must raise ValueError
 @isolated
 def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
     """``conv_output_size(size, *, kernel, stride=1, padding=0) -> int`` for a conv or pooling layer."""
@@ -938,6 +850,7 @@ def _lenet_mistakes(pool, act):
             (dict(extra=(nn.Dropout(0.5),)), "the modified LeNet-5 has no dropout: F6 -> activation -> output")]
 
 
+# procedural: builds a model class: named layers, weights copied in, eval and train mode
 @isolated
 def check_lenet5(ModifiedLeNet5, hidden: bool = False) -> None:
     """The modified LeNet-5: named layers, and the same function as ``helpers.models.lenet5`` (weights copied in,
@@ -1011,6 +924,7 @@ CNN_MISTAKES = [
 ]
 
 
+# procedural: builds a model class: weights copied in, eval and train mode
 @isolated
 def check_cifar_cnn(CifarCNN, hidden: bool = False) -> None:
     """``CifarCNN(...)``: the conv + max-pool blocks, dropout and FC head, compared with the reference (its weights
@@ -1059,6 +973,7 @@ def _ls_mistakes(logits, y, e):
                                                  "sums")]
 
 
+# procedural: the loss must keep the autograd graph, bad shapes / smoothing must raise ValueError, F.cross_entropy blocked
 @isolated
 def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -> None:
     """``label_smoothing_cross_entropy(logits, targets, smoothing) -> 0-d tensor`` equals
@@ -1198,6 +1113,7 @@ def _convnet_mistakes(params, x, y, reg):
     return rows
 
 
+# procedural: a case passes functions (layers=), which no fixture holds; nested (loss, grads) with a hint per gradient
 @isolated
 def check_convnet_loss(convnet_loss, hidden: bool = False) -> None:
     """``convnet_loss(params, x, y, reg) -> (loss, grads)`` for conv - ReLU - pool - affine - ReLU - affine -
@@ -1249,3 +1165,86 @@ def _uses_layers(convnet_loss, params, x, y, reg) -> None:
 
 
 __all__ += ["check_convnet_loss"]
+
+
+# --------------------------------------------------------------------------------------------
+# the exercises written as records (helpers/checks/records.py)
+# --------------------------------------------------------------------------------------------
+
+LAYER_TOL = dict(rtol=2e-5, atol=1e-5)   # float32's tolerances (as _tol gives them): a float32 answer passes
+
+CONV_MISTAKES = {   # why -> the wrong conv_forward; a slip equal to the right answer on a case (pad 0, stride 1) never fires
+    "the kernel is flipped: CNN layers (F.conv2d, nn.Conv2d, helpers.scratch) compute a cross-correlation, "
+    "sum(field * w[f]), without flipping w as the textbook convolution does":
+        lambda x, w, b, cp: _conv(x, w[:, :, ::-1, ::-1], b, cp["stride"], cp["pad"]),
+    "the input is not padded: add conv_param['pad'] rows and columns of zeros on every side "
+    "(np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))))": lambda x, w, b, cp: _conv(x, w, b, cp["stride"], 0),
+    "pad with zeros, not with copies of the edge pixels":
+        lambda x, w, b, cp: _conv(x, w, b, cp["stride"], cp["pad"], pad_mode="edge"),
+    "the stride is ignored: with stride s the output has (H + 2*pad - HH) // s + 1 rows, and window (r, c) starts at "
+    "(r * s, c * s)": lambda x, w, b, cp: _conv(x, w, b, 1, cp["pad"]),
+    "the output has the right size but window (r, c) must start at (r * stride, c * stride), not at (r, c)":
+        lambda x, w, b, cp: _conv(x, w, b, 1, cp["pad"], size=_conv(x, w, b, cp["stride"], cp["pad"])[0].shape[2:]),
+    "add the bias: out[n, f] gets + b[f]": lambda x, w, b, cp: _conv(x, w, None, cp["stride"], cp["pad"]),
+}
+
+
+def _pool_record(kind) -> Exercise:
+    """max_pool_forward or avg_pool_forward, with the slips of that pooling (one equal to the right answer on a case,
+    the stride ignored when it is 1, never fires there)."""
+    other = "avg" if kind == "max" else "max"
+    slips = {
+        "the stride is ignored: with stride s there are (H - pool_height) // s + 1 rows of windows":
+            lambda x, ph, pw, s: _pooled(kind, x, ph, pw, 1),
+        "window (r, c) starts at (r * stride, c * stride), not at (r, c)":
+            lambda x, ph, pw, s: (_pooled(kind, x, ph, pw, 1)[0][:, :, :(x.shape[2] - ph) // s + 1,
+                                                                 :(x.shape[3] - pw) // s + 1], None),
+        "use pool_param['stride'] as the step between windows, not the window size (windows may overlap, or leave gaps)":
+            lambda x, ph, pw, s: _pooled(kind, x, ph, pw, ph, pw),
+        "pool_height runs along the rows (H), pool_width along the columns (W): they are swapped":
+            lambda x, ph, pw, s: _pooled(kind, x, pw, ph, s),
+    }
+    if kind == "max":
+        slips["this is average pooling: take each window's maximum"] = lambda x, ph, pw, s: _pooled(other, x, ph, pw, s)
+        slips["pool each channel on its own: the max runs over the window, not over the channels"] = \
+            lambda x, ph, pw, s: (np.repeat(_pooled("max", x.max(1, keepdims=True), ph, pw, s)[0], x.shape[1], 1), None)
+    else:
+        slips["divide each window's sum by its size pool_height * pool_width (this is the sum)"] = \
+            lambda x, ph, pw, s: (_pooled("avg", x, ph, pw, s)[0] * ph * pw, None)
+        slips["this is max pooling: take each window's mean"] = lambda x, ph, pw, s: _pooled(other, x, ph, pw, s)
+        slips["the window holds pool_height * pool_width numbers: divide by that"] = \
+            lambda x, ph, pw, s: (_pooled("avg", x, ph, pw, s)[0] * pw / ph, None)
+    return Exercise(
+        f"{kind}_pool_forward", reference=_pool_answer(lambda x, ph, pw, s: _pooled(kind, x, ph, pw, s)),
+        cases=_pool_forward_cases, outputs=("out", "cache"), forbidden=FORBIDDEN["layers"], **LAYER_TOL,
+        hint=(f"out[n, c, r, q] = the {'maximum' if kind == 'max' else 'mean'} of x[n, c, r*s:r*s+ph, q*s:q*s+pw], "
+              "one channel at a time, with H' = (H - ph) // s + 1 and W' = (W - pw) // s + 1"),
+        describe=lambda x, pool_param: (f"{_describe_pool(x, *_pool_args(pool_param))}, expected shape "
+                                        f"{_pooled(kind, x, *_pool_args(pool_param))[0].shape}"),
+        mistakes={why: _pool_answer(slip) for why, slip in slips.items()},
+        in_place="the backward pass needs x as it was")
+
+
+EXERCISES = [
+    Exercise(
+        "conv_forward", reference=lambda x, w, b, conv_param: _conv(x, w, b, conv_param["stride"], conv_param["pad"]),
+        cases=_conv_forward_cases, outputs=("out", "cache"), hint=CONV_HINT,
+        describe=lambda x, w, b, cp: (f"{_describe_conv(x, w, cp['stride'], cp['pad'])}, expected shape "
+                                      f"{_conv(x, w, b, cp['stride'], cp['pad'])[0].shape}"),
+        mistakes=CONV_MISTAKES, forbidden=FORBIDDEN["layers"],
+        in_place="leave the inputs as they are: pad x into a new array (np.pad returns one)", **LAYER_TOL),
+    _pool_record("max"),
+    _pool_record("avg"),
+    Exercise(
+        "sobel_kernels", reference=lambda: (SOBEL_X.copy(), SOBEL_Y.copy()), outputs=("kx", "ky"),
+        cases=lambda hidden: [()] + ([()] if hidden else []),     # hidden: called again, the same kernels
+        hint=SOBEL_HINT, describe=lambda: "sobel_kernels()", mistakes=SOBEL_MISTAKES),
+    Exercise(
+        "apply_filter", reference=lambda image, kernel: _filtered(image, kernel), cases=_filter_cases, hint=FILTER_HINT,
+        describe=lambda image, kernel: (f"the filtered image for an image {image.shape} ({image.dtype}) and a "
+                                        f"{kernel.shape[0]}x{kernel.shape[1]} kernel"),
+        mistakes=FILTER_MISTAKES, forbidden=FORBIDDEN["apply_filter"],
+        in_place="filter into a new array, leave the image and the kernel as they are", **LAYER_TOL),
+]
+
+globals().update(checks_of(EXERCISES, __name__))   # check_conv_forward, check_max_pool_forward, ...: what 01 and 02 call
