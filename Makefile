@@ -28,7 +28,7 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300
 PLUGINS := -p tests.time_table -p tests.exact_nbval
 
-.PHONY: setup kernel lock data run test reproducibility full-profile lab mentor-lab refresh bench book clean help
+.PHONY: setup kernel lock data run test reproducibility fingerprint full-profile lab mentor-lab refresh bench book clean help
 help:
 	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
 	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
@@ -77,6 +77,11 @@ test: data grading-sandbox
 
 reproducibility: data
 	DIC_PROFILE=quick $(PY) benchmarks/reproducibility.py --runs 0 --avx2 --jobs $(JOBS)
+
+# one hash per kernel the training loops use, in the reproducible mode: run it on two CPUs and compare
+# (ARGS="--json FILE", ARGS="--compare FILE") to name the kernel whose bytes differ
+fingerprint: setup
+	$(PY) benchmarks/kernel_fingerprint.py $(ARGS)
 
 # a mentee's JupyterLab: the mentee edition (student notebooks, helpers without answers) in $(MENTEE), made
 # from `make release` the first time and never overwritten after (your work there stays; `make clean` keeps
