@@ -33,6 +33,7 @@ help:
 	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
 	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
 	@echo "make reproducibility  every notebook again with AVX2-only kernels (another CPU): outputs that differ"
+	@echo "make fingerprint  hash the kernels the training loops use (ARGS=\"--compare FILE\": what differs from another CPU)"
 	@echo "make lock     re-resolve pyproject.toml's dependencies into requirements.lock"
 	@echo "make lab      JupyterLab on the mentee edition in build/mentee (reproducible mode; DIC_FAST=1 for speed)"
 	@echo "make mentor-lab  JupyterLab on the source notebooks (the mentors' copy, every solution)"

@@ -9,7 +9,9 @@ Every notebook starts with::
 ``DIC_PROFILE=full`` runs the real experiment. Without the variable, ``full`` is chosen
 when CUDA or MPS is available and ``quick`` otherwise.
 
-The **reproducible CPU mode** makes every x86-64 CPU with AVX2 print the same bytes: one kernel
+The **reproducible CPU mode** is meant to make every x86-64 CPU with AVX2 print the same bytes (measured:
+the same on the Intel Xeon the outputs are recorded on, run to run and with AVX2-only kernels; not yet on an AMD
+EPYC, where trained networks' numbers differ: ``benchmarks/results/reproducibility.md``): one kernel
 path for torch (ATen's AVX2 kernels, MKL's conditional numerical reproducibility, oneDNN and
 NNPACK off), NumPy (OpenBLAS's Haswell kernels, NumPy's loops at AVX2) and one thread. Its
 load-time half is the environment in ``helpers/reproducible.env`` (the Makefile and the course's
