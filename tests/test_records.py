@@ -30,7 +30,7 @@ def _as_float32(value):
         return tuple(_as_float32(v) for v in value)
     if hasattr(value, "detach"):
         return value
-    if np.isscalar(value) and not isinstance(value, (str, bool)):
+    if np.isscalar(value) and not isinstance(value, (str, bool, int, np.integer)):   # a size or a count stays an int
         return np.float32(value)
     if isinstance(value, (np.ndarray, list)):
         return np.asarray(value, np.float32)

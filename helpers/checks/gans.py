@@ -8,6 +8,10 @@ the saturating generator loss, smoothing on the wrong side, sums instead of mean
 detached, gradients not zeroed, the discriminator updated by the generator's loss ...), so the
 failure names the mistake. ``hidden=True`` adds cases the notebook does not show: extreme
 logits (a naive log(sigmoid) overflows), other batch sizes and smoothing values, stale gradients.
+
+The two losses, the transposed convolution's output size and the class diversity are records at the end of the
+module (``EXERCISES``, :mod:`helpers.checks.records`): the mentee edition judges them against fixtures. The
+other checks are procedural, each saying why above it.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.gan import DCGANGenerator
-from .core import CheckFailure, as_scalar, call, compare, expect, forbid, isolated, returns_tuple
+from .core import as_scalar, call, compare, expect, forbid, isolated, returns_tuple
 from .papers import _compare_module
+from .records import Exercise, a_loss, an_int, checks_of
 from .week5_6 import REFERENCE, no_reference
 
 __all__ = ["check_discriminator_loss", "check_generator_loss", "check_gan_train_step",
@@ -35,30 +40,32 @@ FORBIDDEN = {  # per exercise: what its answer may not use, and why
 }
 
 
-def _bce(logits, target, reduction="mean") -> float:
-    logits = logits.detach()
-    return float(F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(target)), reduction=reduction))
+def _bce(logits, target, reduction="mean"):
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, float(target)), reduction=reduction)
 
 
 def _logits(n: int, seed: int, scale: float = 2.0) -> torch.Tensor:
-    return (torch.randn(n, generator=torch.Generator().manual_seed(seed)) * scale).requires_grad_()
-
-
-def _loss_value(value, fn, what: str) -> float:
-    expect(torch.is_tensor(value), f"{getattr(fn, '__name__', 'your function')} should return a torch tensor "
-           f"(the optimiser needs loss.backward()), got {type(value).__name__}: don't call .item() here")
-    expect(value.dim() == 0 or value.numel() == 1, f"{what} should be one number (the batch mean), got shape "
-           f"{tuple(value.shape)}: average the per-image losses")
-    return as_scalar(value, what)
+    return torch.randn(n, generator=torch.Generator().manual_seed(seed)) * scale
 
 
 TWICE = ("the discriminator's outputs are LOGITS and F.binary_cross_entropy_with_logits applies the sigmoid itself: "
          "don't apply torch.sigmoid first")
 STABLE_HINT = ("use F.binary_cross_entropy_with_logits (or F.logsigmoid): log(torch.sigmoid(x)) is -inf once "
                "sigmoid rounds to 0 or 1, e.g. for a logit of -100")
-BCE_ERRORS = ((RuntimeError, "between 0 and 1", "F.binary_cross_entropy wants probabilities; these are LOGITS: "
+STABLE_1M = ("use F.binary_cross_entropy_with_logits (or F.logsigmoid): log(1 - torch.sigmoid(x)) is -inf once "
+             "sigmoid rounds to 1, e.g. for a logit of 100")
+BCE_ERRORS = (("RuntimeError", "between 0 and 1", "F.binary_cross_entropy wants probabilities; these are LOGITS: "
                "use F.binary_cross_entropy_with_logits"),
-              (ValueError, "between 0 and 1", "these are LOGITS: use F.binary_cross_entropy_with_logits"))
+              ("ValueError", "between 0 and 1", "these are LOGITS: use F.binary_cross_entropy_with_logits"))
+
+
+def _naive(logits, target, weighted=True):
+    """-[t log(sigmoid) + (1 - t) log(1 - sigmoid)], averaged: the unstable cross-entropy (weighted: both terms
+    written, 0 * -inf = NaN; else only the term of a target 0 or 1, -inf = inf)."""
+    p = torch.sigmoid(logits)
+    if weighted:
+        return -(target * torch.log(p) + (1 - target) * torch.log(1 - p)).mean()
+    return -(torch.log(p) if target == 1 else torch.log(1 - p)).mean()
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,43 +77,14 @@ D_HINT = ("the discriminator is scored on both batches and the two losses are AD
 
 
 def _d_cases(hidden: bool):
-    """(real logits, fake logits, smooth)."""
+    """(grad wrt both, the crashes to recognise, real logits, fake logits, smooth)."""
     cases = [(_logits(8, 1), _logits(8, 2), 0.0), (_logits(8, 3), _logits(8, 4), 0.1)]
     if hidden:
-        extreme = torch.tensor([-100.0, 100.0, 0.0, 50.0]).requires_grad_()
+        extreme = torch.tensor([-100.0, 100.0, 0.0, 50.0])
         cases += [(_logits(5, 5, 4.0), _logits(7, 6, 4.0), 0.2),    # different batch sizes for the two
-                  (extreme, extreme.detach().flip(0).requires_grad_(), 0.0),
+                  (extreme, extreme.flip(0), 0.0),
                   (_logits(16, 7), _logits(16, 8), 0.3)]
-    return cases
-
-
-def _d_mistakes(real, fake, s):
-    return [
-        (_bce(real, 0) + _bce(fake, 1), "the labels are swapped: real images are labelled 1 (or 1 - smooth), fakes 0"),
-        (0.5 * (_bce(real, 1 - s) + _bce(fake, 0)), "ADD the two terms (Goodfellow et al. eq. 1, CS231n); don't average them"),
-        (_bce(real, 1 - s, "sum") + _bce(fake, 0, "sum"), "average over the batch (reduction='mean'), don't sum"),
-        (_bce(real, s) + _bce(fake, 0) if s else None,
-         "one-sided label smoothing makes the real target 1 - smooth (0.9 for smooth = 0.1), not smooth"),
-        (_bce(real, 1) + _bce(fake, 0) if s else None, "the real target must be 1 - smooth: the smoothing is ignored"),
-        (_bce(real, 1 - s) + _bce(fake, s) if s else None,
-         "smoothing is ONE-sided: only the real target moves to 1 - smooth; the fakes keep the target 0"),
-        (-_bce(real, 1 - s) - _bce(fake, 0), "a loss to MINIMISE: the binary cross-entropy is already -log(...)"),
-        (_bce(real.sigmoid(), 1 - s) + _bce(fake.sigmoid(), 0), TWICE),
-    ]
-
-
-@isolated
-def check_discriminator_loss(discriminator_loss, hidden: bool = False) -> None:
-    """``discriminator_loss(real_logits, fake_logits, smooth=0.0)`` -> 0-d tensor."""
-    for real, fake, s in _d_cases(hidden):
-        what = f"discriminator_loss for {len(real)} real and {len(fake)} fake logits, smooth={s}"
-        got = call(discriminator_loss, real, fake, smooth=s, hint=D_HINT, errors=BCE_ERRORS)
-        value = _loss_value(got, discriminator_loss, what)
-        expected = _bce(real, 1 - s) + _bce(fake, 0)
-        expect(np.isfinite(value) or not np.isfinite(expected), f"{what} is {value}: {STABLE_HINT}")
-        compare(value, expected, what, D_HINT, _d_mistakes(real, fake, s), rtol=RTOL, atol=ATOL)
-        expect(got.requires_grad, f"{what}: the loss must stay connected to the logits, so backward() reaches D "
-               "(no .detach(), .item() or NumPy inside)")
+    return [((0, 1), BCE_ERRORS, *case) for case in cases]
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,34 +96,11 @@ G_HINT = ("the non-saturating generator loss: the generator wants its fakes labe
 
 
 def _g_cases(hidden: bool):
+    """(grad wrt the logits, the crashes to recognise, fake logits)."""
     cases = [_logits(8, 11)]
     if hidden:
-        cases += [_logits(3, 12, 5.0), torch.tensor([-120.0, -30.0, 0.0, 80.0]).requires_grad_(), _logits(32, 13)]
-    return cases
-
-
-@isolated
-def check_generator_loss(generator_loss, hidden: bool = False) -> None:
-    """``generator_loss(fake_logits)`` -> 0-d tensor, the non-saturating loss."""
-    for fake in _g_cases(hidden):
-        what = f"generator_loss for {len(fake)} fake logits"
-        got = call(generator_loss, fake, hint=G_HINT, errors=BCE_ERRORS)
-        value = _loss_value(got, generator_loss, what)
-        expected = _bce(fake, 1)
-        expect(np.isfinite(value), f"{what} is {value}: {STABLE_HINT}")
-        compare(value, expected, what, G_HINT, [
-            (-_bce(fake, 0), "this is the SATURATING loss mean(log(1 - D(G(z)))) of the minimax game: its gradient "
-                             "vanishes while D rejects the fakes; minimise BCE(D(G(z)), 1) instead"),
-            (_bce(fake, 0), "the target is the discriminator's (0 = fake): the generator wants its fakes called "
-                            "REAL, target 1"),
-            (_bce(fake, 1, "sum"), "average over the batch (reduction='mean'), don't sum"),
-            (float(-fake.detach().mean()), "-mean(D(G(z))) is the WGAN critic's generator loss; this GAN's "
-                                           "discriminator outputs logits of a probability: use the BCE against 1"),
-            (_bce(fake.sigmoid(), 1), TWICE),
-            (_bce(fake, 0.9), "label smoothing belongs to the discriminator's real targets only; the generator's "
-                              "target is 1"),
-        ], rtol=RTOL, atol=ATOL)
-        expect(got.requires_grad, f"{what}: the loss must stay connected to the logits (no .detach(), .item() or NumPy)")
+        cases += [_logits(3, 12, 5.0), torch.tensor([-120.0, -30.0, 0.0, 80.0]), _logits(32, 13)]
+    return [((0,), BCE_ERRORS, fake) for fake in cases]
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,6 +202,7 @@ SLIPS = [
 ]
 
 
+# procedural: steps two models with their optimisers (every parameter compared after the step)
 @isolated
 def check_gan_train_step(gan_train_step, hidden: bool = False) -> None:
     """``gan_train_step(generator, discriminator, real, z, g_optimizer, d_optimizer, smooth=0.0)``
@@ -288,26 +244,17 @@ TCONV_HINT = ("count the stamps as in section 1's picture: where does the first 
               "give 6 for the picture's 3x3 input (kernel 4, stride 2, padding 1)")
 
 
-@isolated
-def check_transposed_output_size(transposed_output_size, hidden: bool = False) -> None:
-    """``transposed_output_size(h, kernel, stride, padding)`` -> int, as ``nn.ConvTranspose2d`` computes it."""
+def _t_cases(hidden):
+    """((), the keyword arguments h, kernel, stride, padding)."""
     cases = [(7, 4, 2, 1), (1, 7, 1, 0)]
     if hidden:
         cases += [(14, 4, 2, 1), (5, 3, 2, 0), (4, 5, 3, 2), (9, 3, 1, 1), (2, 2, 2, 0)]
-    for h, k, s, p in cases:
-        what = f"transposed_output_size(h={h}, kernel={k}, stride={s}, padding={p})"
-        got = as_scalar(call(transposed_output_size, h, kernel=k, stride=s, padding=p, hint=TCONV_HINT), what,
-                        integer=True)
-        expected = torch.nn.ConvTranspose2d(1, 1, k, s, p)(torch.zeros(1, 1, h, h)).shape[-1]
-        compare(got, expected, what, TCONV_HINT, [
-            ((h + 2 * p - k) // s + 1, "that is the size after an ordinary (strided) convolution, which shrinks; "
-                                       "its transpose grows: count where its stamps reach"),
-            ((h - 1) * s + k, "padding is cropped from BOTH sides of the output: subtract 2 * padding"),
-            ((h - 1) * s - p + k, "padding is cropped from both sides: subtract 2 * padding, not padding"),
-            (h * s, "H * stride is only right for kernel = stride + 2 * padding (e.g. 4, 2, 1): count where "
-                    "the last stamp ends instead"),
-            ((h - 1) * s + 2 * p + k, "padding crops the output of a transposed convolution: subtract 2 * padding"),
-        ])
+    return [((), dict(h=h, kernel=k, stride=s, padding=p)) for h, k, s, p in cases]
+
+
+def _t_size(h, kernel, stride, padding) -> int:
+    with torch.no_grad():
+        return int(torch.nn.ConvTranspose2d(1, 1, kernel, stride, padding)(torch.zeros(1, 1, h, h)).shape[-1])
 
 
 DCGAN_G_HINT = ("compare each stage with the table of section 2: z (N, latent_dim) read as a latent_dim @ 1x1 "
@@ -325,6 +272,7 @@ def _dcgan(latent, w, act=nn.ReLU, out=nn.Tanh, bias=False, swap=False, bn=nn.Ba
                          nn.ConvTranspose2d(w, 1, 4, 2, 1), *([nn.BatchNorm2d(1)] if bn_out else []), out())
 
 
+# procedural: builds a module (the reference's weights loaded into it, mistakes as modules)
 @isolated
 def check_dcgan_generator(dcgan_generator, hidden: bool = False) -> None:
     """``dcgan_generator(latent_dim, width)`` -> an ``nn.Module`` mapping z (N, latent_dim) to (N, 1, 28, 28) images
@@ -363,6 +311,7 @@ FEAT_HINT = ("the features are LeNet-5's penultimate layer: everything up to and
              "per image), without the output layer, made of the classifier's own (trained) layers, not copies")
 
 
+# procedural: returns a module built from the classifier's own layers (parameters shared, classifier unchanged)
 @isolated
 def check_penultimate_features(penultimate_features, hidden: bool = False) -> None:
     """``penultimate_features(classifier)`` -> module: (N, 1, 28, 28) -> (N, 84), LeNet-5's F6 activations."""
@@ -417,39 +366,100 @@ def _diversity(pred, k):
     return counts, float(-(nz * np.log2(nz)).sum()), [c for c in range(k) if counts[c] == 0]
 
 
-@isolated
-def check_class_diversity(class_diversity, hidden: bool = False) -> None:
-    """``class_diversity(predicted, num_classes)`` -> ``(counts, entropy_bits, never)``."""
+def _div_cases(hidden):
+    """(predicted classes, num_classes)."""
     rng = np.random.default_rng(3)
     cases = [(np.array([0, 1, 1, 3, 3, 3, 3, 9]), 10), (rng.integers(0, 10, 200), 10)]
     if hidden:
         cases += [(np.array([2, 2, 2]), 5),                       # one class only: entropy 0
                   (np.arange(4).repeat(3), 4),                    # uniform: log2(4) = 2 bits
                   (np.array([4, 0, 4, 0]), 7), (rng.integers(0, 3, 50), 3)]
-    for pred, k in cases:
-        what = f"class_diversity for {len(pred)} predictions, num_classes={k}"
-        counts, entropy, never = _diversity(pred, k)
-        got = returns_tuple(call(class_diversity, pred.copy(), num_classes=k, hint=DIV_HINT), 3,
-                            "(counts, entropy_bits, never)", class_diversity)
-        got_counts = np.asarray(got[0])
-        expect(got_counts.shape == (k,), f"{what}: counts has shape {got_counts.shape}, expected ({k},): one entry per "
-               f"class, zeros included (np.bincount(predicted, minlength=num_classes))")
-        compare(got_counts, counts, what + ": counts", DIV_HINT, [
-            (counts / counts.sum(), "counts are numbers of images, not fractions")])
-        nats = entropy * np.log(2)
-        p = counts / counts.sum()
-        e = as_scalar(got[1], what + ": entropy_bits")
-        expect(np.isfinite(e), f"{what}: the entropy is {e}: classes with p = 0 add nothing (0 log 0 = 0); "
-               "skip them before taking the log")
-        compare(e, entropy, what + ": entropy_bits", DIV_HINT, [
-            (nats, "that is the entropy in nats (natural log): use np.log2, bits, so ten equal classes give "
-                   "log2(10) = 3.32"),
-            (float(-(counts[counts > 0] * np.log2(counts[counts > 0])).sum()),
-             "take the entropy of the probabilities p = counts / counts.sum(), not of the counts"),
-            (float((p[p > 0] * np.log2(p[p > 0])).sum()), "the entropy is -sum p log2 p: the sign is missing"),
-        ])
-        expect(isinstance(got[2], (list, tuple, np.ndarray)), f"{what}: never should be a list of class indices, got "
-               f"{type(got[2]).__name__}" + (" (that looks like how MANY: return WHICH ones)"
-                                             if np.isscalar(got[2]) else ""))
-        expect([int(c) for c in got[2]] == never, f"{what}: never should be {never}, the classes with count 0 in "
-               f"increasing order, got {list(got[2])}")
+    return cases
+
+
+def _div_with(pred, k, counts=None, entropy=None, never=None):
+    """The reference's result with one part replaced (a function of the counts): a known mistake."""
+    right = list(_diversity(pred, k))
+    for i, part in enumerate((counts, entropy, never)):
+        if part is not None:
+            right[i] = part(right[0])
+    return tuple(right)
+
+
+def _p(counts):
+    return counts / counts.sum()
+
+
+def _entropy(q, log=np.log2, sign=-1):
+    q = q[q > 0]
+    return float(sign * (q * log(q)).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# the records: the functions checked by what they compute (helpers.checks.records)
+# --------------------------------------------------------------------------------------------
+
+EXERCISES = [
+    Exercise(
+        "discriminator_loss", reference=lambda real, fake, smooth=0.0: _bce(real, 1 - smooth) + _bce(fake, 0),
+        cases=_d_cases, run=a_loss, rtol=RTOL, atol=ATOL, hint=D_HINT,
+        describe=lambda grad, errors, real, fake, s: f"discriminator_loss for {len(real)} real and {len(fake)} fake "
+                                                     f"logits, smooth={s}",
+        mistakes={"the labels are swapped: real images are labelled 1 (or 1 - smooth), fakes 0":
+                  lambda real, fake, s: _bce(real, 0) + _bce(fake, 1),
+                  "ADD the two terms (Goodfellow et al. eq. 1, CS231n); don't average them":
+                  lambda real, fake, s: 0.5 * (_bce(real, 1 - s) + _bce(fake, 0)),
+                  "average over the batch (reduction='mean'), don't sum":
+                  lambda real, fake, s: _bce(real, 1 - s, "sum") + _bce(fake, 0, "sum"),
+                  "one-sided label smoothing makes the real target 1 - smooth (0.9 for smooth = 0.1), not smooth":
+                  lambda real, fake, s: _bce(real, s) + _bce(fake, 0),
+                  "the real target must be 1 - smooth: the smoothing is ignored": lambda real, fake, s: _bce(real, 1) + _bce(fake, 0),
+                  "smoothing is ONE-sided: only the real target moves to 1 - smooth; the fakes keep the target 0":
+                  lambda real, fake, s: _bce(real, 1 - s) + _bce(fake, s),
+                  "a loss to MINIMISE: the binary cross-entropy is already -log(...)":
+                  lambda real, fake, s: -_bce(real, 1 - s) - _bce(fake, 0),
+                  TWICE: lambda real, fake, s: _bce(real.sigmoid(), 1 - s) + _bce(fake.sigmoid(), 0),
+                  STABLE_HINT: lambda real, fake, s: _naive(real, 1 - s) + _naive(fake, 0),
+                  STABLE_1M: lambda real, fake, s: _bce(real, 1 - s) + _naive(fake, 0, False)}),
+    Exercise(
+        "generator_loss", reference=lambda fake: _bce(fake, 1), cases=_g_cases, run=a_loss, rtol=RTOL, atol=ATOL,
+        hint=G_HINT, describe=lambda grad, errors, fake: f"generator_loss for {len(fake)} fake logits",
+        mistakes={"this is the SATURATING loss mean(log(1 - D(G(z)))) of the minimax game: its gradient vanishes while D "
+                  "rejects the fakes; minimise BCE(D(G(z)), 1) instead": lambda fake: -_bce(fake, 0),
+                  "the target is the discriminator's (0 = fake): the generator wants its fakes called REAL, target 1":
+                  lambda fake: _bce(fake, 0),
+                  "average over the batch (reduction='mean'), don't sum": lambda fake: _bce(fake, 1, "sum"),
+                  "-mean(D(G(z))) is the WGAN critic's generator loss; this GAN's discriminator outputs logits of a "
+                  "probability: use the BCE against 1": lambda fake: -fake.mean(),
+                  TWICE: lambda fake: _bce(fake.sigmoid(), 1),
+                  "label smoothing belongs to the discriminator's real targets only; the generator's target is 1":
+                  lambda fake: _bce(fake, 0.9),
+                  STABLE_HINT: lambda fake: _naive(fake, 1, False),
+                  STABLE_1M: lambda fake: _naive(fake, 1)}),
+    Exercise(
+        "transposed_output_size", reference=_t_size, cases=_t_cases, run=an_int, hint=TCONV_HINT,
+        describe=lambda args, kw: "transposed_output_size(h={h}, kernel={kernel}, stride={stride}, padding={padding})".format(**kw),
+        mistakes={"that is the size after an ordinary (strided) convolution, which shrinks; its transpose grows: count "
+                  "where its stamps reach": lambda h, kernel, stride, padding: (h + 2 * padding - kernel) // stride + 1,
+                  "padding is cropped from BOTH sides of the output: subtract 2 * padding":
+                  lambda h, kernel, stride, padding: (h - 1) * stride + kernel,
+                  "padding is cropped from both sides: subtract 2 * padding, not padding":
+                  lambda h, kernel, stride, padding: (h - 1) * stride - padding + kernel,
+                  "H * stride is only right for kernel = stride + 2 * padding (e.g. 4, 2, 1): count where the last stamp "
+                  "ends instead": lambda h, kernel, stride, padding: h * stride,
+                  "padding crops the output of a transposed convolution: subtract 2 * padding":
+                  lambda h, kernel, stride, padding: (h - 1) * stride + 2 * padding + kernel}),
+    Exercise(
+        "class_diversity", reference=_diversity, cases=_div_cases, outputs=("counts", "entropy_bits", "never"),
+        hint=DIV_HINT, describe=lambda pred, k: f"class_diversity for {len(pred)} predictions, num_classes={k}",
+        mistakes={"counts are numbers of images, not fractions": lambda pred, k: _div_with(pred, k, counts=_p),
+                  "that is the entropy in nats (natural log): use np.log2, bits, so ten equal classes give log2(10) = 3.32":
+                  lambda pred, k: _div_with(pred, k, entropy=lambda c: _entropy(_p(c), np.log)),
+                  "take the entropy of the probabilities p = counts / counts.sum(), not of the counts":
+                  lambda pred, k: _div_with(pred, k, entropy=lambda c: _entropy(c.astype(float))),
+                  "the entropy is -sum p log2 p: the sign is missing": lambda pred, k: _div_with(pred, k, entropy=lambda c: _entropy(_p(c), sign=1)),
+                  "never should be a list of class indices, the classes with count 0 (that looks like how MANY: return WHICH ones)":
+                  lambda pred, k: _div_with(pred, k, never=lambda c: int((c == 0).sum()))}),
+]
+
+globals().update(checks_of(EXERCISES, __name__))   # check_discriminator_loss, ..., check_class_diversity

@@ -343,3 +343,46 @@ def same_dtype(fn, x, *rest):
 
 
 __all__ += ["same_dtype"]
+
+
+# --- runs added for week5_6 ---
+
+def an_int(fn, args: tuple, kwargs: dict) -> int:
+    """``fn(*args, **kwargs)``, which must be an int (a size or a count: a Python or NumPy integer, or a 0-d integer
+    tensor; a whole float is refused): a case is ``(args, kwargs)``, a mistake a function like the answer."""
+    from .core import as_scalar
+
+    name = getattr(fn, "__name__", None) or "your function"
+    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    return int(as_scalar(fn(*args, **kwargs), f"{name}({shown})", integer=True))
+
+
+def a_loss(fn, grad: tuple, errors: tuple, *args):
+    """A loss as training uses it: ``fn(*args)`` must return a torch tensor holding one number (given back 0-d) that
+    keeps a gradient (its value given back detached); the arguments at the indices ``grad`` are made tensors that require one (a case is ``(grad,
+    errors, *args)``, a mistake a function like the answer). ``errors``: ``(exception class name, text in its message,
+    why)`` triples, a crash recognised by how it happens (a known mistake that raises) fails with its ``why``."""
+    name = getattr(fn, "__name__", None) or "your function"
+    args = [a.detach().clone().requires_grad_() if i in grad else a for i, a in enumerate(args)]
+    try:
+        out = fn(*args)
+    except Exception as err:  # noqa: BLE001 - a crash a known mistake makes says which; any other goes on to call()
+        kinds = {k.__name__ for k in type(err).__mro__}
+        for kind, text, why in errors:
+            if kind in kinds and text in str(err):
+                raise CheckFailure(f"{name} raised {type(err).__name__}: {why} ({str(err)[:200]})") from err
+        raise
+    if not hasattr(out, "detach"):
+        raise CheckFailure(f"{name} should return a torch tensor, got {type(out).__name__}: a loss should be a torch "
+                           "tensor (loss.backward() trains the model), don't call .item() here")
+    if out.numel() != 1:
+        raise CheckFailure(f"{name} should return one number (a 0-d tensor, the batch mean), got shape "
+                           f"{tuple(out.shape)}: average over the whole batch")
+    if grad and not out.requires_grad:
+        raise CheckFailure(f"{name} returned a loss with no gradient: it must stay connected to the logits or images "
+                           "it is computed from (torch operations only: no .detach(), .item() or NumPy inside), so "
+                           "backward() can train the model")
+    return out.detach().reshape(())          # judged by value: its gradient was checked above
+
+
+__all__ += ["an_int", "a_loss"]

@@ -6,21 +6,22 @@ the reconstruction loss, PSNR per image. 02 convolutional autoencoder: the outpu
 03 denoising: the noise function (reproducible with a ``torch.Generator``, clipped to [0, 1])
 and the training step whose target is the *clean* image.
 
-Each ``check_<exercise>(student, hidden=False)`` is written with the shared core
-(:mod:`helpers.checks.core`); a known mistake fails with its own hint. ``hidden=True`` adds cases
+The loss, PSNR and output size are records at the end of the module (``EXERCISES``,
+:mod:`helpers.checks.records`): the mentee edition judges them against fixtures. The other checks are written
+with the shared core (:mod:`helpers.checks.core`), each saying why above it; a known mistake fails with its own hint. ``hidden=True`` adds cases
 the notebooks do not show (other sizes, data ranges, dilation, other seeds and amounts).
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..models.autoencoders import ConvAutoencoder, MLPAutoencoder
 from ..steps import psnr as _psnr
-from .core import CheckFailure, as_scalar, call, class_names, compare, expect, forbid, isolated, unchanged
+from .core import CheckFailure, call, class_names, compare, expect, forbid, isolated, unchanged
 from .papers import _compare_module
+from .records import Exercise, a_loss, an_int, checks_of
 
 __all__ = [
     "check_mlp_autoencoder", "check_reconstruction_loss", "check_psnr",
@@ -75,6 +76,7 @@ def _mlp(k, h, act=nn.ReLU, out=nn.Sigmoid, code=nn.Identity, dec_act=None, shap
     return m
 
 
+# procedural: builds a module (the reference's weights loaded into it, mistakes as modules)
 @isolated
 def check_mlp_autoencoder(model_class, hidden: bool = False) -> None:
     """``model_class(k, hidden)``: .encoder (N, 1, 28, 28) -> (N, k), .decoder (N, k) -> (N, 1, 28, 28) in [0, 1]."""
@@ -105,52 +107,27 @@ def check_mlp_autoencoder(model_class, hidden: bool = False) -> None:
 LOSS_HINT = "the squared differences between reconstruction and input, averaged over every pixel of every image"
 
 
-@isolated
-def check_reconstruction_loss(reconstruction_loss, hidden: bool = False) -> None:
-    """``reconstruction_loss(x_hat, x)`` -> 0-d tensor, the mean squared error per pixel, differentiable."""
+def _loss_cases(hidden):
+    """(grad wrt x_hat, no errors to recognise, x_hat, x)."""
     shapes = [(4, 1, 28, 28)] + ([(1, 1, 28, 28), (7, 1, 5, 3)] if hidden else [])
-    for i, shape in enumerate(shapes):
-        x, x_hat = _images(shape[0], 10 + i, shape[1:]), _images(shape[0], 20 + i, shape[1:]).requires_grad_()
-        got = _t(call(reconstruction_loss, x_hat, x, hint=LOSS_HINT), "reconstruction_loss(x_hat, x)")
-        expect(got.ndim == 0, f"reconstruction_loss should return one number (a 0-d tensor), got shape {tuple(got.shape)}: "
-                              "average over the images too")
-        d = (x_hat - x).detach()
-        mistakes = [(d.pow(2).sum(), "that is the SUM of squared errors: take the mean over all pixels (F.mse_loss)"),
-                    (d.pow(2).flatten(1).sum(1).mean(), "that sums the pixels of each image: average over the pixels as well"),
-                    (d.pow(2).mean().sqrt(), "that is the root of the MSE (RMSE): leave out the square root"),
-                    (d.abs().mean(), "that is the mean ABSOLUTE error (L1): square the differences")]
-        compare(got, F.mse_loss(x_hat, x).detach(), f"the loss for images {shape}", LOSS_HINT, mistakes, rtol=1e-5)
-        expect(got.requires_grad, "the loss has no gradient: compute it with torch operations on x_hat (no .item(), "
-                                  "no NumPy), so backward() can train the model")
+    return [((0,), (), _images(s[0], 20 + i, s[1:]), _images(s[0], 10 + i, s[1:])) for i, s in enumerate(shapes)]
 
 
 PSNR_HINT = "per image: mse_i = mean of (x_hat_i - x_i) ** 2 over its pixels; psnr_i = 10 * log10(data_range ** 2 / mse_i)"
 
 
-@isolated
-def check_psnr(psnr, hidden: bool = False) -> None:
-    """``psnr(x_hat, x, data_range=1.0)`` -> (N,) tensor: 10 log10(data_range^2 / MSE) per image, in dB."""
-    forbid(psnr, FORBIDDEN["psnr"])
-    cases = [(6, 1.0, 0.1), (3, 1.0, 0.3)] + ([(1, 255.0, 20.0), (5, 2.0, 0.05)] if hidden else [])
-    for i, (n, rng, noise) in enumerate(cases):
+def _psnr_cases(hidden):
+    """(x_hat, x, data_range): each image its own error."""
+    cases = []
+    for i, (n, rng, noise) in enumerate([(6, 1.0, 0.1), (3, 1.0, 0.3)] + ([(1, 255.0, 20.0), (5, 2.0, 0.05)] if hidden else [])):
         x = _images(n, 30 + i) * rng
-        g = torch.Generator().manual_seed(40 + i)
-        scale = torch.linspace(0.5, 2.0, n).view(n, 1, 1, 1)            # each image its own error
-        x_hat = x + noise * scale * torch.randn(x.shape, generator=g)
-        got = _t(call(psnr, x_hat, x, data_range=rng, hint=PSNR_HINT), "psnr(x_hat, x)")
-        expected = _psnr(x_hat, x, rng)
-        mse = (x_hat - x).pow(2).flatten(1).mean(1)
-        mistakes = [(10 * torch.log10(rng ** 2 / mse.mean()).expand(n),
-                     "that is the PSNR of the whole batch's MSE for every image: compute the MSE per image (mean over dims 1, 2, 3)"),
-                    (20 * torch.log10(rng ** 2 / mse), "20 log10 goes with the root of the MSE; with the MSE itself it is 10 log10"),
-                    (10 * torch.log(rng ** 2 / mse), "use log10 (decibels), not the natural log"),
-                    (10 * torch.log10(rng / mse) if rng != 1 else None, "square the data range: PSNR = 10 log10(data_range ** 2 / MSE)"),
-                    (10 * torch.log10(1 / mse) if rng != 1 else None, "use data_range: the peak is data_range, not 1"),
-                    (10 * torch.log10(mse / rng ** 2), "the ratio is upside down: peak squared over MSE, so better is higher")]
-        if got.ndim == 0 and n > 1:
-            raise CheckFailure(f"psnr returned one number for {n} images: return one PSNR per image, shape ({n},) "
-                               "(mean over dims 1, 2, 3 only)")
-        compare(got, expected, f"psnr for {n} images, data_range {rng:g}", PSNR_HINT, mistakes, rtol=1e-4, atol=1e-4)
+        scale = torch.linspace(0.5, 2.0, n).view(n, 1, 1, 1)
+        cases.append((x + noise * scale * torch.randn(x.shape, generator=torch.Generator().manual_seed(40 + i)), x, rng))
+    return cases
+
+
+def _mse_per_image(x_hat, x):
+    return (x_hat - x).pow(2).flatten(1).mean(1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -163,33 +140,27 @@ CT_HINT = ("count the stamps as in section 1: where does the first stamp start, 
            "with output_padding 1 as well, 6")
 
 
-def _torch_ct_size(size, k, s, p, op, d) -> int:
-    layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
+def _torch_ct_size(size, *, kernel_size, stride=1, padding=0, output_padding=0, dilation=1) -> int:
+    layer = nn.ConvTranspose2d(1, 1, kernel_size, stride=stride, padding=padding, output_padding=output_padding,
+                               dilation=dilation)
     with torch.no_grad():
         return int(layer(torch.zeros(1, 1, size, size)).shape[-1])
 
 
-@isolated
-def check_conv_transpose_output_size(conv_transpose_output_size, hidden: bool = False) -> None:
-    """``conv_transpose_output_size(size, *, kernel_size, stride=1, padding=0, output_padding=0, dilation=1)`` -> int,
-    equal to the size ``nn.ConvTranspose2d`` actually returns."""
+def _ct_cases(hidden):
+    """((size,), the keyword arguments): size, kernel_size, stride, padding, output_padding, dilation."""
     cases = [(7, 3, 2, 1, 1, 1), (14, 4, 2, 1, 0, 1), (5, 3, 1, 0, 0, 1)]
     if hidden:
         cases += [(7, 3, 2, 1, 0, 1), (4, 5, 3, 2, 2, 1), (6, 3, 1, 1, 0, 2), (3, 2, 2, 0, 1, 3), (1, 7, 1, 0, 0, 1),
                   (9, 3, 3, 4, 0, 4)]
-    for size, k, s, p, op, d in cases:
-        got = call(conv_transpose_output_size, size, kernel_size=k, stride=s, padding=p, output_padding=op, dilation=d,
-                   hint=CT_HINT)
-        where = f"size {size}, kernel_size {k}, stride {s}, padding {p}, output_padding {op}, dilation {d}"
-        value = as_scalar(got, f"the output size for {where}", integer=True)
-        mistakes = [((size + 2 * p - d * (k - 1) - 1) // s + 1, "that is Conv2d's formula (it shrinks): the transposed "
-                                                                "convolution grows: count where its stamps reach"),
-                    ((size - 1) * s - 2 * p + d * (k - 1) + 1 if op else None, "add output_padding (it adds rows on one side)"),
-                    ((size - 1) * s - 2 * p + k + op if d > 1 else None,
-                     "dilation spreads the kernel: it covers dilation * (kernel_size - 1) + 1 pixels"),
-                    ((size - 1) * s - p + d * (k - 1) + op + 1 if p else None, "padding is taken off both sides: - 2 * padding"),
-                    (size * s - 2 * p + d * (k - 1) + op + 1 if s > 1 else None, "(H - 1) * stride: the first input pixel needs no step")]
-        compare(value, _torch_ct_size(size, k, s, p, op, d), f"the output size for {where}", CT_HINT, mistakes)
+    return [((n,), dict(kernel_size=k, stride=s, padding=p, output_padding=op, dilation=d)) for n, k, s, p, op, d in cases]
+
+
+def _ct(formula):
+    """A mistaken output size, as a function with the answer's signature."""
+    def size(size, *, kernel_size, stride=1, padding=0, output_padding=0, dilation=1):
+        return formula(size, kernel_size, stride, padding, output_padding, dilation)
+    return size
 
 
 DEC_HINT = ("compare each stage with the table of section 2: a Linear to a (2 * channels) @ 7x7 map, then two "
@@ -203,6 +174,7 @@ def _dec(k, c, act=nn.ReLU, mid=nn.ReLU, out=nn.Sigmoid, op=1):
                          nn.ConvTranspose2d(2 * c, c, 3, 2, 1, op), mid(), nn.ConvTranspose2d(c, 1, 3, 2, 1, op), out())
 
 
+# procedural: builds a module (the reference's weights loaded into it, mistakes as modules)
 @isolated
 def check_conv_decoder(decoder_class, hidden: bool = False) -> None:
     """``decoder_class(k, channels=16)``: (N, k) codes -> (N, 1, 28, 28) images in [0, 1], upsampling with
@@ -247,6 +219,7 @@ def _gen(seed):
     return torch.Generator().manual_seed(seed)
 
 
+# procedural: random: drawn from the answer's own generator, the global RNG untouched, an unknown kind raising
 @isolated
 def check_add_noise(add_noise, hidden: bool = False) -> None:
     """``add_noise(x, kind="gaussian" | "salt_pepper", factor=0.5, amount=0.2, generator=None)``: reproducible, in [0, 1]."""
@@ -296,6 +269,7 @@ STEP_HINT = ("the model sees the NOISY images (the batch's first tensor) and is 
              "is a measurement of the same output")
 
 
+# procedural: steps a model (a training step's dict of loss and PSNR)
 @isolated
 def check_denoising_step(denoising_step, hidden: bool = False) -> None:
     """``denoising_step(model, batch)`` with batch ``(noisy, clean)`` -> {"loss": 0-d MSE to clean, "psnr": (N,) vs clean}."""
@@ -326,3 +300,49 @@ def check_denoising_step(denoising_step, hidden: bool = False) -> None:
                  (_psnr(noisy, clean), "that is the noisy input's PSNR: measure the model's output"),
                  (_psnr(out, clean).mean(), "return the PSNR per image, shape (N,): fit averages it over the epoch")],
                 rtol=1e-4, atol=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# the records: the functions checked by what they compute (helpers.checks.records)
+# --------------------------------------------------------------------------------------------
+
+EXERCISES = [
+    Exercise(
+        "reconstruction_loss", reference=lambda x_hat, x: F.mse_loss(x_hat, x), cases=_loss_cases, run=a_loss, rtol=1e-5,
+        hint=LOSS_HINT, describe=lambda grad, errors, x_hat, x: f"the loss for images {tuple(x.shape)}",
+        mistakes={"that is the SUM of squared errors: take the mean over all pixels (F.mse_loss)":
+                  lambda x_hat, x: (x_hat - x).pow(2).sum(),
+                  "that sums the pixels of each image: average over the pixels as well":
+                  lambda x_hat, x: (x_hat - x).pow(2).flatten(1).sum(1).mean(),
+                  "that is the root of the MSE (RMSE): leave out the square root": lambda x_hat, x: (x_hat - x).pow(2).mean().sqrt(),
+                  "that is the mean ABSOLUTE error (L1): square the differences": lambda x_hat, x: (x_hat - x).abs().mean()}),
+    Exercise(
+        "psnr", reference=_psnr, cases=_psnr_cases, rtol=1e-4, atol=1e-4, hint=PSNR_HINT,
+        describe=lambda x_hat, x, data_range: f"psnr for {len(x)} images, data_range {data_range:g}",
+        mistakes={"that is the PSNR of the whole batch's MSE for every image: compute the MSE per image (mean over dims 1, 2, 3)":
+                  lambda x_hat, x, r: (10 * torch.log10(r ** 2 / _mse_per_image(x_hat, x).mean())).expand(len(x)),
+                  "psnr returned one number for all the images: return one PSNR per image, shape (N,) (mean over dims 1, 2, 3 only)":
+                  lambda x_hat, x, r: 10 * torch.log10(r ** 2 / _mse_per_image(x_hat, x).mean()),
+                  "20 log10 goes with the root of the MSE; with the MSE itself it is 10 log10":
+                  lambda x_hat, x, r: 20 * torch.log10(r ** 2 / _mse_per_image(x_hat, x)),
+                  "use log10 (decibels), not the natural log": lambda x_hat, x, r: 10 * torch.log(r ** 2 / _mse_per_image(x_hat, x)),
+                  "square the data range: PSNR = 10 log10(data_range ** 2 / MSE)":
+                  lambda x_hat, x, r: 10 * torch.log10(r / _mse_per_image(x_hat, x)),
+                  "use data_range: the peak is data_range, not 1": lambda x_hat, x, r: 10 * torch.log10(1 / _mse_per_image(x_hat, x)),
+                  "the ratio is upside down: peak squared over MSE, so better is higher":
+                  lambda x_hat, x, r: 10 * torch.log10(_mse_per_image(x_hat, x) / r ** 2)},
+        forbidden=FORBIDDEN["psnr"]),
+    Exercise(
+        "conv_transpose_output_size", reference=_torch_ct_size, cases=_ct_cases, run=an_int, hint=CT_HINT,
+        describe=lambda args, kw: "the output size for size {}, kernel_size {kernel_size}, stride {stride}, padding {padding}, "
+                                  "output_padding {output_padding}, dilation {dilation}".format(*args, **kw),
+        mistakes={"that is Conv2d's formula (it shrinks): the transposed convolution grows: count where its stamps reach":
+                  _ct(lambda n, k, s, p, op, d: (n + 2 * p - d * (k - 1) - 1) // s + 1),
+                  "add output_padding (it adds rows on one side)": _ct(lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + d * (k - 1) + 1),
+                  "dilation spreads the kernel: it covers dilation * (kernel_size - 1) + 1 pixels":
+                  _ct(lambda n, k, s, p, op, d: (n - 1) * s - 2 * p + k + op),
+                  "padding is taken off both sides: - 2 * padding": _ct(lambda n, k, s, p, op, d: (n - 1) * s - p + d * (k - 1) + op + 1),
+                  "(H - 1) * stride: the first input pixel needs no step": _ct(lambda n, k, s, p, op, d: n * s - 2 * p + d * (k - 1) + op + 1)}),
+]
+
+globals().update(checks_of(EXERCISES, __name__))   # check_reconstruction_loss, check_psnr, check_conv_transpose_output_size
