@@ -98,11 +98,13 @@ def elementwise() -> dict:
 def random_draws() -> dict:
     torch.manual_seed(0)
     drop = F.dropout(torch.ones(1000, 100), 0.3, training=True)
+    torch.manual_seed(3)
+    linear = nn.Linear(784, 256)
     return {"torch.randn": digest(torch.randn(10_000, generator=gen(700))),
             "torch.rand": digest(torch.rand(10_000, generator=gen(701))),
             "torch.randperm": digest(torch.randperm(50_000, generator=gen(702))),
             "bernoulli (dropout mask)": digest(drop),
-            "nn.Linear init": digest([p for p in (torch.manual_seed(3), nn.Linear(784, 256))[1].parameters()]),
+            "nn.Linear init": digest(list(linear.parameters())),
             "numpy default_rng normal/gamma/poisson": digest([np.random.default_rng(5).normal(size=1000),
                                                                np.random.default_rng(5).gamma(2.0, size=1000),
                                                                np.random.default_rng(5).poisson(3.0, size=1000)])}

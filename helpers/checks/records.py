@@ -29,7 +29,8 @@ from typing import Callable
 
 import numpy as np
 
-from .core import CheckFailure, call, compare, forbid, isolated, returns_tuple, unchanged
+from .core import (CheckFailure, as_array, as_scalar, call, compare, expect, forbid, isolated, returns_tuple,
+                   unchanged)
 
 
 @dataclass(frozen=True)
@@ -271,13 +272,9 @@ def load_fixtures(module: str) -> list[dict]:
         return pickle.load(f)
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure"]
 
 
 # --- runs added for week4 ---
-
-from .core import as_array, expect  # noqa: E402 - what the runs below add to the imports above
-
 
 def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -> np.ndarray:
     """An update rule ``fn(w, dw, config) -> (next_w, config)`` walked over parameters: the ``starts`` arrays stepped in
@@ -320,8 +317,6 @@ def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -
     return np.stack(out).astype(np.float32 if low else np.float64)     # float32 if the answer computed in it
 
 
-__all__ += ["over_updates"]
-
 
 # --- runs added for week2 ---
 
@@ -342,16 +337,12 @@ def same_dtype(fn, x, *rest):
     return out
 
 
-__all__ += ["same_dtype"]
-
 
 # --- runs added for week5_6 ---
 
 def an_int(fn, args: tuple, kwargs: dict) -> int:
     """``fn(*args, **kwargs)``, which must be an int (a size or a count: a Python or NumPy integer, or a 0-d integer
     tensor; a whole float is refused): a case is ``(args, kwargs)``, a mistake a function like the answer."""
-    from .core import as_scalar
-
     name = getattr(fn, "__name__", None) or "your function"
     shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
     return int(as_scalar(fn(*args, **kwargs), f"{name}({shown})", integer=True))
@@ -385,4 +376,4 @@ def a_loss(fn, grad: tuple, errors: tuple, *args):
     return out.detach().reshape(())          # judged by value: its gradient was checked above
 
 
-__all__ += ["an_int", "a_loss"]
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss"]
