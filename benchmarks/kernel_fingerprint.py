@@ -8,18 +8,23 @@ included, both transposes of the backward pass), convolutions forward and backwa
 element-wise maths, the random draws, one Adam step, and short training runs whose per-step losses are
 hashed so the first step that differs is visible. ``--json FILE`` writes the hashes; ``--compare FILE``
 reads another machine's and lists every probe whose bytes differ (exit 1 if any), so two runs, one per CPU,
-name the kernel to fix. Nothing is timed.
+name the kernel to fix. ``--emulate QEMU_CPU`` needs no second machine: it runs the probes again under qemu's
+emulation of another CPU (``qemu-x86_64 -cpu Haswell``, an Intel one) and compares; that is how the kernels
+whose last bits depend on the CPU's maker were found (``helpers.config.MAKER_DEPENDENT``). Nothing is timed.
 
 Run it through ``make``'s environment so the mode's variables are set before the libraries load:
-``make fingerprint`` (or ``make fingerprint ARGS="--compare benchmarks/results/fingerprint_<cpu>.json"``).
+``make fingerprint`` (or ``make fingerprint ARGS="--compare benchmarks/results/fingerprint_<cpu>.json"``,
+``make fingerprint ARGS="--emulate Haswell"``).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,6 +95,8 @@ def elementwise() -> dict:
             "sigmoid": digest(x.sigmoid()), "softmax": digest(x.softmax(1)), "log_softmax": digest(x.log_softmax(1)),
             "cross_entropy": digest(loss), "cross_entropy backward": digest(xg.grad), "sum": digest(x.sum(0)),
             "mean/var": digest([x.mean(0), x.var(0)]), "batch_norm train": digest(bn(x)), "sqrt": digest(x.abs().sqrt()),
+            "sqrt_ in place, log2, asin, acos, atan": digest([x.abs().sqrt_(), x.abs().add(1).log2(),
+                                                             (x / 20).asin(), (x / 20).acos(), x.atan()]),
             "numpy exp/log/tanh f64": digest([np.exp(a), np.log1p(np.abs(a)), np.tanh(a)]),
             "numpy exp/log f32": digest([np.exp(a.astype(np.float32)), np.log1p(np.abs(a).astype(np.float32))]),
             "numpy sum/mean/std f32": digest([a.astype(np.float32).sum(), a.astype(np.float32).std()])}
@@ -118,6 +125,23 @@ def adam_step() -> dict:
         p.grad = torch.randn(p.shape, generator=gen(810 + t)) * 0.01
         opt.step()
         out[f"adam step {t + 1}"] = digest(p)
+    return out
+
+
+def optimiser_steps() -> dict:
+    """Three steps of each optimiser whose update takes a square root (and SGD with Nesterov momentum)."""
+    out = {}
+    for name, make in (("adamw", lambda ps: torch.optim.AdamW(ps, lr=1e-3)),
+                       ("rmsprop", lambda ps: torch.optim.RMSprop(ps, lr=1e-3)),
+                       ("rmsprop centred", lambda ps: torch.optim.RMSprop(ps, lr=1e-3, centered=True)),
+                       ("adagrad", lambda ps: torch.optim.Adagrad(ps, lr=1e-2)),
+                       ("sgd nesterov", lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.9, nesterov=True))):
+        p = torch.randn(128, 256, generator=gen(850), requires_grad=True)
+        opt = make([p])
+        for t in range(3):
+            p.grad = torch.randn(p.shape, generator=gen(860 + t)) * 0.01
+            opt.step()
+        out[name] = digest(p)
     return out
 
 
@@ -160,14 +184,41 @@ def cpu() -> str:
     return " ".join(fields.get(k, "?").strip() for k in ("Vendor ID", "Model name", "CPU family", "Model"))
 
 
+def emulated(qemu_cpu: str) -> Path:
+    """The fingerprint of this script run under qemu's user-mode emulation of ``qemu_cpu``, as a --json file.
+
+    An emulated CPU runs the same instructions as this one, except that qemu computes the estimate instructions
+    (reciprocal, reciprocal square root) its own way, as each CPU maker does: a kernel that depends on them
+    differs here as it would on another maker's CPU. Needs ``qemu-x86_64`` (Debian: qemu-user); about a minute.
+    """
+    qemu = shutil.which("qemu-x86_64")
+    if qemu is None:
+        sys.exit("--emulate needs qemu-x86_64: apt-get install qemu-user (Debian/Ubuntu)")
+    out = Path(tempfile.mkdtemp(prefix="fingerprint-")) / f"emulated-{qemu_cpu}.json"
+    run = subprocess.run([qemu, "-cpu", qemu_cpu, sys.executable, __file__, "--json", str(out)],
+                         capture_output=True, text=True)
+    if run.returncode != 0 or not out.exists():
+        tail = "\n".join(line for line in run.stderr.splitlines() if "TCG doesn't support" not in line)[-2000:]
+        sys.exit(f"the run under qemu -cpu {qemu_cpu} failed (exit {run.returncode}):\n{tail}")
+    record = json.loads(out.read_text())
+    record["cpu"] = f"qemu -cpu {qemu_cpu} (emulated on this machine)"
+    out.write_text(json.dumps(record))
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write the hashes to this file")
     parser.add_argument("--compare", type=Path, help="another machine's --json file: list what differs")
+    parser.add_argument("--emulate", metavar="QEMU_CPU",
+                        help="also run under qemu-x86_64 -cpu QEMU_CPU (e.g. Haswell, an Intel CPU; EPYC-Milan) and "
+                             "compare: another maker's CPU on this machine (Debian package qemu-user)")
     args = parser.parse_args(argv)
+    if args.emulate:
+        args.compare = emulated(args.emulate)
     config.setup()
     probes = {}
-    for part in (matmuls, convolutions, elementwise, random_draws, adam_step, training):
+    for part in (matmuls, convolutions, elementwise, random_draws, adam_step, optimiser_steps, training):
         probes.update({f"{part.__name__}: {k}": v for k, v in part().items()})
     record = {"cpu": cpu(), "torch": torch.__version__, "numpy": np.__version__, "probes": probes}
     for name, value in probes.items():

@@ -9,11 +9,11 @@ Every notebook starts with::
 ``DIC_PROFILE=full`` runs the real experiment. Without the variable, ``full`` is chosen
 when CUDA or MPS is available and ``quick`` otherwise.
 
-The **reproducible CPU mode** is meant to make every x86-64 CPU with AVX2 print the same bytes (measured:
-the same on the Intel Xeon the outputs are recorded on, run to run and with AVX2-only kernels; not yet on an AMD
-EPYC, where trained networks' numbers differ: ``benchmarks/results/reproducibility.md``): one kernel
-path for torch (ATen's AVX2 kernels, MKL's conditional numerical reproducibility, oneDNN and
-NNPACK off), NumPy (OpenBLAS's Haswell kernels, NumPy's loops at AVX2) and one thread. Its
+The **reproducible CPU mode** makes every x86-64 CPU with AVX2 print the same bytes (measured: run to run on
+the AMD EPYC the outputs are recorded on, and its kernels under an emulated Intel CPU, ``make fingerprint
+ARGS="--emulate Haswell"``: ``benchmarks/results/reproducibility.md``): one kernel path for torch (ATen's AVX2
+kernels, MKL's conditional numerical reproducibility, oneDNN and NNPACK off, ``MAKER_DEPENDENT``'s five
+functions in float64), NumPy (OpenBLAS's Haswell kernels, NumPy's loops at AVX2) and one thread. Its
 load-time half is the environment in ``helpers/reproducible.env`` (the Makefile and the course's
 Jupyter kernel set it before Python starts); ``setup()`` adds the run-time half and prints which
 mode it found. ``DIC_FAST=1`` switches it off.
@@ -158,6 +158,50 @@ def mode_problems() -> list[str]:
     return problems
 
 
+# torch's CPU sqrt, log2, asin, acos and atan call MKL's vector maths, which builds these five from the CPU's
+# reciprocal(-square-root) estimate instructions; Intel and AMD make those estimates differently, so the
+# results' last bits depend on who made the CPU, whatever MKL_CBWR says (found by running the same kernels on
+# an emulated CPU: benchmarks/results/reproducibility.md, 2026-12-07). Adam, AdamW, RMSprop and Adagrad
+# take a square root every step, so one bit there becomes a different trained network. In the mode these
+# five are computed in float64 by NumPy (the exact square root, the C library's functions) and rounded back.
+MAKER_DEPENDENT = {"sqrt": np.sqrt, "log2": np.log2, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan}
+_exact_kernels = []                       # the torch.library registrations, kept alive for the process
+
+
+def _exact(ufunc):
+    import torch
+
+    def compute(x):
+        x = x.detach().resolve_conj().resolve_neg()
+        wide = torch.complex128 if x.is_complex() else torch.float64
+        dtype = x.dtype if x.is_floating_point() or x.is_complex() else torch.get_default_dtype()
+        return torch.from_numpy(np.asarray(ufunc(x.to(wide).numpy()))).to(dtype)
+
+    def in_place(x):
+        return x.copy_(compute(x))
+
+    def out(x, *, out):
+        result = compute(x)
+        return out.resize_(result.shape).copy_(result)
+
+    return compute, in_place, out
+
+
+def exact_maths() -> None:
+    """Replace torch's CPU kernels for ``MAKER_DEPENDENT`` with the float64 NumPy route (once a process)."""
+    import torch
+
+    if _exact_kernels:
+        return
+    lib = torch.library.Library("aten", "IMPL")
+    for name, ufunc in MAKER_DEPENDENT.items():
+        compute, in_place, out = _exact(ufunc)
+        lib.impl(name, compute, "CPU")
+        lib.impl(f"{name}_", in_place, "CPU")
+        lib.impl(f"{name}.out", out, "CPU")
+    _exact_kernels.append(lib)
+
+
 def reproducible_mode(device=None) -> str:
     """Switch on the run-time half of the reproducible CPU mode; return one line saying which mode runs.
 
@@ -177,6 +221,7 @@ def reproducible_mode(device=None) -> str:
     torch.backends.nnpack.enabled = False      # so does NNPACK (by cache size)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.set_num_threads(1)
+    exact_maths()                              # sqrt & co. without the CPU's estimate instructions
     if problems := mode_problems():
         return ("CPU mode incomplete: " + "; ".join(problems[:3]) +
                 " (start Jupyter with `make lab`, or set helpers/reproducible.env before Python starts)")

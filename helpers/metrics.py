@@ -7,7 +7,7 @@
 (with a person watching, the same JSON goes out under its own MIME type, ``MIME``, which Jupyter
 does not render: see ``config.report``). ``make run`` collects it into its table and says which metrics changed since the committed
 outputs; ``make test`` compares it exactly, like every other output, because the reproducible CPU
-mode (``helpers.config``) prints the same digits on the CPUs measured (not yet across vendors). Floats are rounded to
+mode (``helpers.config``) prints the same digits on every CPU measured (``helpers/outputs.py``). Floats are rounded to
 4 decimal places only to keep the line readable.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What of a notebook's outputs is compared with the committed ones, and how.
 
-In the reproducible CPU mode (``helpers.config``) the CPUs measured print the same bytes (not yet across
-CPU vendors: ``benchmarks/results/reproducibility.md``), so outputs are compared **exactly**: text, numbers, tables and figures (PNG bytes).
+In the reproducible CPU mode (``helpers.config``) every CPU measured prints the same bytes (the AMD
+EPYC they are recorded on, an emulated Intel CPU: ``benchmarks/results/reproducibility.md``), so outputs are compared **exactly**: text, numbers, tables and figures (PNG bytes).
 Only what is not a result is sanitised first: memory addresses, the data root and checkout
 paths, torch's build suffix. Wall-clock seconds are the one kind of result that cannot repeat:
 a cell that prints them carries the ``timing`` tag (cell metadata, invisible in the notebook),

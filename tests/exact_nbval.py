@@ -2,8 +2,8 @@
 
 nbval re-executes each notebook and compares each code cell's outputs with the committed ones.
 The committed outputs were recorded in the reproducible CPU mode (``helpers/config.py``,
-``helpers/reproducible.env``), where the CPUs measured print the same bytes (not yet across vendors:
-``benchmarks/results/reproducibility.md``), so this
+``helpers/reproducible.env``), where every CPU measured prints the same bytes (the AMD EPYC they are
+recorded on, an emulated Intel CPU: ``benchmarks/results/reproducibility.md``), so this
 plugin compares text, numbers, tables and figures (PNG bytes) exactly, after sanitising only what
 is not a result (``helpers/outputs.py``: addresses, paths, torch's build suffix). Cells tagged
 ``timing`` have their durations masked (and their figures of timings skipped); cells tagged
@@ -54,7 +54,7 @@ def pytest_configure(config):
         if problems:
             self.comparison_traceback = [
                 "outputs differ from the committed ones (compared exactly: the reproducible CPU mode prints the "
-                "same bytes on the CPUs measured, not yet across vendors, benchmarks/results/reproducibility.md; "
+                "same bytes on every CPU measured, benchmarks/results/reproducibility.md; "
                 "a changed result needs `make refresh`):",
                 *[p.replace("code cell 0 ", "") for p in problems]]
             return False

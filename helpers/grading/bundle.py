@@ -43,8 +43,8 @@ README = """\
     .venv/bin/python -m helpers.config install-kernel   # the course's kernel, in the reproducible CPU mode
     .venv/bin/jupyter lab                          # then open week1/00_getting_started.ipynb
 
-The course's kernel prints the same numbers as your mentor's notebooks on the CPU they were recorded on
-(on another vendor's CPU, trained networks' last digits may differ); for speed, `DIC_FAST=1 .venv/bin/python -m helpers.config install-kernel` installs one without it.
+The course's kernel prints the same numbers as your mentor's notebooks on an x86-64 Linux machine with AVX2
+(measured: an AMD EPYC and an emulated Intel CPU); on ARM or macOS the last digits differ. For speed, `DIC_FAST=1 .venv/bin/python -m helpers.config install-kernel` installs one without it.
 
 Each exercise has a test cell: run it to check your answer (the hints say what to fix). Your
 mentor grades your notebooks with further cases of their own.
