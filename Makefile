@@ -110,6 +110,7 @@ bench: setup
 	$(PY) benchmarks/loader_speed.py
 	$(PY) benchmarks/models_table.py --quick
 	$(PY) benchmarks/speed_run.py --quick
+	$(PY) benchmarks/exact_maths_cost.py
 
 # the course as a static website from the committed outputs (nothing executed, nothing loaded from the network):
 # build/book/html without solutions or hidden tests; SOLUTIONS=1 the mentors' edition in build/book-solutions/html

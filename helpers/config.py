@@ -173,11 +173,20 @@ def _exact(ufunc):
 
     def compute(x):
         x = x.detach().resolve_conj().resolve_neg()
+        if ufunc is np.sqrt and x.dtype in (torch.float32, torch.float64):
+            # IEEE's square root is correctly rounded in every precision: NumPy's needs no float64 detour
+            result = torch.empty_like(x, memory_format=torch.contiguous_format)
+            np.sqrt(x.numpy(), out=result.numpy())
+            return result
         wide = torch.complex128 if x.is_complex() else torch.float64
         dtype = x.dtype if x.is_floating_point() or x.is_complex() else torch.get_default_dtype()
         return torch.from_numpy(np.asarray(ufunc(x.to(wide).numpy()))).to(dtype)
 
     def in_place(x):
+        if ufunc is np.sqrt and x.dtype in (torch.float32, torch.float64) and x.is_contiguous() \
+                and not x.is_conj() and not x.is_neg():
+            np.sqrt(x.detach().numpy(), out=x.detach().numpy())
+            return x
         return x.copy_(compute(x))
 
     def out(x, *, out):
