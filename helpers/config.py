@@ -13,7 +13,7 @@ The **reproducible CPU mode** makes every x86-64 CPU with AVX2 print the same by
 the AMD EPYC the outputs are recorded on, and its kernels under an emulated Intel CPU, ``make fingerprint
 ARGS="--emulate Haswell"``: ``benchmarks/results/reproducibility.md``): one kernel path for torch (ATen's AVX2
 kernels, MKL's conditional numerical reproducibility, oneDNN and NNPACK off, ``MAKER_DEPENDENT``'s five
-functions in float64), NumPy (OpenBLAS's Haswell kernels, NumPy's loops at AVX2) and one thread. Its
+functions computed by NumPy), NumPy (OpenBLAS's Haswell kernels, NumPy's loops at AVX2) and one thread. Its
 load-time half is the environment in ``helpers/reproducible.env`` (the Makefile and the course's
 Jupyter kernel set it before Python starts); ``setup()`` adds the run-time half and prints which
 mode it found. ``DIC_FAST=1`` switches it off.
@@ -162,8 +162,9 @@ def mode_problems() -> list[str]:
 # reciprocal(-square-root) estimate instructions; Intel and AMD make those estimates differently, so the
 # results' last bits depend on who made the CPU, whatever MKL_CBWR says (found by running the same kernels on
 # an emulated CPU: benchmarks/results/reproducibility.md, 2026-12-07). Adam, AdamW, RMSprop and Adagrad
-# take a square root every step, so one bit there becomes a different trained network. In the mode these
-# five are computed in float64 by NumPy (the exact square root, the C library's functions) and rounded back.
+# take a square root every step, so one bit there becomes a different trained network. In the mode NumPy
+# computes them: the square root in the tensor's own precision (IEEE's root is correctly rounded), the other
+# four in float64 with the C library's functions, rounded back.
 MAKER_DEPENDENT = {"sqrt": np.sqrt, "log2": np.log2, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan}
 _exact_kernels = []                       # the torch.library registrations, kept alive for the process
 
@@ -197,7 +198,7 @@ def _exact(ufunc):
 
 
 def exact_maths() -> None:
-    """Replace torch's CPU kernels for ``MAKER_DEPENDENT`` with the float64 NumPy route (once a process)."""
+    """Replace torch's CPU kernels for ``MAKER_DEPENDENT`` with NumPy's (once a process; autograd unchanged)."""
     import torch
 
     if _exact_kernels:
