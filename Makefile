@@ -28,10 +28,11 @@ LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout=300
 PLUGINS := -p tests.time_table -p tests.exact_nbval
 
-.PHONY: setup kernel lock data run test reproducibility fingerprint full-profile lab mentor-lab refresh bench book clean help
+.PHONY: setup kernel lock data run test portability reproducibility fingerprint full-profile lab mentor-lab refresh bench book clean help
 help:
 	@echo "make run      set up, provision data, execute every notebook (build/), print a table"
 	@echo "make test     set up, provision data, pytest: helpers, notebooks (nbval), grading"
+	@echo "make portability  the kernels the training loops use, on qemu's emulated Intel CPU: the same bytes (needs qemu-user)"
 	@echo "make reproducibility  every notebook again with AVX2-only kernels (another CPU): outputs that differ"
 	@echo "make fingerprint  hash the kernels the training loops use (ARGS=\"--compare FILE\": what differs from another CPU;"
 	@echo "                  ARGS=\"--emulate Haswell\": the same kernels on an emulated Intel CPU, needs qemu-user)"
@@ -75,7 +76,11 @@ run: data
 	DIC_PROFILE=$${DIC_PROFILE:-quick} $(PY) -m helpers.runner --jobs $(JOBS)
 
 test: data grading-sandbox
-	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder $(PLUGINS) $(NBVAL) tests $(WEEKS)
+	DIC_PROFILE=quick $(PY) -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder $(PLUGINS) $(NBVAL) -m "not portability" tests $(WEEKS)
+
+# the mode's kernels on an emulated Intel CPU (qemu-user's Haswell): the same bytes as here (.ci/run runs it after make test)
+portability: setup
+	$(PY) -m pytest -q -m portability tests/test_fingerprint.py
 
 reproducibility: data
 	DIC_PROFILE=quick $(PY) benchmarks/reproducibility.py --runs 0 --avx2 --jobs $(JOBS)

@@ -3,7 +3,7 @@
 Issue 22's goal is a mentee edition that holds no answer for a week that is still open. This measures how
 far off that is. It reads the name of every function and class a solution cell of the source notebooks
 defines (the whole cell: the ``def`` line sits above ``### BEGIN SOLUTION``) and looks for a definition of
-the same name in the bundle's ``helpers/`` (``make release`` writes the bundle to
+the same name in the bundle's ``helpers/`` (a sealed stub, helpers.grading.bundle.seal_answers, does not count) (``make release`` writes the bundle to
 ``build/grading/bundle``; run it first). Prints each hit with the notebook that asks for it and the module
 that answers it, then ``N of M graded names are defined in the bundle``. A hit is an answer a mentee can open
 and read; a miss is not proof of safety (the same formula under another name, e.g. ``conv_forward_fast`` for
@@ -14,35 +14,16 @@ from __future__ import annotations
 
 import argparse
 import ast
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpers import course  # noqa: E402
 
-GENERIC = {"forward", "__init__", "__call__", "extra_repr", "reset_parameters"}
-DEFINITION = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_]\w*)", re.M)
-
-
-def graded_names() -> dict[str, str]:
-    """Name -> the first notebook whose solution cells define it."""
-    names: dict[str, str] = {}
-    for path in course.notebooks():
-        nb = nbformat.read(path, as_version=4)
-        for cell in nb.cells:
-            if cell.cell_type != "code" or not cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-                continue
-            # the whole cell: the function a stub-and-solution cell asks for is defined above its BEGIN SOLUTION line
-            for name in DEFINITION.findall(cell.source):
-                if name not in GENERIC and not name.startswith("__"):
-                    names.setdefault(name, str(path.relative_to(ROOT)))
-    return names
+from helpers.grading.bundle import SEALED, graded_names  # noqa: E402
 
 
 def defined_in(helpers: Path) -> dict[str, list[str]]:
@@ -52,8 +33,8 @@ def defined_in(helpers: Path) -> dict[str, list[str]]:
             tree = ast.parse(path.read_text())
         except (SyntaxError, UnicodeDecodeError):
             continue
-        for node in tree.body:          # what a module offers: its top-level functions and classes
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        for node in tree.body:          # what a module offers: its top-level functions and classes, not a sealed stub
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and SEALED not in ast.unparse(node):
                 where[node.name].append(str(path.relative_to(helpers.parent)))
     return where
 

@@ -65,6 +65,7 @@ def test_maker_dependent_functions_are_correctly_rounded_in_the_mode():
     assert run_.returncode == 0 and run_.stdout.startswith("ok 10"), run_.stderr[-1500:]
 
 
+@pytest.mark.portability     # ~70 s: `make portability`, which .ci/run runs after make test
 @pytest.mark.skipif(shutil.which("qemu-x86_64") is None,
                     reason="needs qemu-x86_64 (Debian: qemu-user; .ci/run installs it)")
 def test_an_emulated_intel_cpu_prints_the_same_bytes():

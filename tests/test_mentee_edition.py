@@ -1,12 +1,14 @@
 """The mentee edition: what the released notebooks import is in it, and a closed week's solutions."""
 import ast
+import subprocess
+import sys
 import json
 
 import nbformat
 import pytest
 
 from helpers import course
-from helpers.grading.bundle import build_bundle, mentee_helpers, solutions
+from helpers.grading.bundle import SEALED, build_bundle, mentee_helpers, seal_answers, solutions
 
 
 def _helpers_imports(source: str) -> set[str]:
@@ -56,10 +58,18 @@ def test_what_the_edition_holds_is_told_from_what_it_lacks(tmp_path):
         assert not _present(tmp_path, module), module
 
 
-def test_every_notebook_imports_only_what_the_mentee_edition_holds(tmp_path):
+@pytest.fixture(scope="module")
+def course_edition(tmp_path_factory):
+    """The mentee edition of this course (every week open) and what building it logged: built once (~10 s)."""
+    logged = []
+    root = tmp_path_factory.mktemp("edition")
+    return mentee_helpers(root / "helpers", log=logged.append), logged
+
+
+def test_every_notebook_imports_only_what_the_mentee_edition_holds(course_edition):
     """A mentee's notebook (a release: the source without solutions) runs on the edition: every ``helpers``
     module any code cell imports is in it, none of ``helpers.grading`` (mentor tooling)."""
-    edition = mentee_helpers(tmp_path / "helpers")
+    edition, _ = course_edition
     wanted = {}
     for path in course.notebooks():
         for cell in json.loads(path.read_text())["cells"]:
@@ -128,3 +138,103 @@ def test_the_answers_in_bundle_measure_finds_an_answer_and_skips_methods(tmp_pat
     (helpers / "answers.py").write_text("def sigmoid(z):\n    return z\n\nclass Net:\n    def mse(self):\n        pass\n")
     where = measure.defined_in(helpers)
     assert where["sigmoid"] == ["helpers/answers.py"] and "mse" not in where
+
+
+def _solution(source):
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"solution": True, "grade": False}})
+
+
+MODULE = '''# a comment
+def alone(x):
+    """2 x"""
+    return x * 2 + _SECRET
+_SECRET = 0
+def called(x):
+    return x
+def _formula(x):
+    return x ** 2 + 1
+def shared(x):
+    return _formula(x)
+def kept_tool(x):
+    return _formula(x)
+def _check(x):
+    if x is None:
+        raise ValueError("x")
+def checked(x):
+    _check(x)
+    return -x
+def tool(x):
+    _check(x)
+    return x
+def by_cell(x):
+    return x - 1
+'''
+
+
+def test_an_open_weeks_answer_is_sealed_unless_shipped_code_needs_it(tmp_path):
+    """seal_answers: an answer nothing calls becomes a stub that names its notebook; one a notebook cell or another
+    module calls stays (a parameter of the same name is not a call), and so does one whose arithmetic lives in a
+    private helper something else still uses; an argument check may stay behind; a closed week's answers ship."""
+    root = tmp_path / "course"
+    (root / "week1").mkdir(parents=True)
+    defs = "def alone(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
+    nb = _notebook([_solution(defs + "def called(x): ...\ndef shared(x): ...\ndef checked(x): ...\ndef by_cell(x): ...\n"
+                              "def kept_tool(x): ..."),
+                    nbformat.v4.new_code_cell("scratch.by_cell(3)"),
+                    nbformat.v4.new_code_cell("from helpers.scratch.mod import (tool,\n    imported)\nfrom helpers.scratch.mod import kept_tool")])
+    nbformat.write(nb, root / "week1" / "01_a.ipynb")
+
+    def edition(name):
+        helpers = tmp_path / name / "helpers"
+        (helpers / "scratch").mkdir(parents=True)
+        (helpers / "scratch" / "mod.py").write_text(MODULE)
+        (helpers / "other.py").write_text("from .scratch import mod\n\ndef use(alone):\n    return mod.called(alone)\n")
+        return helpers
+
+    helpers = edition("open")
+    grader = "def check_other(fn, hidden=False):\n    if hidden:\n        fn(mod.checked)\n"
+    assert seal_answers(edition("graded"), course.notebooks(root), root=root, graders={"checks/x.py": grader})["sealed"] \
+        == ["alone"], "a name the grader's hidden cases send to the kernel stays"
+    out = seal_answers(helpers, course.notebooks(root), root=root)
+    assert out["sealed"] == ["alone", "checked"], out
+    kept = "\n".join(out["kept"])
+    assert "called (week1/01_a.ipynb; used by helpers/other.py)" in kept
+    assert "shared (week1/01_a.ipynb; its _formula still used)" in kept and "by_cell (week1/01_a.ipynb; used by a notebook)" in kept
+    assert "kept_tool (week1/01_a.ipynb; used by a notebook)" in kept, "imported by a cell: a use"
+    text = (helpers / "scratch" / "mod.py").read_text()
+    assert "x * 2" not in text and "_SECRET" not in text and "_check" in text and "-x" not in text
+    namespace = {}
+    exec(compile(text, "mod.py", "exec"), namespace)
+    with pytest.raises(NotImplementedError, match=r"alone is your exercise in week1/01_a.ipynb.*closes week1"):
+        namespace["alone"](1)
+    assert namespace["called"](4) == 4 and namespace["tool"](2) == 2
+    assert (helpers / "other.py").read_text().startswith("from .scratch import mod\n\ndef"), "untouched files keep their form"
+    helpers = edition("closed")
+    assert seal_answers(helpers, course.notebooks(root), closed=["week1"], root=root)["sealed"] == []
+    assert (helpers / "scratch" / "mod.py").read_text() == MODULE
+
+
+def test_the_mentee_edition_seals_the_answers_nothing_shipped_needs(course_edition):
+    """On the course itself: the answers no shipped code calls are sealed (week 4's batch normalisation, dropout and
+    initialisers, week 3's pooling; not week 4's update rules, which the grader's optimizer check runs): each raises
+    naming its notebook, its formula is gone, module docstrings included; what is still readable is told, with
+    what keeps it."""
+    edition, logged = course_edition
+    sealed = logged[0].split("answers sealed (")[1].split(")")[0].split(", ")
+    expected = {"batchnorm_forward", "batchnorm_backward",
+                "spatial_batchnorm_forward", "spatial_batchnorm_backward", "dropout_forward", "dropout_backward",
+                "xavier_uniform", "xavier_normal", "he_normal", "max_pool_forward", "max_pool_backward",
+                "avg_pool_forward", "avg_pool_backward"}
+    assert expected <= set(sealed), expected - set(sealed)
+    assert "sgd_momentum (week4/01_optimizers_from_scratch.ipynb; used by the grader's helpers/checks/week4.py)" \
+        in logged[0], "check_scratch_optimizer's hidden cases send the course's rules to the kernel by name"
+    norm, init = (edition / "scratch" / "norm.py").read_text(), (edition / "scratch" / "init.py").read_text()
+    assert "momentum * var" not in norm and "fan_in + fan_out" not in init and "sqrt(2" not in init and SEALED in norm
+    code = ("import numpy as np\nfrom helpers import scratch\nfor f in (scratch.xavier_uniform, scratch.max_pool_forward):\n"
+            "    try:\n        f((2, 3), np.random.default_rng(0))\n    except NotImplementedError as e:\n        print(e)\n"
+            "print(scratch.adam(np.ones(2), np.ones(2))[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=edition.parent,
+                         env={"PYTHONPATH": str(edition.parent), "PATH": "/usr/bin:/bin"})
+    assert "xavier_uniform is your exercise in week4/04_initialisation.ipynb" in out.stdout, out.stderr[-800:]
+    assert "max_pool_forward is your exercise in week3/01_convolution_from_scratch.ipynb" in out.stdout
+    assert "[0.999 0.999]" in out.stdout, "what stays, works"

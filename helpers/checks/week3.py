@@ -1145,12 +1145,29 @@ def check_convnet_loss(convnet_loss, hidden: bool = False) -> None:
     _uses_layers(convnet_loss, *_convnet_cases(False)[0])
 
 
+def avg_pool_torch(x, pool_param):
+    """PyTorch's average pooling in the course's layer contract, ``(out, cache)``: what :func:`_uses_layers` passes
+    as ``layers["pool_forward"]`` (an exercise's own answer, the course's ``avg_pool_forward``, would have to ship with
+    the mentee edition for it)."""
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).requires_grad_()
+    out = F.avg_pool2d(xt, (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"])
+    return out.detach().numpy(), (xt, out)
+
+
+def avg_pool_torch_backward(dout, cache):
+    """The gradient of :func:`avg_pool_torch`'s output, by autograd."""
+    xt, out = cache
+    (dx,) = torch.autograd.grad(out, xt, torch.from_numpy(np.ascontiguousarray(dout, dtype=np.float64)))
+    return dx.numpy()
+
+
 def _uses_layers(convnet_loss, params, x, y, reg) -> None:
     """The training passes other layers through ``layers=``: the answer must call those, not fixed ones. Here they
-    are helpers.scratch's im2col convolution and its AVERAGE pooling (named functions, so a probe can send them)."""
+    are helpers.scratch's im2col convolution and PyTorch's AVERAGE pooling (named functions, so a probe can send
+    them)."""
     from helpers import scratch
     layers = {"conv_forward": scratch.conv_forward_fast, "conv_backward": scratch.conv_backward_fast,
-              "pool_forward": scratch.avg_pool_forward, "pool_backward": scratch.avg_pool_backward}
+              "pool_forward": avg_pool_torch, "pool_backward": avg_pool_torch_backward}
     got = returns_tuple(call(convnet_loss, tuple(_np(t) for t in params), _np(x), y.numpy().copy(), reg, layers=layers,
                              hint=CONVNET_HINT), 2, "(loss, grads)", convnet_loss)
     grads = returns_tuple(got[1], 6, "(loss, (dw1, db1, dw2, db2, dw3, db3)) with the gradients", convnet_loss)

@@ -18,9 +18,12 @@ A checks module written as exercise records (``EXERCISES``, :mod:`helpers.checks
 them: its visible cases, expected results and known mistakes' results are written at release time to
 ``helpers/checks/fixtures/<module>.pkl`` and its checks judge against those (``records.replay``); the
 records, and every function only they used (the reference formulas), are left out of the module.
-The reference implementations procedural checks compare against (``helpers.scratch``, ``helpers.models``)
-still stay in the bundle: those checks need them for their expected values. An answer that calls the
-reference of its own exercise is flagged for the mentor by the grader's scan
+A graded function or class of a week that is not closed is **sealed** where nothing shipped needs it
+(:func:`seal_answers`): the course's own version in ``helpers/`` (``scratch``, ``models``, ``viz``, ``steps``) becomes a
+stub that says which notebook asks for it and raises, and the private helpers only it used go with it. Where a
+notebook cell or another shipped module still calls it (week1/05 gradient-checks week1/03's layers, GoogLeNet is
+built from ``Inception``), it stays and the release says so; ``benchmarks/answers_in_bundle.py`` counts what is left.
+An answer that calls the reference of its own exercise is flagged for the mentor by the grader's scan
 (``helpers.grading.scan``), never silently accepted.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -106,12 +110,175 @@ def without_records(source: str, module: str) -> str:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-def mentee_helpers(out: Path) -> Path:
+GENERIC = {"forward", "__init__", "__call__", "extra_repr", "reset_parameters"}
+DEFINITION = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_]\w*)", re.M)
+SEALED = "sealed in the mentee edition"       # every stub's message says it (benchmarks/answers_in_bundle.py skips them)
+
+
+def graded_names(root: Path = REPO) -> dict[str, str]:
+    """Name -> the first notebook (``weekN/NN_name.ipynb``) whose solution cells define a function or class of it:
+    the whole cell counts, since the ``def`` line sits above ``### BEGIN SOLUTION``."""
+    import nbformat
+
+    from .. import course
+
+    names: dict[str, str] = {}
+    for path in course.notebooks(root):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+                for name in DEFINITION.findall(cell.source):
+                    if name not in GENERIC and not name.startswith("__"):
+                        names.setdefault(name, path.relative_to(root).as_posix())
+    return names
+
+
+def _defines(node) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _uses(nodes, local=frozenset()) -> set[str]:
+    """Names the nodes load or read as attributes (imports and ``__all__`` entries are not uses, nor a function's
+    parameter that has the name: ``check_sigmoid(sigmoid)`` judges the learner's ``sigmoid``, not the course's)."""
+    found = set()
+    for node in nodes:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs} | {x.arg for x in (a.vararg, a.kwarg) if x}
+            inner = node.body if isinstance(node.body, list) else [node.body]
+            found |= _uses(inner + list(a.defaults) + [d for d in a.kw_defaults if d], local | params)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        found |= _uses(ast.iter_child_nodes(node), local)
+    return found
+
+
+def _stub(node, notebook: str):
+    """``node``'s function or class with nothing of the answer left: same name and parameters, a raise."""
+    message = (f"{node.name} is your exercise in {notebook}: write it there. The course's version is {SEALED} "
+               f"until your mentor closes {notebook.split('/')[0]}.")
+    raise_ = ast.Raise(exc=ast.Call(func=ast.Name("NotImplementedError", ast.Load()), args=[ast.Constant(message)],
+                                    keywords=[]), cause=None)
+    doc = ast.Expr(ast.Constant(f"Your exercise in {notebook} ({SEALED})."))
+    if isinstance(node, ast.ClassDef):
+        init = ast.parse("def __init__(self, *args, **kwargs):\n    pass").body[0]
+        init.body = [raise_]
+        return ast.ClassDef(name=node.name, bases=[], keywords=[], body=[doc, init], decorator_list=[])
+    args = ast.arguments(posonlyargs=[], args=[], vararg=ast.arg("args"), kwonlyargs=[], kw_defaults=[],
+                         kwarg=ast.arg("kwargs"), defaults=[])
+    return ast.FunctionDef(name=node.name, args=args, body=[doc, raise_], decorator_list=[], returns=None)
+
+
+def seal_answers(helpers: Path, notebooks: list[Path], closed=(), root: Path = REPO,
+                 graders: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Seal (see the module docstring) every graded name of a week not in ``closed`` that the edition at ``helpers``
+    defines at a module's top level outside ``checks/``, unless a code cell of ``notebooks`` calls it as an
+    attribute (``scratch.sigmoid``) or imports it (``from helpers.train import psnr``), or another module of the
+    edition uses it; repeated until nothing changes (sealing
+    ``spatial_batchnorm_forward`` frees ``batchnorm_forward``). The names of one module are sealed together, and the
+    private helpers only they used go with them. One whose helper computes (:func:`_computes`: ``_adam``,
+    ``_momentum``) and is still used by shipped code stays unsealed, since the answer would stay readable there;
+    argument checks (``_setup``, ``_mode``) may stay. ``graders``: ``{label: source}`` of the mentor's procedural checks,
+    hidden cases included, whose names count as uses too: the grader sends a function it uses by name, and the
+    sandboxed kernel looks it up in this edition (``check_scratch_optimizer``'s hidden cases run ``scratch.sgd``).
+    Returns ``{"sealed": [...], "kept": ["name (notebook; why)"]}``."""
+    import nbformat
+
+    open_names = {n: nb for n, nb in graded_names(root).items() if nb.split("/")[0] not in closed}
+    cells = "\n".join(c.source for p in notebooks for c in nbformat.read(p, as_version=4).cells if c.cell_type == "code")
+    files = {p: ast.parse(p.read_text()) for p in sorted(helpers.rglob("*.py"))}
+    grading = {label: _uses(ast.parse(source).body) for label, source in (graders or {}).items()}
+    sealed, why, touched = set(), {}, set()
+    changed = True
+    while changed:
+        changed = False
+        for path, tree in files.items():
+            if "checks" in path.relative_to(helpers).parts:
+                continue
+            candidates = []
+            for node in tree.body:
+                name = node.name if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else None
+                if name not in open_names or name in sealed:
+                    continue
+                users = [p.relative_to(helpers.parent).as_posix() for p, t in files.items()
+                         if name in _uses([n for n in t.body if n is not node])]
+                users += [f"the grader's {label}" for label, used in grading.items() if name in used]
+                users += ["a notebook"] if re.search(rf"\.\s*{name}\b|^\s*from\s+helpers[\w.]*\s+import\b[^\n]*\b{name}\b",
+                                                     cells, re.M) else []
+                if users:
+                    why[name] = f"used by {', '.join(sorted(set(users)))}"
+                else:
+                    candidates.append(node)
+            while candidates:
+                body = _drop_private([_stub(n, open_names[n.name]) if n in candidates else n for n in tree.body],
+                                     files, path)
+                left = {d: n for n in body for d in _defines(n)}
+                blocked = {}
+                for node in candidates:
+                    computing = sorted(d for d in _uses([node]) if d.startswith("_") and not d.startswith("__")
+                                       and d in left and _computes(left[d]))
+                    if computing:
+                        blocked[node.name] = f"its {', '.join(computing)} still used"
+                if not blocked:
+                    tree.body = body
+                    touched.add(path)
+                    sealed |= {n.name for n in candidates}
+                    for n in candidates:
+                        why.pop(n.name, None)
+                    changed = True
+                    break
+                why.update(blocked)
+                candidates = [n for n in candidates if n.name not in blocked]
+    for path in touched:                         # the rest keep their comments
+        tree = files[path]
+        doc = ast.get_docstring(tree, clean=False)
+        gone = sorted(n for n in sealed if doc and re.search(rf"\b{n}\b", doc))
+        if gone:                                 # a module docstring that shows a sealed answer's formula or use
+            tree.body[0] = ast.Expr(ast.Constant(f"Part of the course's own library; {', '.join(gone)}: your "
+                                                 f"exercises, {SEALED} while their week is open."))
+        path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n")
+    return {"sealed": sorted(sealed), "kept": sorted(f"{n} ({open_names[n]}; {w})" for n, w in why.items())}
+
+
+def _computes(node) -> bool:
+    """Whether a definition does arithmetic (where an answer's formula would live): ``+ - * / ** @ //`` other than
+    on ``set(...)`` (a difference of key sets is bookkeeping) or on a string (formatting)."""
+    ops = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.FloorDiv)
+
+    def bookkeeping(x):
+        return (isinstance(x, ast.Call) and getattr(x.func, "id", "") == "set") or \
+            (isinstance(x, ast.Constant) and isinstance(x.value, str)) or isinstance(x, ast.JoinedStr)
+
+    return any(isinstance(b, ast.BinOp) and isinstance(b.op, ops) and not (bookkeeping(b.left) or bookkeeping(b.right))
+               for b in ast.walk(node))
+
+
+def _drop_private(body, files, path):
+    """``body`` without its private top-level definitions (``_name``) that nothing uses any more."""
+    elsewhere = set().union(*(_uses(t.body) for p, t in files.items() if p != path))
+    while True:
+        used = _uses(body) | elsewhere
+        dead = [n for n in body if _defines(n) and all(d.startswith("_") and not d.startswith("__") and d not in used
+                                                       for d in _defines(n))]
+        if not dead:
+            return body
+        body = [n for n in body if n not in dead]
+
+
+def mentee_helpers(out: Path, closed=(), log=None) -> Path:
     """The mentee edition of the ``helpers`` package at ``out``: no ``helpers/grading`` or ``helpers/book``, no hidden case, records
-    as fixtures (see the module docstring). The bundle holds it, and grading binds it into every sandboxed kernel
-    in place of the real one."""
+    as fixtures, the answers of weeks not in ``closed`` sealed where nothing needs them (see the module docstring).
+    The bundle holds it, and grading binds it into every sandboxed kernel in place of the real one."""
+    from .. import course
+
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grading", "book")
     shutil.copytree(REPO / "helpers", out, ignore=ignore)
+    graders = {}                                  # the procedural checks as the grader runs them, hidden cases in
     for path in sorted((out / "checks").glob("*.py")):
         module = importlib.import_module(f"helpers.checks.{path.stem}")
         if getattr(module, "EXERCISES", None):
@@ -119,7 +286,12 @@ def mentee_helpers(out: Path) -> Path:
             with open(out / "checks" / "fixtures" / f"{path.stem}.pkl", "wb") as f:
                 pickle.dump(fixtures(module.EXERCISES), f)
             path.write_text(without_records(path.read_text(), path.stem))
+        graders[f"helpers/checks/{path.name}"] = path.read_text()
         path.write_text(strip_hidden(path.read_text()))
+    seals = seal_answers(out, course.notebooks(), closed, graders=graders)
+    if log:
+        log(f"mentee edition: {len(seals['sealed'])} answers sealed ({', '.join(seals['sealed'])}); "
+            f"{len(seals['kept'])} still readable because shipped code uses them: {'; '.join(seals['kept'])}")
     return out
 
 
@@ -166,7 +338,7 @@ def build_bundle(course: Course, weeks: list[str], out: Path | None = None, log=
     for week in closed:
         n = len(solutions(course.weeks_root / week, out / week / "solutions"))
         log(f"{week} is closed: {n} solution notebooks in {out / week / 'solutions'}")
-    mentee_helpers(out / "helpers")
+    mentee_helpers(out / "helpers", closed=closed, log=log)
     for name in ("pyproject.toml", "requirements.lock", "environment.yml"):
         if (REPO / name).is_file():
             shutil.copy(REPO / name, out / name)
