@@ -168,6 +168,12 @@ def tool(x):
     return x
 def by_cell(x):
     return x - 1
+def _core(x):
+    return x / 3
+def base(x):
+    return _core(x)
+def variant(x):
+    return _core(x) + 1
 '''
 
 
@@ -179,7 +185,7 @@ def test_an_open_weeks_answer_is_sealed_unless_shipped_code_needs_it(tmp_path):
     (root / "week1").mkdir(parents=True)
     defs = "def alone(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
     nb = _notebook([_solution(defs + "def called(x): ...\ndef shared(x): ...\ndef checked(x): ...\ndef by_cell(x): ...\n"
-                              "def kept_tool(x): ..."),
+                              "def kept_tool(x): ...\ndef base(x): ..."),
                     nbformat.v4.new_code_cell("scratch.by_cell(3)"),
                     nbformat.v4.new_code_cell("from helpers.scratch.mod import (tool,\n    imported)\nfrom helpers.scratch.mod import kept_tool")])
     nbformat.write(nb, root / "week1" / "01_a.ipynb")
@@ -194,15 +200,16 @@ def test_an_open_weeks_answer_is_sealed_unless_shipped_code_needs_it(tmp_path):
     helpers = edition("open")
     grader = "def check_other(fn, hidden=False):\n    if hidden:\n        fn(mod.checked)\n"
     assert seal_answers(edition("graded"), course.notebooks(root), root=root, graders={"checks/x.py": grader})["sealed"] \
-        == ["alone"], "a name the grader's hidden cases send to the kernel stays"
+        == ["alone", "base"], "a name the grader's hidden cases send to the kernel stays"
     out = seal_answers(helpers, course.notebooks(root), root=root)
-    assert out["sealed"] == ["alone", "checked"], out
+    assert out["sealed"] == ["alone", "base", "checked"], out
+    assert out["with"] == ["variant (built on base)"], "an unused function built on an answer's arithmetic goes with it"
     kept = "\n".join(out["kept"])
     assert "called (week1/01_a.ipynb; used by helpers/other.py)" in kept
     assert "shared (week1/01_a.ipynb; its _formula still used)" in kept and "by_cell (week1/01_a.ipynb; used by a notebook)" in kept
     assert "kept_tool (week1/01_a.ipynb; used by a notebook)" in kept, "imported by a cell: a use"
     text = (helpers / "scratch" / "mod.py").read_text()
-    assert "x * 2" not in text and "_SECRET" not in text and "_check" in text and "-x" not in text
+    assert "x * 2" not in text and "_SECRET" not in text and "_check" in text and "-x" not in text and "x / 3" not in text
     namespace = {}
     exec(compile(text, "mod.py", "exec"), namespace)
     with pytest.raises(NotImplementedError, match=r"alone is your exercise in week1/01_a.ipynb.*closes week1"):
@@ -215,26 +222,27 @@ def test_an_open_weeks_answer_is_sealed_unless_shipped_code_needs_it(tmp_path):
 
 
 def test_the_mentee_edition_seals_the_answers_nothing_shipped_needs(course_edition):
-    """On the course itself: the answers no shipped code calls are sealed (week 4's batch normalisation, dropout and
-    initialisers, week 3's pooling; not week 4's update rules, which the grader's optimizer check runs): each raises
+    """On the course itself: the answers no shipped code calls are sealed (week 4's update rules, AdamW with Adam,
+    batch normalisation, dropout and initialisers; week 3's pooling): each raises
     naming its notebook, its formula is gone, module docstrings included; what is still readable is told, with
     what keeps it."""
     edition, logged = course_edition
     sealed = logged[0].split("answers sealed (")[1].split(")")[0].split(", ")
-    expected = {"batchnorm_forward", "batchnorm_backward",
+    expected = {"sgd", "sgd_momentum", "nesterov", "rmsprop", "adam", "batchnorm_forward", "batchnorm_backward",
                 "spatial_batchnorm_forward", "spatial_batchnorm_backward", "dropout_forward", "dropout_backward",
                 "xavier_uniform", "xavier_normal", "he_normal", "max_pool_forward", "max_pool_backward",
                 "avg_pool_forward", "avg_pool_backward"}
     assert expected <= set(sealed), expected - set(sealed)
-    assert "sgd_momentum (week4/01_optimizers_from_scratch.ipynb; used by the grader's helpers/checks/week4.py)" \
-        in logged[0], "check_scratch_optimizer's hidden cases send the course's rules to the kernel by name"
+    assert "and with them adamw (built on adam)" in logged[0], "adamw would show adam's arithmetic"
+    optim = (edition / "scratch" / "optim.py").read_text()
+    assert "m_hat" not in optim and "def _momentum" not in optim and "def sgd_step" in optim
     norm, init = (edition / "scratch" / "norm.py").read_text(), (edition / "scratch" / "init.py").read_text()
     assert "momentum * var" not in norm and "fan_in + fan_out" not in init and "sqrt(2" not in init and SEALED in norm
     code = ("import numpy as np\nfrom helpers import scratch\nfor f in (scratch.xavier_uniform, scratch.max_pool_forward):\n"
             "    try:\n        f((2, 3), np.random.default_rng(0))\n    except NotImplementedError as e:\n        print(e)\n"
-            "print(scratch.adam(np.ones(2), np.ones(2))[0])\n")
+            "print(scratch.relu_forward(np.array([-1.0, 2.0]))[0])\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=edition.parent,
                          env={"PYTHONPATH": str(edition.parent), "PATH": "/usr/bin:/bin"})
     assert "xavier_uniform is your exercise in week4/04_initialisation.ipynb" in out.stdout, out.stderr[-800:]
     assert "max_pool_forward is your exercise in week3/01_convolution_from_scratch.ipynb" in out.stdout
-    assert "[0.999 0.999]" in out.stdout, "what stays, works"
+    assert "[0. 2.]" in out.stdout, "what stays, works"

@@ -107,6 +107,7 @@ DEFAULTS = {
     "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8, "weight_decay": 0.0},
     "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0},
 }
+_ALL_DEFAULTS = {**DEFAULTS, "adamw": {**DEFAULTS["adam"], "weight_decay": 1e-2}}   # torch.optim.AdamW's decay
 
 
 def _rule(kind, mistake=None):
@@ -270,22 +271,49 @@ OPT_HINT = ("step() loops over self.param_groups and each group's params; skips 
             "every call, so a changed learning rate is used; then writes next_w back into p in place")
 
 
+def torch_rule(kind, w, dw, config=None):
+    """One step of torch.optim's ``kind`` on one array, in the scratch contract ``(next_w, config)``, its state (a
+    tensor and its optimizer) kept in ``config``: the rule ``check_scratch_optimizer`` hands the learner's optimizer,
+    so that check needs none of 01's answers (the course's ``helpers.scratch`` rules stay sealed in the mentee
+    edition). Sent to a grading kernel by name, as ``functools.partial(torch_rule, kind)``."""
+    config = {} if config is None else config
+    w = np.asarray(w, dtype=np.float64)
+    hyper = {**_ALL_DEFAULTS[kind], **{k: v for k, v in config.items() if k in _ALL_DEFAULTS[kind]}}
+    if "torch" not in config:
+        tensor = torch.zeros(w.shape, dtype=torch.float64)
+        config["torch"] = (tensor, _TORCH_CLS[kind]([tensor], **_to_torch(kind, hyper)))
+    tensor, opt = config["torch"]
+    if tuple(tensor.shape) != w.shape:
+        raise ValueError(f"{kind}: config holds the state of an array of shape {tuple(tensor.shape)}, but w has shape "
+                         f"{w.shape}; keep one config per parameter array")
+    opt.param_groups[0].update(_to_torch(kind, hyper))
+    tensor.copy_(torch.from_numpy(w))
+    tensor.grad = torch.from_numpy(np.ascontiguousarray(dw, dtype=np.float64))
+    opt.step()
+    return tensor.detach().numpy().copy(), config
+
+
 def _opt_cases(hidden):
-    """(rule name, scratch defaults, param groups as (shapes, overrides), lr changes {step: factor}, zero steps)."""
-    from .. import scratch
-    cases = [("adam", scratch.adam, {"learning_rate": 0.01}, [([(3, 2), (4,)], {})], {}, ())]
+    """(rule name, the rule (:func:`torch_rule`), defaults, param groups as (shapes, overrides), lr changes {step:
+    factor}, zero steps)."""
+    import functools
+
+    def rule(kind):
+        return functools.partial(torch_rule, kind)
+
+    cases = [("adam", rule("adam"), {"learning_rate": 0.01}, [([(3, 2), (4,)], {})], {}, ())]
     if hidden:
         cases += [
-            ("sgd", scratch.sgd, {"learning_rate": 0.05, "weight_decay": 0.01},
+            ("sgd", rule("sgd"), {"learning_rate": 0.05, "weight_decay": 0.01},
              [([(3,)], {}), ([(2, 2)], {"learning_rate": 0.01})], {}, ()),
-            ("sgd_momentum", scratch.sgd_momentum, {"learning_rate": 0.02, "momentum": 0.9},
+            ("sgd_momentum", rule("sgd_momentum"), {"learning_rate": 0.02, "momentum": 0.9},
              [([(3,)], {"weight_decay": 0.1}), ([(2, 3)], {"momentum": 0.5})], {50: 0.1}, tuple(range(20, 30))),
-            ("nesterov", scratch.nesterov, {"learning_rate": 0.02, "momentum": 0.8}, [([(5,)], {})], {}, (0, 1, 2)),
-            ("rmsprop", scratch.rmsprop, {"learning_rate": 0.01}, [([(2,)], {}), ([(3,)], {"decay_rate": 0.9})],
+            ("nesterov", rule("nesterov"), {"learning_rate": 0.02, "momentum": 0.8}, [([(5,)], {})], {}, (0, 1, 2)),
+            ("rmsprop", rule("rmsprop"), {"learning_rate": 0.01}, [([(2,)], {}), ([(3,)], {"decay_rate": 0.9})],
              {30: 0.5}, ()),
-            ("adam", scratch.adam, {"learning_rate": 0.02, "weight_decay": 0.05},
+            ("adam", rule("adam"), {"learning_rate": 0.02, "weight_decay": 0.05},
              [([(3, 2)], {}), ([(4,)], {"beta1": 0.8, "learning_rate": 0.005})], {60: 0.2}, tuple(range(10, 20))),
-            ("adamw", scratch.adamw, {"learning_rate": 0.02, "weight_decay": 0.1}, [([(6,)], {})], {}, ()),
+            ("adamw", rule("adamw"), {"learning_rate": 0.02, "weight_decay": 0.1}, [([(6,)], {})], {}, ()),
         ]
     return cases
 

@@ -158,13 +158,15 @@ def _uses(nodes, local=frozenset()) -> set[str]:
     return found
 
 
-def _stub(node, notebook: str):
-    """``node``'s function or class with nothing of the answer left: same name and parameters, a raise."""
-    message = (f"{node.name} is your exercise in {notebook}: write it there. The course's version is {SEALED} "
+def _stub(node, notebook: str, on: str | None = None):
+    """``node``'s function or class with nothing of the answer left: same name and parameters, a raise. ``on``: the
+    answer an ungraded companion is built on (``adamw`` on ``adam``)."""
+    what = f"built on {on}, your exercise in {notebook}" if on else f"your exercise in {notebook}"
+    message = (f"{node.name} is {what}: write {on or 'it'} there. The course's version is {SEALED} "
                f"until your mentor closes {notebook.split('/')[0]}.")
     raise_ = ast.Raise(exc=ast.Call(func=ast.Name("NotImplementedError", ast.Load()), args=[ast.Constant(message)],
                                     keywords=[]), cause=None)
-    doc = ast.Expr(ast.Constant(f"Your exercise in {notebook} ({SEALED})."))
+    doc = ast.Expr(ast.Constant(f"{what[0].upper() + what[1:]} ({SEALED})."))
     if isinstance(node, ast.ClassDef):
         init = ast.parse("def __init__(self, *args, **kwargs):\n    pass").body[0]
         init.body = [raise_]
@@ -193,47 +195,67 @@ def seal_answers(helpers: Path, notebooks: list[Path], closed=(), root: Path = R
     cells = "\n".join(c.source for p in notebooks for c in nbformat.read(p, as_version=4).cells if c.cell_type == "code")
     files = {p: ast.parse(p.read_text()) for p in sorted(helpers.rglob("*.py"))}
     grading = {label: _uses(ast.parse(source).body) for label, source in (graders or {}).items()}
-    sealed, why, touched = set(), {}, set()
+    sealed, why, touched, also = set(), {}, set(), {}
+
+    def users_of(node) -> list[str]:
+        """Who calls ``node`` (a top-level function or class): another module, the grader, a notebook cell."""
+        name = node.name
+        users = [p.relative_to(helpers.parent).as_posix() for p, t in files.items()
+                 if name in _uses([n for n in t.body if n is not node])]
+        users += [f"the grader's {label}" for label, used in grading.items() if name in used]
+        users += ["a notebook"] if re.search(rf"\.\s*{name}\b|^\s*from\s+helpers[\w.]*\s+import\b[^\n]*\b{name}\b",
+                                             cells, re.M) else []
+        return sorted(set(users))
+
     changed = True
     while changed:
         changed = False
         for path, tree in files.items():
             if "checks" in path.relative_to(helpers).parts:
                 continue
-            candidates = []
+            candidates, on = [], {}          # on: a companion -> the answer it is built on
             for node in tree.body:
                 name = node.name if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else None
                 if name not in open_names or name in sealed:
                     continue
-                users = [p.relative_to(helpers.parent).as_posix() for p, t in files.items()
-                         if name in _uses([n for n in t.body if n is not node])]
-                users += [f"the grader's {label}" for label, used in grading.items() if name in used]
-                users += ["a notebook"] if re.search(rf"\.\s*{name}\b|^\s*from\s+helpers[\w.]*\s+import\b[^\n]*\b{name}\b",
-                                                     cells, re.M) else []
+                users = users_of(node)
                 if users:
-                    why[name] = f"used by {', '.join(sorted(set(users)))}"
+                    why[name] = f"used by {', '.join(users)}"
                 else:
                     candidates.append(node)
             while candidates:
-                body = _drop_private([_stub(n, open_names[n.name]) if n in candidates else n for n in tree.body],
-                                     files, path)
+                stubs = {n: _stub(n, open_names[on.get(n.name, n.name)], on.get(n.name)) for n in candidates}
+                body = _drop_private([stubs.get(n, n) for n in tree.body], files, path)
                 left = {d: n for n in body for d in _defines(n)}
-                blocked = {}
+                blocked, companions = {}, []
                 for node in candidates:
                     computing = sorted(d for d in _uses([node]) if d.startswith("_") and not d.startswith("__")
                                        and d in left and _computes(left[d]))
-                    if computing:
+                    if not computing:
+                        continue
+                    # an ungraded function nothing uses, built on the same arithmetic (adamw on adam's _adam), goes too
+                    near = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+                            and not n.name.startswith("_") and n.name not in open_names and n not in candidates
+                            and set(computing) & _uses([n])]
+                    if near and not any(users_of(n) for n in near):
+                        companions += near
+                        on.update({n.name: node.name for n in near})
+                    else:
                         blocked[node.name] = f"its {', '.join(computing)} still used"
+                if companions and not blocked:
+                    candidates += [n for n in dict.fromkeys(companions)]
+                    continue
                 if not blocked:
                     tree.body = body
                     touched.add(path)
-                    sealed |= {n.name for n in candidates}
+                    sealed |= {n.name for n in candidates if n.name not in on}
+                    also.update({n.name: on[n.name] for n in candidates if n.name in on})
                     for n in candidates:
                         why.pop(n.name, None)
                     changed = True
                     break
                 why.update(blocked)
-                candidates = [n for n in candidates if n.name not in blocked]
+                candidates = [n for n in candidates if n.name not in blocked and on.get(n.name) not in blocked]
     for path in touched:                         # the rest keep their comments
         tree = files[path]
         doc = ast.get_docstring(tree, clean=False)
@@ -242,7 +264,8 @@ def seal_answers(helpers: Path, notebooks: list[Path], closed=(), root: Path = R
             tree.body[0] = ast.Expr(ast.Constant(f"Part of the course's own library; {', '.join(gone)}: your "
                                                  f"exercises, {SEALED} while their week is open."))
         path.write_text(ast.unparse(ast.fix_missing_locations(tree)) + "\n")
-    return {"sealed": sorted(sealed), "kept": sorted(f"{n} ({open_names[n]}; {w})" for n, w in why.items())}
+    return {"sealed": sorted(sealed), "kept": sorted(f"{n} ({open_names[n]}; {w})" for n, w in why.items()),
+            "with": sorted(f"{n} (built on {b})" for n, b in also.items())}
 
 
 def _computes(node) -> bool:
@@ -270,10 +293,40 @@ def _drop_private(body, files, path):
         body = [n for n in body if n not in dead]
 
 
+_EDITIONS: dict = {}     # (closed weeks, sources' stamp) -> (an edition built in this process, its log line)
+
+
+def _stamp(closed) -> tuple:
+    """What an edition is built from: the closed weeks, and the path, size and modification time of every file under
+    helpers/ and of every notebook (the references, the records, the notebooks whose cells decide what is sealed)."""
+    from .. import course
+
+    files = [p for p in sorted((REPO / "helpers").rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    return tuple(sorted(closed)), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                                        for p in files + course.notebooks())
+
+
 def mentee_helpers(out: Path, closed=(), log=None) -> Path:
     """The mentee edition of the ``helpers`` package at ``out``: no ``helpers/grading`` or ``helpers/book``, no hidden case, records
     as fixtures, the answers of weeks not in ``closed`` sealed where nothing needs them (see the module docstring).
-    The bundle holds it, and grading binds it into every sandboxed kernel in place of the real one."""
+    The bundle holds it, and grading binds it into every sandboxed kernel in place of the real one. Built once per
+    process and sources (about 10 s: the fixtures run every record's reference), then copied."""
+    import atexit
+    import tempfile
+
+    key = _stamp(closed)
+    if key not in _EDITIONS or not _EDITIONS[key][0].is_dir():
+        built = Path(tempfile.mkdtemp(prefix="dic-edition-"))
+        atexit.register(shutil.rmtree, built, True)
+        _EDITIONS[key] = _build_edition(built / "helpers", closed)
+    edition, line = _EDITIONS[key]
+    shutil.copytree(edition, out)
+    if log:
+        log(line)
+    return out
+
+
+def _build_edition(out: Path, closed) -> tuple[Path, str]:
     from .. import course
 
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "grading", "book")
@@ -289,10 +342,9 @@ def mentee_helpers(out: Path, closed=(), log=None) -> Path:
         graders[f"helpers/checks/{path.name}"] = path.read_text()
         path.write_text(strip_hidden(path.read_text()))
     seals = seal_answers(out, course.notebooks(), closed, graders=graders)
-    if log:
-        log(f"mentee edition: {len(seals['sealed'])} answers sealed ({', '.join(seals['sealed'])}); "
-            f"{len(seals['kept'])} still readable because shipped code uses them: {'; '.join(seals['kept'])}")
-    return out
+    return out, (f"mentee edition: {len(seals['sealed'])} answers sealed ({', '.join(seals['sealed'])})"
+                 + (f", and with them {', '.join(seals['with'])}" if seals["with"] else "")
+                 + f"; {len(seals['kept'])} still readable because shipped code uses them: {'; '.join(seals['kept'])}")
 
 
 def solutions(source: Path, out: Path) -> list[Path]:
