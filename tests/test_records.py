@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import helpers.checks
+from helpers.checks.modules import Build
 from helpers.checks.records import Exercise, checks_of, fixtures, forward_backward, replay
 
 MODULES = [importlib.import_module(f"helpers.checks.{m.name}") for m in pkgutil.iter_modules(helpers.checks.__path__)]
@@ -68,7 +69,8 @@ def test_reference_passes_stub_fails_float32_passes(week, ex):
     check = checks_of([ex])[f"check_{ex.name}"]
     for hidden in (False, True):
         check(*_given(ex, ex.reference), hidden=hidden)
-        check(*_given(ex, _float32(_last(ex))), hidden=hidden)
+        if not isinstance(ex, Build):                   # a module's dtype is its own (a case says which)
+            check(*_given(ex, _float32(_last(ex))), hidden=hidden)
         with pytest.raises(AssertionError, match="not answered yet"):
             check(*_given(ex, _stub), hidden=hidden)
         if ex.answers:                                  # the release stubs every answer of the notebook

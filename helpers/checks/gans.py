@@ -9,7 +9,8 @@ detached, gradients not zeroed, the discriminator updated by the generator's los
 failure names the mistake. ``hidden=True`` adds cases the notebook does not show: extreme
 logits (a naive log(sigmoid) overflows), other batch sizes and smoothing values, stale gradients.
 
-The two losses, the transposed convolution's output size and the class diversity are records at the end of the
+The two losses, the DCGAN generator (a module judged by what it computes, :mod:`helpers.checks.modules`), the
+transposed convolution's output size and the class diversity are records at the end of the
 module (``EXERCISES``, :mod:`helpers.checks.records`): the mentee edition judges them against fixtures. The
 other checks are procedural, each saying why above it.
 """
@@ -21,11 +22,10 @@ import torch.nn.functional as F
 
 from torch import nn
 
-from ..models.gan import DCGANGenerator
 from .core import as_scalar, call, compare, expect, forbid, isolated, returns_tuple
-from .papers import _compare_module
+from .modules import Build, case
 from .records import Exercise, a_loss, an_int, checks_of
-from .week5_6 import REFERENCE, no_reference
+from .week5_6 import REFERENCE
 
 __all__ = ["check_discriminator_loss", "check_generator_loss", "check_gan_train_step",
            "check_transposed_output_size", "check_dcgan_generator",
@@ -272,35 +272,13 @@ def _dcgan(latent, w, act=nn.ReLU, out=nn.Tanh, bias=False, swap=False, bn=nn.Ba
                          nn.ConvTranspose2d(w, 1, 4, 2, 1), *([nn.BatchNorm2d(1)] if bn_out else []), out())
 
 
-# procedural: builds a module (the reference's weights loaded into it, mistakes as modules)
-@isolated
-def check_dcgan_generator(dcgan_generator, hidden: bool = False) -> None:
-    """``dcgan_generator(latent_dim, width)`` -> an ``nn.Module`` mapping z (N, latent_dim) to (N, 1, 28, 28) images
-    in [-1, 1]; compared with ``models.DCGANGenerator(latent_dim, width)`` holding the same weights."""
-    cases = [(16, 8, 4)]
-    if hidden:
-        cases += [(100, 16, 3), (2, 4, 2), (32, 3, 7)]
-    for latent, w, n in cases:
-        what = f"dcgan_generator(latent_dim={latent}, width={w})"
-        G = call(dcgan_generator, latent, w, hint=DCGAN_G_HINT)
-        expect(isinstance(G, nn.Module), f"{what} should return an nn.Module (nn.Sequential), got {type(G).__name__}")
-        no_reference(dcgan_generator, FORBIDDEN["dcgan_generator"], G)
-        expect(not any(isinstance(m, (nn.MaxPool2d, nn.AvgPool2d, nn.Upsample)) for m in G.modules()),
-               f"{what}: no pooling or nn.Upsample in a DCGAN: the transposed convolutions learn the upsampling")
-        mistakes = [(lambda: _dcgan(latent, w, out=nn.Sigmoid), "the output layer is nn.Tanh, so images come out in "
-                                                                "[-1, 1] like the scaled real ones (a sigmoid gives [0, 1])"),
-                    (lambda: _dcgan(latent, w, out=nn.Identity), "the last layer must be nn.Tanh: images in [-1, 1]"),
-                    (lambda: _dcgan(latent, w, bn_out=True), "no BatchNorm on the output layer (Radford et al.: it made "
-                                                            "samples oscillate); the last transposed convolution feeds Tanh"),
-                    (lambda: _dcgan(latent, w, bn=lambda c: nn.Identity()), "the guidelines put BatchNorm2d after every "
-                                                                            "hidden transposed convolution"),
-                    (lambda: _dcgan(latent, w, bias=True), "bias=False in the hidden transposed convolutions: BatchNorm "
-                                                          "subtracts the mean, a bias before it is wasted"),
-                    (lambda: _dcgan(latent, w, swap=True), "BatchNorm2d comes right after each transposed convolution, "
-                                                          "before the ReLU"),
-                    (lambda: _dcgan(latent, w, act=lambda: nn.LeakyReLU(0.2)), "the generator's hidden layers use ReLU "
-                                                                               "(LeakyReLU is the discriminator's)")]
-        _compare_module(G, DCGANGenerator(latent, w), torch.randn(n, latent) * 3, what, DCGAN_G_HINT, mistakes)
+def _dcgan_with(**change):
+    return lambda latent, w: _dcgan(latent, w, **change)
+
+
+def _dcgan_cases(hidden):
+    rows = [(16, 8, 4)] + ([(100, 16, 3), (2, 4, 2), (32, 3, 7)] if hidden else [])
+    return [case(latent, w, x=(n, latent), scale=3.0, seed=latent) for latent, w, n in rows]
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,6 +378,22 @@ def _entropy(q, log=np.log2, sign=-1):
 # --------------------------------------------------------------------------------------------
 
 EXERCISES = [
+    Build("dcgan_generator", reference=_dcgan, cases=_dcgan_cases, hint=DCGAN_G_HINT,
+          describe=lambda latent, w: f"dcgan_generator(latent_dim={latent}, width={w})",
+          forbidden=FORBIDDEN["dcgan_generator"],
+          never={kind: "no pooling or nn.Upsample in a DCGAN: the transposed convolutions learn the upsampling"
+                 for kind in ("MaxPool2d", "AvgPool2d", "Upsample")}, mistakes={
+        "the output layer is nn.Tanh, so images come out in [-1, 1] like the scaled real ones (a sigmoid gives [0, 1])":
+            _dcgan_with(out=nn.Sigmoid),
+        "the last layer must be nn.Tanh: images in [-1, 1]": _dcgan_with(out=nn.Identity),
+        "no BatchNorm on the output layer (Radford et al.: it made samples oscillate); the last transposed convolution "
+        "feeds Tanh": _dcgan_with(bn_out=True),
+        "the guidelines put BatchNorm2d after every hidden transposed convolution": _dcgan_with(bn=lambda c: nn.Identity()),
+        "bias=False in the hidden transposed convolutions: BatchNorm subtracts the mean, a bias before it is wasted":
+            _dcgan_with(bias=True),
+        "BatchNorm2d comes right after each transposed convolution, before the ReLU": _dcgan_with(swap=True),
+        "the generator's hidden layers use ReLU (LeakyReLU is the discriminator's)":
+            _dcgan_with(act=lambda: nn.LeakyReLU(0.2))}),
     Exercise(
         "discriminator_loss", reference=lambda real, fake, smooth=0.0: _bce(real, 1 - smooth) + _bce(fake, 0),
         cases=_d_cases, run=a_loss, rtol=RTOL, atol=ATOL, hint=D_HINT,

@@ -196,6 +196,12 @@ def fixtures(exercises) -> list[dict]:
     function of the record is kept."""
     rows = []
     for ex in exercises:
+        if getattr(ex, "kind", "") == "build":          # a module exercise (helpers.checks.modules.Build)
+            cases = [(ex.what(c), c, ex.expect(c)) for c in ex.cases(False)]
+            rows.append(dict(kind="build", name=ex.name, answer=ex.answer, hint=ex.hint, forbidden=dict(ex.forbidden),
+                             holds=dict(ex.holds), never=dict(ex.never), parts=ex.parts, children=tuple(ex.children),
+                             cases=cases))
+            continue
         assert ex.run is None or globals().get(ex.run.__name__) is ex.run, f"{ex.name}: run must be a function of records"
         cases = [(args, *ex.expect(args)) for args in ex.cases(False)]
         rows.append(dict(name=ex.name, arg_names=ex.arg_names, hint=ex.hint, outputs=ex.outputs, answers=ex.answers,
@@ -253,9 +259,33 @@ class _Fixture:
             judge(self, fn, args, want, wrongs, what)
 
 
+@dataclass(frozen=True)
+class _BuildFixture:
+    name: str
+    answer: str
+    hint: str
+    forbidden: dict
+    holds: dict
+    never: dict
+    parts: str
+    children: tuple
+    cases: list
+    answers = ()
+
+    def check(self, fn, hidden: bool = False) -> None:
+        from .modules import judge_build
+
+        if hidden:
+            raise PermissionError(HIDDEN)
+        for what, c, want in self.cases:
+            judge_build(self, fn, c, want, what)
+
+
 def replay(rows: list[dict], module: str = __name__) -> dict:
     """The mentee edition's ``check_<name>`` functions, judging against fixtures (:func:`fixtures`)."""
-    def record(outputs=(), run="", answers=(), **row):
+    def record(outputs=(), run="", answers=(), kind="", **row):
+        if kind == "build":
+            return _BuildFixture(**row)
         return _Fixture(outputs=tuple(outputs), run=globals()[run] if run else None, answers=tuple(answers), **row)
     return checks_of([record(**row) for row in rows], module)
 

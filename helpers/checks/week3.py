@@ -31,7 +31,7 @@ from torch import nn
 
 from .core import (CheckFailure, call, check_output_shape, compare, expect, forbid, isolated,
                    returns_tuple, unchanged)
-from .papers import _compare_module, _same_weights
+from .modules import Build, case
 from .records import Exercise, checks_of
 
 __all__ = [
@@ -599,18 +599,6 @@ def check_activation_maps(activation_maps, hidden: bool = False) -> None:
                          "`finally:` block (try: model(x) finally: handle.remove())")
 
 
-def _check_module(model, build, mistakes, x, what, hint):
-    """``model`` computes what ``build()`` computes, its weights copied in, in eval mode and (seeded alike, so the
-    dropout masks agree) in train mode: papers._compare_module. ``build(**change)`` is the reference with one
-    known mistake; ``mistakes``: ``(change, why)`` rows."""
-    model.eval()
-    with torch.no_grad():
-        a, b = call(model, x, hint=hint), call(model, x, hint=hint)
-    expect(not torch.is_tensor(a) or torch.equal(a, b), "in eval mode two forward passes of the same batch must agree: "
-           "dropout must follow the model's mode (nn.Dropout, or F.dropout(x, p, training=self.training))")
-    _compare_module(model, build(), x, what, hint, [(lambda c=c: build(**c), why) for c, why in mistakes])
-
-
 def _switch(on, module) -> nn.Module:
     return module if on else nn.Identity()
 
@@ -634,20 +622,31 @@ def _mlp(hidden, p_drop, *, drops=(0, 1, 1, 0), act=nn.ReLU, out=()):
 
 
 PROBS = "the model returns probabilities: return the logits (no softmax), F.cross_entropy applies log-softmax itself"
-MLP_MISTAKES = [
-    (dict(out=(nn.Softmax(1),)), PROBS),
-    (dict(out=(nn.LogSoftmax(1),)), "the model returns log-probabilities: return the raw logits for F.cross_entropy"),
-    (dict(act=nn.Identity), "no ReLU between the Linear layers: without it the MLP is one linear map"),
-    (dict(act=nn.Sigmoid), "sigmoid instead of ReLU"),
-    (dict(out=(nn.ReLU(),)), "a ReLU after the output layer: logits must be free to be negative"),
-    (dict(drops=(0, 0, 0, 0)), "no dropout: put an nn.Dropout(p_drop) after each hidden ReLU"),
-    (dict(drops=(0, 0, 0, 1)), "dropout is applied to the logits: put it after the hidden layers' ReLUs, not after "
-                               "the output layer"),
-    (dict(drops=(0, 0, 1, 0)), "the first hidden layer has no dropout: nn.Dropout(p_drop) after EACH hidden ReLU"),
-    (dict(drops=(0, 1, 0, 0)), "the second hidden layer has no dropout: nn.Dropout(p_drop) after EACH hidden ReLU"),
-    (dict(drops=(1, 1, 1, 0)), "no dropout on the input pixels: only after the two hidden ReLUs"),
-    (dict(p_drop=0.2), "use the p_drop argument, not a fixed 0.2"),
-]
+
+
+def _mlp_with(**change):
+    return lambda hidden=512, p_drop=0.2: _mlp(**{"hidden": hidden, "p_drop": p_drop, **change})
+
+
+MLP_MISTAKES = {
+    PROBS: _mlp_with(out=(nn.Softmax(1),)),
+    "the model returns log-probabilities: return the raw logits for F.cross_entropy": _mlp_with(out=(nn.LogSoftmax(1),)),
+    "no ReLU between the Linear layers: without it the MLP is one linear map": _mlp_with(act=nn.Identity),
+    "sigmoid instead of ReLU": _mlp_with(act=nn.Sigmoid),
+    "a ReLU after the output layer: logits must be free to be negative": _mlp_with(out=(nn.ReLU(),)),
+    "no dropout: put an nn.Dropout(p_drop) after each hidden ReLU": _mlp_with(drops=(0, 0, 0, 0)),
+    "dropout is applied to the logits: put it after the hidden layers' ReLUs, not after the output layer":
+        _mlp_with(drops=(0, 0, 0, 1)),
+    "the first hidden layer has no dropout: nn.Dropout(p_drop) after EACH hidden ReLU": _mlp_with(drops=(0, 0, 1, 0)),
+    "the second hidden layer has no dropout: nn.Dropout(p_drop) after EACH hidden ReLU": _mlp_with(drops=(0, 1, 0, 0)),
+    "no dropout on the input pixels: only after the two hidden ReLUs": _mlp_with(drops=(1, 1, 1, 0)),
+    "use the p_drop argument, not a fixed 0.2": _mlp_with(p_drop=0.2),
+}
+
+
+def _mlp_cases(hidden):
+    rows = [(512, 0.2)] + ([(64, 0.5), (17, 0.3)] if hidden else [])
+    return [case(hidden=h, p_drop=p, x=(6, 1, 28, 28), draw="uniform", seed=40 + h) for h, p in rows]
 
 
 def _expect_value_error(fn, x, what: str, expected: str) -> None:
@@ -664,28 +663,6 @@ def _expect_value_error(fn, x, what: str, expected: str) -> None:
         raise CheckFailure(f"for {what} the model raised {type(err).__name__} ({str(err)[:120]}), not a ValueError "
                            f"naming the expected shape {expected}: check x.shape at the top of forward") from err
     raise CheckFailure(f"the model accepted {what}: raise a ValueError naming the expected shape {expected}")
-
-
-# procedural: builds a model class: weights copied in, eval and train mode
-@isolated
-def check_mnist_mlp(MnistMLP, hidden: bool = False) -> None:
-    """``MnistMLP(hidden=512, p_drop=0.2)``: 784 -> hidden -> hidden -> 10 with ReLU and dropout, compared with
-    the reference (its weights copied in) in eval mode and, seeded alike, in train mode."""
-    for h, p in [(512, 0.2)] + ([(64, 0.5), (17, 0.3)] if hidden else []):
-        model = call(MnistMLP, hidden=h, p_drop=p, hint=MLP_HINT)
-        expect(isinstance(model, nn.Module), f"MnistMLP(...) should build an nn.Module, got {type(model).__name__}")
-        check_output_shape(model, (3, 784), (3, 10), "a batch of flat (N, 784) vectors is accepted too")
-        x = torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(40 + h))
-        _check_module(model, lambda **c: _mlp(**{"hidden": h, "p_drop": p, **c}), MLP_MISTAKES, x, "MnistMLP",
-                      f"for hidden={h}, p_drop={p}: {MLP_HINT}")
-    model = MnistMLP(hidden=32, p_drop=0.2)
-    _expect_value_error(model, torch.zeros(28, 28), "one image without a batch dimension, (28, 28)",
-                        "(N, 1, 28, 28) or (N, 784)")
-    if hidden:
-        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "colour images (2, 3, 28, 28)",
-                            "(N, 1, 28, 28) or (N, 784)")
-        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "32x32 images (2, 1, 32, 32)",
-                            "(N, 1, 28, 28) or (N, 784)")
 
 
 STOP_HINT = ("as helpers.callbacks.EarlyStopping(monitor, patience): epochs count from 1; an epoch improves only if "
@@ -832,58 +809,37 @@ POOLS, ACTIVATIONS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}, {"relu": nn.ReL
 def _lenet(pool="max", activation="relu", *, pad=2, k5=5, acts=(1, 1, 1, 1), extra=(), out=()):
     """The reference (helpers.models.lenet5 with a choice of pooling and activation), with switches for mistakes."""
     P, a = POOLS[pool], [_switch(on, ACTIVATIONS[activation]()) for on in acts]
-    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=pad), a[0], P(2), nn.Conv2d(6, 16, 5), a[1], P(2),
-                         nn.Conv2d(16, 120, k5), a[2], nn.Flatten(), nn.Linear(120, 84), a[3], *extra, nn.Linear(84, 10),
-                         *out)
+    return nn.Sequential(OrderedDict(
+        c1=nn.Sequential(nn.Conv2d(1, 6, 5, padding=pad), a[0]), s2=P(2), c3=nn.Sequential(nn.Conv2d(6, 16, 5), a[1]),
+        s4=P(2), c5=nn.Sequential(nn.Conv2d(16, 120, k5), a[2]),
+        f6=nn.Sequential(nn.Flatten(), nn.Linear(120, 84), a[3], *extra), output=nn.Sequential(nn.Linear(84, 10), *out)))
 
 
-def _lenet_mistakes(pool, act):
-    other_pool, other_act = {"max": "avg", "avg": "max"}[pool], {"relu": "tanh", "tanh": "relu"}[act]
-    pad = "pad C1 by 2 pixels (the paper's 32x32 input): C1 outputs 6@28x28, C5's 5x5 kernel sees 5x5 maps"
-    return [(dict(pad=0, k5=4), pad), (dict(pad=0), pad),
-            (dict(pool=other_pool), f"pool={pool!r} should use {POOLS[pool].__name__} in S2 and S4"),
-            (dict(activation=other_act), f"activation={act!r} should use nn.{ACTIVATIONS[act].__name__} after C1, "
-                                         "C3, C5 and F6"),
-            (dict(acts=(1, 1, 1, 0)), "F6 needs its activation too (Linear(120, 84) -> activation)"),
-            (dict(acts=(1, 1, 0, 1)), "C5 needs its activation too (Conv2d(16, 120, 5) -> activation)"),
-            (dict(out=(nn.Softmax(1),)), "the model returns probabilities: return logits (no softmax)"),
-            (dict(extra=(nn.Dropout(0.5),)), "the modified LeNet-5 has no dropout: F6 -> activation -> output")]
+def _lenet_with(**change):
+    return lambda pool="max", activation="relu": _lenet(**{"pool": pool, "activation": activation, **change})
 
 
-# procedural: builds a model class: named layers, weights copied in, eval and train mode
-@isolated
-def check_lenet5(ModifiedLeNet5, hidden: bool = False) -> None:
-    """The modified LeNet-5: named layers, and the same function as ``helpers.models.lenet5`` (weights copied in,
-    eval and train mode); the 1998 variant with ``pool='avg', activation='tanh'``."""
-    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(66))
-    variants = [("max", "relu"), ("avg", "tanh")] + ([("max", "tanh"), ("avg", "relu")] if hidden else [])
-    for pool, act in variants:
-        model = call(ModifiedLeNet5, pool=pool, activation=act, hint=LENET_HINT)
-        expect(isinstance(model, nn.Module), f"ModifiedLeNet5(...) should build an nn.Module, got {type(model).__name__}")
-        missing = [n for n in LENET_NAMES if n not in dict(model.named_children())]
-        expect(not missing, f"the model has no layer named {missing} (it has {[n for n, _ in model.named_children()]}): "
-                            "name the layers after the paper. " + LENET_HINT)
-        _check_module(model, lambda **c: _lenet(**{"pool": pool, "activation": act, **c}), _lenet_mistakes(pool, act),
-                      x, f"ModifiedLeNet5(pool={pool!r}, activation={act!r})", LENET_HINT)
-    model, ref = call(ModifiedLeNet5, hint=LENET_HINT), _lenet()
-    mine = _same_weights(ref, model)
-    with torch.no_grad():
-        expect(mine is not None and torch.allclose(mine.eval()(x.double()), _same_weights(ref, ref).eval()(x.double())),
-               "the defaults are the modified network: pool='max', activation='relu'")
-    _expect_value_error(model, torch.zeros(1, 28, 28), "an input of shape (1, 28, 28) (no batch dimension)",
-                        "(N, 1, 28, 28)")
-    if hidden:
-        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "colour images (2, 3, 28, 28)", "(N, 1, 28, 28)")
-        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "32x32 images", "(N, 1, 28, 28)")
-        try:
-            ModifiedLeNet5(pool="min")
-        except ValueError:
-            pass
-        except Exception as err:  # noqa: BLE001
-            raise CheckFailure(f"ModifiedLeNet5(pool='min') raised {type(err).__name__}, expected a ValueError naming "
-                               "the choices 'max' and 'avg'") from err
-        else:
-            raise CheckFailure("ModifiedLeNet5(pool='min') should raise a ValueError naming the choices 'max' and 'avg'")
+PAD = "pad C1 by 2 pixels (the paper's 32x32 input): C1 outputs 6@28x28, C5's 5x5 kernel sees 5x5 maps"
+LENET_MISTAKES = {
+    "the defaults are the modified network: pool='max', activation='relu'":    # wrong only when called without them
+        lambda pool="avg", activation="relu": _lenet(pool, activation),
+    PAD: _lenet_with(pad=0, k5=4),
+    PAD + " (C5 keeps its 5x5 kernel)": _lenet_with(pad=0),
+    "pool='max' should use MaxPool2d and pool='avg' should use AvgPool2d in S2 and S4":
+        lambda pool="max", activation="relu": _lenet({"max": "avg", "avg": "max"}[pool], activation),
+    "activation='relu' should use nn.ReLU and activation='tanh' should use nn.Tanh after C1, C3, C5 and F6":
+        lambda pool="max", activation="relu": _lenet(pool, {"relu": "tanh", "tanh": "relu"}[activation]),
+    "F6 needs its activation too (Linear(120, 84) -> activation)": _lenet_with(acts=(1, 1, 1, 0)),
+    "C5 needs its activation too (Conv2d(16, 120, 5) -> activation)": _lenet_with(acts=(1, 1, 0, 1)),
+    "the model returns probabilities: return logits (no softmax)": _lenet_with(out=(nn.Softmax(1),)),
+    "the modified LeNet-5 has no dropout: F6 -> activation -> output": _lenet_with(extra=(nn.Dropout(0.5),)),
+}
+
+
+def _lenet_cases(hidden):
+    rows = [("max", "relu"), ("avg", "tanh")] + ([("max", "tanh"), ("avg", "relu")] if hidden else [])
+    return [case(pool=pool, activation=act, x=(4, 1, 28, 28), seed=66) for pool, act in rows] + \
+        [case(x=(4, 1, 28, 28), seed=66)]                                 # the defaults: the modified network
 
 
 # --------------------------------------------------------------------------------------------
@@ -910,43 +866,31 @@ def _cnn(in_channels=3, num_classes=10, width=16, hidden=500, p_drop=0.25, image
                          _switch(relus[3], nn.ReLU()), d[1], nn.Linear(hidden, num_classes), *out)
 
 
-CNN_MISTAKES = [
-    (dict(pad=0), "padding=1 in every 3x3 conv keeps the map's size, so three 2x2 pools leave image_size // 8"),
-    (dict(out=(nn.Softmax(1),)), "the model returns probabilities: return logits (F.cross_entropy applies log-softmax)"),
-    (dict(pool=nn.AvgPool2d), "max pooling: nn.MaxPool2d(2) ends each block, not average pooling"),
-    *[(dict(relus=tuple(int(i != j) for j in range(4))), f"block {i + 1} has no ReLU after its conv") for i in range(3)],
-    (dict(relus=(1, 1, 1, 0)), "the hidden Linear layer needs its ReLU"),
-    (dict(out=(nn.ReLU(),)), "a ReLU after the last Linear layer: return the logits as they are"),
-    (dict(drops=(0, 0)), "the head needs nn.Dropout(p_drop) before each Linear layer"),
-    (dict(drops=(0, 1)), "the head needs nn.Dropout(p_drop) before the first Linear layer too (after Flatten)"),
-    (dict(drops=(1, 0)), "the head needs nn.Dropout(p_drop) before the last Linear layer too (after the ReLU)"),
-    (dict(p_drop=0.5), "nn.Dropout(p_drop), using the p_drop argument, not a fixed 0.5"),
-]
+def _cnn_with(**change):
+    return lambda **options: _cnn(**{**options, **change})
 
 
-# procedural: builds a model class: weights copied in, eval and train mode
-@isolated
-def check_cifar_cnn(CifarCNN, hidden: bool = False) -> None:
-    """``CifarCNN(...)``: the conv + max-pool blocks, dropout and FC head, compared with the reference (its weights
-    copied in) in eval mode and, seeded alike, in train mode."""
+CNN_MISTAKES = {
+    "padding=1 in every 3x3 conv keeps the map's size, so three 2x2 pools leave image_size // 8": _cnn_with(pad=0),
+    "the model returns probabilities: return logits (F.cross_entropy applies log-softmax)": _cnn_with(out=(nn.Softmax(1),)),
+    "max pooling: nn.MaxPool2d(2) ends each block, not average pooling": _cnn_with(pool=nn.AvgPool2d),
+    **{f"block {i + 1} has no ReLU after its conv": _cnn_with(relus=tuple(int(i != j) for j in range(4))) for i in range(3)},
+    "the hidden Linear layer needs its ReLU": _cnn_with(relus=(1, 1, 1, 0)),
+    "a ReLU after the last Linear layer: return the logits as they are": _cnn_with(out=(nn.ReLU(),)),
+    "the head needs nn.Dropout(p_drop) before each Linear layer": _cnn_with(drops=(0, 0)),
+    "the head needs nn.Dropout(p_drop) before the first Linear layer too (after Flatten)": _cnn_with(drops=(0, 1)),
+    "the head needs nn.Dropout(p_drop) before the last Linear layer too (after the ReLU)": _cnn_with(drops=(1, 0)),
+    "nn.Dropout(p_drop), using the p_drop argument, not a fixed 0.5": _cnn_with(p_drop=0.5),
+}
+
+
+def _cnn_cases(hidden):
     configs = [dict(), dict(in_channels=1, width=8, hidden=64, image_size=28)]
     if hidden:
         configs += [dict(num_classes=4, width=4, hidden=10, p_drop=0.4), dict(in_channels=2, width=6, hidden=20, image_size=16),
                     dict(in_channels=1, num_classes=7, width=3, hidden=5, image_size=31)]
-    for options in configs:
-        c, size = options.get("in_channels", 3), options.get("image_size", 32)
-        model = call(CifarCNN, **options, hint=CNN_HINT)
-        expect(isinstance(model, nn.Module), f"CifarCNN(...) should build an nn.Module, got {type(model).__name__}")
-        x = torch.randn(3, c, size, size, generator=torch.Generator().manual_seed(50))
-        _check_module(model, lambda **change: _cnn(**{**options, **change}), CNN_MISTAKES, x, f"CifarCNN({options})",
-                      f"for CifarCNN({options}). {CNN_HINT}")
-    model = CifarCNN()
-    _expect_value_error(model, torch.zeros(3, 32, 32), "one image without a batch dimension, (3, 32, 32)",
-                        "(N, 3, 32, 32)")
-    if hidden:
-        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "grey images (2, 1, 32, 32) for in_channels=3",
-                            "(N, 3, 32, 32)")
-        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "28x28 images for image_size=32", "(N, 3, 32, 32)")
+    return [case(**o, x=(3, o.get("in_channels", 3), o.get("image_size", 32), o.get("image_size", 32)), seed=50)
+            for o in configs]
 
 
 LS_HINT = ("with C classes and smoothing e, the target distribution is q = (1 - e) * one_hot(y) + e / C (every class, "
@@ -1264,4 +1208,69 @@ EXERCISES = [
         in_place="filter into a new array, leave the image and the kernel as they are", **LAYER_TOL),
 ]
 
-globals().update(checks_of(EXERCISES, __name__))   # check_conv_forward, check_max_pool_forward, ...: what 01 and 02 call
+EXERCISES += [
+    Build("mnist_mlp", answer="MnistMLP", reference=_mlp_with(), cases=_mlp_cases, hint=MLP_HINT, mistakes=MLP_MISTAKES,
+          describe=lambda hidden=512, p_drop=0.2: f"MnistMLP(hidden={hidden}, p_drop={p_drop})"),
+    Build("lenet5", answer="ModifiedLeNet5", reference=_lenet, cases=_lenet_cases, hint=LENET_HINT, children=LENET_NAMES,
+          mistakes=LENET_MISTAKES),
+    Build("cifar_cnn", answer="CifarCNN", reference=_cnn, cases=_cnn_cases, hint=CNN_HINT, mistakes=CNN_MISTAKES,
+          describe=lambda **options: f"CifarCNN({options})"),
+]
+
+CHECKS = checks_of(EXERCISES, __name__)
+globals().update(CHECKS)   # check_conv_forward, check_max_pool_forward, ...: what 01 and 02 call
+
+
+# the three models' records judge what they compute; these add what a model must refuse (a clear ValueError)
+@isolated
+def check_mnist_mlp(MnistMLP, hidden: bool = False) -> None:
+    """``MnistMLP(hidden=512, p_drop=0.2)``: the record mnist_mlp (784 -> hidden -> hidden -> 10 with ReLU and
+    dropout, compared with the reference's weights loaded in, eval and train mode), flat inputs accepted, and a
+    ValueError naming the shape for the wrong ones."""
+    CHECKS["check_mnist_mlp"](MnistMLP, hidden=hidden)
+    model = MnistMLP(hidden=32, p_drop=0.2)
+    check_output_shape(model, (3, 784), (3, 10), "a batch of flat (N, 784) vectors is accepted too")
+    _expect_value_error(model, torch.zeros(28, 28), "one image without a batch dimension, (28, 28)",
+                        "(N, 1, 28, 28) or (N, 784)")
+    if hidden:
+        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "colour images (2, 3, 28, 28)",
+                            "(N, 1, 28, 28) or (N, 784)")
+        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "32x32 images (2, 1, 32, 32)",
+                            "(N, 1, 28, 28) or (N, 784)")
+
+
+@isolated
+def check_lenet5(ModifiedLeNet5, hidden: bool = False) -> None:
+    """The modified LeNet-5: the record lenet5 (named layers, the same function as the reference with its weights
+    loaded in, eval and train mode, the 1998 variant with ``pool='avg', activation='tanh'``, the defaults), and a
+    ValueError for wrong shapes and pool choices."""
+    CHECKS["check_lenet5"](ModifiedLeNet5, hidden=hidden)
+    model = call(ModifiedLeNet5, hint=LENET_HINT)
+    _expect_value_error(model, torch.zeros(1, 28, 28), "an input of shape (1, 28, 28) (no batch dimension)",
+                        "(N, 1, 28, 28)")
+    if hidden:
+        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "colour images (2, 3, 28, 28)", "(N, 1, 28, 28)")
+        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "32x32 images", "(N, 1, 28, 28)")
+        try:
+            ModifiedLeNet5(pool="min")
+        except ValueError:
+            pass
+        except Exception as err:  # noqa: BLE001
+            raise CheckFailure(f"ModifiedLeNet5(pool='min') raised {type(err).__name__}, expected a ValueError naming "
+                               "the choices 'max' and 'avg'") from err
+        else:
+            raise CheckFailure("ModifiedLeNet5(pool='min') should raise a ValueError naming the choices 'max' and 'avg'")
+
+
+@isolated
+def check_cifar_cnn(CifarCNN, hidden: bool = False) -> None:
+    """``CifarCNN(...)``: the record cifar_cnn (the conv + max-pool blocks, dropout and FC head, compared with the
+    reference's weights loaded in, eval and train mode), and a ValueError naming the shape for wrong inputs."""
+    CHECKS["check_cifar_cnn"](CifarCNN, hidden=hidden)
+    model = CifarCNN()
+    _expect_value_error(model, torch.zeros(3, 32, 32), "one image without a batch dimension, (3, 32, 32)",
+                        "(N, 3, 32, 32)")
+    if hidden:
+        _expect_value_error(model, torch.zeros(2, 1, 32, 32), "grey images (2, 1, 32, 32) for in_channels=3",
+                            "(N, 3, 32, 32)")
+        _expect_value_error(model, torch.zeros(2, 3, 28, 28), "28x28 images for image_size=32", "(N, 3, 32, 32)")

@@ -6,8 +6,9 @@ the reconstruction loss, PSNR per image. 02 convolutional autoencoder: the outpu
 03 denoising: the noise function (reproducible with a ``torch.Generator``, clipped to [0, 1])
 and the training step whose target is the *clean* image.
 
-The loss, PSNR and output size are records at the end of the module (``EXERCISES``,
-:mod:`helpers.checks.records`): the mentee edition judges them against fixtures. The other checks are written
+The two modules, the loss, PSNR and output size are records at the end of the module (``EXERCISES``,
+:mod:`helpers.checks.records`, :mod:`helpers.checks.modules`: a module is judged by what it computes with the
+reference's weights loaded in): the mentee edition judges them against fixtures. The other checks are written
 with the shared core (:mod:`helpers.checks.core`), each saying why above it; a known mistake fails with its own hint. ``hidden=True`` adds cases
 the notebooks do not show (other sizes, data ranges, dilation, other seeds and amounts).
 """
@@ -17,10 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.autoencoders import ConvAutoencoder, MLPAutoencoder
 from ..steps import psnr as _psnr
-from .core import CheckFailure, call, class_names, compare, expect, forbid, isolated, unchanged
-from .papers import _compare_module
+from .core import CheckFailure, call, compare, expect, forbid, isolated, unchanged
+from .modules import Build, case
 from .records import Exercise, a_loss, an_int, checks_of
 
 __all__ = [
@@ -57,51 +57,26 @@ FORBIDDEN = {  # per exercise: what its answer may not use, and why
 }
 
 
-def no_reference(answer, rules: dict, built=None) -> None:
-    """:func:`core.forbid`, plus what reading the source misses: a class derived from a forbidden one, or a
-    built module made of forbidden classes (``rules``' dotted module names)."""
-    forbid(answer, rules)
-    origins = [(n, "derives from") for n in class_names(answer)[1:]]
-    origins += [(n, "is built from") for m in (built.modules() if built is not None else ()) for n in class_names(type(m))]
-    for origin, how in origins:
-        for name, why in rules.items():
-            if origin.startswith(name + "."):
-                raise CheckFailure(f"{getattr(answer, '__name__', 'your answer')} {how} {origin}: {why}")
+class _AE(nn.Module):
+    """The MLP autoencoder (section 2's table) and, with a keyword changed, its mistakes."""
+
+    def __init__(self, k, h, act=nn.ReLU, out=nn.Sigmoid, code=nn.Identity, dec_act=None, shape=(1, 28, 28)):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, h), act(), nn.Linear(h, k), code())
+        self.decoder = nn.Sequential(nn.Linear(k, h), (dec_act or act)(), nn.Linear(h, 784), out(), nn.Unflatten(1, shape))
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
 
 
-def _mlp(k, h, act=nn.ReLU, out=nn.Sigmoid, code=nn.Identity, dec_act=None, shape=(1, 28, 28)):
-    m = MLPAutoencoder(k, h)
-    m.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, h), act(), nn.Linear(h, k), code())
-    m.decoder = nn.Sequential(nn.Linear(k, h), (dec_act or act)(), nn.Linear(h, 784), out(), nn.Unflatten(1, shape))
-    return m
+def _ae_with(**change):
+    return lambda k, h: _AE(k, h, **change)
 
 
-# procedural: builds a module (the reference's weights loaded into it, mistakes as modules)
-@isolated
-def check_mlp_autoencoder(model_class, hidden: bool = False) -> None:
-    """``model_class(k, hidden)``: .encoder (N, 1, 28, 28) -> (N, k), .decoder (N, k) -> (N, 1, 28, 28) in [0, 1]."""
-    cases = [(2, 128), (32, 64)] + ([(1, 16), (128, 32)] if hidden else [])
-    for k, h in cases:
-        model = call(model_class, k, h, hint=MLP_HINT)
-        expect(isinstance(model, nn.Module), f"{model_class.__name__}({k}, {h}) should be an nn.Module")
-        no_reference(model_class, FORBIDDEN["MLPAutoencoder"], model)
-        for part in ("encoder", "decoder"):
-            expect(isinstance(getattr(model, part, None), nn.Module),
-                   f"the model needs a .{part} (an nn.Module, e.g. nn.Sequential): the notebook encodes and decodes separately")
-        x = _images(5, k)
-        with torch.no_grad():
-            z = call(model.eval().encoder, x, hint=MLP_HINT)
-        expect(tuple(z.shape) == (5, k), f"encoder(x) for x {tuple(x.shape)} has shape {tuple(z.shape)}, "
-                                         f"expected (5, {k}): the code is a vector of k numbers per image")
-        mistakes = [(lambda: _mlp(k, h, shape=(784,)), "reshape the decoder's 784 outputs to images: nn.Unflatten(1, (1, 28, 28))"),
-                    (lambda: _mlp(k, h, out=nn.Identity), "end the decoder with nn.Sigmoid(), so reconstructions are "
-                                                          "pixel values in [0, 1]"),
-                    (lambda: _mlp(k, h, act=nn.Identity), "put a ReLU between the two Linear layers of the encoder and "
-                                                          "of the decoder: without it each half is linear (PCA at best)"),
-                    (lambda: _mlp(k, h, dec_act=nn.Identity), "the decoder needs its ReLU between its Linear layers too"),
-                    (lambda: _mlp(k, h, act=lambda: nn.LeakyReLU(0.01)), "the hidden layers use nn.ReLU, not LeakyReLU"),
-                    (lambda: _mlp(k, h, code=nn.ReLU), "the code is the last Linear's output as it is: no ReLU on it")]
-        _compare_module(model, MLPAutoencoder(k, h), x, f"{model_class.__name__}({k}, {h})", MLP_HINT, mistakes)
+def _ae_cases(hidden):
+    rows = [(2, 128), (32, 64)] + ([(1, 16), (128, 32)] if hidden else [])
+    return [case(k, h, x=(5, 1, 28, 28), draw="uniform", seed=k, parts={"encoder": (5, k), "decoder": None})
+            for k, h in rows]
 
 
 LOSS_HINT = "the squared differences between reconstruction and input, averaged over every pixel of every image"
@@ -169,30 +144,18 @@ DEC_HINT = ("compare each stage with the table of section 2: a Linear to a (2 * 
             "activation into [0, 1]")
 
 
-def _dec(k, c, act=nn.ReLU, mid=nn.ReLU, out=nn.Sigmoid, op=1):
+def _dec(k, c=16, act=nn.ReLU, mid=nn.ReLU, out=nn.Sigmoid, op=1):
     return nn.Sequential(nn.Linear(k, 2 * c * 49), act(), nn.Unflatten(1, (2 * c, 7, 7)),
                          nn.ConvTranspose2d(2 * c, c, 3, 2, 1, op), mid(), nn.ConvTranspose2d(c, 1, 3, 2, 1, op), out())
 
 
-# procedural: builds a module (the reference's weights loaded into it, mistakes as modules)
-@isolated
-def check_conv_decoder(decoder_class, hidden: bool = False) -> None:
-    """``decoder_class(k, channels=16)``: (N, k) codes -> (N, 1, 28, 28) images in [0, 1], upsampling with
-    ConvTranspose2d; compared with ``ConvAutoencoder(k, channels).decoder`` holding the same weights."""
-    cases = [(2, 16, 3), (32, 16, 5)] + ([(1, 4, 1), (128, 8, 2), (10, 3, 17)] if hidden else [])
-    for k, c, n in cases:
-        model = call(decoder_class, k, c, hint=DEC_HINT)
-        expect(isinstance(model, nn.Module), f"{decoder_class.__name__}({k}) should be an nn.Module")
-        no_reference(decoder_class, FORBIDDEN["ConvDecoder"], model)
-        expect(any(isinstance(m, nn.ConvTranspose2d) for m in model.modules()),
-               "the decoder should upsample with nn.ConvTranspose2d (notebook section 2 compares it with resize + conv)")
-        mistakes = [(lambda: _dec(k, c, op=0), "without output padding a kernel-3, stride-2, padding-1 layer maps "
-                     "7 -> 13 and 13 -> 25 ((H - 1) * 2 - 2 + 3): give each ConvTranspose2d output_padding=1 (7 -> 14 -> 28)"),
-                    (lambda: _dec(k, c, out=nn.Identity), "end with nn.Sigmoid(): the images are pixel values in [0, 1]"),
-                    (lambda: _dec(k, c, mid=nn.Identity), "put a ReLU between the two transposed convolutions"),
-                    (lambda: _dec(k, c, act=nn.Identity), "put a ReLU after the Linear layer")]
-        _compare_module(model, ConvAutoencoder(k, c).decoder, torch.randn(n, k), f"{decoder_class.__name__}({k}, {c})",
-                    DEC_HINT, mistakes)
+def _dec_with(**change):
+    return lambda k, c=16: _dec(k, c, **change)
+
+
+def _dec_cases(hidden):
+    rows = [(2, 16, 3), (32, 16, 5)] + ([(1, 4, 1), (128, 8, 2), (10, 3, 17)] if hidden else [])
+    return [case(k, c, x=(n, k), seed=k) for k, c, n in rows]
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,6 +270,25 @@ def check_denoising_step(denoising_step, hidden: bool = False) -> None:
 # --------------------------------------------------------------------------------------------
 
 EXERCISES = [
+    Build("mlp_autoencoder", answer="MLPAutoencoder", reference=_AE, cases=_ae_cases, hint=MLP_HINT,
+          forbidden=FORBIDDEN["MLPAutoencoder"], parts="the notebook encodes and decodes separately: the code is a "
+          "vector of k numbers per image", mistakes={
+        "reshape the decoder's 784 outputs to images: nn.Unflatten(1, (1, 28, 28))": _ae_with(shape=(784,)),
+        "end the decoder with nn.Sigmoid(), so reconstructions are pixel values in [0, 1]": _ae_with(out=nn.Identity),
+        "put a ReLU between the two Linear layers of the encoder and of the decoder: without it each half is linear "
+        "(PCA at best)": _ae_with(act=nn.Identity),
+        "the decoder needs its ReLU between its Linear layers too": _ae_with(dec_act=nn.Identity),
+        "the hidden layers use nn.ReLU, not LeakyReLU": _ae_with(act=lambda: nn.LeakyReLU(0.01)),
+        "the code is the last Linear's output as it is: no ReLU on it": _ae_with(code=nn.ReLU)}),
+    Build("conv_decoder", answer="ConvDecoder", reference=_dec, cases=_dec_cases, hint=DEC_HINT,
+          forbidden=FORBIDDEN["ConvDecoder"],
+          holds={"ConvTranspose2d": "the decoder should upsample with nn.ConvTranspose2d (notebook section 2 compares "
+                                    "it with resize + conv)"}, mistakes={
+        "without output padding a kernel-3, stride-2, padding-1 layer maps 7 -> 13 and 13 -> 25 ((H - 1) * 2 - 2 + 3): "
+        "give each ConvTranspose2d output_padding=1 (7 -> 14 -> 28)": _dec_with(op=0),
+        "end with nn.Sigmoid(): the images are pixel values in [0, 1]": _dec_with(out=nn.Identity),
+        "put a ReLU between the two transposed convolutions": _dec_with(mid=nn.Identity),
+        "put a ReLU after the Linear layer": _dec_with(act=nn.Identity)}),
     Exercise(
         "reconstruction_loss", reference=lambda x_hat, x: F.mse_loss(x_hat, x), cases=_loss_cases, run=a_loss, rtol=1e-5,
         hint=LOSS_HINT, describe=lambda grad, errors, x_hat, x: f"the loss for images {tuple(x.shape)}",

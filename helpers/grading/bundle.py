@@ -89,7 +89,8 @@ def without_records(source: str, module: str) -> str:
     def defines(node):
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             return {node.name}
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
         return {t.id for t in targets if isinstance(t, ast.Name)}
 
     body = [n for n in tree.body if "EXERCISES" not in defines(n)]
