@@ -581,7 +581,7 @@ WRONG = [
     Wrong("check_conv_forward", _conv_in_place, "changed `x` in place"),
     Wrong("check_conv_backward", _conv_back(flip=True), "flipped kernel"),
     Wrong("check_conv_backward", _conv_back(add_dx=False), r"ADD each output's contribution into dx"),
-    Wrong("check_conv_backward", _conv_back(crop="none"), "cut the 1 padded rows"),
+    Wrong("check_conv_backward", _conv_back(crop="none"), "cut the `pad` padded rows"),
     Wrong("check_conv_backward", _conv_back(crop="minus"), "EMPTY", public_passes=True),
     Wrong("check_conv_backward", _conv_back(step_scaled=False), r"\(r \* stride, c \* stride\)"),
     Wrong("check_conv_backward", _conv_back(add_dw=False), r"dw\[f\] collects a contribution"),

@@ -14,10 +14,12 @@ with ``conv_param = {"stride": s, "pad": p}``, ``*_pool_forward(x, pool_param)``
 ``pool_param = {"pool_height": ph, "pool_width": pw, "stride": s}``, forward -> ``(out, cache)``,
 backward ``(dout, cache)`` -> gradients.
 
-The single-function exercises whose answer is a result (``conv_forward``, ``max_pool_forward``,
-``avg_pool_forward``, ``sobel_kernels``, ``apply_filter``) are records at the end of the module (``EXERCISES``,
-:mod:`helpers.checks.records`): the mentee edition judges them against fixtures, without their references. The
-other checks stay procedures, each saying why.
+The exercises whose answer is a result are records at the end of the module (``EXERCISES``,
+:mod:`helpers.checks.records`): the layers' forward passes, their backward passes (run on the learner's own forward
+pass's cache, :func:`~helpers.checks.records.forward_backward`), ``sobel_kernels``, ``apply_filter``; so are the three
+models of 04-06 (:mod:`helpers.checks.modules`: judged by what they compute with the reference's weights loaded in,
+their checks adding the ValueErrors a model must raise). The mentee edition judges them against fixtures, without
+their references. The other checks stay procedures, each saying why.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from torch import nn
 from .core import (CheckFailure, call, check_output_shape, compare, expect, forbid, isolated,
                    returns_tuple, unchanged)
 from .modules import Build, case
-from .records import Exercise, checks_of
+from .records import Exercise, checks_of, forward_backward
 
 __all__ = [
     "check_conv_forward", "check_conv_backward",
@@ -135,20 +137,59 @@ CONV_BACK_HINT = ("every output (n, f, r, c) added w[f] * field: it sends dout[n
                   "db = dout.sum(axis=(0, 2, 3)); finally cut the padding off dx so it has x's shape")
 
 
-def _conv_backward_loops(x, w, dout, s, p, *, add_dx=True, add_dw=True, step=None):
-    """Loop backward with the usual slips switchable: '=' instead of '+=', windows not scaled by the stride."""
+def _conv_fwd(x, w, b, conv_param):
+    """The reference forward of the backward record: F.conv2d's output and the cache its backward reads."""
+    return _conv(x, w, b, conv_param["stride"], conv_param["pad"])[0], (x, w, b, conv_param)
+
+
+def _conv_grads(x, w, dout, s, p, *, flip=False, step=None):
+    """(the gradient of the padded input, dw), one kernel offset (i, j) at a time: the inputs at offset (i, j) of every
+    field (rows i, i + step, ...) met w[:, :, i, j]."""
+    step = s if step is None else step
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    (hh, ww), (ho, wo) = w.shape[2:], dout.shape[2:]
+    kernel = w[:, :, ::-1, ::-1] if flip else w
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(hh):
+        for j in range(ww):
+            at = (slice(None), slice(None), slice(i, i + step * (ho - 1) + 1, step), slice(j, j + step * (wo - 1) + 1, step))
+            dxp[at] += np.einsum("nfhw,fc->nchw", dout, kernel[:, :, i, j])
+            dw[:, :, i, j] = np.einsum("nfhw,nchw->fc", dout, xp[at])
+    return dxp, dw
+
+
+def _cropped(dxp, x, p):
+    return dxp[:, :, p:p + x.shape[2], p:p + x.shape[3]]
+
+
+def _conv_bwd(dout, cache):
+    x, w, _, cp = cache
+    dxp, dw = _conv_grads(x, w, dout, cp["stride"], cp["pad"])
+    return _cropped(dxp, x, cp["pad"]), dw, dout.sum(axis=(0, 2, 3))
+
+
+def _conv_slip(part, make):
+    """A wrong conv_backward: the right gradients with one (0 dx, 1 dw, 2 db) replaced by ``make(x, w, dout, s, p)``."""
+    def wrong(dout, cache):
+        x, w, _, cp = cache
+        got = list(_conv_bwd(dout, cache))
+        got[part] = make(x, w, dout, cp["stride"], cp["pad"])
+        return tuple(got)
+    return wrong
+
+
+def _conv_backward_loops(x, w, dout, s, p, *, add_dx=True, add_dw=True):
+    """Loop backward with '=' instead of '+=' switchable (what an overwrite leaves depends on the loops' order)."""
     n, f, h_out, w_out = dout.shape
     hh, ww = w.shape[2:]
-    step = s if step is None else step
     xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
     dxp, dw = np.zeros_like(xp), np.zeros_like(w)
     for i in range(n):
         for k in range(f):
             for r in range(h_out):
                 for c in range(w_out):
-                    rs, cs = r * step, c * step
                     g = dout[i, k, r, c]
-                    region = (i, slice(None), slice(rs, rs + hh), slice(cs, cs + ww))
+                    region = (i, slice(None), slice(r * s, r * s + hh), slice(c * s, c * s + ww))
                     if add_dx:
                         dxp[region] += g * w[k]
                     else:
@@ -157,66 +198,45 @@ def _conv_backward_loops(x, w, dout, s, p, *, add_dx=True, add_dw=True, step=Non
                         dw[k] += g * xp[region]
                     else:
                         dw[k] = g * xp[region]
-    return dxp[:, :, p:p + x.shape[2], p:p + x.shape[3]], dw
+    return _cropped(dxp, x, p), dw
 
 
-# procedural: takes two functions (forward, backward)
-@isolated
-def check_conv_backward(conv_forward, conv_backward, hidden: bool = False) -> None:
-    """``conv_backward(dout, cache) -> (dx, dw, db)``, cache from your ``conv_forward``; compared with autograd."""
-    forbid(conv_backward, FORBIDDEN["layers"])
+CONV_BACK_MISTAKES = {   # why -> the wrong conv_backward (the reference forward's cache); equal to the right one where
+    # a slip cannot show (pad 0, stride 1, a non-square kernel)
+    "dx uses the flipped kernel: the forward pass multiplied each field by w[f] as it is, so the field's gradient is "
+    "dout * w[f] (no flip)": _conv_slip(0, lambda x, w, d, s, p: _cropped(_conv_grads(x, w, d, s, p, flip=True)[0], x, p)),
+    "fields overlap: ADD each output's contribution into dx (+=), don't overwrite it (=)":
+        _conv_slip(0, lambda x, w, d, s, p: _conv_backward_loops(x, w, d, s, p, add_dx=False)[0]),
+    "dx must have x's shape: cut the `pad` padded rows and columns off every side (dxp[:, :, pad:pad + H, pad:pad + W])":
+        _conv_slip(0, lambda x, w, d, s, p: _conv_grads(x, w, d, s, p)[0]),
+    "with pad = 0, dxp[:, :, pad:-pad, pad:-pad] is EMPTY (-0 is 0): slice dxp[:, :, pad:pad + H, pad:pad + W] instead":
+        _conv_slip(0, lambda x, w, d, s, p: _conv_grads(x, w, d, s, p)[0][:, :, p:-p, p:-p]),
+    "output (r, c) came from the field starting at (r * stride, c * stride): send its gradient back there":
+        _conv_slip(0, lambda x, w, d, s, p: _cropped(_conv_grads(x, w, d, s, p, step=1)[0], x, p)),
+    "dw[f] collects a contribution from every image and every position: add them up (+=), don't overwrite (=)":
+        _conv_slip(1, lambda x, w, d, s, p: _conv_backward_loops(x, w, d, s, p, add_dw=False)[1]),
+    "no 1/N in dw: dout already carries the loss's averaging":
+        _conv_slip(1, lambda x, w, d, s, p: _conv_grads(x, w, d, s, p)[1] / x.shape[0]),
+    "dw is transposed in its last two axes: dw[f, c, i, j] pairs with w[f, c, i, j]":
+        _conv_slip(1, lambda x, w, d, s, p: (lambda dw: dw.transpose(0, 1, 3, 2) if w.shape[2] == w.shape[3] else dw)(
+            _conv_grads(x, w, d, s, p)[1])),
+    "use the field that produced the output: it starts at (r * stride, c * stride)":
+        _conv_slip(1, lambda x, w, d, s, p: _conv_grads(x, w, d, s, p, step=1)[1]),
+    "db SUMS dout over the images and positions (no mean)": _conv_slip(2, lambda x, w, d, s, p: d.mean(axis=(0, 2, 3))),
+    "db has one entry per filter, shape (F,): sum over the images (axis 0) too":
+        _conv_slip(2, lambda x, w, d, s, p: d.sum(axis=(2, 3))),
+    "db has one entry per filter: sum dout over axes (0, 2, 3)": _conv_slip(2, lambda x, w, d, s, p: d.sum(axis=0)),
+}
+
+
+def _conv_backward_cases(hidden: bool):
+    """``((x, w, b, conv_param), dout)``: the forward's inputs and an upstream gradient of its output's shape."""
+    cases = []
     for x, w, b, s, p in _conv_cases(hidden):
-        xr, wr, br = (t.clone().requires_grad_() for t in (x, w, b))
-        out = F.conv2d(xr, wr, br, stride=s, padding=p)
-        g = torch.Generator().manual_seed(int(x.numel()))
-        dout = torch.randn(*out.shape, generator=g, dtype=torch.float64)
-        out.backward(dout)
-        xn, wn, dn = _np(x), _np(w), _np(dout)
-        _, cache = returns_tuple(call(conv_forward, xn.copy(), wn.copy(), _np(b), {"stride": s, "pad": p},
-                                      hint=CONV_HINT), 2, "(out, cache)", conv_forward)
-        d_in = dn.copy()
-        got = returns_tuple(call(conv_backward, d_in, cache, hint=CONV_BACK_HINT), 3, "(dx, dw, db)", conv_backward)
-        unchanged(dn, d_in, "conv_backward changed dout in place")
-        where = f" for {_describe_conv(x, w, s, p)}"
-        xf = x.clone().requires_grad_()
-        F.conv2d(xf, w.flip(2, 3), b, stride=s, padding=p).backward(dout)
-        dx_assign, dw_assign = _conv_backward_loops(xn, wn, dn, s, p, add_dx=False, add_dw=False)
-        n = x.shape[0]
-        dx_mistakes = [(_np(xf.grad), "dx uses the flipped kernel: the forward pass multiplied each field by w[f] "
-                                      "as it is, so the field's gradient is dout * w[f] (no flip)"),
-                       (dx_assign, "fields overlap: ADD each output's contribution into dx (+=), don't overwrite it (=)")]
-        if p:
-            dx_mistakes.append((_padded_grad(xn, wn, dn, s, p),
-                                f"dx must have x's shape {tuple(x.shape)}: cut the {p} padded rows and columns off "
-                                f"every side (dxp[:, :, pad:pad + H, pad:pad + W])"))
-        else:
-            dx_mistakes.append((np.zeros(x.shape[:2] + (0, 0)), "with pad = 0, dxp[:, :, pad:-pad, pad:-pad] is EMPTY "
-                                "(-0 is 0): slice dxp[:, :, pad:pad + H, pad:pad + W] instead"))
-        if s > 1:
-            dx_mistakes.append((_conv_backward_loops(xn, wn, dn, s, p, step=1)[0],
-                                "output (r, c) came from the field starting at (r * stride, c * stride): send "
-                                "its gradient back there"))
-        compare(got[0], _np(xr.grad), "dx" + where, CONV_BACK_HINT, dx_mistakes, **_tol(got))
-        dw_mistakes = [(dw_assign, "dw[f] collects a contribution from every image and every position: add them "
-                                   "up (+=), don't overwrite (=)"),
-                       (_np(wr.grad) / n, "no 1/N in dw: dout already carries the loss's averaging"),
-                       (_np(wr.grad).transpose(0, 1, 3, 2) if w.shape[2] == w.shape[3] else None,
-                        "dw is transposed in its last two axes: dw[f, c, i, j] pairs with w[f, c, i, j]")]
-        if s > 1:
-            dw_mistakes.append((_conv_backward_loops(xn, wn, dn, s, p, step=1)[1],
-                                "use the field that produced the output: it starts at (r * stride, c * stride)"))
-        compare(got[1], _np(wr.grad), "dw" + where, CONV_BACK_HINT, dw_mistakes, **_tol(got))
-        compare(got[2], _np(br.grad), "db" + where, "db[f] = dout[:, f].sum(): every output of filter f had + b[f]",
-                [(dn.mean(axis=(0, 2, 3)), "db SUMS dout over the images and positions (no mean)"),
-                 (dn.sum(axis=(2, 3)), "db has one entry per filter, shape (F,): sum over the images (axis 0) too"),
-                 (dn.sum(axis=0), "db has one entry per filter: sum dout over axes (0, 2, 3)")], **_tol(got))
-
-
-def _padded_grad(x, w, dout, s, p):
-    """The gradient with respect to the padded input (what a loop accumulates before cutting the border)."""
-    xp = torch.as_tensor(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))).requires_grad_()
-    F.conv2d(xp, torch.as_tensor(w), stride=s).backward(torch.as_tensor(dout))
-    return _np(xp.grad)
+        shape = (x.shape[0], w.shape[0], (x.shape[2] + 2 * p - w.shape[2]) // s + 1, (x.shape[3] + 2 * p - w.shape[3]) // s + 1)
+        dout = torch.randn(*shape, generator=torch.Generator().manual_seed(int(x.numel())), dtype=torch.float64)
+        cases.append(((_np(x), _np(w), _np(b), {"stride": s, "pad": p}), _np(dout)))
+    return cases
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,6 +285,35 @@ def _pool_answer(pool):
     return lambda x, pool_param: pool(x, *_pool_args(pool_param))
 
 
+def _pool_fwd(kind):
+    """The reference forward of a pooling backward record: the pooled output and the cache its backward reads."""
+    def forward(x, pool_param):
+        return _pooled(kind, x, *_pool_args(pool_param))[0], (x, pool_param)
+    return forward
+
+
+def _max_bwd(dout, cache):
+    """Each window's gradient to its first maximum (np.argmax's choice, torch's), added where windows overlap."""
+    x, pool_param = cache
+    ph, pw, s = _pool_args(pool_param)
+    first = _windows(x, ph, pw, s).reshape(*dout.shape, ph * pw).argmax(axis=-1)
+    n, c, r, q = np.indices(dout.shape)
+    dx = np.zeros_like(x)
+    np.add.at(dx, (n, c, r * s + first // pw, q * s + first % pw), dout)
+    return dx
+
+
+def _avg_bwd(dout, cache):
+    """Each input of a window gets dout / (ph * pw), added where windows overlap."""
+    x, pool_param = cache
+    ph, pw, s = _pool_args(pool_param)
+    (ho, wo), dx = dout.shape[2:], np.zeros_like(x)
+    for i in range(ph):
+        for j in range(pw):
+            dx[:, :, i:i + s * (ho - 1) + 1:s, j:j + s * (wo - 1) + 1:s] += dout / (ph * pw)
+    return dx
+
+
 def _max_pool_backward_loops(x, dout, ph, pw, s, *, ties_all=False, add=True):
     n, c, h_out, w_out = dout.shape
     dx = np.zeros_like(x)
@@ -286,47 +335,6 @@ def _max_pool_backward_loops(x, dout, ph, pw, s, *, ties_all=False, add=True):
     return dx
 
 
-def _check_pool_backward(pool_forward, pool_backward, hidden, kind):
-    forbid(pool_backward, FORBIDDEN["layers"])
-    own = F.max_pool2d if kind == "max" else F.avg_pool2d
-    fwd_name, back_name = f"{kind}_pool_forward", f"{kind}_pool_backward"
-    hint = ("each window's gradient dout[n, c, r, q] goes to the position of its maximum only (the first one "
-            "if several tie, as in torch), added (+=) where windows overlap" if kind == "max" else
-            "every input of a window receives dout[n, c, r, q] / (pool_height * pool_width), added (+=) where "
-            "windows overlap")
-    for x, ph, pw, s in _pool_cases(hidden):
-        xr = x.clone().requires_grad_()
-        out = own(xr, (ph, pw), stride=s)
-        g = torch.Generator().manual_seed(int(x.numel()) + 7)
-        dout = torch.randn(*out.shape, generator=g, dtype=torch.float64)
-        out.backward(dout)
-        xn, dn = _np(x), _np(dout)
-        _, cache = returns_tuple(call(pool_forward, xn.copy(), _pool_param(ph, pw, s)), 2, "(out, cache)", pool_forward)
-        d_in = dn.copy()
-        dx = call(pool_backward, d_in, cache, hint=hint)
-        unchanged(dn, d_in, f"{back_name} changed dout in place")
-        xs = xn.copy()
-        xa = x.clone().requires_grad_()
-        F.avg_pool2d(xa, (ph, pw), stride=s).backward(dout)
-        whole_window = _np(xa.grad) * ph * pw             # dout sent to every input of its window
-        if kind == "max":
-            mistakes = [(whole_window, "only the maximum of each window receives its gradient: the other inputs "
-                                       "did not affect the output, so their gradient is 0"),
-                        (_max_pool_backward_loops(xs, dn, ph, pw, s, ties_all=True),
-                         "when several inputs tie for a window's maximum, send the gradient to ONE of them (the "
-                         "first, np.argmax's choice and torch's): giving it to all of them counts it twice"),
-                        (_max_pool_backward_loops(xs, dn, ph, pw, s, add=False),
-                         "windows overlap: ADD (+=) each window's gradient, don't overwrite (=)"),
-                        (_np(xr.grad) / (ph * pw), "the max passes its gradient on unchanged: no division by the "
-                                                   "window size (that is average pooling)")]
-        else:
-            mistakes = [(whole_window, "divide the gradient by the window size pool_height * pool_width: each input "
-                                       "contributed 1 / (ph * pw) of the mean"),
-                        (_avg_assign(xs.shape, dn, ph, pw, s), "windows overlap: ADD (+=) each window's share, "
-                                                               "don't overwrite (=)")]
-        compare(dx, _np(xr.grad), f"dx for {_describe_pool(x, ph, pw, s)}", hint, mistakes, **_tol(dx))
-
-
 def _avg_assign(shape, dout, ph, pw, s):
     dx = np.zeros(shape)
     n, c, h_out, w_out = dout.shape
@@ -336,18 +344,58 @@ def _avg_assign(shape, dout, ph, pw, s):
     return dx
 
 
-# procedural: takes two functions (forward, backward)
-@isolated
-def check_max_pool_backward(max_pool_forward, max_pool_backward, hidden: bool = False) -> None:
-    """``max_pool_backward(dout, cache) -> dx``, cache from your ``max_pool_forward``; compared with autograd."""
-    _check_pool_backward(max_pool_forward, max_pool_backward, hidden, "max")
+def _whole_window(dout, cache):
+    ph, pw, _ = _pool_args(cache[1])
+    return _avg_bwd(dout, cache) * ph * pw
 
 
-# procedural: takes two functions (forward, backward)
-@isolated
-def check_avg_pool_backward(avg_pool_forward, avg_pool_backward, hidden: bool = False) -> None:
-    """``avg_pool_backward(dout, cache) -> dx``, cache from your ``avg_pool_forward``; compared with autograd."""
-    _check_pool_backward(avg_pool_forward, avg_pool_backward, hidden, "avg")
+def _pool_slip(loops):
+    """A wrong pooling backward from a loop version on ``(x, dout, ph, pw, s)``."""
+    return lambda dout, cache: loops(cache[0], dout, *_pool_args(cache[1]))
+
+
+POOL_BACK_MISTAKES = {
+    "max": {
+        "only the maximum of each window receives its gradient: the other inputs did not affect the output, so their "
+        "gradient is 0": _whole_window,
+        "when several inputs tie for a window's maximum, send the gradient to ONE of them (the first, np.argmax's choice "
+        "and torch's): giving it to all of them counts it twice":
+            _pool_slip(lambda x, d, ph, pw, s: _max_pool_backward_loops(x, d, ph, pw, s, ties_all=True)),
+        "windows overlap: ADD (+=) each window's gradient, don't overwrite (=)":
+            _pool_slip(lambda x, d, ph, pw, s: _max_pool_backward_loops(x, d, ph, pw, s, add=False)),
+        "the max passes its gradient on unchanged: no division by the window size (that is average pooling)":
+            lambda dout, cache: _max_bwd(dout, cache) / np.prod(_pool_args(cache[1])[:2])},
+    "avg": {
+        "divide the gradient by the window size pool_height * pool_width: each input contributed 1 / (ph * pw) of the "
+        "mean": _whole_window,
+        "windows overlap: ADD (+=) each window's share, don't overwrite (=)":
+            _pool_slip(lambda x, d, ph, pw, s: _avg_assign(x.shape, d, ph, pw, s))},
+}
+
+POOL_BACK_HINTS = {
+    "max": "each window's gradient dout[n, c, r, q] goes to the position of its maximum only (the first one if several "
+           "tie, as in torch), added (+=) where windows overlap",
+    "avg": "every input of a window receives dout[n, c, r, q] / (pool_height * pool_width), added (+=) where windows "
+           "overlap"}
+
+
+def _pool_backward_cases(hidden: bool):
+    """``((x, pool_param), dout)``: the forward's inputs and an upstream gradient of its output's shape."""
+    cases = []
+    for x, ph, pw, s in _pool_cases(hidden):
+        shape = (*x.shape[:2], (x.shape[2] - ph) // s + 1, (x.shape[3] - pw) // s + 1)
+        dout = torch.randn(*shape, generator=torch.Generator().manual_seed(int(x.numel()) + 7), dtype=torch.float64)
+        cases.append(((_np(x), _pool_param(ph, pw, s)), _np(dout)))
+    return cases
+
+
+def _pool_backward_record(kind):
+    return Exercise(
+        f"{kind}_pool_backward", answers=(f"{kind}_pool_forward", f"{kind}_pool_backward"), run=forward_backward,
+        reference=(_pool_fwd(kind), _max_bwd if kind == "max" else _avg_bwd), cases=_pool_backward_cases,
+        hint=POOL_BACK_HINTS[kind], mistakes=POOL_BACK_MISTAKES[kind], forbidden=FORBIDDEN["layers"], **LAYER_TOL,
+        describe=lambda inputs, dout: f"dx for {_describe_pool(inputs[0], *_pool_args(inputs[1]))}",
+        in_place="dout is the upstream gradient: read it, leave it as it is")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1196,6 +1244,13 @@ EXERCISES = [
         in_place="leave the inputs as they are: pad x into a new array (np.pad returns one)", **LAYER_TOL),
     _pool_record("max"),
     _pool_record("avg"),
+    Exercise(
+        "conv_backward", answers=("conv_forward", "conv_backward"), run=forward_backward, reference=(_conv_fwd, _conv_bwd),
+        cases=_conv_backward_cases, outputs=("dx", "dw", "db"), hint=CONV_BACK_HINT, mistakes=CONV_BACK_MISTAKES,
+        describe=lambda inputs, dout: f"for {_describe_conv(inputs[0], inputs[1], inputs[3]['stride'], inputs[3]['pad'])}",
+        forbidden=FORBIDDEN["layers"], in_place="dout is the upstream gradient: read it, leave it as it is", **LAYER_TOL),
+    _pool_backward_record("max"),
+    _pool_backward_record("avg"),
     Exercise(
         "sobel_kernels", reference=lambda: (SOBEL_X.copy(), SOBEL_Y.copy()), outputs=("kx", "ky"),
         cases=lambda hidden: [()] + ([()] if hidden else []),     # hidden: called again, the same kernels
