@@ -9,6 +9,10 @@ that answers it, then ``N of M graded names are defined in the bundle``. A hit i
 and read; a miss is not proof of safety (the same formula under another name, e.g. ``conv_forward_fast`` for
 ``conv_forward_naive``, is not counted). Only the bundle's top-level functions and classes count, and methods
 every module has (``forward``, ``__len__``) are not looked for.
+
+``--checks-at REV`` adds what the count cannot see, a procedural check's own reference under another name: the
+lines of each checks module as the mentee edition ships it (hidden cases and records taken out, as ``make release``
+does: ``bundle.strip_hidden``, ``bundle.without_records``), at commit REV and in the working tree.
 """
 from __future__ import annotations
 
@@ -23,7 +27,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from helpers.grading.bundle import SEALED, graded_names  # noqa: E402
+from helpers.grading.bundle import SEALED, graded_names, strip_hidden, without_records  # noqa: E402
+
+SHARED = {"__init__", "core", "records", "modules"}     # the checks' machinery, not one week's checks
+
+
+def shipped_lines(rev: str | None) -> dict[str, int]:
+    """Lines of each week's checks module as the mentee edition ships it, at commit ``rev`` (None: the working tree)."""
+    import subprocess
+
+    if rev is None:
+        sources = {p.stem: p.read_text() for p in (ROOT / "helpers" / "checks").glob("*.py")}
+    else:
+        listed = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", rev, "helpers/checks/"],
+                                capture_output=True, text=True, check=True).stdout.split()
+        sources = {Path(f).stem: subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{f}"], capture_output=True,
+                                                text=True, check=True).stdout for f in listed if f.endswith(".py")}
+    out = {}
+    for name, src in sorted(sources.items()):
+        if name not in SHARED:
+            src = strip_hidden(src)
+            out[name] = len((without_records(src, name) if "EXERCISES" in src else src).splitlines())
+    return out
 
 
 def defined_in(helpers: Path) -> dict[str, list[str]]:
@@ -43,7 +68,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", default=str(ROOT / "build" / "grading" / "bundle"),
                         help="the mentee bundle (make release writes it)")
+    parser.add_argument("--checks-at", metavar="REV", help="also compare the shipped checks modules' lines with commit REV")
     args = parser.parse_args(argv)
+    if args.checks_at:
+        before, after = shipped_lines(args.checks_at), shipped_lines(None)
+        for name in sorted(set(before) | set(after)):
+            print(f"helpers/checks/{name}.py as shipped: {before.get(name, 0):5d} -> {after.get(name, 0):5d}")
+        print(f"all checks modules as shipped: {sum(before.values()):,} ({args.checks_at}) -> {sum(after.values()):,}")
     helpers = Path(args.bundle) / "helpers"
     if not helpers.is_dir():
         print(f"no bundle at {args.bundle}: run `make release` first")
