@@ -176,22 +176,17 @@ def _draw(spec: list, seed: int, dtype) -> dict[str, torch.Tensor]:
 
 def _input(c) -> torch.Tensor:
     g = torch.Generator().manual_seed(c["seed"])
-    draw = torch.rand if c.get("draw") == "uniform" else torch.randn
-    return (draw(c["x"], generator=g, dtype=torch.float64) * (c.get("scale") or 1.0)).to(getattr(torch, c["dtype"]))
+    draw = torch.rand if c["draw"] == "uniform" else torch.randn
+    return (draw(c["x"], generator=g, dtype=torch.float64) * c["scale"]).to(getattr(torch, c["dtype"]))
 
 
 class _Weights:
     """A reference as data: its tensors (drawn) in registration order and grouped in units."""
 
-    def __init__(self, spec, units, seed, dtype, values=None):
-        self.values = _draw(spec, seed, dtype) if values is None else values
+    def __init__(self, spec, units, seed, dtype):
+        self.values = _draw(spec, seed, dtype)
         self.named = list(self.values.items())
         self.units = [[(n, self.values[n]) for n in u] for u in units]
-
-    @classmethod
-    def of(cls, module: nn.Module) -> "_Weights":
-        """A module's own tensors."""
-        return cls(None, _units(module), None, None, values=dict(_named(module)))
 
 
 def _pairings(src: _Weights, dst: nn.Module, limit: int = 24):
@@ -235,11 +230,6 @@ def _with_weights(src: _Weights | None, dst: nn.Module, dtype):
 
 def _loaded(src, dst, dtype):
     return next((m for m, _ in _with_weights(src, dst, dtype)), None)
-
-
-def same_weights(src: nn.Module, dst: nn.Module, dtype=torch.float64) -> nn.Module | None:
-    """A copy of ``dst`` in ``dtype`` holding ``src``'s own tensors (None if they do not fit)."""
-    return _loaded(_Weights.of(src), dst, dtype)
 
 
 def _n(module: nn.Module) -> int:
@@ -302,15 +292,13 @@ def _quiet(module, x, train=False):
 # the expected side: a reference (and its mistakes) turned into data
 # --------------------------------------------------------------------------------------------
 
-def expected(reference: nn.Module, also_right=(), mistakes=(), c=None, *, x=None, params=None, dtype=None) -> dict:
-    """What judging a module needs: the input, the parameter count, for each right module (the reference first)
-    its tensors' spec and outputs in eval and train mode and the buffers after the train step, and for each mistake
-    ``(factory, why)`` its count, crash, output shape and samples of its outputs with each right module's tensors."""
-    if c is None:                                    # a procedural check: its own input tensor
-        c = dict(x=tuple(x.shape), dtype=str(x.dtype).replace("torch.", "") if dtype is None else str(dtype).replace("torch.", ""),
-                 seed=0, params=params)
+def expected(reference: nn.Module, also_right, mistakes, c: dict) -> dict:
+    """What judging case ``c`` needs: the parameter count, for each right module (the reference first) its tensors'
+    spec and outputs in eval and train mode and the buffers after the train step, and for each mistake ``(factory,
+    why)`` its count, crash, output shape and samples of its outputs with each right module's tensors. The input is
+    drawn again from the case's seed on either side."""
     dtype = getattr(torch, c["dtype"])
-    x = _input(c) if x is None else x.to(dtype)
+    x = _input(c)
     goods = []
     for good in (reference, *also_right):
         rules = _rules(good)
@@ -340,9 +328,8 @@ def expected(reference: nn.Module, also_right=(), mistakes=(), c=None, *, x=None
         wrongs.append(row)
     for good in goods:
         del good["weights"]
-    return dict(x=None if "args" in c else x,             # a record's input is drawn again from its seed
-                case={k: c.get(k) for k in ("x", "dtype", "seed", "draw", "scale")},
-                params=_n(reference) if c.get("params") is None else c["params"], goods=goods, wrongs=wrongs)
+    return dict(case={k: c[k] for k in ("x", "dtype", "seed", "draw", "scale")},
+                params=_n(reference) if c["params"] is None else c["params"], goods=goods, wrongs=wrongs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,7 +341,7 @@ def judge_module(student: nn.Module, want: dict, what: str, hint: str) -> None:
     matches one."""
     c, wrongs = want["case"], want["wrongs"]
     dtype = getattr(torch, c["dtype"])
-    x = _input(c) if want["x"] is None else want["x"]
+    x = _input(c)
     got_params, expected_params = _n(student), want["params"]
     if got_params != expected_params:
         why = next((w["why"] for w in wrongs if w["params"] == got_params), None)
@@ -420,12 +407,4 @@ def _judge_train(mine, pairs, k, good, x, what, hint, wrongs):
                                f"10 % towards the batch's). {hint}")
 
 
-def compare_module(student: nn.Module, reference: nn.Module, x: torch.Tensor, what: str, hint: str,
-                   mistakes=(), extra_ok=(), params: int | None = None, dtype=torch.float64) -> None:
-    """A procedural check's comparison (a module it built, an input of its own): :func:`expected`, then
-    :func:`judge_module`. ``mistakes``: ``(factory or module, why)`` pairs."""
-    factories = [((lambda m=f: m) if isinstance(f, nn.Module) else f, why) for f, why in mistakes]
-    judge_module(student, expected(reference, extra_ok, factories, x=x, params=params, dtype=dtype), what, hint)
-
-
-__all__ = ["Build", "case", "expected", "judge_build", "judge_module", "compare_module", "same_weights"]
+__all__ = ["Build", "case", "expected", "judge_build", "judge_module"]
