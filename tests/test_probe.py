@@ -857,3 +857,38 @@ def test_an_answer_on_the_outputs_of_the_graders_model_backpropagates_into_it(ke
     want.backward()
     assert torch.allclose(loss, want)
     assert torch.allclose(main.weight.grad, want_main.weight.grad) and torch.allclose(aux.weight.grad, want_aux.weight.grad)
+
+
+def _served_elsewhere(text: str, cell: str) -> tuple[str, bool]:
+    """``text`` answered by the wire in a fresh Python that ran only ``cell``: (the answer, whether torch got loaded)."""
+    import subprocess
+    import sys
+
+    script = ("import sys, types\nside = types.ModuleType('_dic_wire')\n"
+              f"exec(compile({probe.WIRE_SOURCE!r}, '<wire>', 'exec'), side.__dict__)\n"
+              f"ns = {{'__name__': '__main__'}}\nexec({cell!r}, ns)\nside._namespace = lambda: ns\n"
+              f"print(side.serve({text!r}))\nprint('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    return out[0], out[1] == "True"
+
+
+@pytest.mark.parametrize("cell, loads_torch", [
+    ("import numpy as np\ndef relu(x):\n    return np.maximum(x, 0) + np.random.rand() * 0", False),
+    ("import numpy as np\nimport torch\ndef relu(x):\n    return np.maximum(x, 0) + torch.rand(1).item() * 0", True)])
+def test_a_numpy_answer_is_judged_without_importing_torch_into_its_kernel(cell, loads_torch):
+    """The grader's global random states travel as data (torch's as an array): decoding them imports nothing, so a
+    NumPy-only notebook's kernel never pays for torch; a kernel with torch still starts from the grader's state."""
+    loaded = []
+
+    def send(text):
+        answer, torch_there = _served_elsewhere(text, cell)
+        loaded.append(torch_there)
+        return answer
+
+    p = probe.Probe(send, [cell])
+    torch.manual_seed(5)
+    value = p.fetch(["relu"])["relu"](np.array([-1.0, 2.0]))
+    assert np.array_equal(value, [0.0, 2.0]) and loaded[-1] == loads_torch
+    after = torch.rand(1)
+    torch.manual_seed(5)
+    assert torch.equal(after, torch.rand(1)) != loads_torch    # the grader's torch moved on where the kernel's drew

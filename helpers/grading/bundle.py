@@ -197,12 +197,13 @@ def seal_answers(helpers: Path, notebooks: list[Path], closed=(), root: Path = R
     files = {p: ast.parse(p.read_text()) for p in sorted(helpers.rglob("*.py"))}
     grading = {label: _uses(ast.parse(source).body) for label, source in (graders or {}).items()}
     sealed, why, touched, also = set(), {}, set(), {}
+    memo = {}
 
     def users_of(node) -> list[str]:
         """Who calls ``node`` (a top-level function or class): another module, the grader, a notebook cell."""
         name = node.name
         users = [p.relative_to(helpers.parent).as_posix() for p, t in files.items()
-                 if name in _uses([n for n in t.body if n is not node])]
+                 if any(name in _uses_of(n, memo) for n in t.body if n is not node)]
         users += [f"the grader's {label}" for label, used in grading.items() if name in used]
         users += ["a notebook"] if re.search(rf"\.\s*{name}\b|^\s*from\s+helpers[\w.]*\s+import\b[^\n]*\b{name}\b",
                                              cells, re.M) else []
@@ -226,18 +227,18 @@ def seal_answers(helpers: Path, notebooks: list[Path], closed=(), root: Path = R
                     candidates.append(node)
             while candidates:
                 stubs = {n: _stub(n, open_names[on.get(n.name, n.name)], on.get(n.name)) for n in candidates}
-                body = _drop_private([stubs.get(n, n) for n in tree.body], files, path)
+                body = _drop_private([stubs.get(n, n) for n in tree.body], files, path, memo)
                 left = {d: n for n in body for d in _defines(n)}
                 blocked, companions = {}, []
                 for node in candidates:
-                    computing = sorted(d for d in _uses([node]) if d.startswith("_") and not d.startswith("__")
+                    computing = sorted(d for d in _uses_of(node, memo) if d.startswith("_") and not d.startswith("__")
                                        and d in left and _computes(left[d]))
                     if not computing:
                         continue
                     # an ungraded function nothing uses, built on the same arithmetic (adamw on adam's _adam), goes too
                     near = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
                             and not n.name.startswith("_") and n.name not in open_names and n not in candidates
-                            and set(computing) & _uses([n])]
+                            and set(computing) & _uses_of(n, memo)]
                     if near and not any(users_of(n) for n in near):
                         companions += near
                         on.update({n.name: node.name for n in near})
@@ -282,11 +283,20 @@ def _computes(node) -> bool:
                for b in ast.walk(node))
 
 
-def _drop_private(body, files, path):
+def _uses_of(node, memo: dict) -> set[str]:
+    """``_uses([node])`` of a top-level node, computed once: ``memo`` maps id(node) -> (node, uses), the node kept
+    so that its id is never another's (sealing replaces nodes, it never changes one)."""
+    hit = memo.get(id(node))
+    if hit is None or hit[0] is not node:
+        hit = memo[id(node)] = (node, _uses([node]))
+    return hit[1]
+
+
+def _drop_private(body, files, path, memo):
     """``body`` without its private top-level definitions (``_name``) that nothing uses any more."""
-    elsewhere = set().union(*(_uses(t.body) for p, t in files.items() if p != path))
+    elsewhere = set().union(*(_uses_of(n, memo) for p, t in files.items() if p != path for n in t.body))
     while True:
-        used = _uses(body) | elsewhere
+        used = set().union(elsewhere, *(_uses_of(n, memo) for n in body))
         dead = [n for n in body if _defines(n) and all(d.startswith("_") and not d.startswith("__") and d not in used
                                                        for d in _defines(n))]
         if not dead:

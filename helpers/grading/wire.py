@@ -396,9 +396,9 @@ def _set_random(state):
 
     np.random.set_state(state["numpy"])
     random.setstate(tuple(tuple(s) if isinstance(s, list) else s for s in state["python"]))
-    torch = sys.modules.get("torch")
-    if torch is not None and state.get("torch") is not None:
-        torch.set_rng_state(state["torch"])
+    torch = sys.modules.get("torch")     # a kernel that never imported torch is not made to (its state then stays
+    if torch is not None and state.get("torch") is not None:   # torch's own if the call itself imports it)
+        torch.set_rng_state(torch.from_numpy(np.array(state["torch"], dtype=np.uint8)))
 
 
 def _invoke(req, run, args, kwargs, grad=None):
