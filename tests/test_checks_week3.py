@@ -748,3 +748,17 @@ def test_activation_check_leaves_the_global_hooks_alone():
 
     checks.check_activation_maps(ref("activation_maps"), hidden=True)
     assert not module_mod._global_forward_hooks
+
+
+def test_the_output_size_reference_is_what_the_layers_give():
+    for (size,), kw in checks._size_cases(hidden=True):
+        x = torch.zeros(1, 1, size, size)
+        conv = nn.Conv2d(1, 1, kw["kernel"], kw["stride"], kw["padding"])(x).shape[-1]
+        assert checks._conv_size(size, **kw) == conv, (size, kw)
+        if kw["padding"] <= kw["kernel"] // 2:                         # what a pooling layer allows
+            assert nn.MaxPool2d(kw["kernel"], kw["stride"], kw["padding"])(x).shape[-1] == conv
+
+
+def test_the_early_stopping_reference_is_the_callback():
+    for losses, patience in checks._stop_cases(hidden=True):
+        assert checks._stop_reference(losses, patience) == checks._stop_variant(losses, patience), (losses, patience)

@@ -378,6 +378,46 @@ def an_int(fn, args: tuple, kwargs: dict) -> int:
     return int(as_scalar(fn(*args, **kwargs), f"{name}({shown})", integer=True))
 
 
+def epochs(fn, losses, patience) -> np.ndarray:
+    """``fn(losses, patience)``: a pair ``(best_epoch, stop_epoch)``, each an epoch number or None (never stops), given
+    back as an array with None as 0: a case is ``(losses, patience)``, a mistake a function like the answer."""
+    got = returns_tuple(fn(list(losses), patience), 2, "(best_epoch, stop_epoch)", fn)
+    if any(isinstance(e, bool) for e in got):
+        raise CheckFailure("best_epoch and stop_epoch should be epoch numbers (or None: stop_epoch when training "
+                           f"never stops), got {got}")
+    return np.array([0 if e is None else e for e in got])
+
+
+def hooks_left(model) -> list[str]:
+    """Where forward hooks are still registered: the model's modules by name, and torch's global module hooks."""
+    from torch.nn.modules import module as module_mod
+
+    left = [name or "(the model)" for name, m in model.named_modules() if m._forward_hooks or m._forward_pre_hooks]
+    if module_mod._global_forward_hooks or module_mod._global_forward_pre_hooks:
+        left.append("(a global module hook)")
+    return left
+
+
+def activation(fn, model, x, name):
+    """``fn(model, x, name)``: a layer's output captured with a forward hook, which must be gone afterwards, returned
+    as a tensor without a graph. A case is ``(model, x, layer name)``, a mistake a function like the answer."""
+    import torch
+
+    what = getattr(fn, "__name__", None) or "your function"
+    got = fn(model, x, name)
+    left = hooks_left(model)
+    if left:
+        raise CheckFailure(f"after {what}(model, x, {name!r}) hooks are still registered on {left}: keep the handle "
+                           "that register_forward_hook returns and call handle.remove() (in a finally block), or every "
+                           "later forward pass runs your hook again")
+    if not isinstance(got, torch.Tensor):
+        raise CheckFailure(f"{what} should return a tensor, got {type(got).__name__}")
+    if got.requires_grad:
+        raise CheckFailure("return the activation detached (output.detach(), or run the model under torch.no_grad()): "
+                           "maps kept for plotting should not hold the autograd graph")
+    return got
+
+
 def a_loss(fn, grad: tuple, errors: tuple, *args):
     """A loss as training uses it: ``fn(*args)`` must return a torch tensor holding one number (given back 0-d) that
     keeps a gradient (its value given back detached); the arguments at the indices ``grad`` are made tensors that require one (a case is ``(grad,
@@ -406,4 +446,4 @@ def a_loss(fn, grad: tuple, errors: tuple, *args):
     return out.detach().reshape(())          # judged by value: its gradient was checked above
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss"]
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left"]

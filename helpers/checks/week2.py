@@ -33,7 +33,7 @@ from torch import nn
 from .core import (CheckFailure, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
                    expect, file_bytes, forbidden, isolated, scratch_folder, not_implemented_guard, returns_tuple, same, unchanged)
 from .core import forbid as core_forbid
-from .records import Exercise, checks_of, same_dtype
+from .records import Exercise, an_int, checks_of, same_dtype
 
 
 def _randn(generator, *shape, dtype=torch.float64):
@@ -1019,31 +1019,34 @@ _CONV_HIDDEN = [(32, 3, 1, 2, 2), (224, 7, 2, 3, 1), (5, 5, 1, 0, 1), (10, 4, 3,
                 (13, 2, 2, 0, 1), (64, 11, 4, 2, 1), (9, 3, 1, 0, 3)]
 
 
-# procedural: must return an int (records accept float32 answers)
-@isolated
-def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
-    """``conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int`` (one spatial side)."""
-    cases = _CONV_CASES + (_CONV_HIDDEN if hidden else [])
-    for n, k, s, p, d in cases:
-        expected = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)(torch.zeros(1, 1, n, n)).shape[-1]
-        args = f"size={n}, kernel_size={k}, stride={s}, padding={p}, dilation={d}"
-        got = call(conv_output_size, n, k, s, p, d, hint=HINTS["conv_output_size"])
-        value = as_array(got, f"conv_output_size({args})")
-        expect(value.size == 1, f"return one number (the side length), got shape {value.shape}")
-        exact = (n + 2 * p - d * (k - 1) - 1) / s + 1
-        compare(value.reshape(()), expected, f"conv_output_size({args})",
-                f"nn.Conv2d gives {expected}: floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1",
-                [(exact, "a window that does not fit is dropped, so round DOWN (floor division //) and return an int"),
-                 (round(exact), "a window that does not fit is dropped, so round DOWN (floor division //), "
-                                "not to the nearest"),
-                 ((n + p - d * (k - 1) - 1) // s + 1, "padding is added on BOTH sides, so the padded size is "
-                                                      "size + 2 * padding"),
-                 ((n + 2 * p - k) // s + 1, "dilation spreads the kernel to an effective size "
-                                            "dilation * (kernel_size - 1) + 1"),
-                 ((n + 2 * p - d * (k - 1)) // s + 1, "off by one: the last window starts at "
-                                                      "size + 2*padding - effective kernel, so subtract 1 before //"),
-                 ((n + 2 * p - d * (k - 1) - 1) // s, "off by one: add 1 after the division (the first window)")])
-        as_scalar(got, f"conv_output_size({args})", integer=True)
+def _conv_cases(hidden):
+    """(size, kernel_size, stride, padding, dilation), positional: one spatial side."""
+    return [(case, {}) for case in _CONV_CASES + (_CONV_HIDDEN if hidden else [])]
+
+
+def _conv_size(size, kernel_size, stride=1, padding=0, dilation=1) -> int:
+    """What nn.Conv2d gives (the reference runs the layer; the answer uses the formula)."""
+    with torch.no_grad():
+        layer = nn.Conv2d(1, 1, kernel_size, stride=stride, padding=padding, dilation=dilation)
+        return int(layer(torch.zeros(1, 1, size, size)).shape[-1])
+
+
+def _extent(k, d):
+    return d * (k - 1) + 1
+
+
+CONV_SIZE_MISTAKES = {
+    "a window that does not fit is dropped, so round DOWN (floor division //), not to the nearest":
+        lambda n, k, s=1, p=0, d=1: round((n + 2 * p - _extent(k, d)) / s + 1),
+    "padding is added on BOTH sides, so the padded size is size + 2 * padding":
+        lambda n, k, s=1, p=0, d=1: (n + p - _extent(k, d)) // s + 1,
+    "dilation spreads the kernel to an effective size dilation * (kernel_size - 1) + 1":
+        lambda n, k, s=1, p=0, d=1: (n + 2 * p - k) // s + 1,
+    "off by one: the last window starts at size + 2*padding - effective kernel, so subtract 1 before //":
+        lambda n, k, s=1, p=0, d=1: (n + 2 * p - _extent(k, d) + 1) // s + 1,
+    "off by one: add 1 after the division (the first window)":
+        lambda n, k, s=1, p=0, d=1: (n + 2 * p - _extent(k, d)) // s,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1312,6 +1315,11 @@ EXERCISES = [
                   "a probability of 0 gives log(0) = -inf. Clip first, np.clip(probs, eps, 1 - eps), as Kaggle does":
                   lambda y, p, eps: _log_loss(y, p, eps, steps="renormalise"),
                   "the log loss is the NEGATIVE mean log-probability (it is >= 0)": lambda y, p, eps: -_log_loss(y, p, eps)}),
+    Exercise(
+        "conv_output_size", reference=_conv_size, cases=_conv_cases, run=an_int, hint=HINTS["conv_output_size"],
+        mistakes=CONV_SIZE_MISTAKES,
+        describe=lambda args, kw: "conv_output_size(size={}, kernel_size={}, stride={}, padding={}, dilation={})".format(
+            *args)),
 ]
 
 __all__ = [

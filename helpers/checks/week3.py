@@ -34,7 +34,7 @@ from torch import nn
 from .core import (CheckFailure, call, check_output_shape, compare, expect, forbid, isolated,
                    returns_tuple, unchanged)
 from .modules import Build, case
-from .records import Exercise, checks_of, forward_backward
+from .records import Exercise, activation, an_int, checks_of, epochs, forward_backward, hooks_left
 
 __all__ = [
     "check_conv_forward", "check_conv_backward",
@@ -543,7 +543,8 @@ def check_kernel_effect(kernel_effect, hidden: bool = False) -> None:
 # 03 · visualising conv layers: a named layer's activation through a forward hook
 # --------------------------------------------------------------------------------------------
 
-HOOK_HINT = ("layer = dict(model.named_modules())[layer_name] (raise a ValueError listing the valid names if it is "
+HOOK_HINT = ("layer = dict(model.named_modules())[layer_name] (nested names such as 'features.0' are in "
+             "model.named_modules(), not in model.named_children(); raise a ValueError listing the valid names if it is "
              "missing); handle = layer.register_forward_hook(lambda module, inputs, output: saved.append(output)); "
              "run model(x) under torch.no_grad() inside try, handle.remove() in finally; return saved[0] (detached)")
 
@@ -555,15 +556,6 @@ def _hook_model(seed: int) -> nn.Module:
                                    nn.Sequential(OrderedDict([("conv", nn.Conv2d(3, 4, 3)), ("act", nn.Tanh())])))),
         ("classifier", nn.Sequential(nn.Flatten(), nn.Linear(4 * 2 * 2, 5))),
     ])).eval()
-
-
-def _hooks_left(model) -> list[str]:
-    from torch.nn.modules import module as module_mod
-
-    left = [name or "(the model)" for name, m in model.named_modules() if m._forward_hooks or m._forward_pre_hooks]
-    if module_mod._global_forward_hooks or module_mod._global_forward_pre_hooks:
-        left.append("(a global module hook)")
-    return left
 
 
 def _expected_activation(model, x, name):
@@ -586,65 +578,22 @@ def _expected_activation(model, x, name):
     return saved["out"], inputs["value"], final
 
 
-# procedural: behaviour, not a result: hooks left on the model, the error for an unknown name, clean-up on a crash
-@isolated
-def check_activation_maps(activation_maps, hidden: bool = False) -> None:
-    """``activation_maps(model, x, layer_name) -> tensor``: the named layer's output for the batch ``x``,
-    captured with a forward hook that is removed afterwards (also when the forward pass fails)."""
-    forbid(activation_maps, FORBIDDEN["activation_maps"])
+def _hook_cases(hidden):
+    """(the hook model, a batch, a layer name): nested names and whole blocks in the hidden cases."""
     model = _hook_model(61)
-    g = torch.Generator().manual_seed(62)
-    x = torch.randn(2, 1, 8, 8, generator=g)
+    x = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(62))
     names = ["features.0", "features"]
     if hidden:
         names += ["features.2", "features.3.conv", "features.3.act", "classifier.1", "classifier"]
-    valid = [n for n, _ in model.named_modules() if n]
-    for name in names:
-        x_in = x.clone()
-        got = call(activation_maps, model, x_in, name,
-                   hint=f"for layer_name={name!r}. {HOOK_HINT}" + (
-                       " Nested names such as 'features.0' are in model.named_modules(), not in "
-                       "model.named_children()" if "." in name else ""))
-        left = _hooks_left(model)
-        expect(not left, f"after activation_maps(model, x, {name!r}) hooks are still registered on {left}: keep the "
-                         "handle that register_forward_hook returns and call handle.remove() (in a finally block), "
-                         "or every later forward pass runs your hook again")
-        unchanged(x, x_in, "activation_maps changed x in place")
-        expect(isinstance(got, torch.Tensor), f"activation_maps should return a tensor, got {type(got).__name__}")
-        want, layer_input, final = _expected_activation(model, x, name)
-        expect(not got.requires_grad, "return the activation detached (output.detach(), or run the model under "
-                                      "torch.no_grad()): maps kept for plotting should not hold the autograd graph")
-        compare(got, want, f"the activation of {name!r} (expected shape {tuple(want.shape)})", HOOK_HINT,
-                [(layer_input, "this is the layer's INPUT: a forward hook is called as hook(module, inputs, output); "
-                               "keep `output`"),
-                 (final, "this is the model's final output: register the hook on the named layer and keep what "
-                         "the hook receives")], rtol=1e-5, atol=1e-6)
-    # an unknown name: a clear error listing the valid names
-    try:
-        call(activation_maps, model, x.clone(), "features.9")
-    except CheckFailure as err:
-        message = str(err)
-        if "not answered yet" in message:
-            raise
-        listed = [n for n in ("features.0", "features.3.conv", "classifier.1") if n in message]
-        expect(len(listed) == 3, "for an unknown layer_name ('features.9') raise an error that lists the valid names "
-                                 f"(e.g. {valid}), so the user can pick one; got: {message[:200]}")
-        expect(not _hooks_left(model), "hooks were left on the model after the error for an unknown name")
-    else:
-        raise CheckFailure("activation_maps(model, x, 'features.9') returned a value: 'features.9' is not a layer of "
-                           "the model; raise a ValueError that lists the valid names")
-    if hidden:
-        # the forward pass fails after the hooked layer ran: the hook must be removed all the same
-        bad = torch.randn(1, 1, 10, 10, generator=g)      # features run, the classifier's Linear gets the wrong size
-        try:
-            activation_maps(model, bad, "features.0")
-        except NotImplementedError as err:
-            raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
-        except Exception:  # noqa: BLE001 - the failure itself is expected; what matters is the clean-up
-            pass
-        left = _hooks_left(model)
-        expect(not left, f"when the forward pass raises, the hook stays registered on {left}: remove it in a "
-                         "`finally:` block (try: model(x) finally: handle.remove())")
+    return [(model, x, name) for name in names]
+
+
+HOOK_MISTAKES = {
+    "this is the layer's INPUT: a forward hook is called as hook(module, inputs, output); keep `output`":
+        lambda model, x, name: _expected_activation(model, x, name)[1],
+    "this is the model's final output: register the hook on the named layer and keep what the hook receives":
+        lambda model, x, name: _expected_activation(model, x, name)[2],
+}
 
 
 def _switch(on, module) -> nn.Module:
@@ -748,24 +697,24 @@ def _stop_variant(losses, patience, *, strict=True, stop_after=None):
     return best_epoch, None
 
 
-def _stop_mistakes(losses, patience):
-    """(wrong (best, stop), why) pairs, in the order they are tried."""
-    rb, rs = _stop_reference(losses, patience)
-    out = [((int(np.argmin(losses)) + 1, rs), "best_epoch is the best of the epochs TRAINED: after the stop the "
-                                              "later losses are never seen"),
-           (_stop_variant(losses, patience, strict=False), "a tie is not an improvement: keep the FIRST epoch that "
-                                                           "reached the lowest loss, and count a tie as no progress"),
-           (_stop_variant(losses, patience, stop_after=patience + 1), "stopped one epoch late: stop when the epochs "
-                                                                      "without improvement reach patience (>=), not "
-                                                                      "when they exceed it"),
-           ((rb - 1, None if rs is None else rs - 1), "epochs count from 1 (the first epoch is epoch 1, as in fit's "
-                                                      "epoch lines)"),
-           ((int(np.argmin(losses)) + 1, None), "training should stop here: `patience` epochs without improvement "
-                                                "end the run")]
-    if patience > 1:
-        out.append((_stop_variant(losses, patience, stop_after=patience - 1),
-                    "stopped one epoch early: training stops `patience` epochs AFTER the best epoch"))
-    return out
+def _first_best(losses):
+    return int(np.argmin(losses)) + 1
+
+
+STOP_MISTAKES = {   # why -> a wrong early_stopping_epochs; one equal to the right answer on a case never fires there
+    "best_epoch is the best of the epochs TRAINED: after the stop the later losses are never seen":
+        lambda losses, patience: (_first_best(losses), _stop_reference(losses, patience)[1]),
+    "a tie is not an improvement: keep the FIRST epoch that reached the lowest loss, and count a tie as no progress":
+        lambda losses, patience: _stop_variant(losses, patience, strict=False),
+    "stopped one epoch late: stop when the epochs without improvement reach patience (>=), not when they exceed it":
+        lambda losses, patience: _stop_variant(losses, patience, stop_after=patience + 1),
+    "epochs count from 1 (the first epoch is epoch 1, as in fit's epoch lines)":
+        lambda losses, patience: tuple(None if e is None else e - 1 for e in _stop_reference(losses, patience)),
+    "training should stop here: `patience` epochs without improvement end the run":
+        lambda losses, patience: (_first_best(losses), None),
+    "stopped one epoch early: training stops `patience` epochs AFTER the best epoch":
+        lambda losses, patience: _stop_variant(losses, patience, stop_after=max(1, patience - 1)),
+}
 
 
 def _stop_cases(hidden):
@@ -779,71 +728,33 @@ def _stop_cases(hidden):
     return cases
 
 
-# procedural: a hidden case must raise a ValueError (patience 0), and stop_epoch may be None, not a bool
-@isolated
-def check_early_stopping_epochs(early_stopping_epochs, hidden: bool = False) -> None:
-    """``early_stopping_epochs(val_losses, patience) -> (best_epoch, stop_epoch)``, like EarlyStopping."""
-    forbid(early_stopping_epochs, FORBIDDEN["early_stopping_epochs"])
-    def code(stop):  # None ("never stops") compared as 0
-        return 0 if stop is None else stop
-
-    for losses, patience in _stop_cases(hidden):
-        got = call(early_stopping_epochs, list(losses), patience, hint=STOP_HINT)
-        got = returns_tuple(got, 2, "(best_epoch, stop_epoch)", early_stopping_epochs)
-        expect(got[1] is None or not isinstance(got[1], bool), "stop_epoch should be an epoch number or None")
-        best, stop = _stop_reference(losses, patience)
-        mistakes = [((wb if wb is not None else 0, code(ws)), why) for (wb, ws), why in _stop_mistakes(losses, patience)]
-        compare([0 if got[0] is None else got[0], code(got[1])], [best, code(stop)],
-                f"(best_epoch, stop_epoch) for val_losses={losses}, patience={patience} (stop_epoch None shown as 0)",
-                STOP_HINT, mistakes)
-    if hidden:
-        try:
-            early_stopping_epochs([0.5, 0.4], 0)
-        except NotImplementedError as err:
-            raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
-        except ValueError:
-            pass
-        else:
-            raise CheckFailure("early_stopping_epochs([...], patience=0) should raise a ValueError: patience >= 1")
+SIZE_HINT = ("out = (size + 2 * padding - kernel) // stride + 1, an int; a kernel that does not fit in the padded "
+             "input raises a ValueError: raise only when kernel > size + 2 * padding")
 
 
-SIZE_HINT = ("out = (size + 2 * padding - kernel) // stride + 1, an int; raise a ValueError when the kernel does not "
-             "fit in the padded input (kernel > size + 2 * padding)")
-
-
-# procedural: the size must be an int (a record passes float32) and a kernel that does not fit must raise ValueError
-@isolated
-def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
-    """``conv_output_size(size, *, kernel, stride=1, padding=0) -> int`` for a conv or pooling layer."""
-    forbid(conv_output_size, FORBIDDEN["conv_output_size"])
-    from .core import as_scalar
-
+def _size_cases(hidden):
+    """((size,), the keyword arguments kernel, stride, padding): kernels that fit (the ValueError is asked apart)."""
     cases = [(28, 5, 1, 2), (28, 2, 2, 0), (10, 5, 1, 0)]
     if hidden:
         cases += [(14, 5, 1, 0), (5, 5, 1, 0), (32, 3, 2, 1), (7, 2, 2, 0), (227, 11, 4, 0), (9, 3, 3, 1),
                   (3, 5, 1, 1), (2, 3, 2, 1), (12, 3, 3, 2)]   # kernels larger than the input that fit once padded
-    for size, k, s, p in cases:
-        got = call(conv_output_size, size, kernel=k, stride=s, padding=p, hint=SIZE_HINT, errors=[(
-            ValueError, "", f"a {k}x{k} kernel fits a {size}x{size} input padded by {p}: raise only when "
-                            "kernel > size + 2 * padding")])
-        where = f"conv_output_size({size}, kernel={k}, stride={s}, padding={p})"
-        value = as_scalar(got, where, integer=True)
-        want = (size + 2 * p - k) // s + 1
-        compare(value, want, where, SIZE_HINT, [
-            ((size + 2 * p - k) // s, "forgot the + 1: a kernel as large as the input still gives one output"),
-            ((size + p - k) // s + 1, "padding is added on BOTH sides: + 2 * padding"),
-            (size + 2 * p - k + 1, "the stride is ignored: divide by it"),
-            (-(-(size + 2 * p - k) // s) + 1, "round down (//), a window must fit entirely"),
-        ])
-    try:
-        conv_output_size(3, kernel=5, stride=1, padding=0)
-    except NotImplementedError as err:
-        raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
-    except ValueError:
-        pass
-    else:
-        raise CheckFailure("conv_output_size(3, kernel=5) should raise a ValueError: a 5x5 kernel does not fit "
-                           "in a 3x3 input without padding")
+    return [((size,), dict(kernel=k, stride=s, padding=p)) for size, k, s, p in cases]
+
+
+def _conv_size(size, *, kernel, stride=1, padding=0) -> int:
+    """What nn.Conv2d gives (tests/test_checks_week3.py checks it against the layer)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+SIZE_MISTAKES = {
+    "forgot the + 1: a kernel as large as the input still gives one output":
+        lambda size, *, kernel, stride, padding: (size + 2 * padding - kernel) // stride,
+    "padding is added on BOTH sides: + 2 * padding":
+        lambda size, *, kernel, stride, padding: (size + padding - kernel) // stride + 1,
+    "the stride is ignored: divide by it": lambda size, *, kernel, stride, padding: size + 2 * padding - kernel + 1,
+    "round down (//), a window must fit entirely":
+        lambda size, *, kernel, stride, padding: -(-(size + 2 * padding - kernel) // stride) + 1,
+}
 
 
 LENET_HINT = ("ModifiedLeNet5(pool='max', activation='relu') with children named c1, s2, c3, s4, c5, f6, output: "
@@ -1264,6 +1175,19 @@ EXERCISES = [
 ]
 
 EXERCISES += [
+    Exercise("activation_maps", reference=lambda model, x, name: _expected_activation(model, x, name)[0],
+             cases=_hook_cases, run=activation, mistakes=HOOK_MISTAKES, forbidden=FORBIDDEN["activation_maps"],
+             hint=HOOK_HINT, rtol=1e-5, atol=1e-6, in_place="read the batch, leave it as it was",
+             describe=lambda model, x, name: (f"the activation of {name!r} (expected shape "
+                                              f"{tuple(_expected_activation(model, x, name)[0].shape)})")),
+    Exercise("early_stopping_epochs", reference=_stop_reference, cases=_stop_cases, run=epochs, hint=STOP_HINT,
+             mistakes=STOP_MISTAKES, forbidden=FORBIDDEN["early_stopping_epochs"],
+             describe=lambda losses, patience: (f"(best_epoch, stop_epoch) for val_losses={losses}, patience={patience} "
+                                                "(stop_epoch None shown as 0)")),
+    Exercise("conv_output_size", reference=_conv_size, cases=_size_cases, run=an_int, hint=SIZE_HINT,
+             mistakes=SIZE_MISTAKES, forbidden=FORBIDDEN["conv_output_size"],
+             describe=lambda args, kw: "conv_output_size({}, kernel={kernel}, stride={stride}, padding={padding})".format(
+                 *args, **kw)),
     Build("mnist_mlp", answer="MnistMLP", reference=_mlp_with(), cases=_mlp_cases, hint=MLP_HINT, mistakes=MLP_MISTAKES,
           describe=lambda hidden=512, p_drop=0.2: f"MnistMLP(hidden={hidden}, p_drop={p_drop})"),
     Build("lenet5", answer="ModifiedLeNet5", reference=_lenet, cases=_lenet_cases, hint=LENET_HINT, children=LENET_NAMES,
@@ -1274,6 +1198,76 @@ EXERCISES += [
 
 CHECKS = checks_of(EXERCISES, __name__)
 globals().update(CHECKS)   # check_conv_forward, check_max_pool_forward, ...: what 01 and 02 call
+
+
+@isolated
+def check_activation_maps(activation_maps, hidden: bool = False) -> None:
+    """``activation_maps(model, x, layer_name) -> tensor``: the record activation_maps (the named layer's output,
+    captured with a forward hook that is gone afterwards), and a clear error for an unknown name; hidden: the hook
+    is removed also when the forward pass fails."""
+    CHECKS["check_activation_maps"](activation_maps, hidden=hidden)
+    model = _hook_model(61)
+    g = torch.Generator().manual_seed(62)
+    x = torch.randn(2, 1, 8, 8, generator=g)
+    valid = [n for n, _ in model.named_modules() if n]
+    # an unknown name: a clear error listing the valid names
+    try:
+        call(activation_maps, model, x.clone(), "features.9")
+    except CheckFailure as err:
+        message = str(err)
+        if "not answered yet" in message:
+            raise
+        listed = [n for n in ("features.0", "features.3.conv", "classifier.1") if n in message]
+        expect(len(listed) == 3, "for an unknown layer_name ('features.9') raise an error that lists the valid names "
+                                 f"(e.g. {valid}), so the user can pick one; got: {message[:200]}")
+        expect(not hooks_left(model), "hooks were left on the model after the error for an unknown name")
+    else:
+        raise CheckFailure("activation_maps(model, x, 'features.9') returned a value: 'features.9' is not a layer of "
+                           "the model; raise a ValueError that lists the valid names")
+    if hidden:
+        # the forward pass fails after the hooked layer ran: the hook must be removed all the same
+        bad = torch.randn(1, 1, 10, 10, generator=g)      # features run, the classifier's Linear gets the wrong size
+        try:
+            activation_maps(model, bad, "features.0")
+        except NotImplementedError as err:
+            raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
+        except Exception:  # noqa: BLE001 - the failure itself is expected; what matters is the clean-up
+            pass
+        left = hooks_left(model)
+        expect(not left, f"when the forward pass raises, the hook stays registered on {left}: remove it in a "
+                         "`finally:` block (try: model(x) finally: handle.remove())")
+
+
+
+
+@isolated
+def check_early_stopping_epochs(early_stopping_epochs, hidden: bool = False) -> None:
+    """``early_stopping_epochs(val_losses, patience) -> (best_epoch, stop_epoch)``, like EarlyStopping: the record
+    early_stopping_epochs, and (hidden) a ValueError for patience 0."""
+    CHECKS["check_early_stopping_epochs"](early_stopping_epochs, hidden=hidden)
+    if hidden:
+        try:
+            early_stopping_epochs([0.5, 0.4], 0)
+        except ValueError:
+            return
+        except Exception:  # noqa: BLE001 - anything else is the answer to fix, named below
+            pass
+        raise CheckFailure("early_stopping_epochs([...], patience=0) should raise a ValueError: patience >= 1")
+
+
+@isolated
+def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
+    """``conv_output_size(size, *, kernel, stride=1, padding=0) -> int``: the record conv_output_size (kernels that
+    fit), and a ValueError for a kernel that does not fit."""
+    CHECKS["check_conv_output_size"](conv_output_size, hidden=hidden)
+    try:
+        conv_output_size(3, kernel=5, stride=1, padding=0)
+    except ValueError:
+        return
+    except Exception:  # noqa: BLE001 - anything else is the answer to fix, named below
+        pass
+    raise CheckFailure("conv_output_size(3, kernel=5) should raise a ValueError: a 5x5 kernel does not fit "
+                       "in a 3x3 input without padding")
 
 
 # the three models' records judge what they compute; these add what a model must refuse (a clear ValueError)
