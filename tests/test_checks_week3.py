@@ -662,7 +662,7 @@ WRONG = [
     Wrong("check_label_smoothing", _smooth("sum"), "MEAN over the batch"),
     Wrong("check_label_smoothing", _smooth("naive"), "NaN or inf", public_passes=True),
     Wrong("check_label_smoothing", _smooth_library, "write the loss from log_softmax yourself"),
-    Wrong("check_label_smoothing", _smooth("item"), "keep the autograd graph"),
+    Wrong("check_label_smoothing", _smooth("item"), "returned a loss with no gradient"),
     Wrong("check_label_smoothing", _smooth("no range"), "smoothing 1.5", public_passes=True),
     Wrong("check_conv_output_size", _size(plus_one=False), r"forgot the \+ 1"),
     Wrong("check_conv_output_size", _size(pad_twice=False), "BOTH sides"),
@@ -762,3 +762,9 @@ def test_the_output_size_reference_is_what_the_layers_give():
 def test_the_early_stopping_reference_is_the_callback():
     for losses, patience in checks._stop_cases(hidden=True):
         assert checks._stop_reference(losses, patience) == checks._stop_variant(losses, patience), (losses, patience)
+
+
+def test_the_smoothing_mistakes_are_the_conventions_they_name():
+    for _, _, logits, y, e in checks._ls_cases(hidden=True):
+        assert torch.allclose(checks._smoothed(logits, y, e), F.cross_entropy(logits, y, label_smoothing=e), atol=1e-6)
+        assert torch.allclose(checks._smoothed(logits, y, e, reduce="sum"), len(y) * checks._smoothed(logits, y, e))

@@ -34,7 +34,7 @@ from torch import nn
 from .core import (CheckFailure, call, check_output_shape, compare, expect, forbid, isolated,
                    returns_tuple, unchanged)
 from .modules import Build, case
-from .records import Exercise, activation, an_int, checks_of, epochs, forward_backward, hooks_left
+from .records import Exercise, a_loss, activation, an_int, checks_of, epochs, forward_backward, hooks_left
 
 __all__ = [
     "check_conv_forward", "check_conv_backward",
@@ -857,33 +857,8 @@ LS_HINT = ("with C classes and smoothing e, the target distribution is q = (1 - 
            "log_softmax computed stably (logits - logsumexp, e.g. torch.log_softmax)")
 
 
-def _ls_reference(logits, y, e):
-    return F.cross_entropy(logits, y, label_smoothing=e)
-
-
-def _ls_mistakes(logits, y, e):
-    c = logits.shape[1]
-    logp = torch.log_softmax(logits, 1)
-    onehot = F.one_hot(y, c).to(logits.dtype)
-    q_other = (1 - e) * onehot + e / (c - 1) * (1 - onehot)
-    q_sum = (1 - e) * onehot + e
-    return [(F.cross_entropy(logits, y), "the smoothing is ignored: this is the plain cross-entropy"),
-            (-(q_other * logp).sum(1).mean(), "e / (C - 1) on the wrong classes only is another convention: "
-                                              "PyTorch (and Szegedy et al. 2016) spread e / C over EVERY class"),
-            (-(q_sum * logp).sum(1).mean(), "the smoothed target must sum to 1: e / C per class, not e"),
-            (-(((1 - e) * onehot + e / c) * logp).sum(), "sum over the batch: take the MEAN over the batch"),
-            (((1 - e) * onehot + e / c) * -logp, "return one number: the mean over the batch of the per-example "
-                                                 "sums")]
-
-
-# procedural: the loss must keep the autograd graph, bad shapes / smoothing must raise ValueError, F.cross_entropy blocked
-@isolated
-def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -> None:
-    """``label_smoothing_cross_entropy(logits, targets, smoothing) -> 0-d tensor`` equals
-    ``F.cross_entropy(logits, targets, label_smoothing=smoothing)``; written without it."""
-    forbid(label_smoothing_cross_entropy, FORBIDDEN["label_smoothing_cross_entropy"])
-    from .core import forbidden
-
+def _ls_cases(hidden):
+    """(grad, errors, logits, targets, smoothing) for records.a_loss: the logits require a gradient."""
     g = torch.Generator().manual_seed(55)
     cases = [(torch.randn(4, 3, generator=g), torch.tensor([0, 2, 1, 2]), 0.1),
              (torch.randn(6, 10, generator=g), torch.randint(0, 10, (6,), generator=g), 0.2)]
@@ -892,39 +867,27 @@ def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -
                   (torch.randn(1, 2, generator=g), torch.tensor([1]), 0.5),                   # one example, 2 classes
                   (torch.randn(3, 5, generator=g) * 1000, torch.tensor([0, 4, 2]), 0.1),      # huge logits
                   (torch.randn(4, 6, generator=g, dtype=torch.float64), torch.tensor([5, 0, 1, 1]), 0.3)]
-    blocked = [(F, "cross_entropy"), (torch.nn.CrossEntropyLoss, "forward")]
-    for logits, y, e in cases:
-        what = f"the loss for logits {tuple(logits.shape)}, smoothing {e}"
-        x_in = logits.clone()
-        with forbidden(blocked, "write the loss from log_softmax yourself: F.cross_entropy(label_smoothing=) "
-                                "is what it is checked against"):
-            got = call(label_smoothing_cross_entropy, x_in, y.clone(), e, hint=LS_HINT)
-        unchanged(logits, x_in, "label_smoothing_cross_entropy changed the logits in place")
-        expect(isinstance(got, torch.Tensor), f"return a tensor (so it can be backpropagated), got {type(got).__name__}")
-        want = _ls_reference(logits, y, e)
-        compare(got.detach(), want, what, LS_HINT, [(m.detach(), why) for m, why in _ls_mistakes(logits, y, e)],
-                rtol=1e-5, atol=1e-6)
-    # gradients flow
-    logits = torch.randn(3, 4, generator=g, requires_grad=True)
-    with forbidden(blocked, "write the loss from log_softmax yourself"):
-        loss = call(label_smoothing_cross_entropy, logits, torch.tensor([0, 1, 3]), 0.1, hint=LS_HINT)
-    expect(loss.requires_grad, "the loss must keep the autograd graph (no .item(), no NumPy): fit calls backward on it")
-    for bad, text in ((lambda: label_smoothing_cross_entropy(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long), 0.1),
-                       "3 logit rows and 2 targets"),
-                      (lambda: label_smoothing_cross_entropy(torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), 1.5),
-                       "smoothing 1.5")):
-        if not hidden and "smoothing" in text:
-            continue
-        try:
-            bad()
-        except NotImplementedError as err:
-            raise CheckFailure("this exercise is not answered yet: replace `raise NotImplementedError()`") from err
-        except ValueError:
-            continue
-        except Exception as err:  # noqa: BLE001
-            raise CheckFailure(f"for {text} raise a ValueError naming the expected shapes / range, got "
-                               f"{type(err).__name__}: {str(err)[:120]}") from err
-        raise CheckFailure(f"for {text} raise a ValueError (logits (N, C), targets (N,), 0 <= smoothing < 1)")
+    return [((0,), (), logits, y, e) for logits, y, e in cases]
+
+
+def _smoothed(logits, y, e, *, spread="all", reduce="mean"):
+    """The smoothed cross-entropy with one convention switchable (by default F.cross_entropy(label_smoothing=e)'s,
+    tests/test_checks_week3.py)."""
+    c = logits.shape[1]
+    logp, onehot = torch.log_softmax(logits, 1), F.one_hot(y, c).to(logits.dtype)
+    q = {"all": (1 - e) * onehot + e / c, "others": (1 - e) * onehot + e / (c - 1) * (1 - onehot),
+         "sum": (1 - e) * onehot + e}[spread]
+    per = -(q * logp).sum(1)
+    return per.mean() if reduce == "mean" else per.sum()
+
+
+LS_MISTAKES = {
+    "the smoothing is ignored: this is the plain cross-entropy": lambda logits, y, e: F.cross_entropy(logits, y),
+    "e / (C - 1) on the wrong classes only is another convention: PyTorch (and Szegedy et al. 2016) spread e / C over "
+    "EVERY class": lambda logits, y, e: _smoothed(logits, y, e, spread="others"),
+    "the smoothed target must sum to 1: e / C per class, not e": lambda logits, y, e: _smoothed(logits, y, e, spread="sum"),
+    "sum over the batch: take the MEAN over the batch": lambda logits, y, e: _smoothed(logits, y, e, reduce="sum"),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1175,6 +1138,10 @@ EXERCISES = [
 ]
 
 EXERCISES += [
+    Exercise("label_smoothing", reference=lambda logits, y, e: _smoothed(logits, y, e),     # = F.cross_entropy's
+             cases=_ls_cases, run=a_loss, mistakes=LS_MISTAKES, hint=LS_HINT, rtol=1e-5, atol=1e-6,
+             forbidden=FORBIDDEN["label_smoothing_cross_entropy"],
+             describe=lambda grad, errors, logits, y, e: f"the loss for logits {tuple(logits.shape)}, smoothing {e}"),
     Exercise("activation_maps", reference=lambda model, x, name: _expected_activation(model, x, name)[0],
              cases=_hook_cases, run=activation, mistakes=HOOK_MISTAKES, forbidden=FORBIDDEN["activation_maps"],
              hint=HOOK_HINT, rtol=1e-5, atol=1e-6, in_place="read the batch, leave it as it was",
@@ -1198,6 +1165,28 @@ EXERCISES += [
 
 CHECKS = checks_of(EXERCISES, __name__)
 globals().update(CHECKS)   # check_conv_forward, check_max_pool_forward, ...: what 01 and 02 call
+
+
+@isolated
+def check_label_smoothing(label_smoothing_cross_entropy, hidden: bool = False) -> None:
+    """``label_smoothing_cross_entropy(logits, targets, smoothing) -> 0-d tensor``: the record label_smoothing
+    (equal to ``F.cross_entropy(logits, targets, label_smoothing=smoothing)``, written without it, keeping the graph),
+    and a ValueError for mismatched shapes (hidden: for a smoothing outside [0, 1))."""
+    CHECKS["check_label_smoothing"](label_smoothing_cross_entropy, hidden=hidden)
+    for bad, text in ((lambda: label_smoothing_cross_entropy(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long), 0.1),
+                       "3 logit rows and 2 targets"),
+                      (lambda: label_smoothing_cross_entropy(torch.zeros(3, 4), torch.zeros(3, dtype=torch.long), 1.5),
+                       "smoothing 1.5")):
+        if not hidden and "smoothing" in text:
+            continue
+        try:
+            bad()
+        except ValueError:
+            continue
+        except Exception as err:  # noqa: BLE001
+            raise CheckFailure(f"for {text} raise a ValueError naming the expected shapes / range, got "
+                               f"{type(err).__name__}: {str(err)[:120]}") from err
+        raise CheckFailure(f"for {text} raise a ValueError (logits (N, C), targets (N,), 0 <= smoothing < 1)")
 
 
 @isolated
