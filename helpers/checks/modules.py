@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import pickle
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -77,7 +78,7 @@ class Build:
     def expect(self, c) -> dict:
         """What judging ``c`` needs, as data (tensors, numbers, strings): computed once per process and case, handed
         out as a copy (an answer that writes into what it is given changes nothing for the next one)."""
-        key = (id(self), repr(sorted(c.items())))
+        key = (id(self), pickle.dumps(c))           # every value in full (a repr would elide a large array's)
         hit = _EXPECTED.get(key)
         if hit is None or hit[0] is not self:
             build = lambda fn: fn(*copy.deepcopy(c["args"]), **copy.deepcopy(c["kwargs"]))   # noqa: E731
