@@ -1,4 +1,4 @@
-"""Pictures: image grids, training curves, confusion matrices, activation maps.
+"""Pictures: image grids, training curves, confusion matrices.
 
 Every function draws on a new (or given) matplotlib figure and returns it, so notebooks
 can show it inline and tests can inspect it without a screen.
@@ -146,49 +146,5 @@ def plot_confusion(y_true, y_pred, classes=None, normalize: bool = False, title:
                 val = f"{shown[i, j]:.2f}" if normalize else str(cm[i, j])
                 ax.text(j, i, val, ha="center", va="center", fontsize=7,
                         color="white" if shown[i, j] > shown.max() / 2 else "black")
-    fig.tight_layout()
-    return fig
-
-
-def activation_maps(model, layer, image):
-    """Capture ``layer``'s output for one image (C, H, W) via a forward hook: tensor (channels, h, w)."""
-    import torch
-
-    if image.ndim != 3:
-        raise ValueError(f"expected one image of shape (C, H, W), got {tuple(image.shape)}")
-    captured = {}
-
-    def keep(mod, inp, out):  # returns None: a forward hook that returns a value replaces the layer's output
-        captured["out"] = out.detach()
-
-    handle = layer.register_forward_hook(keep)
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(image.unsqueeze(0).to(next(model.parameters()).device))
-    finally:
-        handle.remove()
-    if "out" not in captured:
-        raise ValueError("the layer was not called in the forward pass: is it part of this model?")
-    out = captured["out"][0]
-    if out.ndim != 3:
-        raise ValueError(f"layer output has shape {tuple(out.shape)}; pick a convolutional layer (C, H, W)")
-    return out.cpu()
-
-
-def show_activation_maps(model, layer, image, max_maps: int = 16, ncols: int = 8, title: str | None = None):
-    """The first ``max_maps`` channels of ``layer``'s output for ``image``, as a grid."""
-    all_maps = activation_maps(model, layer, image)
-    maps = all_maps[:max_maps]
-    n = len(maps)
-    ncols = min(ncols, n)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.3 * nrows + 0.4), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k < n:
-            ax.imshow(maps[k].numpy(), cmap="viridis")
-            ax.set_title(f"ch {k}", fontsize=7)
-    fig.suptitle(title or f"activation maps ({n} of {len(all_maps)} channels)")
     fig.tight_layout()
     return fig

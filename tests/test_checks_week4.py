@@ -644,3 +644,53 @@ def test_penalty_references_equal_autograd(name):
         penalty.backward()
         got = ex.reference(w.copy(), lam)
         assert np.isclose(got[0], penalty.item(), rtol=1e-12) and np.allclose(got[1], wt.grad.numpy(), rtol=1e-12)
+
+
+def _torch_bn_walk(bn, xs, gamma, beta, dout=None):
+    """nn.BatchNorm1d/2d over the batches as records.normalised walks an answer: train mode but the last, gradients by
+    autograd after each train-mode batch."""
+    with torch.no_grad():
+        bn.weight.copy_(torch.tensor(gamma))
+        bn.bias.copy_(torch.tensor(beta))
+    outs, stats, grads = [], [], []
+    for i, x in enumerate(xs):
+        bn.train(i < len(xs) - 1)
+        xt = torch.tensor(x, requires_grad=True)
+        out = bn(xt)
+        outs.append(out.detach().numpy().ravel())
+        stats.append(np.concatenate([bn.running_mean.numpy(), bn.running_var.numpy()]))
+        if dout is not None and bn.training:
+            bn.zero_grad()
+            out.backward(torch.tensor(dout))
+            grads.append([t.grad.numpy().ravel() for t in (xt, bn.weight, bn.bias)])
+    return [np.concatenate(outs), np.stack(stats)] + [np.stack(g) for g in zip(*grads)]
+
+
+@pytest.mark.parametrize("name", ["batchnorm_forward", "spatial_batchnorm"])
+def test_batchnorm_records_references_equal_torch_on_every_case(name):
+    """What the batch-norm records compare with is nn.BatchNorm1d/2d's walk and autograd's gradients, on every case."""
+    ex = next(ex for ex in checks.EXERCISES if ex.name == name)
+    for args in ex.cases(True):
+        xs, gamma, beta, bn_param = args[:4]
+        if "running_mean" in bn_param:
+            assert not bn_param["running_mean"].any() and (bn_param["running_var"] == 1).all()   # torch's start
+        layer = nn.BatchNorm2d if xs[0].ndim == 4 else nn.BatchNorm1d
+        bn = layer(len(gamma), eps=bn_param["eps"], momentum=bn_param["momentum"]).double()
+        want = _torch_bn_walk(bn, xs, gamma, beta, *args[4:])
+        got, _ = ex.expect(args)
+        assert len(got) == len(want)
+        for mine, theirs in zip(got, want):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_batchnorm_backward_record_reference_equals_autograd_on_every_case():
+    ex = next(ex for ex in checks.EXERCISES if ex.name == "batchnorm_backward")
+    for (x, gamma, beta, bn_param), dout in ex.cases(True):
+        train = bn_param["mode"] == "train"
+        xt, gt, bt = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+        F.batch_norm(xt, None if train else torch.tensor(bn_param["running_mean"]),
+                     None if train else torch.tensor(bn_param["running_var"]), gt, bt, training=train,
+                     eps=bn_param["eps"]).backward(torch.tensor(dout))
+        got, _ = ex.expect(((x, gamma, beta, bn_param), dout))
+        for mine, theirs in zip(got, (xt.grad, gt.grad, bt.grad)):
+            np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-9, atol=1e-11)

@@ -4,7 +4,6 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from helpers import train, viz
 
@@ -63,17 +62,3 @@ def test_plot_history_takes_any_named_series():
     assert list(ax.lines[0].get_xdata()) == [1, 2]
     with pytest.raises(ValueError, match="nothing to plot"):
         viz.plot_history({"seconds": [1.0]})
-
-
-def test_activation_maps():
-    torch.manual_seed(0)
-    conv = nn.Conv2d(1, 4, 3, padding=1)
-    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
-    maps = viz.activation_maps(model, conv, torch.rand(1, 8, 8))
-    assert maps.shape == (4, 8, 8)
-    fig = viz.show_activation_maps(model, conv, torch.rand(1, 8, 8), max_maps=3)
-    assert "3 of 4 channels" in fig._suptitle.get_text()
-    with pytest.raises(ValueError, match=r"one image of shape \(C, H, W\)"):
-        viz.activation_maps(model, conv, torch.rand(2, 1, 8, 8))
-    with pytest.raises(ValueError, match="not called in the forward pass"):
-        viz.activation_maps(model, nn.Conv2d(1, 1, 1), torch.rand(1, 8, 8))

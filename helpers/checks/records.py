@@ -348,6 +348,37 @@ def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -
 
 
 
+def normalised(fns, xs, gamma, beta, bn_param, dout=None):
+    """A normalisation layer as training uses it: ``forward(x, gamma, beta, bn_param) -> (out, cache)`` on each of
+    ``xs``, in train mode but the last (test mode), ``bn_param`` carried from call to call (the layer keeps its
+    running statistics there); for an exercise of two functions (``fns`` a pair) also ``backward(dout, cache)`` after
+    each train-mode call, with that call's cache. A case is ``(xs, gamma, beta, bn_param)``, with ``dout`` for a
+    pair. Gives back the outputs of every call, the running mean and variance after each (stacked) and, for a pair,
+    dx, dgamma and dbeta of each train-mode call (stacked); in float32 where the answer computed in it."""
+    forward, backward = fns if isinstance(fns, tuple) else (fns, None)
+    name = getattr(forward, "__name__", None) or "your forward pass"
+    outs, stats, grads, low = [], [], [], False
+    for i, x in enumerate(xs):
+        bn_param["mode"] = "train" if i < len(xs) - 1 else "test"
+        given = x.copy()
+        out, cache = returns_tuple(forward(given, gamma.copy(), beta.copy(), bn_param), 2, "(out, cache)", forward)
+        unchanged(x, given, f"{name} changed x in place: it is the previous layer's output, which others may still "
+                            "hold; compute a new array")
+        expect("running_mean" in bn_param and "running_var" in bn_param,
+               f"{name} must keep bn_param['running_mean'] and bn_param['running_var'] (start them at zeros and ones "
+               "when absent)")
+        low = low or _float32(out) or _float32(bn_param["running_var"])
+        outs.append(as_array(out, "out").ravel())
+        stats.append(np.concatenate([as_array(bn_param[k], k).ravel() for k in ("running_mean", "running_var")]))
+        if backward is not None and bn_param["mode"] == "train":
+            step = returns_tuple(backward(dout.copy(), cache), 3, "(dx, dgamma, dbeta)", backward)
+            low = low or _float32(step)
+            grads.append([as_array(g, part).ravel() for g, part in zip(step, ("dx", "dgamma", "dbeta"))])
+    dtype = np.float32 if low else np.float64
+    parts = [np.concatenate(outs), np.stack(stats)] + [np.stack(g) for g in zip(*grads)]
+    return tuple(p.astype(dtype) for p in parts)
+
+
 # --- runs added for week2 ---
 
 def same_dtype(fn, x, *rest):
@@ -446,4 +477,4 @@ def a_loss(fn, grad: tuple, errors: tuple, *args):
     return out.detach().reshape(())          # judged by value: its gradient was checked above
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left"]
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised"]

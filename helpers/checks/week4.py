@@ -11,22 +11,24 @@ momentum, weight decay added after the update, epsilon inside the square root, o
 ...) are named. ``hidden=True`` adds weight decay, runs of zero gradients, other shapes and hyperparameters and
 ``config=None`` (the defaults). The penalties' references equal autograd's (tested).
 
+Batch normalisation (03) is written as records too: ``batchnorm_forward(x, gamma, beta, bn_param) -> (out, cache)``
+with ``bn_param = {"mode": "train" | "test", "eps", "momentum", "running_mean", "running_var"}`` and torch's meaning of
+momentum (the weight of the new batch), walked by ``records.normalised`` over several train batches then one in test
+mode (outputs and running statistics after each call), its backward pass fed by the learner's own forward
+(``records.forward_backward``), the spatial pair walked together; the references equal ``nn.BatchNorm1d/2d`` and
+autograd (tested; float64 to 1e-8, an answer in float32 to 1e-4).
+
 The rest are procedural, each saying why: ``check_scratch_optimizer`` grades a ``torch.optim.Optimizer`` subclass
 that runs a rule on every parameter (several parameter groups, a learning rate changed mid-run, zero gradients);
-dropout is judged statistically; batch normalisation follows ``helpers.scratch.norm``: ``batchnorm_forward(x, gamma,
-beta, bn_param) -> (out, cache)``, ``bn_param = {"mode": "train" | "test", "eps", "momentum", "running_mean",
-"running_var"}`` with torch's meaning of momentum (the weight of the new batch), compared with ``nn.BatchNorm1d/2d``
-(outputs, running statistics after several batches, eval mode) and autograd (float64, 1e-8).
+dropout is judged statistically (many right masks), and its backward pass by the mask its own forward drew.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from .core import as_array, call, compare, drive, expect, forbid, is_subclass, isolated, returns_tuple, unchanged
-from .records import Exercise, checks_of, over_updates
+from .records import Exercise, checks_of, forward_backward, normalised, over_updates
 
 __all__ = [
     "check_sgd", "check_sgd_momentum", "check_nesterov", "check_rmsprop", "check_adam",
@@ -423,7 +425,7 @@ _OPT_MISTAKES = [
 
 
 # --------------------------------------------------------------------------------------------
-# 03 · batch normalisation
+# 03 · batch normalisation, as records: the layer walked over several batches (records.normalised)
 # --------------------------------------------------------------------------------------------
 
 BN_HINT = ("train: mean and the BIASED variance (divide by N) of the batch normalise x; running = (1 - momentum) * "
@@ -431,14 +433,8 @@ BN_HINT = ("train: mean and the BIASED variance (divide by N) of the batch norma
            "test: normalise with the running statistics and change nothing")
 
 
-def _bn_cases(hidden):
-    """(N, D, momentum, eps, batches, seed, start running stats given)."""
-    cases = [(8, 4, 0.1, 1e-5, 3, 1, True)]
-    if hidden:
-        cases += [(2, 3, 0.3, 1e-3, 2, 2, True),      # the smallest batch: unbiased = 2 x biased
-                  (5, 1, 0.5, 1e-5, 4, 3, False),     # one feature, no running stats given (0 and 1)
-                  (16, 6, 0.05, 1e-2, 3, 4, True)]    # big eps, small momentum
-    return cases
+def _np(t):
+    return t.detach().double().numpy()
 
 
 def _bn_batches(n, d, k, seed):
@@ -448,167 +444,138 @@ def _bn_batches(n, d, k, seed):
     xs = [torch.randn(n, d, generator=g, dtype=torch.float64) * scale + shift for _ in range(k + 1)]
     gamma = 1 + 0.5 * torch.randn(d, generator=g, dtype=torch.float64)
     beta = torch.randn(d, generator=g, dtype=torch.float64)
-    return xs, gamma, beta
+    return [_np(x) for x in xs], _np(gamma), _np(beta)
 
 
-def _np(t):
-    return t.detach().double().numpy()
-
-
-def _bn_mistake(xs, gamma, beta, momentum, eps, mistake):
-    """Outputs (train batches, then eval) and running stats of a wrong batch norm."""
-    d = gamma.shape[0]
-    rm, rv = np.zeros(d), np.ones(d)
-    outs, stats = [], []
-    for i, x in enumerate(xs):
-        x = _np(x)
-        train = i < len(xs) - 1
-        if train or mistake == "always_train":
-            mean, var_b, var_u = x.mean(0), x.var(0), x.var(0, ddof=1)
-            var = var_u if mistake == "unbiased_forward" else var_b
-            run_var = var_b if mistake == "biased_running" else var_u
-            if mistake == "cs231n_momentum":
-                rm, rv = momentum * rm + (1 - momentum) * mean, momentum * rv + (1 - momentum) * run_var
-            else:
-                rm, rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * run_var
-            out = (x - mean) / np.sqrt(var + eps)
-        else:
-            out = (x - rm) / np.sqrt(rv + eps)
-            if mistake == "eval_updates":
-                mean, var_u = x.mean(0), x.var(0, ddof=1)
-                rm, rv = (1 - momentum) * rm + momentum * mean, (1 - momentum) * rv + momentum * var_u
-        outs.append(_np(gamma) * out + _np(beta))
-        stats.append(np.concatenate([rm, rv]))
-    return np.concatenate([o.ravel() for o in outs]), np.stack(stats)
-
-
-BN_MISTAKES = [
-    ("unbiased_forward", "the forward pass normalised with the UNBIASED variance (ddof=1): normalise with the biased "
-                         "one, x.var(axis=0); only running_var gets the unbiased one"),
-    ("biased_running", "running_var was updated with the BIASED batch variance: torch keeps the unbiased one there, "
-                       "var * N / (N - 1)"),
-    ("cs231n_momentum", "the momentum weights the OLD running value (CS231n's convention): here, as in torch, "
-                        "running = (1 - momentum) * running + momentum * batch"),
-    ("eval_updates", "the running statistics changed in test mode: only train mode updates them"),
-    ("always_train", "test mode normalised with the batch's own statistics: it must use running_mean / running_var"),
-]
-
-
-# procedural: a record holds one tolerance, and float32 answers need 1e-4 where float64 ones are held to 1e-8
-@isolated
-def check_batchnorm_forward(batchnorm_forward, hidden: bool = False) -> None:
-    """Outputs and running statistics equal nn.BatchNorm1d's over several train batches, then eval."""
-    forbid(batchnorm_forward, FORBIDDEN["batchnorm"], "batchnorm_forward")
-    for n, d, momentum, eps, k, seed, given in _bn_cases(hidden):
+def _bn_cases(hidden):
+    """(xs, gamma, beta, bn_param): k batches in train mode, then one in test mode."""
+    rows = [(8, 4, 0.1, 1e-5, 3, 1, True)]                # (N, D, momentum, eps, k, seed, running stats given)
+    if hidden:
+        rows += [(2, 3, 0.3, 1e-3, 2, 2, True),          # the smallest batch: unbiased = 2 x biased
+                 (5, 1, 0.5, 1e-5, 4, 3, False),         # one feature, no running stats given (0 and 1)
+                 (16, 6, 0.05, 1e-2, 3, 4, True)]        # big eps, small momentum
+    cases = []
+    for n, d, momentum, eps, k, seed, given in rows:
         xs, gamma, beta = _bn_batches(n, d, k, seed)
-        bn = nn.BatchNorm1d(d, eps=eps, momentum=momentum).double()
-        with torch.no_grad():
-            bn.weight.copy_(gamma)
-            bn.bias.copy_(beta)
-        bn_param = {"mode": "train", "eps": eps, "momentum": momentum}
+        bn_param = {"eps": eps, "momentum": momentum}
         if given:
             bn_param.update(running_mean=np.zeros(d), running_var=np.ones(d))
-        outs, stats, ref_outs, ref_stats, low = [], [], [], [], []
-        for i, x in enumerate(xs):
-            train = i < len(xs) - 1
-            bn.train(train)
-            bn_param["mode"] = "train" if train else "test"
-            with torch.no_grad():
-                ref_outs.append(_np(bn(x)))
-            ref_stats.append(np.concatenate([_np(bn.running_mean), _np(bn.running_var)]))
-            given = _np(x).copy()
-            res = call(batchnorm_forward, given, _np(gamma).copy(), _np(beta).copy(), bn_param, hint=BN_HINT)
-            unchanged(_np(x), given, IN_PLACE.format("batchnorm_forward", "x"))
-            out, _ = returns_tuple(res, 2, "(out, cache)", batchnorm_forward)
-            low.append(_f32(out, bn_param.get("running_var")))
-            outs.append(as_array(out, "out"))
-            expect("running_mean" in bn_param and "running_var" in bn_param,
-                   "batchnorm_forward must keep bn_param['running_mean'] and bn_param['running_var'] (start them "
-                   "at zeros and ones when absent)")
-            stats.append(np.concatenate([as_array(bn_param["running_mean"], "running_mean").ravel(),
-                                         as_array(bn_param["running_var"], "running_var").ravel()]))
-        where = f"x of shape ({n}, {d}), momentum {momentum}, eps {eps}, {k} train batches then one in test mode"
-        got = np.concatenate([o.ravel() for o in outs])
-        wrongs = {m: _bn_mistake(xs, gamma, beta, momentum, eps, m) for m, _ in BN_MISTAKES}
-        tol = dict(zip(("rtol", "atol"), F32 if any(low) else (BN_RTOL, BN_ATOL)))
-        compare(got, np.concatenate([o.ravel() for o in ref_outs]), f"the outputs ({where})", BN_HINT,
-                [(wrongs[m][0], why) for m, why in BN_MISTAKES], **tol)
-        compare(np.stack(stats), np.stack(ref_stats), f"running_mean and running_var after each batch ({where})",
-                BN_HINT, [(wrongs[m][1], why) for m, why in BN_MISTAKES], **tol)
+        cases.append((xs, gamma, beta, bn_param))
+    return cases
 
+
+def _bn_variant(slip):
+    """``batchnorm_forward`` with torch's conventions (``slip`` ""), or with one slip of BN_MISTAKES; its cache is
+    (mode, x_hat, gamma, inv_std, x). Self-contained: a record's reference is checked like an answer, forbidden calls
+    included."""
+    def batchnorm_forward(x, gamma, beta, bn_param):
+        eps, momentum = bn_param.setdefault("eps", 1e-5), bn_param.setdefault("momentum", 0.1)
+        rm = bn_param.setdefault("running_mean", np.zeros(x.shape[1]))
+        rv = bn_param.setdefault("running_var", np.ones(x.shape[1]))
+        train = bn_param["mode"] == "train" or slip == "always_train"
+        if train:
+            mean, var = x.mean(0), x.var(0, ddof=1 if slip == "unbiased_forward" else 0)
+            batch_var = x.var(0, ddof=0 if slip == "biased_running" else 1)
+            old, new = (momentum, 1 - momentum) if slip == "cs231n_momentum" else (1 - momentum, momentum)
+            bn_param["running_mean"], bn_param["running_var"] = old * rm + new * mean, old * rv + new * batch_var
+        else:
+            mean, var = rm, rv
+            if slip == "eval_updates":
+                bn_param["running_mean"] = (1 - momentum) * rm + momentum * x.mean(0)
+                bn_param["running_var"] = (1 - momentum) * rv + momentum * x.var(0, ddof=1)
+        inv = 1 / np.sqrt(var + eps)
+        x_hat = (x - mean) * inv
+        return gamma * x_hat + beta, ("train" if train else "test", x_hat, gamma, inv, x)
+    return batchnorm_forward
+
+
+def _bn_back_variant(slip):
+    """``batchnorm_backward`` for :func:`_bn_variant`'s cache, or with one slip of BN_BACK_MISTAKES."""
+    def batchnorm_backward(dout, cache):
+        mode, x_hat, gamma, inv, x = cache
+        n = dout.shape[0]
+        dgamma = {"dgamma_sum": dout.sum(0), "dgamma_x": (dout * x).sum(0)}.get(slip, (dout * x_hat).sum(0))
+        dbeta = dout.mean(0) if slip == "dbeta_mean" else dout.sum(0)
+        dxh = dout if slip == "no_gamma" else dout * gamma
+        if mode == "test" or slip == "no_terms":
+            return dxh * inv, dgamma, dbeta
+        mean_term = 0 if slip == "no_mean" else dxh.sum(0)
+        var_term = 0 if slip == "no_var" else x_hat * (dxh * x_hat).sum(0)
+        return inv / n * (n * dxh - mean_term - var_term), dgamma, dbeta
+    return batchnorm_backward
+
+
+BN_MISTAKES = {
+    "the forward pass normalised with the UNBIASED variance (ddof=1): normalise with the biased one, x.var(axis=0); "
+    "only running_var gets the unbiased one": _bn_variant("unbiased_forward"),
+    "running_var was updated with the BIASED batch variance: torch keeps the unbiased one there, var * N / (N - 1)":
+        _bn_variant("biased_running"),
+    "the momentum weights the OLD running value (CS231n's convention): here, as in torch, running = (1 - momentum) * "
+    "running + momentum * batch": _bn_variant("cs231n_momentum"),
+    "the running statistics changed in test mode: only train mode updates them": _bn_variant("eval_updates"),
+    "test mode normalised with the batch's own statistics: it must use running_mean / running_var":
+        _bn_variant("always_train"),
+}
 
 BN_BACK_HINT = ("train mode: dx = inv_std / N * (N * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat)) with "
                 "dx_hat = dout * gamma (the batch mean and variance depend on x too); dgamma = sum(dout * x_hat), "
                 "dbeta = sum(dout), sums over the batch axis")
 
+BN_BACK_MISTAKES = {
+    "dx is missing the terms from the batch mean and variance (dout * gamma * inv_std is the test-mode gradient): "
+    "subtract sum(dx_hat) and x_hat * sum(dx_hat * x_hat), divided by N": _bn_back_variant("no_terms"),
+    "dx is missing the variance term - x_hat * sum(dx_hat * x_hat)": _bn_back_variant("no_var"),
+    "dx is missing the mean term - sum(dx_hat)": _bn_back_variant("no_mean"),
+    "dx forgot gamma: dx_hat = dout * gamma": _bn_back_variant("no_gamma"),
+    "dgamma is sum(dout): it is sum(dout * x_hat)": _bn_back_variant("dgamma_sum"),
+    "dgamma used x, not the normalised x_hat": _bn_back_variant("dgamma_x"),
+    "dbeta is the SUM of dout over the batch, not its mean": _bn_back_variant("dbeta_mean"),
+}
 
-def _bn_grads(x, gamma, beta, dout, eps, training, rm=None, rv=None):
-    xt, gt, bt = (t.clone().requires_grad_(True) for t in (x, gamma, beta))
-    out = F.batch_norm(xt, None if training else rm, None if training else rv, gt, bt, training=training, eps=eps)
-    out.backward(dout)
-    return _np(xt.grad), _np(gt.grad), _np(bt.grad)
 
-
-# procedural: takes two functions (forward, backward)
-@isolated
-def check_batchnorm_backward(batchnorm_forward, batchnorm_backward, hidden: bool = False) -> None:
-    """dx, dgamma, dbeta equal autograd's through F.batch_norm (train mode; test mode in the hidden cases)."""
-    forbid(batchnorm_forward, FORBIDDEN["batchnorm"], "batchnorm_forward")
-    forbid(batchnorm_backward, FORBIDDEN["batchnorm"], "batchnorm_backward")
-    cases = [(6, 4, 1e-5, "train", 1)]
+def _bn_back_cases(hidden):
+    """((x, gamma, beta, bn_param), dout): one forward call in train or test mode, then the backward pass."""
+    rows = [(6, 4, 1e-5, "train", 1)]
     if hidden:
-        cases += [(2, 3, 1e-3, "train", 2), (9, 1, 1e-5, "train", 3), (5, 3, 1e-5, "test", 4), (20, 7, 1e-2, "train", 5)]
-    for n, d, eps, mode, seed in cases:
+        rows += [(2, 3, 1e-3, "train", 2), (9, 1, 1e-5, "train", 3), (5, 3, 1e-5, "test", 4), (20, 7, 1e-2, "train", 5)]
+    cases = []
+    for n, d, eps, mode, seed in rows:
         (x, x2), gamma, beta = _bn_batches(n, d, 1, seed)
-        dout = torch.randn(n, d, generator=torch.Generator().manual_seed(300 + seed), dtype=torch.float64)
-        rm, rv = x2.mean(0), x2.var(0) + 0.5
-        bn_param = {"mode": mode, "eps": eps, "momentum": 0.1, "running_mean": _np(rm).copy(), "running_var": _np(rv).copy()}
-        res = call(batchnorm_forward, _np(x).copy(), _np(gamma).copy(), _np(beta).copy(), bn_param, hint=BN_HINT)
-        _, cache = returns_tuple(res, 2, "(out, cache)", batchnorm_forward)
-        given = _np(dout).copy()
-        grads = returns_tuple(call(batchnorm_backward, given, cache, hint=BN_BACK_HINT), 3,
-                              "(dx, dgamma, dbeta)", batchnorm_backward)
-        unchanged(_np(dout), given, IN_PLACE.format("batchnorm_backward", "dout"))
-        tol = dict(zip(("rtol", "atol"), F32 if _f32(*grads) else (BN_RTOL, BN_ATOL)))
-        ref = _bn_grads(x, gamma, beta, dout, eps, mode == "train", rm, rv)
-        xn, gn, dn = _np(x), _np(gamma), _np(dout)
-        mean, var = (xn.mean(0), xn.var(0)) if mode == "train" else (_np(rm), _np(rv))
-        inv = 1 / np.sqrt(var + eps)
-        x_hat = (xn - mean) * inv
-        dxh = dn * gn
-        no_mean = dxh * inv
-        no_xhat = inv / n * (n * dxh - dxh.sum(0))
-        no_sum = inv / n * (n * dxh - x_hat * (dxh * x_hat).sum(0))
-        where = f"x of shape ({n}, {d}), mode {mode!r}"
-        compare(grads[1], ref[1], f"dgamma ({where})", "dgamma = sum over the batch of dout * x_hat",
-                [(dn.sum(0), "dgamma is sum(dout): it is sum(dout * x_hat)"),
-                 ((dn * xn).sum(0), "dgamma used x, not the normalised x_hat")], **tol)
-        compare(grads[2], ref[2], f"dbeta ({where})", "dbeta = sum over the batch of dout",
-                [(dn.mean(0), "dbeta is the SUM of dout over the batch, not its mean")], **tol)
-        compare(grads[0], ref[0], f"dx ({where})", BN_BACK_HINT,
-                [(no_mean if mode == "train" else None, "dx is missing the terms from the batch mean and variance "
-                  "(dout * gamma * inv_std is the test-mode gradient): subtract sum(dx_hat) and x_hat * "
-                  "sum(dx_hat * x_hat), divided by N"),
-                 (no_xhat, "dx is missing the variance term - x_hat * sum(dx_hat * x_hat)"),
-                 (no_sum, "dx is missing the mean term - sum(dx_hat)"),
-                 (inv / n * (n * dn - dn.sum(0) - x_hat * (dn * x_hat).sum(0)) if mode == "train" else dn * inv,
-                  "dx forgot gamma: dx_hat = dout * gamma")], **tol)
+        dout = _np(torch.randn(n, d, generator=torch.Generator().manual_seed(300 + seed), dtype=torch.float64))
+        bn_param = {"mode": mode, "eps": eps, "momentum": 0.1, "running_mean": x2.mean(0),
+                    "running_var": x2.var(0, ddof=1) + 0.5}
+        cases.append(((x, gamma, beta, bn_param), dout))
+    return cases
 
 
 SPATIAL_HINT = ("move the channels last and flatten, x.transpose(0, 2, 3, 1).reshape(-1, C), so every pixel of every "
                 "image is a sample of its channel; run the (N, D) version; reshape (N, H, W, C) and transpose back")
 
 
-# procedural: takes two functions (forward, backward)
-@isolated
-def check_spatial_batchnorm(spatial_batchnorm_forward, spatial_batchnorm_backward, hidden: bool = False) -> None:
-    """Spatial batch norm equals nn.BatchNorm2d (outputs, running stats, eval) and autograd (gradients)."""
-    forbid(spatial_batchnorm_forward, FORBIDDEN["batchnorm"], "spatial_batchnorm_forward")
-    forbid(spatial_batchnorm_backward, FORBIDDEN["batchnorm"], "spatial_batchnorm_backward")
-    cases = [((4, 3, 5, 5), 0.1, 1e-5, 1)]
+def _spatial_pair(flat=False):
+    """``spatial_batchnorm_forward`` and ``_backward`` through the (N, D) pair; ``flat``: the slip of reshaping without
+    moving the channels last."""
+    forward, backward = _bn_variant(""), _bn_back_variant("")
+
+    def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+        n, c, h, w = x.shape
+        out, cache = forward(x.reshape(-1, c) if flat else x.transpose(0, 2, 3, 1).reshape(-1, c), gamma, beta, bn_param)
+        return (out.reshape(x.shape) if flat else out.reshape(n, h, w, c).transpose(0, 3, 1, 2)), (cache, x.shape)
+
+    def spatial_batchnorm_backward(dout, cache):
+        cache, (n, c, h, w) = cache
+        dx, dgamma, dbeta = backward(dout.reshape(-1, c) if flat else dout.transpose(0, 2, 3, 1).reshape(-1, c), cache)
+        return (dx.reshape(n, c, h, w) if flat else dx.reshape(n, h, w, c).transpose(0, 3, 1, 2)), dgamma, dbeta
+    return spatial_batchnorm_forward, spatial_batchnorm_backward
+
+
+def _spatial_cases(hidden):
+    """(xs, gamma, beta, bn_param, dout): two batches in train mode (each then backward), one in test mode."""
+    rows = [((4, 3, 5, 5), 0.1, 1e-5, 1)]
     if hidden:
-        cases += [((2, 2, 3, 7), 0.3, 1e-3, 2), ((1, 4, 2, 2), 0.1, 1e-5, 3), ((3, 1, 4, 3), 0.5, 1e-5, 4)]
-    for shape, momentum, eps, seed in cases:
+        rows += [((2, 2, 3, 7), 0.3, 1e-3, 2), ((1, 4, 2, 2), 0.1, 1e-5, 3), ((3, 1, 4, 3), 0.5, 1e-5, 4)]
+    cases = []
+    for shape, momentum, eps, seed in rows:
         g = torch.Generator().manual_seed(400 + seed)
         c = shape[1]
         xs = [torch.randn(*shape, generator=g, dtype=torch.float64) * 2 + torch.arange(c, dtype=torch.float64).view(1, c, 1, 1)
@@ -616,44 +583,17 @@ def check_spatial_batchnorm(spatial_batchnorm_forward, spatial_batchnorm_backwar
         gamma = 1 + 0.5 * torch.randn(c, generator=g, dtype=torch.float64)
         beta = torch.randn(c, generator=g, dtype=torch.float64)
         dout = torch.randn(*shape, generator=g, dtype=torch.float64)
-        bn = nn.BatchNorm2d(c, eps=eps, momentum=momentum).double()
-        with torch.no_grad():
-            bn.weight.copy_(gamma)
-            bn.bias.copy_(beta)
-        bn_param = {"mode": "train", "eps": eps, "momentum": momentum}
-        where = f"x of shape {shape}, momentum {momentum}"
-        for i, x in enumerate(xs):
-            train = i < 2
-            bn.train(train)
-            bn_param["mode"] = "train" if train else "test"
-            with torch.no_grad():
-                ref = _np(bn(x))
-            res = call(spatial_batchnorm_forward, _np(x).copy(), _np(gamma).copy(), _np(beta).copy(), bn_param,
-                       hint=SPATIAL_HINT)
-            out, cache = returns_tuple(res, 2, "(out, cache)", spatial_batchnorm_forward)
-            tol = dict(zip(("rtol", "atol"), F32 if _f32(out) else (BN_RTOL, BN_ATOL)))
-            xn = _np(x)
-            flat_wrong = None
-            if train:
-                rows = xn.reshape(-1, c)   # reshaped without moving the channels last
-                flat_wrong = ((rows - rows.mean(0)) / np.sqrt(rows.var(0) + eps) * _np(gamma) + _np(beta)).reshape(shape)
-            compare(out, ref, f"the output for batch {i + 1} ({where}, mode {bn_param['mode']!r})", SPATIAL_HINT,
-                    [(flat_wrong, "x was reshaped to (-1, C) without moving the channels last first: "
-                                  "transpose(0, 2, 3, 1) before the reshape, and back afterwards")],
-                    **tol)
-            expect("running_mean" in bn_param, "spatial batch norm must keep bn_param['running_mean'] and ['running_var']")
-            compare(np.concatenate([as_array(bn_param["running_mean"], "running_mean").ravel(),
-                                    as_array(bn_param["running_var"], "running_var").ravel()]),
-                    np.concatenate([_np(bn.running_mean), _np(bn.running_var)]),
-                    f"running_mean and running_var after batch {i + 1} ({where})",
-                    "running_var holds the unbiased variance over the N * H * W values of each channel", **tol)
-            if train:
-                grads = returns_tuple(call(spatial_batchnorm_backward, _np(dout).copy(), cache, hint=SPATIAL_HINT), 3,
-                                      "(dx, dgamma, dbeta)", spatial_batchnorm_backward)
-                xt, gt, bt = (t.clone().requires_grad_(True) for t in (x, gamma, beta))
-                F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps).backward(dout)
-                for got, want, name in zip(grads, (xt.grad, gt.grad, bt.grad), ("dx", "dgamma", "dbeta")):
-                    compare(got, _np(want), f"{name} ({where})", SPATIAL_HINT, **tol)
+        cases.append(([_np(x) for x in xs], _np(gamma), _np(beta), {"eps": eps, "momentum": momentum}, _np(dout)))
+    return cases
+
+
+def _walk_what(xs, gamma, beta, bn_param, dout=None):
+    return (f"x of shape {xs[0].shape}, momentum {bn_param['momentum']}, eps {bn_param['eps']}, {len(xs) - 1} train "
+            "batches then one in test mode")
+
+
+_BN_TOL = dict(rtol=BN_RTOL, atol=BN_ATOL, f32=F32)   # float64 against torch; an answer in float32 to 1e-4
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -788,4 +728,24 @@ EXERCISES = [
                   "dw forgot lam: lam * sign(w)": lambda w, lam: (lam * np.sum(np.abs(w)), np.sign(w))}),
 ]
 
-globals().update(checks_of(EXERCISES, __name__))   # check_sgd, ..., check_adam (01), check_l2_penalty, check_l1_penalty (02)
+EXERCISES += [   # 03: the references equal nn.BatchNorm1d/2d's walks and autograd's gradients (tests/test_checks_week4.py)
+    Exercise(
+        "batchnorm_forward", reference=_bn_variant(""), cases=_bn_cases, run=normalised, hint=BN_HINT,
+        outputs=("the outputs", "running_mean and running_var after each batch"), describe=_walk_what,
+        forbidden=FORBIDDEN["batchnorm"], mistakes=BN_MISTAKES, **_BN_TOL),
+    Exercise(
+        "batchnorm_backward", answers=("batchnorm_forward", "batchnorm_backward"), run=forward_backward,
+        reference=(_bn_variant(""), _bn_back_variant("")), cases=_bn_back_cases, hint=BN_BACK_HINT,
+        outputs=("dx", "dgamma", "dbeta"), forbidden=FORBIDDEN["batchnorm"], mistakes=BN_BACK_MISTAKES,
+        describe=lambda inputs, dout: f"x of shape {inputs[0].shape}, mode {inputs[3]['mode']!r}",
+        in_place="it is the caller's gradient, which others may still hold: compute new arrays", **_BN_TOL),
+    Exercise(
+        "spatial_batchnorm", answers=("spatial_batchnorm_forward", "spatial_batchnorm_backward"), run=normalised,
+        reference=_spatial_pair(), cases=_spatial_cases, hint=SPATIAL_HINT,
+        outputs=("the outputs", "running_mean and running_var after each batch", "dx", "dgamma", "dbeta"),
+        describe=_walk_what, forbidden=FORBIDDEN["batchnorm"], **_BN_TOL,
+        mistakes={"x was reshaped to (-1, C) without moving the channels last first: transpose(0, 2, 3, 1) before "
+                  "the reshape, and back afterwards": _spatial_pair(flat=True)}),
+]
+
+globals().update(checks_of(EXERCISES, __name__))   # the rules (01), the penalties (02), batch normalisation (03)
