@@ -480,3 +480,40 @@ def test_gradient_check_cell_works_for_either_numeric_gradient_style(style):
     exec(compile(cell.source, "05:whole-network check", "exec"), ns)
     errors = [row[2] for row in ns["rows"]]
     assert len(errors) == 8 and max(errors) < 1e-7, errors
+
+
+def _record(name):
+    return next(ex for ex in checks.EXERCISES if ex.name == name)
+
+
+def test_two_layer_record_reference_is_the_course_network_on_every_case():
+    """two_layer_loss's record compares with scratch.TwoLayerNet's loss and gradients, on every case."""
+    ex = _record("two_layer_loss")
+    for params, X, y in ex.cases(True):
+        net = scratch.TwoLayerNet(params["W1"].shape[0], params["W1"].shape[1], 1)
+        net.params = {k: v.copy() for k, v in params.items()}
+        loss, grads = net.loss(X, y)
+        got, _ = ex.expect((params, X, y))
+        np.testing.assert_allclose(got[0], loss, rtol=1e-12)
+        for k, g in zip(params, got[1:]):
+            np.testing.assert_allclose(g, grads[k], rtol=1e-12, atol=1e-15)
+
+
+def test_nll_and_mlp_record_references_are_torch_on_every_case():
+    """nll_loss's record compares with F.nll_loss and its autograd gradient; mlp_forward's with the course network's
+    scores (nn.Linear -> ReLU -> nn.Linear in the [W1, b1, W2, b2] layout)."""
+    ex = _record("nll_loss")
+    for log_probs, y in ex.cases(True):
+        lp = log_probs.clone().requires_grad_()
+        loss = torch.nn.functional.nll_loss(lp, y)
+        loss.backward()
+        got, _ = ex.expect((log_probs, y))
+        torch.testing.assert_close(got[0], loss.detach())
+        torch.testing.assert_close(got[1], lp.grad)
+    ex = _record("mlp_forward")
+    for x, params in ex.cases(True):
+        W1, b1, W2, b2 = params
+        net = scratch.TwoLayerNet(W1.shape[0], W1.shape[1], W2.shape[1])
+        net.params = {k: t.numpy().copy() for k, t in zip(("W1", "b1", "W2", "b2"), params)}
+        got, _ = ex.expect((x, params))
+        np.testing.assert_allclose(got.numpy(), net.scores(x.numpy()), rtol=1e-12)

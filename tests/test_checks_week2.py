@@ -765,3 +765,12 @@ def test_log_loss_reference_matches_scikit_learn():
     p = rng.dirichlet(np.ones(9), size=50)
     y = rng.integers(0, 9, size=50)
     assert np.isclose(ref("multiclass_log_loss")(y, p), log_loss(y, p, labels=range(9)))
+
+
+def test_count_parameters_record_reference_on_every_case():
+    """count_parameters' reference against counts worked out by hand: 784 * 10 + 10; a 3x3 conv to 8 channels
+    (72 + 8) and 8 * 13 * 13 * 10 + 10; a bias-free 5x5 conv (1,200), BatchNorm's weight and bias (32, its running
+    statistics are buffers) and a 1x1 conv (68); a frozen first layer (only 30 * 5 + 5 counts); a bias-free linear
+    layer (144); a ReLU (none)."""
+    ex = next(ex for ex in checks.EXERCISES if ex.name == "count_parameters")
+    assert [ex.expect(case)[0] for case in ex.cases(True)] == [7850, 13610, 1300, 155, 144, 0]

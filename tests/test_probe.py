@@ -892,3 +892,39 @@ def test_a_numpy_answer_is_judged_without_importing_torch_into_its_kernel(cell, 
     after = torch.rand(1)
     torch.manual_seed(5)
     assert torch.equal(after, torch.rand(1)) != loads_torch    # the grader's torch moved on where the kernel's drew
+
+
+SGD_RULE = """
+import numpy as np
+def sgd(w, dw, config=None):
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("weight_decay", 0.0)
+    STEP
+    return w, config
+"""
+
+
+@pytest.mark.parametrize("step, hint", [
+    ("w = w - config['learning_rate'] * (dw + config['weight_decay'] * w)", None),
+    ("w = w + config['learning_rate'] * (dw + config['weight_decay'] * w)", "uphill"),
+    ("dw += config['weight_decay'] * w\n    w = w - config['learning_rate'] * dw", "changed dw in place"),
+])
+def test_an_update_rule_is_walked_where_it_runs_in_one_probe_per_walk(kernel, step, hint):
+    """records.over_updates walks a rule 100 steps where the rule lives (core.drive): the grader sends the walk once
+    per case, not one probe per step, and judges the trajectories it gets back; what the walk finds wrong on the way
+    (a gradient changed in place) comes back as its message."""
+    student, p = kernel
+    served, serve = [], p._send
+    p._send = lambda text: served.append(1) or serve(text)
+    student(SGD_RULE.replace("STEP", step))
+    result = probe.run_cell("checks.check_sgd(sgd, hidden=True)", ["from helpers.checks import week4 as checks"], p.fetch)
+    from helpers.checks import week4
+
+    cases = len(next(ex for ex in week4.EXERCISES if ex.name == "sgd").cases(True))
+    if hint is None:
+        assert passed(result)
+        assert len(served) <= cases + 3, len(served)     # the walks, the answer's lookup and its source
+    else:
+        _, error = result
+        assert error is not None and hint in error["evalue"], error

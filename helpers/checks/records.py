@@ -29,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-from .core import (CheckFailure, as_array, as_scalar, call, compare, expect, forbid, isolated, returns_tuple,
+from .core import (CheckFailure, as_array, as_scalar, call, compare, drive, expect, forbid, isolated, returns_tuple,
                    unchanged)
 
 
@@ -312,7 +312,23 @@ def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -
     config it returns must hold the ``defaults``), on the gradient ``curvature * w + noise[t]`` of its term ``(curvature,
     noise)`` (all zero at the steps in ``zero``). Each step returns a tuple of 2 with a dict and leaves ``dw`` as it
     was. The trajectories, (steps, all coordinates): a wrong step shows in every later one. A case is ``(config,
-    starts, terms, zero, steps, defaults)``; a mistake is a wrong rule, state kept in its config."""
+    starts, terms, zero, steps, defaults)``; a mistake is a wrong rule, state kept in its config. The walk runs where
+    the rule lives (:func:`helpers.checks.core.drive`: in the student's kernel when graded, one probe for the walk
+    instead of one per step) and gives back data only, a failure as its message."""
+    walk, failure = drive(fn, _walk_updates, config, list(starts), [tuple(t) for t in terms], sorted(zero), steps,
+                          defaults)
+    if failure is not None:
+        raise CheckFailure(failure)
+    return walk
+
+
+def _walk_updates(fn, config, starts, terms, zero, steps, defaults):
+    """:func:`over_updates`' walk: ``(trajectories, None)`` or ``(None, what went wrong)``. Self-contained (it
+    imports what it uses, reads no module global): the grader sends its source to run next to the student's rule."""
+    import copy
+
+    import numpy as np
+
     name = getattr(fn, "__name__", None) or "the rule"
     ws = [np.array(w, dtype=np.float64) for w in starts]
     configs = [copy.deepcopy(config) for _ in ws]
@@ -323,29 +339,40 @@ def over_updates(fn, config, starts, terms, zero=(), steps=100, defaults=None) -
             given = dw.copy()
             try:
                 result = fn(ws[i].copy(), given, configs[i])
+            except NotImplementedError:
+                raise
             except Exception as err:  # noqa: BLE001 - the answer crashed on config=None: say what None means
-                if configs[i] is not None or isinstance(err, (NotImplementedError, CheckFailure)):
+                if configs[i] is not None or type(err).__name__ == "CheckFailure":
                     raise
-                raise CheckFailure(f"{name}(w, dw, None) raised {type(err).__name__}: {str(err)[:200]}. config=None "
-                                   f"means every default: {defaults}") from err
-            unchanged(dw, given, f"{name} changed dw in place: it is the caller's gradient (p.grad under an "
-                                 "optimizer); compute g = dw + weight_decay * w as a new array")
-            nxt, new = returns_tuple(result, 2, "(next_w, config)", fn)
-            expect(isinstance(new, dict), f"{name} should return (next_w, config) with config a dict, got {type(new).__name__}")
+                return None, (f"{name}(w, dw, None) raised {type(err).__name__}: {str(err)[:200]}. config=None means "
+                              f"every default: {defaults}")
+            if not np.array_equal(dw, np.asarray(given), equal_nan=True):
+                return None, (f"{name} changed dw in place: it is the caller's gradient (p.grad under an optimizer); "
+                              "compute g = dw + weight_decay * w as a new array")
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                got = (f"a {type(result).__name__} of length {len(result)}" if isinstance(result, (tuple, list))
+                       else type(result).__name__)
+                return None, f"{name} should return a tuple (next_w, config), got {got}"
+            nxt, new = result
+            if not isinstance(new, dict):
+                return None, f"{name} should return (next_w, config) with config a dict, got {type(new).__name__}"
             if configs[i] is None:
-                expect(all(k in new for k in defaults or ()),
-                       f"{name}(w, dw, None) should return a config holding the defaults {sorted(defaults or ())}")
+                if not all(k in new for k in defaults or ()):
+                    return None, f"{name}(w, dw, None) should return a config holding the defaults {sorted(defaults or ())}"
                 configs[i] = new
             elif new is not configs[i]:       # a new dict: the next call gets its contents in the same one
                 configs[i].clear()
                 configs[i].update(new)
-            low = low or _float32(nxt)
-            nxt = as_array(nxt, f"next_w of {name} at step {t}")
-            expect(nxt.shape == ws[i].shape, f"{name} returned next_w of shape {nxt.shape} for w of shape {ws[i].shape}")
+            low = low or str(getattr(nxt, "dtype", "")).replace("torch.", "") == "float32"
+            try:
+                nxt = np.asarray(nxt.detach().cpu().numpy() if hasattr(nxt, "detach") else nxt, dtype=np.float64)
+            except (TypeError, ValueError):
+                return None, f"next_w of {name} at step {t} should be an array of numbers, got {type(nxt).__name__}"
+            if nxt.shape != ws[i].shape:
+                return None, f"{name} returned next_w of shape {nxt.shape} for w of shape {ws[i].shape}"
             ws[i] = nxt
         out.append(np.concatenate([w.ravel() for w in ws]))
-    return np.stack(out).astype(np.float32 if low else np.float64)     # float32 if the answer computed in it
-
+    return np.stack(out).astype(np.float32 if low else np.float64), None      # float32 if the answer computed in it
 
 
 def normalised(fns, xs, gamma, beta, bn_param, dout=None):
@@ -405,7 +432,11 @@ def an_int(fn, args: tuple, kwargs: dict) -> int:
     """``fn(*args, **kwargs)``, which must be an int (a size or a count: a Python or NumPy integer, or a 0-d integer
     tensor; a whole float is refused): a case is ``(args, kwargs)``, a mistake a function like the answer."""
     name = getattr(fn, "__name__", None) or "your function"
-    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+
+    def short(v):                                   # a model's repr is many lines: its class says enough
+        text = repr(v)
+        return text if len(text) <= 60 and "\n" not in text else f"<a {type(v).__name__}>"
+    shown = ", ".join([*map(short, args), *(f"{k}={short(v)}" for k, v in kwargs.items())])
     return int(as_scalar(fn(*args, **kwargs), f"{name}({shown})", integer=True))
 
 
@@ -449,11 +480,8 @@ def activation(fn, model, x, name):
     return got
 
 
-def a_loss(fn, grad: tuple, errors: tuple, *args):
-    """A loss as training uses it: ``fn(*args)`` must return a torch tensor holding one number (given back 0-d) that
-    keeps a gradient (its value given back detached); the arguments at the indices ``grad`` are made tensors that require one (a case is ``(grad,
-    errors, *args)``, a mistake a function like the answer). ``errors``: ``(exception class name, text in its message,
-    why)`` triples, a crash recognised by how it happens (a known mistake that raises) fails with its ``why``."""
+def _loss_tensor(fn, grad: tuple, errors: tuple, args) -> tuple:
+    """``(fn's result, the arguments it was given)`` for :func:`a_loss` and :func:`loss_and_grad`."""
     name = getattr(fn, "__name__", None) or "your function"
     args = [a.detach().clone().requires_grad_() if i in grad else a for i, a in enumerate(args)]
     try:
@@ -474,7 +502,56 @@ def a_loss(fn, grad: tuple, errors: tuple, *args):
         raise CheckFailure(f"{name} returned a loss with no gradient: it must stay connected to the logits or images "
                            "it is computed from (torch operations only: no .detach(), .item() or NumPy inside), so "
                            "backward() can train the model")
-    return out.detach().reshape(())          # judged by value: its gradient was checked above
+    return out, args
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised"]
+def a_loss(fn, grad: tuple, errors: tuple, *args):
+    """A loss as training uses it: ``fn(*args)`` must return a torch tensor holding one number (given back 0-d) that
+    keeps a gradient (its value given back detached); the arguments at the indices ``grad`` are made tensors that require one (a case is ``(grad,
+    errors, *args)``, a mistake a function like the answer). ``errors``: ``(exception class name, text in its message,
+    why)`` triples, a crash recognised by how it happens (a known mistake that raises) fails with its ``why``."""
+    return _loss_tensor(fn, grad, errors, args)[0].detach().reshape(())          # judged by value: its gradient was checked above
+
+
+def loss_and_grad(fn, x, *rest) -> tuple:
+    """A loss whose gradient is part of the lesson: ``fn(x, *rest)``, ``x`` made a tensor that requires grad, must
+    return a loss as :func:`a_loss` does; gives back the loss and the gradient ``loss.backward()`` puts into ``x``
+    (a case is the answer's arguments, a mistake a function like the answer)."""
+    out, args = _loss_tensor(fn, (0,), (), (x, *rest))
+    out.backward()
+    return out.detach().reshape(()), args[0].grad
+
+
+def keeps_graph(fn, x, params):
+    """``fn(x, params)`` with ``params`` made tensors that require grad: a forward pass whose result training
+    backpropagates through, so it must be a tensor that still requires grad (given back detached). A case is
+    ``(x, params)``, a mistake a function like the answer."""
+    name = getattr(fn, "__name__", None) or "your function"
+    out = fn(x, [p.detach().clone().requires_grad_() for p in params])
+    if not hasattr(out, "detach"):
+        raise CheckFailure(f"{name} should return a torch tensor, got {type(out).__name__}")
+    if not out.requires_grad:
+        raise CheckFailure(f"the result of {name} no longer requires grad: don't detach or convert to NumPy inside it")
+    return out.detach()
+
+
+def with_grads(fn, params: dict, *rest) -> tuple:
+    """``fn(params, *rest) -> (loss, grads)``, ``grads`` a dict with ``params``' keys and shapes, ``params`` left as
+    they were (computing gradients is not updating); gives back the loss and the gradients in ``params``' order. A case
+    is ``(params, *rest)``, a mistake a function like the answer."""
+    name = getattr(fn, "__name__", None) or "your function"
+    given = {k: v.copy() for k, v in params.items()}
+    loss, grads = returns_tuple(fn(given, *rest), 2, "(loss, grads)", fn)
+    for k in params:
+        unchanged(params[k], given[k], f"{name} changed params[{k!r}]: computing the loss and gradients must not "
+                                       "update the weights (that is the optimiser's step)")
+    expect(isinstance(grads, dict) and set(grads) == set(params),
+           f"grads should be a dict with keys {sorted(params)}, got "
+           f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
+    for k, p in params.items():
+        g = as_array(grads[k], f"grads[{k!r}]")
+        expect(g.shape == p.shape, f"grads[{k!r}] has shape {g.shape}, expected {p.shape} (the shape of params[{k!r}])")
+    return (loss, *(grads[k] for k in params))
+
+
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads"]

@@ -22,7 +22,7 @@ import functools
 import numpy as np
 
 from .core import as_array, call, close, compare, expect, isolated, returns_tuple, same, unchanged
-from .records import Exercise, checks_of, forward_backward
+from .records import Exercise, checks_of, forward_backward, keeps_graph, loss_and_grad, with_grads
 from .. import scratch
 
 
@@ -291,35 +291,21 @@ def _two_layer_case(n, d, h, seed):
     return net, X, y
 
 
-# procedural: returns a dict of gradients (test_records' float32 walk cannot cast it); in_place misses params, a dict
-@isolated
-def check_two_layer_loss(two_layer_loss, hidden: bool = False) -> None:
-    cases = [_two_layer_case(6, 3, 4, 0)]
-    if hidden:
-        cases += [_two_layer_case(25, 8, 16, 1), _two_layer_case(1, 2, 3, 2)]
-    for net, X, y in cases:
-        want_loss, want = net.loss(X, y)
-        params = {k: v.copy() for k, v in net.params.items()}
-        got = returns_tuple(call(two_layer_loss, params, X.copy(), y.copy(), hint=TWO_LAYER_HINT), 2, "(loss, grads)", two_layer_loss)
-        for k in net.params:
-            unchanged(net.params[k], params[k], f"two_layer_loss changed params[{k!r}]: computing the loss and "
-                                                "gradients must not update the weights (that is sgd_step's job)")
-        compare(got[0], want_loss, "the loss", TWO_LAYER_HINT)
-        grads = got[1]
-        expect(isinstance(grads, dict) and set(grads) == set(want),
-               f"grads should be a dict with keys {sorted(want)}, got "
-               f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
-        for k in want:
-            g = as_array(grads[k], f"grads[{k!r}]")
-            expect(g.shape == want[k].shape, f"grads[{k!r}] has shape {g.shape}, expected {want[k].shape} "
-                   f"(the shape of params[{k!r}])")
-        second_ok = all(same(as_array(grads[k], k), want[k], rtol=1e-6, atol=1e-9) for k in ("W2", "b2"))
-        for k in ("W2", "b2", "W1", "b1"):
-            hint = TWO_LAYER_HINT
-            if second_ok and k in ("W1", "b1"):
-                hint = ("the second layer's gradients are right but the first layer's are not: pass the gradient "
-                        "through relu_backward (with the cache of h) before the first linear_backward")
-            compare(grads[k], want[k], f"grads[{k!r}]", hint)
+def _two_layer_cases(hidden):
+    """(params, X, y): a binary TwoLayerNet's parameters and a batch."""
+    rows = [(6, 3, 4, 0)] + ([(25, 8, 16, 1), (1, 2, 3, 2)] if hidden else [])
+    return [({k: v.copy() for k, v in net.params.items()}, X, y) for net, X, y in (_two_layer_case(*r) for r in rows)]
+
+
+def _two_layer(params, X, y, relu_backward=True):
+    """The loss and gradients of the binary two-layer net (``relu_backward`` False: the slip of skipping it)."""
+    h, c1 = scratch.linear_forward(X, params["W1"], params["b1"])
+    a, c_relu = scratch.relu_forward(h)
+    z, c2 = scratch.linear_forward(a, params["W2"], params["b2"])
+    loss, dz = scratch.bce_with_logits_loss(z[:, 0], y)
+    da, dW2, db2 = scratch.linear_backward(dz[:, None], c2)
+    _, dW1, db1 = scratch.linear_backward(scratch.relu_backward(da, c_relu) if relu_backward else da, c1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,60 +498,49 @@ NLL_HINT = ("the negative log-likelihood: pick, in each row, the log-probability
             "minus their mean (one number for the batch)")
 
 
-# procedural: backpropagates through the answer's tensor, which test_records' float32 walk cannot cast (requires grad)
-@isolated
-def check_nll_loss(nll_loss, hidden: bool = False) -> None:
-    import torch
-
+def _nll_cases(hidden):
+    """(log_probs, y) as tensors."""
     cases = [(np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]])), np.array([0, 2, 1]))]
     if hidden:
         rng = np.random.default_rng(18)
         cases += [(scratch.log_softmax(rng.normal(size=(9, 6))), rng.integers(0, 6, size=9)),
                   (scratch.log_softmax(rng.normal(size=(1, 2))), np.array([1]))]
-    for lp, y in cases:
-        t = torch.tensor(lp, dtype=torch.float64, requires_grad=True)
-        got = call(nll_loss, t, torch.tensor(y), hint=NLL_HINT)
-        expect(isinstance(got, torch.Tensor), "return a torch tensor computed from log_probs (not a Python float via "
-               f".item() or a NumPy value), so that loss.backward() works; got {type(got).__name__}")
-        want, want_grad = scratch.nll_loss(lp, y)
-        n = len(y)
-        compare(got, want, f"nll_loss for log_probs {lp.shape}", NLL_HINT,
-                 [(-lp[:, y].mean(), "index with log_probs[torch.arange(N), y]: log_probs[:, y] picks an N x N block"),
-                  (want * n, "average over the batch (.mean()), not sum"),
-                  (-want, "NLL is the NEGATIVE log-likelihood: put a minus sign in front")], rtol=1e-7)
-        expect(got.requires_grad and got.ndim == 0, "the loss should be a 0-d tensor that still requires grad "
-               "(don't detach it, don't call .item())")
-        got.backward()
-        compare(t.grad, want_grad, "the gradient of your loss w.r.t. log_probs", NLL_HINT, rtol=1e-7)
+    import torch
+
+    return [(torch.tensor(lp, dtype=torch.float64), torch.tensor(y)) for lp, y in cases]
+
+
+def _picked(log_probs, y):
+    import torch
+
+    return log_probs[torch.arange(len(y)), y]
 
 
 MLP_HINT = ("one hidden layer: the inputs through the first weights and bias, then ReLU, then the second weights and "
             "bias, with no ReLU on the scores; params are [W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)]")
 
 
-# procedural: the scores must be a tensor that requires grad, which test_records' float32 walk cannot cast
-@isolated
-def check_mlp_forward(forward, hidden: bool = False) -> None:
+def _mlp_cases(hidden):
+    """(x, [W1, b1, W2, b2]) as tensors, from a TwoLayerNet with biases that matter."""
     import torch
 
-    cases = [(5, 3, 4, 2, 0)]
-    if hidden:
-        cases += [(17, 8, 6, 10, 1), (1, 2, 3, 3, 2)]
-    for n, d, h, c, seed in cases:
+    rows = [(5, 3, 4, 2, 0)] + ([(17, 8, 6, 10, 1), (1, 2, 3, 3, 2)] if hidden else [])
+    cases = []
+    for n, d, h, c, seed in rows:
         net = scratch.TwoLayerNet(d, h, c, seed=seed)
-        net.params["b1"][:] = np.linspace(-0.5, 0.5, h)  # biases that matter
+        net.params["b1"][:] = np.linspace(-0.5, 0.5, h)
         net.params["b2"][:] = np.linspace(1.0, -1.0, c)
         x = np.random.default_rng(seed + 7).normal(size=(n, d))
-        params = [torch.tensor(net.params[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
-        got = call(forward, torch.tensor(x), params, hint=MLP_HINT)
-        expect(isinstance(got, torch.Tensor), f"forward should return a torch tensor, got {type(got).__name__}")
-        expect(got.requires_grad, "the scores no longer require grad: don't detach or convert to NumPy inside forward")
-        p = net.params
-        compare(got, net.scores(x), f"scores for x {x.shape}", MLP_HINT,
-                 [((x @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"], "apply the ReLU after the first layer (torch.relu)"),
-                  (np.maximum(x @ p["W1"], 0) @ p["W2"], "add the biases b1 and b2"),
-                  (torch.log_softmax(torch.tensor(net.scores(x)), 1).numpy(),
-                   "return the raw scores; the log-softmax belongs to the loss")], rtol=1e-7)
+        cases.append((torch.tensor(x), [torch.tensor(net.params[k]) for k in ("W1", "b1", "W2", "b2")]))
+    return cases
+
+
+def _mlp(x, params, relu=True, biases=True):
+    import torch
+
+    W1, b1, W2, b2 = params
+    h = x @ W1 + (b1 if biases else 0)
+    return (torch.relu(h) if relu else h) @ W2 + (b2 if biases else 0)
 
 
 SGD_HINT = ("move each parameter against its gradient by lr times it, in place and outside autograd's view, then "
@@ -773,6 +748,29 @@ EXERCISES = [
         mistakes={"multiply the incoming gradient dout by the mask (x > 0)": lambda d, x: (x > 0).astype(float),
                   "multiply dout by the MASK (x > 0), not by the ReLU output": lambda d, x: d * np.maximum(x, 0),
                   "at x == 0 use gradient 0 (mask x > 0), like PyTorch": lambda d, x: d * (x >= 0)}),
+    Exercise(
+        "two_layer_loss", reference=_two_layer, cases=_two_layer_cases, run=with_grads, hint=TWO_LAYER_HINT,
+        outputs=("the loss", "grads['W1']", "grads['b1']", "grads['W2']", "grads['b2']"),
+        describe=lambda params, X, y: f"X {X.shape}, {params['W1'].shape[1]} hidden units",
+        mistakes={"the second layer's gradients are right but the first layer's are not: pass the gradient through "
+                  "relu_backward (with the cache of h) before the first linear_backward":
+                  lambda params, X, y: _two_layer(params, X, y, relu_backward=False)}),
+    Exercise(
+        "nll_loss", reference=lambda log_probs, y: -_picked(log_probs, y).mean(), cases=_nll_cases, run=loss_and_grad,
+        outputs=("the loss", "its gradient w.r.t. log_probs"), hint=NLL_HINT, rtol=1e-7,
+        describe=lambda log_probs, y: f"nll_loss for log_probs {tuple(log_probs.shape)}",
+        mistakes={"index with log_probs[torch.arange(N), y]: log_probs[:, y] picks an N x N block":
+                  lambda log_probs, y: -log_probs[:, y].mean(),
+                  "average over the batch (.mean()), not sum": lambda log_probs, y: -_picked(log_probs, y).sum(),
+                  "NLL is the NEGATIVE log-likelihood: put a minus sign in front":
+                  lambda log_probs, y: _picked(log_probs, y).mean()}),
+    Exercise(
+        "mlp_forward", reference=_mlp, cases=_mlp_cases, run=keeps_graph, hint=MLP_HINT, rtol=1e-7,
+        describe=lambda x, params: f"scores for x {tuple(x.shape)}",
+        mistakes={"apply the ReLU after the first layer (torch.relu)": lambda x, params: _mlp(x, params, relu=False),
+                  "add the biases b1 and b2": lambda x, params: _mlp(x, params, biases=False),
+                  "return the raw scores; the log-softmax belongs to the loss":
+                  lambda x, params: _mlp(x, params).log_softmax(1)}),
 ]
 
 

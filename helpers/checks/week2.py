@@ -13,8 +13,8 @@ Loaders passed to the student are real ones (``torch.utils.data.DataLoader`` or
 ``helpers.train.TensorLoader``), so an answer that uses ``len(loader.dataset)`` works.
 
 The exercises whose answer is a function of its arguments (softmax, log_softmax, per_class_accuracy,
-multiclass_log_loss) are records at the end of the module (``EXERCISES``, :mod:`helpers.checks.records`): the
-mentee edition judges them against fixtures, without their references.
+multiclass_log_loss, conv_output_size, count_parameters) are records at the end of the module (``EXERCISES``,
+:mod:`helpers.checks.records`): the mentee edition judges them against fixtures, without their references.
 
 Every check runs inside ``isolated``: the global random state (torch and NumPy) is the same
 after a check as before it, so a notebook's later cells print the same numbers whether or not
@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (CheckFailure, as_array, as_scalar, call, check_output_shape, check_param_count, close, compare,
+from .core import (CheckFailure, as_array, call, check_output_shape, check_param_count, close, compare,
                    expect, file_bytes, forbidden, isolated, scratch_folder, not_implemented_guard, returns_tuple, same, unchanged)
 from .core import forbid as core_forbid
 from .records import Exercise, an_int, checks_of, same_dtype
@@ -991,27 +991,20 @@ def _count_cases(hidden: bool):
     return cases
 
 
-# procedural: takes a module and must return an int (records accept float32 answers)
-@isolated
-def check_count_parameters(count_parameters, hidden: bool = False) -> None:
-    """``count_parameters(model) -> int``: how many numbers training updates (trainable parameters)."""
-    for model in _count_cases(hidden):
-        expected = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        every = sum(p.numel() for p in model.parameters())
-        tensors = len([p for p in model.parameters() if p.requires_grad])
-        in_state = sum(t.numel() for t in model.state_dict().values())
-        weights_only = sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and n.endswith("weight"))
-        got = call(count_parameters, model, hint=HINTS["count_parameters"])
-        value = as_scalar(got, "count_parameters(model)", integer=True)
-        compare(value, expected, "the parameter count", f"expected {expected:,} trainable parameters for this "
-                f"{type(model).__name__}",
-                [(in_state if in_state != every else None, "you counted the state_dict, which also holds buffers "
-                  "(BatchNorm's running statistics) that training does not update: count model.parameters()"),
-                 (tensors, f"you counted parameter TENSORS ({tensors}); count the numbers in them: "
-                           "sum(p.numel() for p in model.parameters())"),
-                 (weights_only, "the biases are missing: count every parameter tensor, weights and biases"),
-                 (every, "frozen parameters (requires_grad=False) were counted: count only those training "
-                         "updates, `if p.requires_grad`")])
+def _count_trainable(model) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+COUNT_MISTAKES = {   # why -> the wrong count; "frozen" comes before "state_dict": without buffers the two counts agree
+    "you counted parameter TENSORS; count the numbers in them: sum(p.numel() for p in model.parameters())":
+        lambda model: len([p for p in model.parameters() if p.requires_grad]),
+    "the biases are missing: count every parameter tensor, weights and biases":
+        lambda model: sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and n.endswith("weight")),
+    "frozen parameters (requires_grad=False) were counted: count only those training updates, `if p.requires_grad`":
+        lambda model: sum(p.numel() for p in model.parameters()),
+    "you counted the state_dict, which also holds buffers (BatchNorm's running statistics) that training does not "
+    "update: count model.parameters()": lambda model: sum(t.numel() for t in model.state_dict().values()),
+}
 
 
 _CONV_CASES = [(28, 5, 1, 0, 1), (28, 3, 1, 1, 1), (28, 2, 2, 0, 1), (28, 3, 2, 0, 1)]
@@ -1315,6 +1308,10 @@ EXERCISES = [
                   "a probability of 0 gives log(0) = -inf. Clip first, np.clip(probs, eps, 1 - eps), as Kaggle does":
                   lambda y, p, eps: _log_loss(y, p, eps, steps="renormalise"),
                   "the log loss is the NEGATIVE mean log-probability (it is >= 0)": lambda y, p, eps: -_log_loss(y, p, eps)}),
+    Exercise(
+        "count_parameters", reference=_count_trainable, run=an_int, hint=HINTS["count_parameters"],
+        cases=lambda hidden: [((model,), {}) for model in _count_cases(hidden)], mistakes=COUNT_MISTAKES,
+        describe=lambda args, kwargs: f"the trainable parameters of this {type(args[0]).__name__}"),
     Exercise(
         "conv_output_size", reference=_conv_size, cases=_conv_cases, run=an_int, hint=HINTS["conv_output_size"],
         mistakes=CONV_SIZE_MISTAKES,
