@@ -928,3 +928,23 @@ def test_an_update_rule_is_walked_where_it_runs_in_one_probe_per_walk(kernel, st
     else:
         _, error = result
         assert error is not None and hint in error["evalue"], error
+
+
+@pytest.mark.parametrize("body, hint", [
+    ("return base_lr * gamma ** (t // step_size)", None),
+    ("return base_lr * gamma ** (t / step_size)", "whole periods"),
+    ("return str(base_lr)", "should return a float, got str"),
+])
+def test_a_schedule_is_run_where_it_lives_in_one_probe_per_run(kernel, body, hint):
+    """records.over_steps asks for a schedule's rates over a whole run at once (core.drive), then judges them here."""
+    student, p = kernel
+    served, serve = [], p._send
+    p._send = lambda text: served.append(1) or serve(text)
+    student(f"def step_lr(t, base_lr, step_size, gamma=0.1):\n    {body}\n")
+    result = probe.run_cell("checks.check_step_lr(step_lr, hidden=True)",
+                            ["from helpers.checks import week4_training as checks"], p.fetch)
+    if hint is None:
+        assert passed(result) and len(served) <= 5 + 3, len(served)     # five runs, the lookup and the source
+    else:
+        _, error = result
+        assert error is not None and hint in error["evalue"], error

@@ -145,15 +145,25 @@ def running(run, fn):
 
 def over_steps(fn, steps: int, kwargs: dict) -> np.ndarray:
     """A schedule's rates over a run, ``fn(t, **kwargs)`` for t = 0 .. steps - 1: a case is ``(steps, kwargs)``, and a
-    mistake is a wrong schedule (the same signature as the answer)."""
+    mistake is a wrong schedule (the same signature as the answer). The rates are computed where the schedule lives
+    (:func:`helpers.checks.core.drive`: one probe per run when graded, not one per step)."""
+    rates, failure = drive(fn, _rates, steps, kwargs)
+    if failure is not None:
+        raise CheckFailure(failure)
+    return np.array(rates, dtype=np.float64)
+
+
+def _rates(fn, steps, kwargs):
+    """:func:`over_steps`' run: ``(rates, None)`` or ``(None, what went wrong)``. Self-contained (it imports nothing,
+    reads no module global): the grader sends its source to run next to the student's schedule."""
     rates = []
     for t in range(steps):
         rate = fn(t, **kwargs)
         rate = rate.item() if hasattr(rate, "item") else rate        # a 0-d tensor or a NumPy float is a number too
         if not isinstance(rate, (int, float)) or isinstance(rate, bool):
-            raise CheckFailure(f"{getattr(fn, '__name__', 'lr')}({t}, ...) should return a float, got {type(rate).__name__}")
+            return None, f"{getattr(fn, '__name__', 'lr')}({t}, ...) should return a float, got {type(rate).__name__}"
         rates.append(float(rate))
-    return np.array(rates)
+    return rates, None
 
 
 def forward_backward(fns, inputs: tuple, dout):
