@@ -504,8 +504,8 @@ def test_nll_and_mlp_record_references_are_torch_on_every_case():
     scores (nn.Linear -> ReLU -> nn.Linear in the [W1, b1, W2, b2] layout)."""
     ex = _record("nll_loss")
     for log_probs, y in ex.cases(True):
-        lp = log_probs.clone().requires_grad_()
-        loss = torch.nn.functional.nll_loss(lp, y)
+        lp = torch.tensor(log_probs, requires_grad=True)
+        loss = torch.nn.functional.nll_loss(lp, torch.tensor(y))
         loss.backward()
         got, _ = ex.expect((log_probs, y))
         torch.testing.assert_close(got[0], loss.detach())
@@ -514,6 +514,6 @@ def test_nll_and_mlp_record_references_are_torch_on_every_case():
     for x, params in ex.cases(True):
         W1, b1, W2, b2 = params
         net = scratch.TwoLayerNet(W1.shape[0], W1.shape[1], W2.shape[1])
-        net.params = {k: t.numpy().copy() for k, t in zip(("W1", "b1", "W2", "b2"), params)}
+        net.params = {k: a.copy() for k, a in zip(("W1", "b1", "W2", "b2"), params)}
         got, _ = ex.expect((x, params))
-        np.testing.assert_allclose(got.numpy(), net.scores(x.numpy()), rtol=1e-12)
+        np.testing.assert_allclose(got.numpy(), net.scores(x), rtol=1e-12)

@@ -119,6 +119,19 @@ def test_fixtures_hold_data_only_and_judge_like_the_reference():
                 check(*_given(ex, wrong))
 
 
+def test_the_fixtures_of_a_numpy_week_hold_no_torch_object():
+    """Week 1's first notebooks are NumPy only: the mentee edition's checks load their fixtures on import, and a
+    tensor among them would import torch into every such kernel (a mentee's and the grader's; about 2.5 s of CPU)."""
+    found = []
+
+    class Spy(pickle.Unpickler):
+        def find_class(self, module, name):
+            found.append(module)
+            return super().find_class(module, name)
+    Spy(io.BytesIO(pickle.dumps(fixtures([ex for week, ex in RECORDS if week == "week1"])))).load()
+    assert not [m for m in found if m.split(".")[0] == "torch"], sorted(set(found))
+
+
 def test_a_record_with_forbidden_calls_refuses_them():
     ex = Exercise("double", reference=lambda x: 2 * x, cases=lambda hidden: [(np.arange(3.0),)], hint="twice x",
                   forbidden={"numpy.multiply": "write 2 * x"})

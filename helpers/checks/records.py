@@ -523,11 +523,20 @@ def a_loss(fn, grad: tuple, errors: tuple, *args):
     return _loss_tensor(fn, grad, errors, args)[0].detach().reshape(())          # judged by value: its gradient was checked above
 
 
+def _tensors(*values) -> list:
+    """NumPy arrays as the tensors an exercise on tensors takes (a case keeps arrays: a NumPy-only notebook that loads
+    its checks' fixtures then never imports torch); a list of arrays element by element."""
+    import torch
+
+    return [[torch.from_numpy(np.array(a)) for a in v] if isinstance(v, list) else
+            torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v for v in values]
+
+
 def loss_and_grad(fn, x, *rest) -> tuple:
     """A loss whose gradient is part of the lesson: ``fn(x, *rest)``, ``x`` made a tensor that requires grad, must
     return a loss as :func:`a_loss` does; gives back the loss and the gradient ``loss.backward()`` puts into ``x``
-    (a case is the answer's arguments, a mistake a function like the answer)."""
-    out, args = _loss_tensor(fn, (0,), (), (x, *rest))
+    (a case is the answer's arguments, arrays handed over as tensors; a mistake a function like the answer)."""
+    out, args = _loss_tensor(fn, (0,), (), _tensors(x, *rest))
     out.backward()
     return out.detach().reshape(()), args[0].grad
 
@@ -535,8 +544,9 @@ def loss_and_grad(fn, x, *rest) -> tuple:
 def keeps_graph(fn, x, params):
     """``fn(x, params)`` with ``params`` made tensors that require grad: a forward pass whose result training
     backpropagates through, so it must be a tensor that still requires grad (given back detached). A case is
-    ``(x, params)``, a mistake a function like the answer."""
+    ``(x, params)``, arrays handed over as tensors; a mistake a function like the answer."""
     name = getattr(fn, "__name__", None) or "your function"
+    x, params = _tensors(x, list(params))
     out = fn(x, [p.detach().clone().requires_grad_() for p in params])
     if not hasattr(out, "detach"):
         raise CheckFailure(f"{name} should return a torch tensor, got {type(out).__name__}")

@@ -499,15 +499,13 @@ NLL_HINT = ("the negative log-likelihood: pick, in each row, the log-probability
 
 
 def _nll_cases(hidden):
-    """(log_probs, y) as tensors."""
+    """(log_probs, y) as arrays (the run hands them over as tensors; NumPy keeps torch out of week 1's fixtures)."""
     cases = [(np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]])), np.array([0, 2, 1]))]
     if hidden:
         rng = np.random.default_rng(18)
         cases += [(scratch.log_softmax(rng.normal(size=(9, 6))), rng.integers(0, 6, size=9)),
                   (scratch.log_softmax(rng.normal(size=(1, 2))), np.array([1]))]
-    import torch
-
-    return [(torch.tensor(lp, dtype=torch.float64), torch.tensor(y)) for lp, y in cases]
+    return cases
 
 
 def _picked(log_probs, y):
@@ -521,9 +519,8 @@ MLP_HINT = ("one hidden layer: the inputs through the first weights and bias, th
 
 
 def _mlp_cases(hidden):
-    """(x, [W1, b1, W2, b2]) as tensors, from a TwoLayerNet with biases that matter."""
-    import torch
-
+    """(x, [W1, b1, W2, b2]) as arrays (the run hands them over as tensors), from a TwoLayerNet with biases that
+    matter."""
     rows = [(5, 3, 4, 2, 0)] + ([(17, 8, 6, 10, 1), (1, 2, 3, 3, 2)] if hidden else [])
     cases = []
     for n, d, h, c, seed in rows:
@@ -531,7 +528,7 @@ def _mlp_cases(hidden):
         net.params["b1"][:] = np.linspace(-0.5, 0.5, h)
         net.params["b2"][:] = np.linspace(1.0, -1.0, c)
         x = np.random.default_rng(seed + 7).normal(size=(n, d))
-        cases.append((torch.tensor(x), [torch.tensor(net.params[k]) for k in ("W1", "b1", "W2", "b2")]))
+        cases.append((x, [net.params[k].copy() for k in ("W1", "b1", "W2", "b2")]))
     return cases
 
 
@@ -758,7 +755,7 @@ EXERCISES = [
     Exercise(
         "nll_loss", reference=lambda log_probs, y: -_picked(log_probs, y).mean(), cases=_nll_cases, run=loss_and_grad,
         outputs=("the loss", "its gradient w.r.t. log_probs"), hint=NLL_HINT, rtol=1e-7,
-        describe=lambda log_probs, y: f"nll_loss for log_probs {tuple(log_probs.shape)}",
+        describe=lambda log_probs, y: f"nll_loss for log_probs {log_probs.shape}",
         mistakes={"index with log_probs[torch.arange(N), y]: log_probs[:, y] picks an N x N block":
                   lambda log_probs, y: -log_probs[:, y].mean(),
                   "average over the batch (.mean()), not sum": lambda log_probs, y: -_picked(log_probs, y).sum(),
@@ -766,7 +763,7 @@ EXERCISES = [
                   lambda log_probs, y: _picked(log_probs, y).mean()}),
     Exercise(
         "mlp_forward", reference=_mlp, cases=_mlp_cases, run=keeps_graph, hint=MLP_HINT, rtol=1e-7,
-        describe=lambda x, params: f"scores for x {tuple(x.shape)}",
+        describe=lambda x, params: f"scores for x {x.shape}",
         mistakes={"apply the ReLU after the first layer (torch.relu)": lambda x, params: _mlp(x, params, relu=False),
                   "add the biases b1 and b2": lambda x, params: _mlp(x, params, biases=False),
                   "return the raw scores; the log-softmax belongs to the loss":
