@@ -61,11 +61,6 @@ FORBIDDEN = {
 }
 
 
-def _f32(*values) -> bool:
-    """Whether an answer computed in float32 (NumPy or torch): it is then compared with float32's tolerance."""
-    return any(str(getattr(v, "dtype", "")).replace("torch.", "") == "float32" for v in values)
-
-
 # --------------------------------------------------------------------------------------------
 # 01 · optimisers: the update rules, as records walked by records.over_updates
 # --------------------------------------------------------------------------------------------
@@ -663,7 +658,7 @@ def check_dropout_forward(dropout_forward, hidden: bool = False) -> None:
                  (x / (1 - p) if p < 1 else None, "test mode rescaled x: it must return x unchanged")])
 
 
-# procedural: takes two functions (forward, backward)
+# procedural: the mask is the answer's own (many right masks): dx is judged against what its own forward kept
 @isolated
 def check_dropout_backward(dropout_forward, dropout_backward, hidden: bool = False) -> None:
     """dx = dout * mask (zeros where dropped, 1 / (1 - p) where kept) in train mode, dout in test mode."""
