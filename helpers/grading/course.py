@@ -77,9 +77,14 @@ def nbgrader_env() -> dict[str, str]:
     return env
 
 
+# ``python -m nbgrader`` without jsonschema's "iri" grammars (helpers/grading/__init__.py says why)
+NBGRADER = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); sys.argv[0] = 'nbgrader'; "
+            "from nbgrader.apps.nbgraderapp import main; main()")
+
+
 def run_nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
     """``nbgrader ARGS`` on the main course root (trusted commands only: nothing executes notebooks)."""
-    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course.course}",
+    cmd = [sys.executable, "-c", NBGRADER, *args, f"--CourseDirectory.root={course.course}",
            f"--CourseDirectory.db_url={course.db_url}"]
     out = subprocess.run(cmd, cwd=course.course, env=nbgrader_env(), capture_output=True, text=True)
     if out.returncode != 0:
