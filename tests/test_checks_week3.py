@@ -768,3 +768,29 @@ def test_the_smoothing_mistakes_are_the_conventions_they_name():
     for _, _, logits, y, e in checks._ls_cases(hidden=True):
         assert torch.allclose(checks._smoothed(logits, y, e), F.cross_entropy(logits, y, label_smoothing=e), atol=1e-6)
         assert torch.allclose(checks._smoothed(logits, y, e, reduce="sum"), len(y) * checks._smoothed(logits, y, e))
+
+
+def _autograd_convnet(params, x, y, reg, layers):
+    """The convnet's loss and gradients by autograd, with the pooling a case asks for: what the record's NumPy
+    reference is tied to."""
+    p = [torch.tensor(a, requires_grad=True) for a in params]
+    h = F.conv2d(torch.tensor(x), p[0], p[1], padding=(p[0].shape[2] - 1) // 2).relu()
+    h = (F.avg_pool2d if layers == "avg" else F.max_pool2d)(h, 2).flatten(1)
+    loss = (F.cross_entropy((h @ p[2] + p[3]).relu() @ p[4] + p[5], torch.tensor(y))
+            + 0.5 * reg * sum((t ** 2).sum() for t in p[::2]))
+    loss.backward()
+    return loss.item(), [t.grad.numpy() for t in p]
+
+
+def test_the_convnet_reference_is_autograd_on_every_case():
+    from helpers.checks.records import convnet_run
+
+    ex = next(e for e in checks.EXERCISES if e.name == "convnet_loss")
+    cases = ex.cases(hidden=True)
+    assert {c[4] for c in cases} == {"own", "avg"}
+    for case in cases:
+        got = convnet_run(ex.reference, *case)
+        loss, grads = _autograd_convnet(*case)
+        assert got[0] == pytest.approx(loss, rel=1e-12)
+        for mine, theirs in zip(got[1:], grads):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-12)

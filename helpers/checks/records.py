@@ -574,4 +574,56 @@ def with_grads(fn, params: dict, *rest) -> tuple:
     return (loss, *(grads[k] for k in params))
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads"]
+
+
+# --- runs added for week3 ---
+
+def convnet_run(fn, params, x, y, reg, layers="own") -> tuple:
+    """A whole network's ``fn(params, x, y, reg) -> (loss, grads)``, ``grads`` one per array of ``params`` (a tuple),
+    the parameters left as they were; with ``layers="avg"`` also ``layers=`` an im2col convolution and AVERAGE pooling
+    (the training passes layers of its own: the answer must use what it is given). Gives back the loss and the
+    gradients in order. A case is ``(params, x, y, reg, layers)``, a mistake a function like the answer."""
+    name = getattr(fn, "__name__", None) or "your function"
+    given = tuple(p.copy() for p in params)
+    if layers == "avg":
+        from helpers import scratch
+
+        got = fn(given, x, y, reg, layers={"conv_forward": scratch.conv_forward_fast,
+                                           "conv_backward": scratch.conv_backward_fast,
+                                           "pool_forward": avg_pool_torch, "pool_backward": avg_pool_torch_backward})
+    else:
+        got = fn(given, x, y, reg)
+    loss, grads = returns_tuple(got, 2, "(loss, grads)", fn)
+    for before, after in zip(params, given):
+        unchanged(before, after, f"{name} changed the parameters in place: it computes gradients, the update comes later")
+    names = [f"d{k}{i}" for i in range(1, len(params) // 2 + 1) for k in ("w", "b")]
+    grads = returns_tuple(grads, len(params), f"(loss, ({', '.join(names)})) with the gradients", fn)
+    for i in range(1, len(params), 2):          # a bias gradient summed over too few axes: say which
+        db = as_array(grads[i], names[i])
+        expect(db.shape == params[i].shape,
+               f"{names[i]} has one entry per {'filter' if i == 1 else 'unit'}, shape {params[i].shape}: sum dout over "
+               f"{'the images and positions (axes 0, 2, 3)' if i == 1 else 'the images (axis 0)'}, got shape {db.shape}")
+    return (loss, *grads)
+
+
+def avg_pool_torch(x, pool_param):
+    """PyTorch's average pooling in the course's layer contract, ``(out, cache)``: what :func:`convnet_run` passes as
+    ``layers["pool_forward"]`` (the exercise's own ``avg_pool_forward`` is not in the mentee edition)."""
+    import torch
+    import torch.nn.functional as F
+
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).requires_grad_()
+    out = F.avg_pool2d(xt, (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"])
+    return out.detach().numpy(), (xt, out)
+
+
+def avg_pool_torch_backward(dout, cache):
+    """The gradient of :func:`avg_pool_torch`'s output, by autograd."""
+    import torch
+
+    xt, out = cache
+    (dx,) = torch.autograd.grad(out, xt, torch.from_numpy(np.ascontiguousarray(dout, dtype=np.float64)))
+    return dx.numpy()
+
+
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads", "convnet_run", "avg_pool_torch", "avg_pool_torch_backward"]

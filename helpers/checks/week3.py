@@ -16,7 +16,9 @@ backward ``(dout, cache)`` -> gradients.
 
 The exercises whose answer is a result are records at the end of the module (``EXERCISES``,
 :mod:`helpers.checks.records`): the layers' forward passes, their backward passes (run on the learner's own forward
-pass's cache, :func:`~helpers.checks.records.forward_backward`), ``sobel_kernels``, ``apply_filter``; so are the three
+pass's cache, :func:`~helpers.checks.records.forward_backward`), ``sobel_kernels``, ``apply_filter``, the convnet's
+``convnet_loss`` (:func:`~helpers.checks.records.convnet_run`: its loss and six gradients, once more with the training's
+layers passed in, against a NumPy reference tied to autograd in tests/test_checks_week3.py); so are the three
 models of 04-06 (:mod:`helpers.checks.modules`: judged by what they compute with the reference's weights loaded in,
 their checks adding the ValueErrors a model must raise). The mentee edition judges them against fixtures, without
 their references. The other checks stay procedures, each saying why.
@@ -31,10 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (CheckFailure, call, check_output_shape, compare, expect, forbid, isolated,
-                   returns_tuple, unchanged)
+from .core import CheckFailure, call, check_output_shape, expect, isolated, unchanged
 from .modules import Build, case
-from .records import Exercise, a_loss, activation, an_int, checks_of, epochs, forward_backward, hooks_left
+from .records import (Exercise, a_loss, activation, an_int, checks_of, convnet_run, epochs, forward_backward,
+                      hooks_left)
 
 __all__ = [
     "check_conv_forward", "check_conv_backward",
@@ -68,12 +70,6 @@ FORBIDDEN = {  # exercise -> {dotted name: why}: what its answer may not call (r
                                      "checked against"},
     "conv_output_size": {"torch": "compute the size with the formula, not by running a layer"},
 }
-
-
-def _tol(got) -> dict:
-    """float64 tolerances, or float32's where the answer computed in float32 (precision is not the lesson)."""
-    low = any(getattr(g, "dtype", None) in (np.float32, torch.float32) for g in (got if isinstance(got, tuple) else (got,)))
-    return dict(rtol=2e-5, atol=1e-5) if low else dict(rtol=RTOL, atol=ATOL)
 
 
 def _windows(x, kh: int, kw: int, s: int | tuple = 1) -> np.ndarray:
@@ -904,7 +900,9 @@ FORBIDDEN["convnet_loss"] = {
 
 
 def _convnet_cases(hidden: bool):
-    """(N, C, H, W, filters, kernel, hidden units, classes, reg, seed)."""
+    """(params, x, y, reg, layers) as the answer gets them (NumPy, float64); ``layers`` "own" (the answer's default)
+    or "avg" (:func:`helpers.checks.records.convnet_run` passes im2col convolution and AVERAGE pooling as ``layers=``:
+    the training passes its own layers, the answer must use them)."""
     cases = [(2, 3, 6, 6, 3, 3, 7, 4, 0.0, 1), (3, 2, 4, 6, 2, 3, 5, 3, 0.3, 2)]
     if hidden:
         cases += [(4, 1, 8, 4, 4, 5, 6, 5, 0.1, 3),     # 5x5 filters (pad 2), one channel, non-square
@@ -922,129 +920,70 @@ def _convnet_cases(hidden: bool):
                   torch.randn(hd, cl, generator=g, dtype=torch.float64) * 0.4,
                   torch.randn(cl, generator=g, dtype=torch.float64) * 0.1)
         y = torch.randint(0, cl, (n,), generator=g)
-        out.append((params, x, y, reg))
-    return out
+        out.append((tuple(_np(t) for t in params), _np(x), y.numpy().copy(), reg, "own"))
+    return out[:2] + [(*out[0][:4], "avg")] + out[2:]
 
 
-def _leaky(h, masked: bool):
-    """ReLU forward; its backward masks (the right one) or lets every gradient through (a mistake)."""
-    return F.relu(h) if masked else h + (F.relu(h) - h).detach()
-
-
-def _convnet_torch(params, x, y, reg, *, flatten="chw", mean=True, reg_scale=0.5, reg_bias=False, mask=(1, 1),
-                   pool="max"):
-    """Loss and gradients by autograd, with the usual slips switchable (the correct net by default)."""
-    p = [t.clone().requires_grad_() for t in params]
-    w1, b1, w2, b2, w3, b3 = p
-    a = _leaky(F.conv2d(x, w1, b1, padding=(w1.shape[2] - 1) // 2), mask[0])
-    a = F.max_pool2d(a, 2) if pool == "max" else F.avg_pool2d(a, 2)
-    a = a.flatten(1) if flatten == "chw" else a.permute(0, 2, 3, 1).flatten(1)
-    a = _leaky(F.linear(a, w2.T, b2), mask[1])
-    loss = F.cross_entropy(F.linear(a, w3.T, b3), y, reduction="mean" if mean else "sum")
-    penalised = p if reg_bias else (w1, w2, w3)
-    loss = loss + reg_scale * reg * sum((t ** 2).sum() for t in penalised)
-    loss.backward()
-    return float(loss.detach()), [_np(t.grad) for t in p]
-
-
-def _convnet_mistakes(params, x, y, reg):
-    """(loss, grads, why) of the typical slips."""
-    n = x.shape[0]
-    loss, grads = _convnet_torch(params, x, y, reg)
-    rows = []
-    if reg:
-        rows.append((loss, [g - (reg * _np(t) if i % 2 == 0 else 0) for i, (g, t) in enumerate(zip(grads, params))],
-                     "the L2 term's gradient is missing: add reg * w to dw1, dw2 and dw3"))
-        rows.append((*_convnet_torch(params, x, y, reg, reg_scale=1.0),
-                     "the course's convention is 0.5 * reg * sum(w ** 2) in the loss, so that its gradient is "
-                     "reg * w (not 2 * reg * w)"))
-        rows.append((*_convnet_torch(params, x, y, reg, reg_bias=True),
-                     "regularise the weights only (w1, w2, w3), not the biases"))
-        half = [g - (0.5 * reg * _np(t) if i % 2 == 0 else 0) for i, (g, t) in enumerate(zip(grads, params))]
-        rows.append((loss, half, "the gradient of 0.5 * reg * sum(w ** 2) is reg * w, not 0.5 * reg * w"))
-    unscaled = _convnet_torch(params, x, y, 0.0)
-    rows.append((loss, [g + (n - 1) * g0 for g, g0 in zip(grads, unscaled[1])],   # before the summed loss: same grads
-                 "the loss is averaged over the batch, so the gradients must be too: dscores / N"))
-    rows.append((*_convnet_torch(params, x, y, reg, mean=False),
-                 "average the cross-entropy over the batch (divide the loss, and so every gradient, by N)"))
-    if x.shape[2] // 2 * (x.shape[3] // 2) > 1 and params[0].shape[0] > 1:
-        rows.append((*_convnet_torch(params, x, y, reg, flatten="hwc"),
-                     "flatten each pooled image in its (C, H, W) order, pooled.reshape(N, -1), and unflatten "
-                     "the gradient with the pooled output's shape: not channels last"))
-    rows.append((*_convnet_torch(params, x, y, reg, mask=(0, 1)),
-                 "the backward pass skips the ReLU after the convolution: mask dout where that ReLU's input was <= 0 "
-                 "(relu_backward with that ReLU's own cache)"))
-    rows.append((*_convnet_torch(params, x, y, reg, mask=(1, 0)),
-                 "the backward pass skips the ReLU between the affine layers: mask with where its own input was > 0"))
-    return rows
-
-
-# procedural: a case passes functions (layers=), which no fixture holds; nested (loss, grads) with a hint per gradient
-@isolated
-def check_convnet_loss(convnet_loss, hidden: bool = False) -> None:
-    """``convnet_loss(params, x, y, reg) -> (loss, grads)`` for conv - ReLU - pool - affine - ReLU - affine -
-    softmax cross-entropy, params/grads ``(w1, b1, w2, b2, w3, b3)``; compared with autograd in float64."""
-    forbid(convnet_loss, FORBIDDEN["convnet_loss"])
-    names = ("dw1", "db1", "dw2", "db2", "dw3", "db3")
-    for params, x, y, reg in _convnet_cases(hidden):
-        pn = tuple(_np(t) for t in params)
-        p_in, xn, yn = tuple(a.copy() for a in pn), _np(x), y.numpy().copy()
-        x_in = xn.copy()
-        got = returns_tuple(call(convnet_loss, p_in, x_in, yn, reg, hint=CONVNET_HINT), 2, "(loss, grads)", convnet_loss)
-        grads = returns_tuple(got[1], 6, "(loss, (dw1, db1, dw2, db2, dw3, db3)) with the gradients", convnet_loss)
-        unchanged(xn, x_in, "convnet_loss changed x in place")
-        for a, b in zip(pn, p_in):
-            unchanged(a, b, "convnet_loss changed the parameters in place: it computes gradients, the update comes later")
-        where = (f" for x {tuple(x.shape)}, {params[0].shape[0]} filters {params[0].shape[2]}x{params[0].shape[3]}, "
-                 f"{params[2].shape[1]} hidden units, {params[4].shape[1]} classes, reg {reg}")
-        loss, expected = _convnet_torch(params, x, y, reg)
-        mistakes = _convnet_mistakes(params, x, y, reg)
-        tol = _tol(tuple(grads))
-        compare(got[0], loss, "the loss" + where, CONVNET_HINT, [(m[0], m[2]) for m in mistakes], **tol)
-        for i, name in enumerate(names):
-            hint = CONVNET_HINT
-            if name.startswith("db"):
-                hint = (f"{name} has one entry per {'filter' if i == 1 else 'unit'}, shape {expected[i].shape}: "
-                        f"sum dout over {'the images and positions (axes 0, 2, 3)' if i == 1 else 'the images (axis 0)'}"
-                        f". {CONVNET_HINT}")
-            compare(grads[i], expected[i], name + where, hint, [(m[1][i], m[2]) for m in mistakes], **tol)
-    _uses_layers(convnet_loss, *_convnet_cases(False)[0])
-
-
-def avg_pool_torch(x, pool_param):
-    """PyTorch's average pooling in the course's layer contract, ``(out, cache)``: what :func:`_uses_layers` passes
-    as ``layers["pool_forward"]`` (an exercise's own answer, the course's ``avg_pool_forward``, would have to ship with
-    the mentee edition for it)."""
-    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).requires_grad_()
-    out = F.avg_pool2d(xt, (pool_param["pool_height"], pool_param["pool_width"]), pool_param["stride"])
-    return out.detach().numpy(), (xt, out)
-
-
-def avg_pool_torch_backward(dout, cache):
-    """The gradient of :func:`avg_pool_torch`'s output, by autograd."""
-    xt, out = cache
-    (dx,) = torch.autograd.grad(out, xt, torch.from_numpy(np.ascontiguousarray(dout, dtype=np.float64)))
-    return dx.numpy()
-
-
-def _uses_layers(convnet_loss, params, x, y, reg) -> None:
-    """The training passes other layers through ``layers=``: the answer must call those, not fixed ones. Here they
-    are helpers.scratch's im2col convolution and PyTorch's AVERAGE pooling (named functions, so a probe can send
-    them)."""
+def _convnet(params, x, y, reg, layers=None, *, reg_grad=1.0, reg_loss=0.5, reg_bias=False, mean=True, grad_mean=True,
+             flatten="chw", masks=(True, True), own=True):
+    """The answer in NumPy (mentor side: the record's reference), with the usual slips switchable; ``layers`` as the
+    answer takes them (None: the course's im2col convolution and max pooling; ``own=False`` ignores the argument)."""
     from helpers import scratch
-    layers = {"conv_forward": scratch.conv_forward_fast, "conv_backward": scratch.conv_backward_fast,
-              "pool_forward": avg_pool_torch, "pool_backward": avg_pool_torch_backward}
-    got = returns_tuple(call(convnet_loss, tuple(_np(t) for t in params), _np(x), y.numpy().copy(), reg, layers=layers,
-                             hint=CONVNET_HINT), 2, "(loss, grads)", convnet_loss)
-    grads = returns_tuple(got[1], 6, "(loss, (dw1, db1, dw2, db2, dw3, db3)) with the gradients", convnet_loss)
-    loss, expected = _convnet_torch(params, x, y, reg, pool="avg")
-    fixed = _convnet_torch(params, x, y, reg)
-    why = ("it ignores its `layers` argument: use layers['conv_forward'], layers['pool_forward'] and their backward "
-           "functions (the training passes FAST_LAYERS), not fixed ones")
-    where = " with layers = im2col convolution and AVERAGE pooling"
-    compare(got[0], loss, "the loss" + where, why, [(fixed[0], why)], **_tol(tuple(grads)))
-    for i, name in enumerate(("dw1", "db1", "dw2", "db2", "dw3", "db3")):
-        compare(grads[i], expected[i], name + where, why, [(fixed[1][i], why)], **_tol(tuple(grads)))
+
+    if layers is None or not own:
+        layers = {"conv_forward": scratch.conv_forward_fast, "conv_backward": scratch.conv_backward_fast,
+                  "pool_forward": scratch.max_pool_forward, "pool_backward": scratch.max_pool_backward}
+    w1, b1, w2, b2, w3, b3 = params
+    n = len(x)
+    a1, conv_cache = layers["conv_forward"](x, w1, b1, {"stride": 1, "pad": (w1.shape[2] - 1) // 2})
+    pooled, pool_cache = layers["pool_forward"](np.maximum(a1, 0), {"pool_height": 2, "pool_width": 2, "stride": 2})
+    flat = pooled.reshape(n, -1) if flatten == "chw" else pooled.transpose(0, 2, 3, 1).reshape(n, -1)
+    a2 = flat @ w2 + b2
+    r2 = np.maximum(a2, 0)
+    loss, ds = scratch.softmax_cross_entropy(r2 @ w3 + b3, y)
+    if not mean:
+        loss, ds = loss * n, ds * n
+    elif not grad_mean:
+        ds = ds * n
+    loss += reg_loss * reg * sum(np.sum(t * t) for t in (params if reg_bias else (w1, w2, w3)))
+    da2 = ds @ w3.T * (a2 > 0 if masks[1] else 1)
+    dflat = da2 @ w2.T
+    dpooled = (dflat.reshape(pooled.shape) if flatten == "chw" else
+               dflat.reshape(n, pooled.shape[2], pooled.shape[3], pooled.shape[1]).transpose(0, 3, 1, 2))
+    da1 = layers["pool_backward"](dpooled, pool_cache) * (a1 > 0 if masks[0] else 1)
+    _, dw1, db1 = layers["conv_backward"](da1, conv_cache)
+    grads = [dw1, db1, flat.T @ da2, da2.sum(0), r2.T @ ds, ds.sum(0)]
+    return loss, tuple(g + reg_grad * reg * t if i % 2 == 0 or reg_bias else g
+                       for i, (g, t) in enumerate(zip(grads, params)))
+
+
+def _slip(**slip):
+    return lambda params, x, y, reg, layers=None: _convnet(params, x, y, reg, layers, **slip)
+
+
+CONVNET_MISTAKES = {   # why -> the wrong convnet_loss; a slip equal to the right answer on a case (reg 0) never fires
+    "the L2 term's gradient is missing: add reg * w to dw1, dw2 and dw3": _slip(reg_grad=0.0),
+    "the course's convention is 0.5 * reg * sum(w ** 2) in the loss, so that its gradient is reg * w (not 2 * reg * w)":
+        _slip(reg_grad=2.0, reg_loss=1.0),
+    "regularise the weights only (w1, w2, w3), not the biases": _slip(reg_bias=True),
+    "the gradient of 0.5 * reg * sum(w ** 2) is reg * w, not 0.5 * reg * w": _slip(reg_grad=0.5),
+    "the loss is averaged over the batch, so the gradients must be too: dscores / N": _slip(grad_mean=False),
+    "average the cross-entropy over the batch (divide the loss, and so every gradient, by N)": _slip(mean=False),
+    "flatten each pooled image in its (C, H, W) order, pooled.reshape(N, -1), and unflatten the gradient with the "
+    "pooled output's shape: not channels last": _slip(flatten="hwc"),
+    "the backward pass skips the ReLU after the convolution: mask dout where that ReLU's input was <= 0 "
+    "(relu_backward with that ReLU's own cache)": _slip(masks=(False, True)),
+    "the backward pass skips the ReLU between the affine layers: mask with where its own input was > 0":
+        _slip(masks=(True, False)),
+    "it ignores its `layers` argument: use layers['conv_forward'], layers['pool_forward'] and their backward functions "
+    "(the training passes FAST_LAYERS), not fixed ones": _slip(own=False),
+}
+
+
+def _describe_convnet(params, x, y, reg, layers) -> str:
+    return (f"x {x.shape}, {params[0].shape[0]} filters {params[0].shape[2]}x{params[0].shape[3]}, {params[2].shape[1]} "
+            f"hidden units, {params[4].shape[1]} classes, reg {reg}"
+            + (" with layers = im2col convolution and AVERAGE pooling" if layers == "avg" else ""))
 
 
 __all__ += ["check_convnet_loss"]
@@ -1054,7 +993,7 @@ __all__ += ["check_convnet_loss"]
 # the exercises written as records (helpers/checks/records.py)
 # --------------------------------------------------------------------------------------------
 
-LAYER_TOL = dict(rtol=RTOL, atol=ATOL, f32=(2e-5, 1e-5))   # float64 as tight as before; float32's as _tol gives them
+LAYER_TOL = dict(rtol=RTOL, atol=ATOL, f32=(2e-5, 1e-5))   # float64 against torch; an answer in float32 to float32's
 
 CONV_MISTAKES = {   # why -> the wrong conv_forward; a slip equal to the right answer on a case (pad 0, stride 1) never fires
     "the kernel is flipped: CNN layers (F.conv2d, nn.Conv2d, helpers.scratch) compute a cross-correlation, "
@@ -1155,6 +1094,10 @@ EXERCISES += [
              mistakes=SIZE_MISTAKES, forbidden=FORBIDDEN["conv_output_size"],
              describe=lambda args, kw: "conv_output_size({}, kernel={kernel}, stride={stride}, padding={padding})".format(
                  *args, **kw)),
+    Exercise("convnet_loss", reference=_slip(), cases=_convnet_cases, run=convnet_run, hint=CONVNET_HINT,
+             outputs=("the loss", "dw1", "db1", "dw2", "db2", "dw3", "db3"), mistakes=CONVNET_MISTAKES,
+             forbidden=FORBIDDEN["convnet_loss"], describe=_describe_convnet,
+             in_place="the forward pass reads x and y, leave them as they are", **LAYER_TOL),
     Build("mnist_mlp", answer="MnistMLP", reference=_mlp_with(), cases=_mlp_cases, hint=MLP_HINT, mistakes=MLP_MISTAKES,
           describe=lambda hidden=512, p_drop=0.2: f"MnistMLP(hidden={hidden}, p_drop={p_drop})"),
     Build("lenet5", answer="ModifiedLeNet5", reference=_lenet, cases=_lenet_cases, hint=LENET_HINT, children=LENET_NAMES,
