@@ -3,7 +3,8 @@
 Every week folder with graded notebooks is released and every released notebook is
 checked (no solutions, no hidden tests, no outputs). Then one graded notebook of
 each week (``SAMPLE``) goes through the whole pipeline for real: the source (solutions in place) gets
-full marks, the untouched release zero on every graded cell, and grades.csv lists both.
+full marks, the untouched release zero on every graded cell, the source with one known mistake
+(``MISTAKES``) loses the cells that mistake breaks and keeps every other point, and grades.csv lists all three.
 One notebook per week keeps the budget: nbval already executes every source notebook, and
 the tamper suite grades a small fixture course, so each notebook runs about once per
 `make test`. Marked ``slow`` for selection (``-m "not slow"``); CI runs it.
@@ -38,6 +39,29 @@ WEEKS = graded_weeks()
 SAMPLE = {"week1": "03_binary_classification.ipynb", "week5_6": "03_denoising_autoencoder.ipynb"}
 
 
+# one known mistake per sampled notebook, graded as the student ``mistake`` (the source with one slip): the answer
+# cell's grade_id, the solution's text and the slip that replaces it (a refactor that moves the text fails here
+# loudly), and the test cells it must cost, all their points; every other graded cell keeps all of its
+MISTAKES = {
+    "week1": ("two_layer_loss", "dh = relu_backward(da, cache_relu)", "dh = da", {"test_two_layer_loss"}),
+    "week2": ("softmax", "e = (z - z.max(dim=1, keepdim=True).values).exp()", "e = z.exp()", {"test_softmax"}),
+    "week3": ("convnet_loss", "loss += 0.5 * reg * sum(", "loss += reg * sum(", {"test_convnet_loss"}),
+    "week4": ("nesterov", 'next_w = w - config["learning_rate"] * (g + config["momentum"] * v)',
+              'next_w = w - config["learning_rate"] * v', {"test_nesterov"}),
+    "week5_6": ("denoising_step", "F.mse_loss(out, clean)", "F.mse_loss(out, noisy)", {"test_denoising_step"}),
+}
+
+
+def with_mistake(source: Path, week: str):
+    """The sampled source notebook with the week's slip (``MISTAKES``) in its answer cell."""
+    grade_id, text, slip, _ = MISTAKES[week]
+    nb = nbformat.read(source, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    assert cell.source.count(text) == 1, f"{source.name}: {grade_id}'s cell no longer holds {text!r} once"
+    cell.source = cell.source.replace(text, slip)
+    return nb
+
+
 def sampled(week: str) -> Path:
     """The week's sampled notebook (``SAMPLE``), else its first graded one."""
     if week in SAMPLE and (ROOT / week / SAMPLE[week]).is_file():
@@ -64,6 +88,9 @@ def roundtrip(tmp_path_factory):
             target.mkdir(parents=True)
             for nb in folder.glob("*.ipynb"):
                 shutil.copy(nb, target / nb.name)
+        (submissions / "mistake" / week).mkdir(parents=True)
+        for nb in sample.source(week).glob("*.ipynb"):
+            nbformat.write(with_mistake(nb, week), submissions / "mistake" / week / nb.name)
     report = grade(sample, submissions, WEEKS, jobs=2, limits=Limits(cell_timeout=180, timeout=1800),
                    feedback=False, stop_after_last_test=True, log=lambda *a: None)
     return course, released, report
@@ -96,9 +123,24 @@ def test_untouched_release_gets_zero_on_every_graded_cell(roundtrip, week):
     assert o.error is None
 
 
+@pytest.mark.parametrize("week", WEEKS)
+def test_a_known_mistake_costs_the_cells_it_breaks_and_no_other(roundtrip, week):
+    _, _, report = roundtrip
+    o = next(o for o in report.outcomes if o.student == "mistake" and o.week == week)
+    lost = {c.grade_id: c for c in o.cells if c.score != c.max_score}
+    assert set(lost) == MISTAKES[week][3], [(c.grade_id, c.score, c.why) for c in o.cells]
+    assert all(c.score == 0 and c.why for c in lost.values()), [(c.grade_id, c.score, c.why) for c in lost.values()]
+    assert o.error is None and not o.flags, (o.error, o.flags)
+
+
 def test_grades_are_exported(roundtrip):
     course, _, report = roundtrip
     rows = list(csv.DictReader(report.csv.read_text().splitlines()))
-    assert sorted((r["student"], r["week"]) for r in rows) == sorted((s, w) for s in ("release", "source") for w in WEEKS)
+    students = ("mistake", "release", "source")
+    assert sorted((r["student"], r["week"]) for r in rows) == sorted((s, w) for s in students for w in WEEKS)
+    deserved = {("source", w): 0.0 for w in WEEKS}
+    deserved.update({("mistake", o.week): sum(c.max_score for c in o.cells if c.grade_id in MISTAKES[o.week][3])
+                     for o in report.outcomes if o.student == "mistake"})
     for row in rows:
-        assert float(row["score"]) == (float(row["max_score"]) if row["student"] == "source" else 0.0)
+        lost = deserved.get((row["student"], row["week"]), float(row["max_score"]))   # release: every point
+        assert float(row["score"]) == float(row["max_score"]) - lost, row
