@@ -626,4 +626,28 @@ def avg_pool_torch_backward(dout, cache):
     return dx.numpy()
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads", "convnet_run", "avg_pool_torch", "avg_pool_torch_backward"]
+def filled(fn, frame: dict, reference: dict | None = None):
+    """A table cleaning step as a pipeline runs it: ``fn(frame, reference)`` on pandas DataFrames made from the case's
+    columns (a case is ``(columns, reference columns or None)``, dicts of lists, so the fixtures need no pandas),
+    returning a new DataFrame with the frame's shape and columns, the frame passed in and its non-numeric columns left
+    as they were. Gives back the numeric columns as one float array (rows, columns); a mistake is a function like the
+    answer."""
+    import pandas as pd
+
+    name = getattr(fn, "__name__", None) or "your function"
+    df = pd.DataFrame(frame)
+    given = df.copy()
+    got = fn(given, None if reference is None else pd.DataFrame(reference))
+    expect(isinstance(got, pd.DataFrame), f"{name} should return a DataFrame, got {type(got).__name__}")
+    expect(given.equals(df), f"{name} changed the DataFrame passed in: work on a copy (frame.fillna(...) returns one; "
+                             "don't use inplace=True)")
+    expect(got.shape == df.shape, f"the result has shape {got.shape}, expected {df.shape}: fill the gaps, don't drop "
+                                  "rows or columns")
+    expect(list(got.columns) == list(df.columns), "keep the columns (and their order) of the input")
+    numeric = df.select_dtypes("number").columns
+    for col in df.columns.difference(numeric):
+        expect(got[col].equals(df[col]), f"leave the non-numeric column {col!r} as it is")
+    return got[numeric].to_numpy(dtype=float)
+
+
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads", "convnet_run", "avg_pool_torch", "avg_pool_torch_backward", "filled"]

@@ -22,7 +22,7 @@ import functools
 import numpy as np
 
 from .core import as_array, call, close, compare, expect, isolated, returns_tuple, same, unchanged
-from .records import Exercise, checks_of, forward_backward, keeps_graph, loss_and_grad, with_grads
+from .records import Exercise, checks_of, filled, forward_backward, keeps_graph, loss_and_grad, with_grads
 from .. import scratch
 
 
@@ -92,53 +92,44 @@ def _ss(y, pred):
 # --------------------------------------------------------------------------------------------
 
 IMPUTE_HINT = ("replace each numeric column's NaNs by the median of that column in `reference` "
-               "(the frame itself when reference is None), computed over the values present")
+               "(the frame itself when reference is None), computed over the values present; a text column has no "
+               "median: leave it out (numeric_only=True)")
 
 
-# procedural: returns a DataFrame with a text column, which test_records' float32 walk cannot cast to an array
-@isolated
-def check_impute_median(impute_median, hidden: bool = False) -> None:
-    import pandas as pd
-
+def _impute_cases(hidden):
+    """(frame, reference) as columns (dicts of lists, records.filled makes the DataFrames: week 1's fixtures need no
+    pandas); reference None: the frame's own medians."""
     nan = np.nan
-    base = pd.DataFrame({"a": [1.0, nan, 3.0, 100.0], "b": [nan, 2.0, 2.0, 5.0], "c": [1.0, 2.0, 3.0, 4.0]})
-    ref = pd.DataFrame({"a": [10.0, 20.0, 30.0, nan, 1000.0], "b": [0.0, 1.0, 1.0, 1.0, 9.0], "c": [0.0] * 5})
+    base = {"a": [1.0, nan, 3.0, 100.0], "b": [nan, 2.0, 2.0, 5.0], "c": [1.0, 2.0, 3.0, 4.0]}
+    ref = {"a": [10.0, 20.0, 30.0, nan, 1000.0], "b": [0.0, 1.0, 1.0, 1.0, 9.0], "c": [0.0] * 5}
     cases = [(base, None), (base, ref)]
     if hidden:
         rng = np.random.default_rng(2)
         vals = rng.exponential(size=(30, 3))
         vals[rng.random((30, 3)) < 0.2] = nan
         other = rng.exponential(size=(12, 3))
-        cases += [(pd.DataFrame(vals, columns=["x", "y", "z"]), None),
-                  (pd.DataFrame(other, columns=["x", "y", "z"]).mask(rng.random((12, 3)) < 0.3),
-                   pd.DataFrame(vals, columns=["x", "y", "z"])),
-                  (pd.DataFrame({"num": [nan, 1.0, 4.0], "kind": ["p", "q", "p"]}), None)]
-    for frame, reference in cases:
-        given = frame.copy()
-        got = call(impute_median, given, None if reference is None else reference.copy(),
-                    hint=IMPUTE_HINT + " (skip text columns: .median(numeric_only=True))")
-        expect(isinstance(got, pd.DataFrame), f"impute_median should return a DataFrame, got {type(got).__name__}")
-        expect(given.equals(frame), "impute_median changed the DataFrame passed in: work on a copy "
-                                    "(frame.fillna(...) returns one; don't use inplace=True)")
-        expect(got.shape == frame.shape, f"the result has shape {got.shape}, expected {frame.shape}: "
-                                         "fill the gaps, don't drop rows or columns")
-        expect(list(got.columns) == list(frame.columns), "keep the columns (and their order) of the input")
-        numeric = frame.select_dtypes("number")
-        source = numeric if reference is None else reference[numeric.columns]
-        for col in numeric.columns:
-            mistakes = [(numeric[col].fillna(source[col].mean()), "use the median, not the mean: "
-                         "the median is not dragged by outliers (see column 'a': 1, 3, 100)"),
-                        (numeric[col].fillna(0.0), "fill with the column's median, not 0"),
-                        (numeric[col].fillna(float(np.nanmedian(source.to_numpy()))),
-                         "compute one median per column, not one for the whole table")]
-            if reference is not None:
-                mistakes.insert(0, (numeric[col].fillna(numeric[col].median()),
-                                    "when `reference` is given, use ITS medians (the training rows), "
-                                    "not those of the frame being filled"))
-            compare(got[col].to_numpy(dtype=float), numeric[col].fillna(source[col].median()).to_numpy(),
-                     f"column {col!r}" + ("" if reference is None else " (with a reference frame)"), IMPUTE_HINT, mistakes)
-        for col in frame.columns.difference(numeric.columns):
-            expect(got[col].equals(frame[col]), f"leave the non-numeric column {col!r} as it is")
+        other[rng.random((12, 3)) < 0.3] = nan
+
+        def columns(a):
+            return {k: a[:, i].tolist() for i, k in enumerate("xyz")}
+        cases += [(columns(vals), None), (columns(other), columns(vals)),
+                  ({"num": [nan, 1.0, 4.0], "kind": ["p", "q", "p"]}, None)]
+    return cases
+
+
+def _source(frame, reference):
+    return (frame if reference is None else reference).select_dtypes("number")
+
+
+IMPUTE_MISTAKES = {   # why -> the wrong impute_median; one equal to the right answer on a case never fires there
+    "when `reference` is given, use ITS medians (the training rows), not those of the frame being filled":
+        lambda frame, reference=None: frame.fillna(frame.median(numeric_only=True)),
+    "use the median, not the mean: the median is not dragged by outliers (see column 'a': 1, 3, 100)":
+        lambda frame, reference=None: frame.fillna(_source(frame, reference).mean()),
+    "fill with the column's median, not 0": lambda frame, reference=None: frame.fillna(0.0),
+    "compute one median per column, not one for the whole table":
+        lambda frame, reference=None: frame.fillna(float(np.nanmedian(_source(frame, reference).to_numpy()))),
+}
 
 
 def _scaling_cases(hidden, seed):
@@ -586,6 +577,12 @@ def check_sgd_update(sgd_update, hidden: bool = False) -> None:
 # --------------------------------------------------------------------------------------------
 
 EXERCISES = [
+    Exercise(
+        "impute_median", reference=lambda frame, reference=None: frame.fillna(_source(frame, reference).median()),
+        cases=_impute_cases, run=filled, hint=IMPUTE_HINT, mistakes=IMPUTE_MISTAKES,
+        describe=lambda frame, reference: ("the numeric part of the result (columns " + ", ".join(
+            repr(k) for k, v in frame.items() if all(isinstance(x, float) for x in v))
+            + (", with a reference frame)" if reference is not None else ")"))),
     Exercise(
         "mse", reference=lambda pred, y: np.mean((pred - y) ** 2), cases=_mse_cases,
         hint="mse(pred, y) is the mean over the batch of (pred - y) ** 2: one number",
