@@ -348,9 +348,10 @@ def _off(loss_and_grad, loss=1.0, grad=1.0):
     return wrong
 
 
-TRAIN_EPOCH_HINT = ("order = rng.permutation(N); for each slice of batch_size indices (the last one may be smaller): "
-                    "loss, grads = net.loss(X[idx], y[idx]); params -= lr * grads (sgd_step); "
-                    "return the mean of the batch losses")
+TRAIN_EPOCH_HINT = ("one pass over the rows in the order of a single rng.permutation(N), drawn from the rng you are "
+                    "given, in consecutive batches of batch_size (the last one may be smaller); on each batch the "
+                    "net's loss and gradients, then an SGD step on every parameter; return the mean of the batch "
+                    "losses")
 
 
 def _reference_epoch(net, X, y, lr, batch_size, order, drop_last=False, sign=1.0):
@@ -418,9 +419,9 @@ def check_train_epoch(train_epoch, hidden: bool = False) -> None:
 # 05 · gradient checking
 # --------------------------------------------------------------------------------------------
 
-NUMGRAD_HINT = ("for each entry i of x: x[i] += h -> f(x); x[i] -= 2h -> f(x); restore x[i] (in x, or in your "
-                "copy of it) before the next entry; grad[i] = (f_plus - f_minus) / (2 * h)  "
-                "(use np.ndindex(x.shape) to visit every entry)")
+NUMGRAD_HINT = ("the central difference, one entry at a time: f with that entry raised by h and with it lowered "
+                "by h, their difference over 2h; visit every entry of x (any shape), and put each entry back "
+                "before probing the next")
 
 
 def _central(f, x, h):

@@ -188,9 +188,9 @@ def check_make_mlp(make_mlp, hidden: bool = False) -> None:
                "takes raw logits (any real numbers) and applies log-softmax itself")
 
 
-RESIDUAL_HINT = ("class Residual(nn.Module): __init__ stores self.block = block and self.shortcut = shortcut "
-                 "(after super().__init__()); forward returns self.block(x) + (x if self.shortcut is None "
-                 "else self.shortcut(x))")
+RESIDUAL_HINT = ("a residual block adds what the block computes to what skips it: the input itself, or the "
+                 "shortcut module's output when one is given, with no activation after the sum; keep both modules "
+                 "as attributes, after nn.Module's own __init__, so that their parameters are registered")
 
 
 def _residual_cases(hidden: bool):
@@ -255,9 +255,9 @@ def check_residual(Residual, hidden: bool = False) -> None:
               "block(x) + skip: don't detach x or the block's output", what="d output / d x", rtol=1e-5, atol=1e-6)
 
 
-STANDARDIZE_HINT = ("__init__: super().__init__(); self.register_buffer('mean', torch.as_tensor(mean, "
-                    "dtype=torch.float32).view(1, -1, 1, 1)) and the same for 'std'; forward: "
-                    "return (x - self.mean) / self.std")
+STANDARDIZE_HINT = ("mean and std are the layer's state, not weights: buffers (saved in the state_dict, moved and "
+                    "cast by .to(), never trained), float, one value per channel, shaped to broadcast over (N, C, H, "
+                    "W); forward standardises each channel with them into a new tensor")
 
 
 def _standardize_cases(hidden: bool):
@@ -433,9 +433,9 @@ def check_make_transform(make_transform, hidden: bool = False) -> None:
                 rtol=1e-5, atol=1e-5)
 
 
-DATASET_HINT = ("class ArrayDataset(Dataset): __init__ checks len(images) == len(labels) (ValueError otherwise) and "
-                "keeps images, labels, transform; __len__ returns len(self.images); __getitem__(i) returns "
-                "(self.transform(self.images[i]) if a transform was given else self.images[i], int(self.labels[i]))")
+DATASET_HINT = ("a Dataset is a length and an indexed read: refuse images and labels of different lengths when it "
+                "is built (a ValueError naming both), keep what it was given, and let item i be image i "
+                "(transformed at read time when a transform was given) with label i as a Python int")
 
 
 class _CountingTransform:
@@ -535,9 +535,9 @@ def check_array_dataset(ArrayDataset, hidden: bool = False) -> None:
                                "(otherwise the mismatch surfaces much later as an IndexError, or not at all)")
 
 
-COLLATE_HINT = ("lengths = torch.tensor([len(s) for s, _ in batch]); padded = s.new_zeros(len(batch), max length) "
-                "filled row by row (padded[k, :len(s)] = s); labels = torch.tensor([int(y) for _, y in batch]); "
-                "return padded, lengths, labels")
+COLLATE_HINT = ("three tensors for the batch: the sequences one per row, each followed by zeros up to the longest "
+                "one in this batch (in the sequences' dtype); their lengths before padding (int64); the labels "
+                "(int64)")
 
 
 def _collate_cases(hidden: bool):
