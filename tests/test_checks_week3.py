@@ -561,6 +561,14 @@ def _convnet(reg_grad=1.0, reg_loss=0.5, reg_bias=False, mean=True, grad_mean=Tr
     return convnet_loss
 
 
+def _avg_pool_from_the_checks(x, pool_param):
+    """The average pooling the convnet check passes as ``layers=`` (PyTorch's, in the layer contract), taken from the
+    checks as the answer."""
+    from helpers.checks import records
+
+    return records.avg_pool_torch(x, pool_param)
+
+
 def _convnet_torch_answer(params, x, y, reg=0.0, layers={}):
     import torch.nn.functional as F
     p = [torch.tensor(a, requires_grad=True) for a in params]
@@ -601,6 +609,7 @@ WRONG = [
     Wrong("check_max_pool_backward", _max_back(scale=0.25), "no division by the window size"),
     Wrong("check_avg_pool_forward", _pool(kind="avg", divide=lambda ph, pw: 1), "divide each window's sum"),
     Wrong("check_avg_pool_forward", _pool(kind="max"), "this is max pooling"),
+    Wrong("check_avg_pool_forward", _avg_pool_from_the_checks, "the checks' helpers"),
     Wrong("check_avg_pool_forward", _pool(kind="avg", use_stride=False), "stride is ignored"),
     Wrong("check_avg_pool_forward", _pool(kind="avg", divide=lambda ph, pw: ph * ph),
           r"pool_height \* pool_width numbers", public_passes=True),

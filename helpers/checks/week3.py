@@ -55,7 +55,9 @@ FORBIDDEN = {  # exercise -> {dotted name: why}: what its answer may not call (r
                                  "the check compares your answer with",
                ".backward": "the backward pass is the exercise: route dout by hand, not with autograd",
                "scipy": _LOOPS + "scipy.signal / scipy.ndimage do the sliding window for you",
-               "helpers.scratch": _OWN, "helpers.models": _OWN},
+               "helpers.scratch": _OWN, "helpers.models": _OWN,
+               "helpers.checks.records": "the checks' helpers (records.avg_pool_torch is PyTorch's pooling) are "
+                                         "what your layer is compared with: write your own"},
     "apply_filter": {"torch": "pad and cross-correlate yourself (your loops from notebook 01, or "
                               "scratch.conv_forward_fast on the padded image): F.conv2d is what the check compares with",
                      "scipy": "pad and cross-correlate yourself: scipy.signal / scipy.ndimage pad for you",
