@@ -7,6 +7,8 @@ answers' copy-back, the exceptions, the forbidden-call policy read from the sour
 malformed messages are tested in milliseconds.
 """
 import copy
+import io
+import json
 import types
 
 import numpy as np
@@ -357,6 +359,48 @@ def test_a_module_answer_runs_in_the_kernel_with_the_graders_tensors(kernel):
     with torch.no_grad():
         assert double(x.double()).dtype == torch.float64
     assert core.class_names(type(mine))[0] == "__main__.Block"
+
+
+def test_a_big_array_crosses_once_per_kernel_and_again_when_the_kernel_dropped_it(kernel):
+    """A module's weights of a megabyte or more go to the kernel with the first call only (VGG-16's 59 MB took about
+    1.8 s a call); later calls name them by digest. A kernel that no longer holds them (the student's code cleared
+    what the wire keeps) gets the call again in full, and the answers are the same."""
+    student, p = kernel
+    student(BLOCK)
+    Block = p.fetch(["Block"])["Block"]
+    sizes, send = [], p._send
+    p._send = lambda text: sizes.append(len(text)) or send(text)
+    mine = Block(600).eval()                                  # a 600 x 600 weight: 1.4 MB
+    x = torch.randn(3, 600)
+    sizes.clear()                                             # what building it asked
+    with torch.no_grad():
+        first, second = mine(x), mine(x)
+        assert sizes[0] > 1_400_000 and sizes[1] < 100_000, sizes
+        send.__globals__["_HELD"].clear()                     # the kernel's side, as student code could reach it
+        third = mine(x)
+        assert len(sizes) == 4 and sizes[2] < 100_000 < 1_400_000 < sizes[3], sizes
+        mine.body[0].weight.add_(1.0)                         # other weights: sent again, the answer changes
+        fourth = mine(x)
+    assert torch.equal(first, second) and torch.equal(first, third) and not torch.allclose(first, fourth)
+    assert sizes[4] > 1_400_000
+
+
+def test_an_array_to_hold_must_match_its_digest():
+    side = types.ModuleType("_dic_wire_hold")
+    exec(compile(probe.WIRE_SOURCE, "<wire>", "exec"), side.__dict__)
+    held = set()
+    data = side.pack({"w": np.ones(300_000)}, held=held)
+    assert side.unpack(data, modules=True)["w"].sum() == 300_000 and len(side._HELD) == 1
+    assert side.unpack(side.pack({"w": np.ones(300_000)}, held=held), modules=True)["w"].sum() == 300_000
+    with np.load(io.BytesIO(side.pack({"w": np.zeros(300_000)}, held=set()))) as archive:
+        parts = dict(archive)                                 # zeros marked to hold under the digest of ones
+    parts["hold"] = np.frombuffer(json.dumps([[0, next(iter(held))]]).encode(), dtype=np.uint8)
+    forged = io.BytesIO()
+    np.savez(forged, **parts)
+    with pytest.raises(ValueError, match="does not match its digest"):
+        side.unpack(forged.getvalue(), modules=True)
+    with pytest.raises(ValueError, match="malformed"):          # the grader never resolves a digest
+        wire.unpack(side.pack({"w": np.ones(300_000)}, held=held))
 
 
 def test_a_module_that_builds_differently_each_time_gets_a_clear_error(kernel):

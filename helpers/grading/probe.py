@@ -81,21 +81,16 @@ class Probe:
     def __init__(self, send, sources: list[str] | None = None):
         self._send = send
         self.sources = sources if sources is not None else []
+        self.held: set[str] = set()     # the digests of the big arrays the kernel was sent (wire.HOLD_BYTES)
 
     def __deepcopy__(self, memo):      # a check's copy of a module mirror asks the same kernel
         return self
 
     def request(self, **req):
-        try:
-            text = wire.to_text(wire.pack(req, modules=True))
-        except wire.NotData as err:
-            raise NotProbe(f"an input cannot be sent as data ({err})") from None
-        except ValueError as err:
-            raise NotProbe(f"the inputs are more than a probe carries ({err})") from None
-        try:
-            reply = wire.unpack(wire.from_text(self._send(text)))
-        except ValueError as err:
-            raise KernelGone(f"the grader could not talk to the kernel: {err}") from None
+        reply = self._exchange(req, self.held)
+        if isinstance(reply, dict) and "unheld" in reply:     # the kernel dropped what it held: all of it again
+            self.held = set()
+            reply = self._exchange(req, None)
         if not isinstance(reply, dict):
             raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
         if "broken" in reply:
@@ -111,6 +106,18 @@ class Probe:
         if "ok" not in reply:
             raise KernelGone("the grader could not talk to the kernel: its answer is malformed")
         return reply["ok"]
+
+    def _exchange(self, req: dict, held: set[str] | None):
+        try:
+            text = wire.to_text(wire.pack(req, modules=True, held=held))
+        except wire.NotData as err:
+            raise NotProbe(f"an input cannot be sent as data ({err})") from None
+        except ValueError as err:
+            raise NotProbe(f"the inputs are more than a probe carries ({err})") from None
+        try:
+            return wire.unpack(wire.from_text(self._send(text)))
+        except ValueError as err:
+            raise KernelGone(f"the grader could not talk to the kernel: {err}") from None
 
     def fetch(self, names: list[str]) -> dict:
         """The student's names a cell reads: data by value, functions as :class:`Answer`."""

@@ -9,6 +9,11 @@ strings and NumPy scalars, torch tensors (their gradient too), torch dtypes, Num
 generators, pandas Series and DataFrames. Whatever else a student's function returns is reported by
 its class names, never sent.
 
+An array of the grader's of 64 KiB or more (a VGG's weights) crosses once per kernel: the kernel keeps
+its bytes under their digest (``_HELD``, immutable bytes, at most ``HELD_MAX``) and a later request names
+the digest instead. A kernel that no longer holds one (the student's code cleared it) answers ``unheld``
+and the grader sends the request again in full. What the kernel holds is only what the grader sent it.
+
 Nothing either side receives is executed or unpickled: a request holds data too (the inputs the
 grader made, the random states the call starts from).
 
@@ -16,6 +21,7 @@ This module must run on its own (the standard library, NumPy; torch and pandas w
 """
 import base64
 import contextlib
+import hashlib
 import importlib
 import io
 import json
@@ -28,6 +34,9 @@ MAX_DEPTH = 32
 MAX_NODES = 1_000_000
 MAX_BYTES = 256 << 20                       # one message, decoded
 _B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+HOLD_BYTES = 64 << 10                       # an array of the grader's this large crosses once per kernel
+HELD_MAX = 256 << 20                        # what the kernel keeps of them, at most
+_HELD: dict = {}                            # the kernel's side: digest -> (dtype, shape, bytes)
 
 
 class NotData(TypeError):
@@ -42,12 +51,29 @@ def _mods():
     return sys.modules.get("torch"), sys.modules.get("pandas")
 
 
+class Unheld(ValueError):
+    """A request names an array the kernel does not hold (any more)."""
+
+
+def _digest(a) -> str:
+    h = hashlib.blake2b(f"{a.dtype.str}{a.shape}".encode(), digest_size=16)
+    h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    return h.hexdigest()
+
+
 class _Packer:
-    def __init__(self, modules=False):
+    def __init__(self, modules=False, held=None):
         self.arrays, self.nodes, self.modules = [], 0, modules
         self.params, self.serial = {}, 0        # the parameters of the modules packed so far, for an optimizer
+        self.held, self.hold = held, []         # digests the kernel holds; arrays it is to hold from this message
 
     def array(self, a):
+        if self.held is not None and a.nbytes >= HOLD_BYTES:
+            key = _digest(a)
+            if key in self.held:
+                return key
+            self.held.add(key)
+            self.hold.append([len(self.arrays), key])
         self.arrays.append(a)
         return len(self.arrays) - 1
 
@@ -138,14 +164,17 @@ def _column(series):
     return values
 
 
-def pack(value, modules=False) -> bytes:
+def pack(value, modules=False, held=None) -> bytes:
     """``value`` as one message (:class:`NotData` for a part that is not plain data). ``modules``: a module made
     of torch.nn's own layers goes as what it is made of (the grader's requests only: the kernel's answers
-    never carry a module)."""
-    packer = _Packer(modules)
+    never carry a module). ``held``: the digests of the arrays the kernel holds, updated with those it will
+    (the grader's requests only)."""
+    packer = _Packer(modules, held)
     tree = json.dumps(packer.tree(value), allow_nan=False).encode()
     buffer = io.BytesIO()
-    np.savez(buffer, tree=np.frombuffer(tree, dtype=np.uint8), **{f"a{i}": a for i, a in enumerate(packer.arrays)})
+    hold = {"hold": np.frombuffer(json.dumps(packer.hold).encode(), dtype=np.uint8)} if packer.hold else {}
+    np.savez(buffer, tree=np.frombuffer(tree, dtype=np.uint8), **hold,
+             **{f"a{i}": a for i, a in enumerate(packer.arrays)})
     data = buffer.getvalue()
     if len(data) > MAX_BYTES:
         raise ValueError(f"the value takes {len(data) >> 20} MiB; the most a probe carries is {MAX_BYTES >> 20} MiB")
@@ -158,6 +187,13 @@ class _Unpacker:
         self.params = []                        # each module built so far: {name: parameter}
 
     def array(self, i):
+        if isinstance(i, str):          # an array the kernel holds: a request's only, on the kernel's side
+            if not self.modules:
+                raise ValueError("a malformed message (an array named by its digest)")
+            if i not in _HELD:
+                raise Unheld(i)
+            dtype, shape, data = _HELD[i]
+            return np.frombuffer(data, dtype=dtype).reshape(shape)
         a = self.archive[f"a{int(i)}"]
         if a.dtype.kind not in "biufcU":
             raise ValueError("an array of objects in a message")
@@ -333,6 +369,9 @@ def unpack(data: bytes, modules=False):
     tree = arrays.pop("tree", None)
     if tree is None or tree.dtype != np.uint8:
         raise ValueError("the message has no tree")
+    hold = arrays.pop("hold", None)
+    if hold is not None and modules:
+        _keep(arrays, hold)
     try:
         node = json.loads(tree.tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
@@ -341,6 +380,22 @@ def unpack(data: bytes, modules=False):
         return _Unpacker(arrays, modules).value(node)
     except (KeyError, TypeError, AttributeError, IndexError, OverflowError, RecursionError) as err:
         raise ValueError(f"the message is malformed ({type(err).__name__}: {err})") from None
+
+
+def _keep(arrays, hold) -> None:
+    """The kernel's side: keep the arrays a request marks to hold, under their digests (checked here), oldest
+    dropped beyond ``HELD_MAX``."""
+    try:
+        marked = [(arrays[f"a{int(i)}"], str(key)) for i, key in json.loads(hold.tobytes().decode())]
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"the message is malformed ({type(err).__name__})") from None
+    for a, key in marked:
+        if _digest(a) != key:
+            raise ValueError("the message is malformed (an array to hold does not match its digest)")
+        _HELD.pop(key, None)
+        _HELD[key] = (a.dtype.str, a.shape, a.tobytes())
+    while sum(len(v[2]) for v in _HELD.values()) > HELD_MAX and len(_HELD) > 1:
+        _HELD.pop(next(iter(_HELD)))
 
 
 def to_text(data: bytes) -> str:
@@ -829,6 +884,8 @@ def serve(text):
         ns = _namespace()
     except KeyboardInterrupt:
         raise
+    except Unheld:
+        return to_text(pack({"unheld": True}))
     except BaseException as err:  # noqa: BLE001 - this Python is broken (by the student's code): say so, not "wrong"
         return to_text(pack({"broken": f"{type(err).__name__}: {str(err)[:1000]}"}))
     try:
