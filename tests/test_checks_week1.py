@@ -188,10 +188,10 @@ def _two_layer_without_relu_backward(params, X, y):
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
-def _epoch(shuffle=True, drop_last=False, update=True, result="mean"):
+def _epoch(shuffle=True, drop_last=False, update=True, result="mean", evaluate=False):
     def train_epoch(net, X, y, lr, batch_size, rng):
         order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
-        losses = []
+        losses, sizes = [], []
         for start in range(0, len(X), batch_size):
             idx = order[start:start + batch_size]
             if drop_last and len(idx) < batch_size:
@@ -200,7 +200,11 @@ def _epoch(shuffle=True, drop_last=False, update=True, result="mean"):
             if update:
                 scratch.sgd_step(net.params, grads, lr)
             losses.append(loss)
-        return {"last": losses[-1], "sum": float(np.sum(losses))}.get(result, float(np.mean(losses)))
+            sizes.append(len(idx))
+        if evaluate:                 # the whole set's loss after the epoch, printed, not returned
+            print(f"loss on every row after the epoch: {net.loss(X, y)[0]:.3f}")
+        return {"last": losses[-1], "sum": float(np.sum(losses)),
+                "weighted": np.average(losses, weights=sizes)}.get(result, float(np.mean(losses)))
     return train_epoch
 
 
@@ -415,6 +419,9 @@ WRONG = [Wrong(c, f, h, hidden=hd) for c, f, hd, h in _ROWS] + [
 ]
 
 RIGHT = [
+    Right("check_train_epoch", _epoch(result="weighted"), "the batch losses' mean weighted by batch size: right too"),
+    Right("check_train_epoch", _epoch(result="weighted", evaluate=True), "the weighted mean, and net.loss once more "
+                                                                         "after the epoch"),
     Right("check_numeric_gradient", _numgrad_copy(), "probes a copy of x: the contract allows it"),
     Right("check_numeric_gradient", _numgrad(), "probes x in place and restores it"),
 ]

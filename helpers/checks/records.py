@@ -650,4 +650,54 @@ def filled(fn, frame: dict, reference: dict | None = None):
     return got[numeric].to_numpy(dtype=float)
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads", "convnet_run", "avg_pool_torch", "avg_pool_torch_backward", "filled"]
+def one_epoch(fn, dims, X, y, lr, batch_size, seed):
+    """A training epoch as the notebook runs it: ``fn(net, X, y, lr, batch_size, rng)`` on a fresh
+    ``scratch.TwoLayerNet(*dims, seed=seed)`` with ``rng = np.random.default_rng(seed)`` (a case is ``(dims, X, y,
+    lr, batch_size, seed)``; a mistake is a function like the answer). Gives back the parameters after the epoch
+    (W1, b1, W2, b2) and the loss it returned, where the size-weighted mean of the batch losses (as right as their
+    plain mean, which the reference returns) reads as the plain mean: the batch losses are the ones the net computed
+    during the call. Runs where the answer lives (:func:`helpers.checks.core.drive`)."""
+    result, failure = drive(fn, _epoch, list(dims), X, y, lr, batch_size, seed)
+    if failure is not None:
+        raise CheckFailure(failure)
+    return tuple(result)
+
+
+def _epoch(fn, dims, X, y, lr, batch_size, seed):
+    """:func:`one_epoch`'s run: ``(params and loss, None)`` or ``(None, what went wrong)``. Self-contained (it imports
+    what it uses, reads no module global): the grader sends its source to run next to the student's function."""
+    import math
+
+    import numpy as np
+
+    from helpers import scratch
+
+    net = scratch.TwoLayerNet(*dims, seed=seed)
+    start = {k: v.copy() for k, v in net.params.items()}
+    own, seen = net.loss, []
+
+    def loss(xb, yb):                      # the net's loss, the batch's loss and size noted on the way
+        value, grads = own(xb, yb)
+        seen.append((float(value), len(yb)))
+        return value, grads
+    net.loss = loss
+    got = fn(net, X.copy(), y.copy(), lr, batch_size, np.random.default_rng(seed))
+    if not isinstance(net.params, dict) or set(net.params) != set(start):
+        return None, "train_epoch must keep net.params' keys (W1, b1, W2, b2)"
+    if all(np.array_equal(np.asarray(net.params[k]), start[k]) for k in start):
+        return None, ("the parameters did not change: update the arrays in net.params in place "
+                      "(sgd_step(net.params, grads, lr), or net.params[k] -= lr * grads[k])")
+    try:
+        value = float(got.item() if hasattr(got, "item") else got)
+    except (TypeError, ValueError):
+        return None, f"train_epoch should return the epoch's loss, a number; got {type(got).__name__}"
+    batches = seen[:math.ceil(len(X) / batch_size)]
+    if batches:
+        losses, sizes = np.array([b[0] for b in batches]), np.array([b[1] for b in batches])
+        weighted = float(np.sum(losses * sizes) / np.sum(sizes))
+        if math.isclose(value, weighted, rel_tol=1e-9, abs_tol=1e-12):
+            value = float(np.mean(losses))
+    return [np.array(net.params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")] + [value], None
+
+
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads", "convnet_run", "avg_pool_torch", "avg_pool_torch_backward", "filled", "one_epoch"]

@@ -21,8 +21,8 @@ import functools
 
 import numpy as np
 
-from .core import as_array, call, close, compare, expect, isolated, returns_tuple, same, unchanged
-from .records import Exercise, checks_of, filled, forward_backward, keeps_graph, loss_and_grad, with_grads
+from .core import as_array, call, compare, expect, isolated, returns_tuple, unchanged
+from .records import Exercise, checks_of, filled, forward_backward, keeps_graph, loss_and_grad, one_epoch, with_grads
 from .. import scratch
 
 
@@ -354,8 +354,10 @@ TRAIN_EPOCH_HINT = ("one pass over the rows in the order of a single rng.permuta
                     "losses")
 
 
-def _reference_epoch(net, X, y, lr, batch_size, order, drop_last=False, sign=1.0):
-    losses, sizes = [], []
+def _train_epoch(net, X, y, lr, batch_size, rng, *, shuffle=True, drop_last=False, sign=1.0, returns="mean"):
+    """The reference (mentor side) and, switched, its known mistakes."""
+    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    losses = []
     for start in range(0, len(X), batch_size):
         idx = order[start:start + batch_size]
         if drop_last and len(idx) < batch_size:
@@ -364,55 +366,29 @@ def _reference_epoch(net, X, y, lr, batch_size, order, drop_last=False, sign=1.0
         for k in net.params:
             net.params[k] -= sign * lr * grads[k]
         losses.append(loss)
-        sizes.append(len(idx))
-    return losses, sizes
+    return {"last": losses[-1], "sum": float(np.sum(losses))}.get(returns, float(np.mean(losses)))
 
 
-# procedural: steps a model (a TwoLayerNet and an rng: no fixture data), and two returned losses are right
-@isolated
-def check_train_epoch(train_epoch, hidden: bool = False) -> None:
-    cases = [(10, 4, 3, 4, 0.5, 0)]                 # N, D, C, batch size (last batch: 2 rows), lr, seed
-    if hidden:
-        cases += [(37, 6, 5, 8, 0.1, 1), (16, 3, 2, 16, 0.3, 2)]
-    for n, d, c, bs, lr, seed in cases:
+def _epoch_with(**slip):
+    return functools.partial(_train_epoch, **slip)
+
+
+EPOCH_MISTAKES = {   # why -> the wrong train_epoch
+    "shuffle every epoch: visit the rows in the order rng.permutation(N)": _epoch_with(shuffle=False),
+    "don't drop the last, smaller batch: every row is used once per epoch": _epoch_with(drop_last=True),
+    "move AGAINST the gradient: params -= lr * grads": _epoch_with(sign=-1.0),
+    "train_epoch returned the LAST batch's loss: return the mean over all batches": _epoch_with(returns="last"),
+    "train_epoch returned the SUM of the batch losses: return their mean": _epoch_with(returns="sum"),
+}
+
+
+def _epoch_cases(hidden):
+    """(dims, X, y, lr, batch_size, seed): a TwoLayerNet (D, 8, C) and N rows; the visible case's last batch has 2."""
+    cases = []
+    for n, d, c, bs, lr, seed in [(10, 4, 3, 4, 0.5, 0)] + ([(37, 6, 5, 8, 0.1, 1), (16, 3, 2, 16, 0.3, 2)] if hidden else []):
         data_rng = np.random.default_rng(seed + 50)
-        X, y = data_rng.normal(size=(n, d)), data_rng.integers(0, c, size=n)
-
-        def fresh():
-            return scratch.TwoLayerNet(d, 8, c, seed=seed)
-
-        start = fresh().params
-        student = fresh()
-        got_loss = call(train_epoch, student, X.copy(), y.copy(), lr, bs, np.random.default_rng(seed), hint=TRAIN_EPOCH_HINT)
-        expect(set(student.params) == set(start), "train_epoch must keep net.params' keys (W1, b1, W2, b2)")
-        expect(not all(np.array_equal(student.params[k], start[k]) for k in start),
-               "the parameters did not change: update the arrays in net.params in place "
-               "(sgd_step(net.params, grads, lr), or net.params[k] -= lr * grads[k])")
-        ref = fresh()
-        order = np.random.default_rng(seed).permutation(n)
-        losses, sizes = _reference_epoch(ref, X, y, lr, bs, order)
-        variants = [
-            (dict(order=np.arange(n)), "shuffle every epoch: visit the rows in the order rng.permutation(N)"),
-            (dict(order=order, drop_last=True), "don't drop the last, smaller batch: every row is used once per epoch"),
-            (dict(order=order, sign=-1.0), "move AGAINST the gradient: params -= lr * grads"),
-        ]
-        ok = all(same(student.params[k], ref.params[k], rtol=1e-7, atol=1e-10) for k in start)
-        if not ok:
-            for kwargs, why in variants:
-                other = fresh()
-                _reference_epoch(other, X, y, lr, bs, **kwargs)
-                expect(not all(same(student.params[k], other.params[k], rtol=1e-7, atol=1e-10) for k in start),
-                       f"the parameters after one epoch are wrong: {why}")
-            for k in start:
-                close(student.params[k], ref.params[k], TRAIN_EPOCH_HINT, f"params[{k!r}] after one epoch",
-                      rtol=1e-7, atol=1e-10)
-        mean, weighted = np.mean(losses), np.average(losses, weights=sizes)
-        value = as_array(got_loss, "the returned loss")
-        if not same(value, weighted, rtol=1e-7, atol=1e-10):  # the plain mean and the size-weighted one are both right
-            compare(value, mean, "the returned loss", "return the mean of the mini-batch losses of this epoch",
-                    [(losses[-1], "train_epoch returned the LAST batch's loss: return the mean over all batches"),
-                     (np.sum(losses), "train_epoch returned the SUM of the batch losses: return their mean")],
-                    rtol=1e-7, atol=1e-10)
+        cases.append(((d, 8, c), data_rng.normal(size=(n, d)), data_rng.integers(0, c, size=n), lr, bs, seed))
+    return cases
 
 
 # --------------------------------------------------------------------------------------------
@@ -578,6 +554,10 @@ def check_sgd_update(sgd_update, hidden: bool = False) -> None:
 # --------------------------------------------------------------------------------------------
 
 EXERCISES = [
+    Exercise(
+        "train_epoch", reference=_train_epoch, cases=_epoch_cases, run=one_epoch, hint=TRAIN_EPOCH_HINT,
+        mistakes=EPOCH_MISTAKES, outputs=("W1", "b1", "W2", "b2", "loss"), rtol=1e-7, atol=1e-10,
+        describe=lambda dims, X, y, lr, batch_size, seed: (f"after one epoch of {len(X)} rows, batch_size={batch_size}")),
     Exercise(
         "impute_median", reference=lambda frame, reference=None: frame.fillna(_source(frame, reference).median()),
         cases=_impute_cases, run=filled, hint=IMPUTE_HINT, mistakes=IMPUTE_MISTAKES,
