@@ -700,4 +700,51 @@ def _epoch(fn, dims, X, y, lr, batch_size, seed):
     return [np.array(net.params[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")] + [value], None
 
 
-__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads", "convnet_run", "avg_pool_torch", "avg_pool_torch_backward", "filled", "one_epoch"]
+def stepped(fn, kind, optimizer, seed):
+    """A training step as a loop calls it: ``fn(model, xb, yb, loss_fn, optimizer)`` on three batches, one model and
+    one optimizer throughout (a case is ``(kind, optimizer, seed)``: "linear" nn.Linear(3, 2) or "mlp" 4-5-3, weights
+    and batches drawn from the seed; "sgd", "momentum" or "adam"; a mistake is a function like the answer). Gives back
+    the parameters after each step, (3, P), and the losses returned. Runs where the answer lives
+    (:func:`helpers.checks.core.drive`)."""
+    result, failure = drive(fn, _steps, kind, optimizer, seed)
+    if failure is not None:
+        raise CheckFailure(failure)
+    return tuple(result)
+
+
+def _steps(fn, kind, optimizer, seed):
+    """:func:`stepped`'s run: ``((parameters, losses), None)`` or ``(None, what went wrong)``. Self-contained (it
+    imports what it uses, reads no module global): the grader sends its source to run next to the student's function."""
+    import numbers
+
+    import numpy as np
+    import torch
+    from torch import nn
+
+    g = torch.Generator().manual_seed(seed)
+    model = nn.Linear(3, 2) if kind == "linear" else nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
+    with torch.no_grad():
+        for q in model.parameters():
+            q.copy_(torch.randn(q.shape, generator=g))
+    n_in, n_out = (3, 2) if kind == "linear" else (4, 3)
+    batches = [(torch.randn(6, n_in, generator=g), torch.randint(0, n_out, (6,), generator=g)) for _ in range(3)]
+    opt = {"sgd": lambda q: torch.optim.SGD(q, lr=0.1), "momentum": lambda q: torch.optim.SGD(q, lr=0.05, momentum=0.9),
+           "adam": lambda q: torch.optim.Adam(q, lr=0.01)}[optimizer](model.parameters())
+
+    def flat():
+        return torch.cat([q.detach().reshape(-1) for q in model.parameters()]).double().numpy()
+    start, params, losses = flat(), [], []
+    for step, (xb, yb) in enumerate(batches):
+        loss = fn(model, xb, yb, nn.CrossEntropyLoss(), opt)
+        if not isinstance(loss, numbers.Real) or isinstance(loss, bool):
+            return None, (f"train_step should return the loss as a plain Python float (loss.item()), got "
+                          f"{type(loss).__name__}: a tensor keeps the whole graph alive while you sum losses")
+        params.append(flat())
+        if step == 0 and np.allclose(params[0], start):
+            return None, ("the parameters did not change: compute the loss, call loss.backward() and then "
+                          "optimizer.step() (a zero_grad between backward and step wipes the gradients)")
+        losses.append(float(loss))
+    return [np.stack(params), np.array(losses)], None
+
+
+__all__ = ["Exercise", "judge", "running", "over_steps", "forward_backward", "checks_of", "fixtures", "replay", "load_fixtures", "CheckFailure", "over_updates", "same_dtype", "an_int", "a_loss", "epochs", "activation", "hooks_left", "normalised", "loss_and_grad", "keeps_graph", "with_grads", "convnet_run", "avg_pool_torch", "avg_pool_torch_backward", "filled", "one_epoch", "stepped"]

@@ -23,6 +23,7 @@ the hidden tests ran.
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
 
 import numpy as np
@@ -33,7 +34,7 @@ from torch import nn
 from .core import (CheckFailure, as_array, call, check_output_shape, check_param_count, close, compare,
                    expect, file_bytes, forbidden, isolated, scratch_folder, not_implemented_guard, returns_tuple, same, unchanged)
 from .core import forbid as core_forbid
-from .records import Exercise, an_int, checks_of, same_dtype
+from .records import Exercise, an_int, checks_of, same_dtype, stepped
 
 
 def _randn(generator, *shape, dtype=torch.float64):
@@ -598,84 +599,17 @@ def check_pad_collate(pad_collate, hidden: bool = False) -> None:
 # 04 · training an MNIST MLP: one training step, evaluation, per-class accuracy
 # --------------------------------------------------------------------------------------------
 
-def _step_setup(kind: str, seed: int):
-    g = torch.Generator().manual_seed(seed)
-    if kind == "linear":
-        model = nn.Linear(3, 2)
-    else:
-        model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g))
-    n_in, n_out = (3, 2) if kind == "linear" else (4, 3)
-    batches = [(torch.randn(6, n_in, generator=g), torch.randint(0, n_out, (6,), generator=g)) for _ in range(3)]
-    return model, batches
-
-
-def _make_optimizer(name: str, params):
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=0.1)
-    if name == "momentum":
-        return torch.optim.SGD(params, lr=0.05, momentum=0.9)
-    return torch.optim.Adam(params, lr=0.01)
-
-
-def _params(model) -> np.ndarray:
-    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
-
-
-def _reference_steps(model, batches, opt_name, loss_fn, zero_grad=True):
-    import copy
-
-    ref = copy.deepcopy(model)
-    opt = _make_optimizer(opt_name, ref.parameters())
-    losses, params = [], []
-    for xb, yb in batches:
-        if zero_grad:
-            opt.zero_grad()
-        loss = loss_fn(ref(xb), yb)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        params.append(_params(ref))
-    return losses, params
-
-
-# procedural: steps a model and an optimiser
-@isolated
-def check_train_step(train_step, hidden: bool = False) -> None:
-    """``train_step(model, xb, yb, loss_fn, optimizer) -> float`` performs one update."""
-    cases = [("linear", "sgd", 41)]
-    if hidden:
-        cases += [("mlp", "momentum", 42), ("mlp", "adam", 43)]
-    loss_fn = nn.CrossEntropyLoss()
-    for kind, opt_name, seed in cases:
-        model, batches = _step_setup(kind, seed)
-        ref_losses, ref_params = _reference_steps(model, batches, opt_name, loss_fn)
-        _, acc_params = _reference_steps(model, batches, opt_name, loss_fn, zero_grad=False)
-        start = _params(model)
-        optimizer = _make_optimizer(opt_name, model.parameters())
-        for step, (xb, yb) in enumerate(batches):
-            loss = call(train_step, model, xb, yb, loss_fn, optimizer, hint=HINTS["train_step"])
-            expect(isinstance(loss, numbers.Real) and not isinstance(loss, bool),
-                   f"train_step should return the loss as a plain Python float (loss.item()), got "
-                   f"{type(loss).__name__}: a tensor keeps the whole graph alive while you sum losses")
-            now = _params(model)
-            if step == 0:
-                expect(not np.allclose(now, start), "the parameters did not change: compute the loss, call "
-                                                    "loss.backward() and then optimizer.step() (a zero_grad "
-                                                    "between backward and step wipes the gradients)")
-            compare(now, ref_params[step], f"the parameters after step {step + 1}", "they differ from one step of "
-                    "optimizer.zero_grad(); loss = loss_fn(model(xb), yb); loss.backward(); optimizer.step()",
-                    [(acc_params[step] if step > 0 else None, "gradients accumulated from one step to the next: "
-                      "call optimizer.zero_grad() before loss.backward(). PyTorch ADDS new gradients to .grad, so "
-                      "without it every step also uses all earlier batches' gradients")], rtol=1e-5, atol=1e-7)
-            with torch.no_grad():
-                after = loss_fn(model(xb), yb).item()
-            compare(loss, ref_losses[step], "the returned loss", "return the loss of this batch, computed by the "
-                    "forward pass before the update (loss.item())",
-                    [(after, "that is the loss AFTER the update: return the loss computed before optimizer.step()")],
-                    rtol=1e-5)
+def _train_step(model, xb, yb, loss_fn, optimizer, *, zero_grad=True, after=False):
+    """The reference (mentor side) and, switched, its known mistakes."""
+    if zero_grad:
+        optimizer.zero_grad()
+    loss = loss_fn(model(xb), yb)
+    loss.backward()
+    optimizer.step()
+    if after:
+        with torch.no_grad():
+            return loss_fn(model(xb), yb).item()
+    return loss.item()
 
 
 class _Probe(nn.Module):
@@ -1252,6 +1186,16 @@ def check_validate_submission(validate_submission, hidden: bool = False) -> None
 # --------------------------------------------------------------------------------------------
 
 EXERCISES = [
+    Exercise(
+        "train_step", reference=_train_step, run=stepped, hint=HINTS["train_step"],
+        cases=lambda hidden: [("linear", "sgd", 41)] + ([("mlp", "momentum", 42), ("mlp", "adam", 43)] if hidden else []),
+        outputs=("parameters after each step", "returned losses"), rtol=1e-5, atol=1e-7,
+        describe=lambda kind, optimizer, seed: f"train_step, 3 steps of {optimizer} on a {kind} model",
+        mistakes={"gradients accumulated from one step to the next: call optimizer.zero_grad() before loss.backward(). "
+                  "PyTorch ADDS new gradients to .grad, so without it every step also uses all earlier batches' "
+                  "gradients": functools.partial(_train_step, zero_grad=False),
+                  "that is the loss AFTER the update: return the loss computed before optimizer.step()":
+                      functools.partial(_train_step, after=True)}),
     Exercise(
         "softmax", reference=_softmax, cases=_softmax_cases, run=same_dtype, rtol=1e-5, atol=1e-7,
         hint="softmax(z)[i, j] = exp(z[i, j] - max_j z[i]) / sum_k exp(z[i, k] - max_j z[i])",
