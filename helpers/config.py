@@ -229,7 +229,10 @@ def reproducible_mode(device=None) -> str:
         return f"CPU outputs not reproducible here ({reason})"
     torch.backends.mkldnn.enabled = False      # oneDNN picks kernels and blockings by CPU
     torch.backends.nnpack.enabled = False      # so does NNPACK (by cache size)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    # the eager half of torch.use_deterministic_algorithms(True, warn_only=True): the whole call also sets the
+    # compiler's flag, importing torch._inductor and torch._dynamo (~1.6 s of every kernel's start); train.fit
+    # sets that one before it compiles (compile_model=True), the only place the course compiles
+    torch._C._set_deterministic_algorithms(True, warn_only=True)
     torch.set_num_threads(1)
     exact_maths()                              # sqrt & co. without the CPU's estimate instructions
     if problems := mode_problems():

@@ -239,6 +239,9 @@ def fit(model: nn.Module, train_loader, val_loader=None, epochs: int = 1, optimi
     callbacks = [*([Checkpoint(checkpoint, "val_acc")] if checkpoint is not None else []),
                  *([LRSchedule(scheduler)] if scheduler is not None else []), *callbacks]
     engine = _engine(step, loss_fn, device, bf16, channels_last)
+    if compile_model:   # the compiler's half of the deterministic switch (config.reproducible_mode sets the eager one)
+        torch.use_deterministic_algorithms(torch.are_deterministic_algorithms_enabled(),
+                                           warn_only=torch.is_deterministic_algorithms_warn_only_enabled())
     net = torch.compile(model) if compile_model else model
     run = Run(model, optimizer, history)
     call(callbacks, "on_fit_start", run)

@@ -98,6 +98,7 @@ def test_setup_switches_the_mode_on_and_says_so(capsys, monkeypatch):
             assert line.rstrip().endswith("| reproducible CPU mode")
         if not config.mode_unavailable():
             assert not torch.backends.mkldnn.enabled and not torch.backends.nnpack.enabled
+            assert torch.are_deterministic_algorithms_enabled() and torch.is_deterministic_algorithms_warn_only_enabled()
     finally:
         torch.backends.mkldnn.enabled, torch.backends.nnpack.enabled = flags[:2]
         torch.set_num_threads(flags[2])

@@ -66,12 +66,16 @@ def _sklearn(name: str, title: str) -> Entry:
     )
 
 
-def _folder(name: str, title: str, splits, make, how) -> Entry:
-    from torchvision.datasets import ImageFolder
+def _image_folder(folder: Path, transform, target_transform):
+    from torchvision.datasets import ImageFolder   # here, not at import: torchvision costs ~2.5 s to import
 
+    return ImageFolder(folder, transform=transform, target_transform=target_transform)
+
+
+def _folder(name: str, title: str, splits, make, how) -> Entry:
     return Entry(
         name, title, splits,
-        load=lambda f, split, t, tt: ImageFolder(f / split, transform=t, target_transform=tt),
+        load=lambda f, split, t, tt: _image_folder(f / split, t, tt),
         offline=make,
         adopt=lambda f: images.adopt_folder(name, f, splits, how),
         how_to_get=how,

@@ -100,6 +100,7 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
     known = sorted(set(course.weeks()) | released_weeks(course))
     work = Path(tempfile.mkdtemp(prefix="dic-grading-"))
     os.chmod(work, 0o711)
+    workers: list[sandbox.Worker] = []
     try:
         folder = submissions
         if any(submissions.glob("*.zip")):
@@ -115,6 +116,8 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
         found, skipped = discover(folder, weeks)
         for line in skipped:
             log(f"skipped {line}")
+        jobs = max(1, jobs)
+        workers += [sandbox.Worker(spawn=True) for _ in range(jobs)]   # warm nbgrader workers, importing meanwhile
         plan = sandbox.plan(course, work, [submissions, *extra_hide], sandbox_kernels, log)
         log(f"sandbox: {plan.describe()}")
         template = results.template_gradebook(course, work / "template.db")
@@ -125,11 +128,9 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
         # read every submission before any student code runs (nothing can change them under us)
         prepared = {(f.student, f.week): prepare(f, release_nbs[f.week]) for f in found}
         helpers_digest = tree_digest(sandbox.HELPERS) if not plan.sandboxed else None
-        jobs = max(1, jobs)
         leases = sandbox.lease_uids(jobs if plan.switch_user else 0)
         uids = leases.__enter__() or [None] * jobs
         slots = queue.Queue()   # per job slot: a warm nbgrader worker, and (as root) the kernels' own uid
-        workers = [sandbox.Worker() for _ in range(jobs)]
         for uid, worker in zip(uids, workers):
             slots.put((uid, worker))
         gradebook_before = course.gradebook.read_bytes()
@@ -181,6 +182,8 @@ def grade(course: Course, submissions: Path, weeks: list[str] | None = None, job
         write_report(course, report)
         return report
     finally:
+        for worker in workers:
+            worker.close()
         if keep_work:
             log(f"work folder kept: {work}")
         else:
