@@ -10,8 +10,8 @@ from outside the kernel. Prints points per week, every lost cell with its reason
 judged (probes: data only; review: an answer data cannot carry, 0 points and the mentor's review list)
 and the seconds; exits 1 if a point was lost (2 for a week that does not exist). Its figures are recorded by hand
 in ``benchmarks/results/grading_speed.md`` (the script writes nothing there).
-``make test``'s round trip does the same for one graded notebook of each week only (tests/test_grading_roundtrip.py's
-SAMPLE), with the untouched release (zero) and one known mistake per notebook (MISTAKES) beside it.
+``make test``'s round trip does the same for the notebooks of tests/test_grading_roundtrip.py's SAMPLE only, with
+the untouched release (zero) and one known mistake per notebook (MISTAKES) beside it.
 """
 from __future__ import annotations
 
