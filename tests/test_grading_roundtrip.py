@@ -4,11 +4,11 @@ Every week folder with graded notebooks is released and every released notebook 
 checked (no solutions, no hidden tests, no outputs). Then the notebooks of ``SAMPLE`` (44 of the course's
 107 graded cells) go through the whole pipeline for real, each week's as one submission: the source (solutions in
 place) gets full marks, the untouched release zero on every graded cell, the source with one known mistake per
-notebook (``MISTAKES``) loses the cells those mistakes break and keeps every other point, and grades.csv lists all
-three. The sample is the graded notebooks that cost least per graded cell up to their last test cell (grading stops
-there); ``benchmarks/regrade_course.py`` grades every notebook (the source only). nbval already
-executes every source notebook, and the tamper suite grades a small fixture course. Marked ``slow`` for selection
-(``-m "not slow"``); CI runs it.
+notebook (``grading_fixtures.mistakes``) loses the cells those mistakes break and keeps every other point, and
+grades.csv lists all three. The sample is the graded notebooks that cost least per graded cell up to their last test
+cell (grading stops there); ``benchmarks/regrade_course.py --round-trip`` grades every notebook so, by hand (about 9
+minutes). nbval already executes every source notebook, and the tamper suite grades a small fixture course. Marked
+``slow`` for selection (``-m "not slow"``); CI runs it.
 """
 import csv
 import shutil
@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grading_fixtures.mistakes import MISTAKES, costs as all_costs, with_mistake
 from helpers.grading.course import Course, check_release, graded_cells, release
 from helpers.grading.pipeline import grade
 from helpers.grading.sandbox import Limits
@@ -36,7 +37,8 @@ WEEKS = graded_weeks()
 
 # the notebooks graded end to end, per week: the cheapest per graded cell (benchmarks/results/grading_speed.md,
 # 2026-12-07 21:55-23:40), 44 cells in about the time the 27 of the first five took before that day's faster start.
-# Every notebook added costs ~10 s of make test's 15 minutes (three students); regrade_course.py grades them all
+# Every notebook added costs ~10 s of make test's 15 minutes (three students); regrade_course.py --round-trip grades
+# them all
 SAMPLE = {
     "week1": ["01_linear_regression", "02_data_handling", "03_binary_classification"],
     "week2": ["02_networks_in_pytorch"],
@@ -46,50 +48,14 @@ SAMPLE = {
 }
 
 
-# one known mistake per sampled notebook, graded as the student ``mistake`` (the source with one slip in each of its
-# notebooks): the answer cell's grade_id, the solution's text and the slip that replaces it (a refactor that moves the
-# text fails here loudly), and the test cells it must cost, all their points; every other graded cell keeps all of its
-MISTAKES = {
-    "week1/01_linear_regression": ("mse_grad", "dw = 2.0 / n * X.T @ residual", "dw = 1.0 / n * X.T @ residual",
-                                   {"test_mse_grad"}),
-    "week1/02_data_handling": ("standardize", "(other - mean) / std", "(other - other.mean(axis=0)) / std",
-                               {"test_standardize"}),
-    "week1/03_binary_classification": ("two_layer_loss", "dh = relu_backward(da, cache_relu)", "dh = da",
-                                       {"test_two_layer_loss"}),
-    "week2/02_networks_in_pytorch": ("softmax", "e = (z - z.max(dim=1, keepdim=True).values).exp()", "e = z.exp()",
-                                     {"test_softmax"}),
-    "week3/01_convolution_from_scratch": ("convnet_loss", "loss += 0.5 * reg * sum(", "loss += reg * sum(",
-                                          {"test_convnet_loss"}),
-    "week3/02_filters": ("kernel_effect", "total = float(np.sum(kernel))", "total = float(np.mean(kernel))",
-                         {"test_kernel_effect"}),
-    "week4/01_optimizers_from_scratch": (
-        "nesterov", 'next_w = w - config["learning_rate"] * (g + config["momentum"] * v)',
-        'next_w = w - config["learning_rate"] * v', {"test_nesterov"}),
-    "week4/05_lr_schedules": ("step_lr", "gamma ** (step // step_size)", "gamma ** (step / step_size)",
-                              {"test_step_lr"}),
-    "week5_6/03_denoising_autoencoder": ("denoising_step", "F.mse_loss(out, clean)", "F.mse_loss(out, noisy)",
-                                         {"test_denoising_step"}),
-}
-
-
-def costs(week: str) -> dict[str, set[str]]:
-    """The week's notebooks (file names) and the test cells their mistakes must cost."""
-    return {f"{key.split('/')[1]}.ipynb": spec[3] for key, spec in MISTAKES.items() if key.split("/")[0] == week}
-
-
-def with_mistake(source: Path, week: str):
-    """A sampled source notebook with its slip (``MISTAKES``) in its answer cell."""
-    grade_id, text, slip, _ = MISTAKES[f"{week}/{source.stem}"]
-    nb = nbformat.read(source, as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-    assert cell.source.count(text) == 1, f"{source.name}: {grade_id}'s cell no longer holds {text!r} once"
-    cell.source = cell.source.replace(text, slip)
-    return nb
-
-
 def sampled(week: str) -> list[Path]:
     """The week's sampled notebooks (``SAMPLE``)."""
     return [ROOT / week / f"{name}.ipynb" for name in SAMPLE[week]]
+
+
+def costs(week: str) -> dict[str, set[str]]:
+    """The week's sampled notebooks and the test cells their mistakes (grading_fixtures.mistakes) must cost."""
+    return all_costs(week, SAMPLE[week])
 
 
 def test_the_sample_is_the_course_and_every_notebook_has_its_mistake():
@@ -98,6 +64,16 @@ def test_the_sample_is_the_course_and_every_notebook_has_its_mistake():
         for path in sampled(week):
             assert path.is_file() and graded_cells(nbformat.read(path, as_version=4)), f"{path}: not a graded notebook"
         assert set(costs(week)) == {f"{n}.ipynb" for n in names}, f"{week}: a sampled notebook without its mistake"
+
+
+@pytest.mark.parametrize("key", sorted(MISTAKES))
+def test_every_known_mistake_still_fits_its_notebook(key):
+    """Also those of the notebooks ``make test`` does not grade (``regrade_course.py --round-trip`` does): the slip's
+    text is in its answer cell once, and what it must cost are test cells of that notebook."""
+    week, stem = key.split("/")
+    nb = with_mistake(ROOT / week / f"{stem}.ipynb", week)
+    tests = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+    assert MISTAKES[key][3] and MISTAKES[key][3] <= tests, (key, MISTAKES[key][3], tests)
 
 
 @pytest.fixture(scope="module")
